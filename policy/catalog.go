@@ -80,13 +80,9 @@ type Permission struct {
 	parent *Permission
 }
 
-// MaxLevel is the highest level the permission takes: All for both scoped
-// and unscoped actions.
-func (p *Permission) MaxLevel() Level { return All }
-
 // Allows reports whether the permission can take level l (C5).
 func (p *Permission) Allows(l Level) bool {
-	return l.Valid() && (p.Scoped || l == None || l == All)
+	return l.Valid() && (p.Scoped || l == LevelNone || l == LevelAll)
 }
 
 // InheritsFrom returns the permission whose grant flows down to p when p has

@@ -307,7 +307,7 @@ func checkModule(m *Module, acts []*actionDef, p *problems) {
 		for _, an := range sortedKeys(m.PredefinedRoles[role]) {
 			if findAction(acts, an) == nil {
 				p.add(m.Line, "relation module %q: predefined role %q names unknown action %q", m.ID, role, an)
-			} else if l := m.PredefinedRoles[role][an]; l != None && l != All {
+			} else if l := m.PredefinedRoles[role][an]; l != LevelNone && l != LevelAll {
 				p.add(m.Line, "relation module %q: predefined role %q: %s takes none or all", m.ID, role, an)
 			}
 		}

@@ -7,7 +7,7 @@ import (
 )
 
 // Grants maps permission keys to levels: the explicit grants of a role
-// revision or a member's direct grants. An unset key means None.
+// revision or a member's direct grants. An unset key means LevelNone.
 type Grants map[string]Level
 
 // Clone returns a copy of g.
@@ -109,7 +109,7 @@ func (c *Catalog) checkKeys(g Grants, audience Audience) []Violation {
 		case !p.Allows(l):
 			vs = append(vs, Violation{Code: CodeInvalidArgument, Permission: key, Level: l.String(),
 				Message: fmt.Sprintf("%s takes only none or all, not %s (C5)", key, l)})
-		case audience == Client && p.Module.InternalOnly && l > None:
+		case audience == Client && p.Module.InternalOnly && l > LevelNone:
 			vs = append(vs, Violation{Code: CodeAudienceMismatch, Permission: key, Level: l.String(),
 				Message: fmt.Sprintf("%s is internal only and cannot be granted to clients (M6)", key)})
 		}
@@ -123,13 +123,13 @@ func (c *Catalog) checkKeys(g Grants, audience Audience) []Violation {
 // When either side is unscoped, any grant of p needs some grant of q:
 // create (all) needs view at any level above none.
 func DependencyOK(p *Permission, lp Level, q *Permission, lq Level) bool {
-	if lp == None {
+	if lp == LevelNone {
 		return true
 	}
 	if p.Scoped && q.Scoped {
 		return lp <= lq
 	}
-	return lq > None
+	return lq > LevelNone
 }
 
 // checkDependencies reports every C4 pair that v breaks. explicit names the
@@ -168,9 +168,9 @@ func needed(p *Permission, lp Level, q *Permission) Level {
 		return lp
 	}
 	if q.Scoped {
-		return Own
+		return LevelOwn
 	}
-	return All
+	return LevelAll
 }
 
 // origin returns the permission whose explicit grant in g decides p's level

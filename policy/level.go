@@ -6,13 +6,13 @@ import "fmt"
 // includes everything a lower one allows.
 type Level uint8
 
-// The five levels, lowest first. Unscoped actions take only None and All (C5).
+// The five levels, lowest first. Unscoped actions take only LevelNone and LevelAll (C5).
 const (
-	None Level = iota
-	Own
-	Department
-	Subdepartments
-	All
+	LevelNone Level = iota
+	LevelOwn
+	LevelDepartment
+	LevelSubdepartments
+	LevelAll
 )
 
 // levelCount is the number of valid levels; a Level at or above it is invalid.
@@ -39,7 +39,7 @@ func ParseLevel(s string) (Level, error) {
 			return Level(i), nil
 		}
 	}
-	return None, Errorf(CodeInvalidArgument, "unknown level %q: use none, own, department, subdepartments or all", s)
+	return LevelNone, Errorf(CodeInvalidArgument, "unknown level %q: use none, own, department, subdepartments or all", s)
 }
 
 // MarshalText encodes the level as its name.

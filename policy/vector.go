@@ -19,10 +19,10 @@ func maxInto(dst, src Vector) {
 
 // resolve compiles explicit grants into a vector, applying inheritance (C6):
 // a permission without an explicit grant takes the level of the same action
-// on its nearest ancestor that supports it; an explicit grant, None
+// on its nearest ancestor that supports it; an explicit grant, LevelNone
 // included, overrides. Keys missing from the catalog are orphaned grants
 // (C7) and are ignored. For a client audience, internal-only permissions
-// stay None whatever reaches them (M6). Relation modules are left None here;
+// stay LevelNone whatever reaches them (M6). Relation modules are left LevelNone here;
 // their levels come from relations, see compileRole.
 //
 // Because permission ids are assigned in preorder, an ancestor's permission
@@ -38,9 +38,9 @@ func (c *Catalog) resolve(g Grants, audience Audience) Vector {
 	for _, p := range c.perms {
 		switch {
 		case p.Module.Kind == Relation:
-			v[p.ID] = None
+			v[p.ID] = LevelNone
 		case audience == Client && p.Module.InternalOnly:
-			v[p.ID] = None
+			v[p.ID] = LevelNone
 		case !explicit[p.ID] && p.parent != nil:
 			v[p.ID] = v[p.parent.ID] // the loader keeps scoped-ness equal along a chain
 		}
@@ -72,7 +72,7 @@ func (c *Catalog) AllowAll(audience Audience) Grants {
 		if p.Module.Kind == Relation || (audience == Client && p.Module.InternalOnly) {
 			continue
 		}
-		g[p.Key] = All
+		g[p.Key] = LevelAll
 	}
 	return g
 }

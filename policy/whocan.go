@@ -1,0 +1,28 @@
+package policy
+
+import "slices"
+
+// WhoCan returns the members whose effective level of permission is at
+// least min, sorted by user id (D7). For an unscoped permission any min
+// above none means "has it". Each distinct access vector is evaluated once.
+func (s *Snapshot) WhoCan(permission string, min Level) ([]string, error) {
+	perm, err := s.cat.PermissionByKey(permission)
+	if err != nil {
+		return nil, err
+	}
+	if !min.Valid() {
+		return nil, Errorf(CodeInvalidArgument, "invalid level %d", min)
+	}
+	ok := make([]bool, len(s.accesses))
+	for i := range s.accesses {
+		ok[i] = s.accesses[i].vec[perm.ID] >= min
+	}
+	out := []string{}
+	for i := range s.members {
+		if ok[s.members[i].access] {
+			out = append(out, s.members[i].userID)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
