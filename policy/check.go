@@ -85,12 +85,12 @@ func (s *Snapshot) CheckRecord(user, permission string, r *Resource) (Decision, 
 	if !ok {
 		return Decision{Revision: s.revision}, s.cat.unknownPermission(permission)
 	}
-	mi, ok := s.byUser[user]
+	mi, ok := s.byUser.lookup(s.members, user)
 	if !ok {
 		return Decision{Reason: ReasonNotAMember, Revision: s.revision}, nil
 	}
 	m := &s.members[mi]
-	l := s.accesses[m.access].vec[pid]
+	l := s.levels[int(m.access)*s.stride+int(pid)]
 	d := Decision{Level: l, Revision: s.revision}
 	switch {
 	case l == LevelNone:
@@ -130,7 +130,7 @@ func (s *Snapshot) scope(user string, m *member, l Level, r *Resource) Reason {
 		}
 		return s.deptReason(mine, d, l)
 	}
-	oi, ok := s.byUser[r.OwnerID]
+	oi, ok := s.byUser.lookup(s.members, r.OwnerID)
 	if !ok {
 		return ReasonOutOfScope
 	}

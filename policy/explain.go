@@ -76,7 +76,7 @@ func (s *Snapshot) Explain(user, permission string, r *Resource) (*Explanation, 
 	d, _ := s.CheckRecord(user, permission, r)
 	e := &Explanation{User: user, Permission: perm.Key, Module: perm.Module.ID, Action: perm.Action,
 		Roles: []RoleTrace{}, Decision: d, Level: d.Level}
-	mi, ok := s.byUser[user]
+	mi, ok := s.byUser.lookup(s.members, user)
 	if !ok {
 		e.DecidedBy = "not a member"
 		e.Hints = append(e.Hints, fmt.Sprintf("%q is not a member of workspace %q: check the user id and the workspace", user, s.workspace))
@@ -84,7 +84,7 @@ func (s *Snapshot) Explain(user, permission string, r *Resource) (*Explanation, 
 	}
 	m := &s.members[mi]
 	a := &s.accesses[m.access]
-	e.Member, e.Owner, e.Kind = true, a.owner, m.kind
+	e.Member, e.Owner, e.Kind = true, a.owner, m.kind()
 	best := LevelNone
 	for _, ri := range a.roles {
 		cr := &s.roles[ri]
@@ -111,7 +111,7 @@ func (s *Snapshot) Explain(user, permission string, r *Resource) (*Explanation, 
 		e.DecidedBy = "workspace owner"
 	}
 	if src := s.cat.origin(a.direct, perm); src != nil {
-		dl := s.cat.resolve(a.direct, m.kind)[perm.ID]
+		dl := s.cat.resolve(a.direct, m.kind())[perm.ID]
 		e.Direct = &GrantTrace{Level: dl, From: src.Key, Redundant: dl <= a.base[perm.ID]}
 		if !e.Direct.Redundant && !a.owner {
 			e.DecidedBy = "direct grant " + src.Key
@@ -158,7 +158,7 @@ func (s *Snapshot) scopeTrace(user string, m *member, perm *Permission, l Level,
 		mine := s.deptIDs(s.memberDepts(m))
 		if r.DepartmentID != "" {
 			add("record department %q; member departments %v; level %s", r.DepartmentID, mine, l)
-		} else if oi, ok := s.byUser[r.OwnerID]; ok {
+		} else if oi, ok := s.byUser.lookup(s.members, r.OwnerID); ok {
 			add("record has no department: using its owner's departments %v; member departments %v; level %s",
 				s.deptIDs(s.memberDepts(&s.members[oi])), mine, l)
 		} else {
@@ -202,7 +202,7 @@ func yesNo(b bool, yes, no string) string {
 // roles: at or below the level the roles already give (M5). They are kept,
 // and reported.
 func (s *Snapshot) Redundant(user string) []string {
-	i, ok := s.byUser[user]
+	i, ok := s.byUser.lookup(s.members, user)
 	if !ok {
 		return nil
 	}

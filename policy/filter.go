@@ -72,7 +72,7 @@ func (s *Snapshot) Filter(user, permission string) (*Plan, error) {
 		return nil, err
 	}
 	plan := &Plan{Kind: PlanNone, Revision: s.revision}
-	mi, ok := s.byUser[user]
+	mi, ok := s.byUser.lookup(s.members, user)
 	if !ok {
 		return plan, nil
 	}

@@ -66,14 +66,23 @@ type access struct {
 	base   Vector // levels from the roles alone; == vec when direct is nil
 }
 
-// member is a compiled member. Departments live in one shared arena.
+// member is a compiled member: 40 bytes. Its user id is a substring of one
+// arena string and its departments a range of one shared slice, so a
+// member costs no allocation of its own.
 type member struct {
 	userID  string
 	access  int32
 	deptOff uint32
 	deptLen uint16
-	kind    Audience
+	client  bool
 	epoch   int64
+}
+
+func (m *member) kind() Audience {
+	if m.client {
+		return Client
+	}
+	return Internal
 }
 
 // Snapshot is an immutable, compiled view of one workspace's policy at one
@@ -86,8 +95,13 @@ type Snapshot struct {
 	roles     []compiledRole
 	roleIdx   map[RoleRef]int32
 	accesses  []access
+	// levels holds every access's effective vector back to back: the level
+	// of permission p for access a is levels[a*stride+p]. One flat array
+	// keeps the check path to a single load and the vectors dense in cache.
+	levels    []Level
+	stride    int
 	members   []member
-	byUser    map[string]int32
+	byUser    userIndex
 	depts     deptTree
 	deptArena []int32
 }
@@ -103,7 +117,7 @@ func Compile(st State) (*Snapshot, error) {
 	}
 	s := &Snapshot{workspace: st.Workspace, revision: st.Revision, cat: st.Catalog,
 		roleIdx: make(map[RoleRef]int32, len(st.Roles)),
-		byUser:  make(map[string]int32, len(st.Members))}
+		byUser:  newUserIndex(len(st.Members)), stride: st.Catalog.NumPermissions()}
 	var err error
 	if s.depts, err = buildDeptTree(st.Departments); err != nil {
 		return nil, fmt.Errorf("compile %s: %w", st.Workspace, err)
@@ -117,14 +131,23 @@ func Compile(st State) (*Snapshot, error) {
 		s.roles = append(s.roles, st.Catalog.compileRole(r))
 	}
 
+	var ids strings.Builder
+	for _, m := range st.Members {
+		ids.WriteString(m.UserID)
+	}
+	arena, off := ids.String(), 0
+	seen := make(map[string]struct{}, len(st.Members))
 	interned := map[string]int32{}
 	var key []byte
 	var roles []int32
 	s.members = make([]member, 0, len(st.Members))
 	for _, m := range st.Members {
-		if _, dup := s.byUser[m.UserID]; dup {
-			return nil, Errorf(CodeInvalidArgument, "compile %s: duplicate member %q", st.Workspace, m.UserID)
+		if _, dup := seen[m.UserID]; dup || m.UserID == "" {
+			return nil, Errorf(CodeInvalidArgument, "compile %s: duplicate or empty member id %q", st.Workspace, m.UserID)
 		}
+		seen[m.UserID] = struct{}{}
+		userID := arena[off : off+len(m.UserID)]
+		off += len(m.UserID)
 		roles = roles[:0]
 		for _, ref := range m.Roles {
 			i, ok := s.roleIdx[ref]
@@ -142,8 +165,8 @@ func Compile(st State) (*Snapshot, error) {
 			interned[string(key)] = ai
 			s.accesses = append(s.accesses, s.newAccess(slices.Clone(roles), m.Grants, m.Owner, m.Kind))
 		}
-		cm := member{userID: m.UserID, access: ai, deptOff: uint32(len(s.deptArena)),
-			deptLen: uint16(len(m.DepartmentIDs)), kind: m.Kind, epoch: m.Epoch}
+		cm := member{userID: userID, access: ai, deptOff: uint32(len(s.deptArena)),
+			deptLen: uint16(len(m.DepartmentIDs)), client: m.Kind == Client, epoch: m.Epoch}
 		if len(m.DepartmentIDs) > 1<<16-1 {
 			return nil, Errorf(CodeInvalidArgument, "compile %s: member %q is in too many departments", st.Workspace, m.UserID)
 		}
@@ -154,8 +177,18 @@ func Compile(st State) (*Snapshot, error) {
 			}
 			s.deptArena = append(s.deptArena, di)
 		}
-		s.byUser[m.UserID] = int32(len(s.members))
+		s.byUser.insert(userID, int32(len(s.members)))
 		s.members = append(s.members, cm)
+	}
+	s.levels = make([]Level, len(s.accesses)*s.stride)
+	for i := range s.accesses {
+		a := &s.accesses[i]
+		dst := s.levels[i*s.stride : (i+1)*s.stride : (i+1)*s.stride]
+		copy(dst, a.vec)
+		if len(a.direct) == 0 {
+			a.base = dst
+		}
+		a.vec = dst
 	}
 	return s, nil
 }
@@ -250,14 +283,14 @@ func (s *Snapshot) NumAccessVectors() int { return len(s.accesses) }
 
 // HasMember reports whether user is a member of the workspace.
 func (s *Snapshot) HasMember(user string) bool {
-	_, ok := s.byUser[user]
+	_, ok := s.byUser.lookup(s.members, user)
 	return ok
 }
 
 // Epoch returns a member's epoch (A1), and false for a non-member. It does
 // not allocate.
 func (s *Snapshot) Epoch(user string) (int64, bool) {
-	i, ok := s.byUser[user]
+	i, ok := s.byUser.lookup(s.members, user)
 	if !ok {
 		return 0, false
 	}
@@ -267,7 +300,7 @@ func (s *Snapshot) Epoch(user string) (int64, bool) {
 // Effective returns a member's effective level of every permission (M3) and
 // false for a non-member. The vector is shared: do not modify it.
 func (s *Snapshot) Effective(user string) (Vector, bool) {
-	i, ok := s.byUser[user]
+	i, ok := s.byUser.lookup(s.members, user)
 	if !ok {
 		return nil, false
 	}
