@@ -6,17 +6,17 @@ type Reason string
 
 // Decision reasons.
 const (
-	ReasonGranted       Reason = "granted"        // D1: a level above none
-	ReasonNoGrant       Reason = "no_grant"       // the effective level is none
-	ReasonNotAMember    Reason = "not_a_member"   // D3
-	ReasonLevelAll      Reason = "level_all"      // D2: all allows any record
-	ReasonOwner         Reason = "owner"          // D2: the member owns the record
-	ReasonResponsible   Reason = "responsible"    // D2: among relations.responsible
-	ReasonDepartment    Reason = "department"     // D2: the record is in a department of the member
-	ReasonSubdepartment Reason = "subdepartment"  // D2: the record is below a department of the member
-	ReasonOutOfScope    Reason = "out_of_scope"   // D2: the level does not reach the record
-	ReasonRelation      Reason = "relation"       // R10: the member is related to the record
-	ReasonNoRelation    Reason = "no_relation"    // R10: no relation allows the action
+	ReasonGranted       Reason = "granted"       // D1: a level above none
+	ReasonNoGrant       Reason = "no_grant"      // the effective level is none
+	ReasonNotAMember    Reason = "not_a_member"  // D3
+	ReasonLevelAll      Reason = "level_all"     // D2: all allows any record
+	ReasonOwner         Reason = "owner"         // D2: the member owns the record
+	ReasonResponsible   Reason = "responsible"   // D2: among relations.responsible
+	ReasonDepartment    Reason = "department"    // D2: the record is in a department of the member
+	ReasonSubdepartment Reason = "subdepartment" // D2: the record is below a department of the member
+	ReasonOutOfScope    Reason = "out_of_scope"  // D2: the level does not reach the record
+	ReasonRelation      Reason = "relation"      // R10: the member is related to the record
+	ReasonNoRelation    Reason = "no_relation"   // R10: no relation allows the action
 )
 
 // Decision is the answer to a check.
