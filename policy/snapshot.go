@@ -330,15 +330,3 @@ func (s *Snapshot) deptIDs(ds []int32) []string {
 }
 
 func (r RoleRef) String() string { return r.RoleID + "@" + strconv.FormatInt(r.Revision, 10) }
-
-// joinRefs is used in messages.
-func joinRefs(rs []RoleRef) string {
-	var b strings.Builder
-	for i, r := range rs {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(r.String())
-	}
-	return b.String()
-}

@@ -1,0 +1,484 @@
+package policy_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-authz/gatehouse/policy"
+)
+
+// This file holds a deliberately simple reference model of the decision
+// rules, written from DESIGN.md without looking at the compiled snapshot:
+// maps and recursion, no ids, no sharing. The differential tests below ask
+// it and the snapshot the same random questions.
+
+type refModule struct {
+	id, parent string
+	actions    map[string]bool // action → scoped
+	requires   map[string][]string
+	relation   bool
+	internal   bool
+	relations  map[string][]string
+	predefined map[string]map[string]policy.Level
+}
+
+type refModel struct {
+	modules map[string]*refModule
+	roles   map[policy.RoleRef]policy.RoleRevision
+	members map[string]policy.Member
+	parent  map[string]string // department → parent
+}
+
+func newRef(cat *policy.Catalog, st policy.State) *refModel {
+	r := &refModel{modules: map[string]*refModule{}, roles: map[policy.RoleRef]policy.RoleRevision{},
+		members: map[string]policy.Member{}, parent: map[string]string{}}
+	for _, m := range cat.AllModules() {
+		rm := &refModule{id: m.ID, actions: map[string]bool{}, requires: map[string][]string{},
+			relation: m.Kind == policy.Relation, internal: m.InternalOnly, relations: m.Relations, predefined: m.PredefinedRoles}
+		if m.Parent != nil {
+			rm.parent = m.Parent.ID
+		}
+		for _, p := range m.Permissions {
+			rm.actions[p.Action] = p.Scoped
+			for _, q := range p.Requires {
+				rm.requires[p.Action] = append(rm.requires[p.Action], q.Action)
+			}
+		}
+		r.modules[m.ID] = rm
+	}
+	for _, ro := range st.Roles {
+		r.roles[policy.RoleRef{RoleID: ro.RoleID, Revision: ro.Revision}] = ro
+	}
+	for _, m := range st.Members {
+		r.members[m.UserID] = m
+	}
+	for _, d := range st.Departments {
+		r.parent[d.ID] = d.ParentID
+	}
+	return r
+}
+
+// split finds the module and action of a key by trying every module.
+func (r *refModel) split(key string) (*refModule, string, bool) {
+	for id, m := range r.modules {
+		if a, ok := strings.CutPrefix(key, id+"_"); ok {
+			if _, ok := m.actions[a]; ok {
+				return m, a, true
+			}
+		}
+	}
+	return nil, "", false
+}
+
+// grantLevel is C6 by recursion: an explicit grant, else the nearest
+// ancestor's that supports the action.
+func (r *refModel) grantLevel(g policy.Grants, m *refModule, action string, aud policy.Audience) policy.Level {
+	if m.relation || (aud == policy.Client && m.internal) {
+		return policy.LevelNone
+	}
+	for cur := m; cur != nil; cur = r.modules[cur.parent] {
+		if _, ok := cur.actions[action]; !ok {
+			continue
+		}
+		if l, ok := g[cur.id+"_"+action]; ok {
+			return l
+		}
+	}
+	return policy.LevelNone
+}
+
+func (r *refModel) level(user, key string) policy.Level {
+	mem, ok := r.members[user]
+	m, action, _ := r.split(key)
+	if !ok {
+		return policy.LevelNone
+	}
+	if mem.Owner {
+		return policy.LevelAll
+	}
+	best := policy.LevelNone
+	if m.relation && len(m.relations) > 0 {
+		for _, acts := range m.relations {
+			if slices.Contains(acts, action) {
+				best = policy.LevelOwn
+			}
+		}
+	}
+	for _, ref := range mem.Roles {
+		ro := r.roles[ref]
+		best = max(best, r.grantLevel(ro.Grants, m, action, ro.Audience))
+		if ro.Predefined && m.relation {
+			if l, ok := m.predefined[ro.RoleID][action]; ok {
+				best = max(best, l)
+			}
+		}
+	}
+	return max(best, r.grantLevel(mem.Grants, m, action, mem.Kind))
+}
+
+func (r *refModel) under(d, anc string) bool {
+	for seen := 0; d != "" && seen < 1000; seen++ {
+		if d == anc {
+			return true
+		}
+		d = r.parent[d]
+	}
+	return false
+}
+
+func (r *refModel) allowed(user, key string, rec *policy.Resource) bool {
+	l := r.level(user, key)
+	if l == policy.LevelNone {
+		return false
+	}
+	if rec == nil || l == policy.LevelAll {
+		return true
+	}
+	m, action, _ := r.split(key)
+	if m.relation {
+		lists := map[string][]string{"creator": rec.Relations.Creator, "responsible": rec.Relations.Responsible,
+			"participant": rec.Relations.Participant, "observer": rec.Relations.Observer}
+		for rel, acts := range m.relations {
+			if slices.Contains(acts, action) && slices.Contains(lists[rel], user) {
+				return true
+			}
+		}
+		return false
+	}
+	if rec.OwnerID == user || slices.Contains(rec.Relations.Responsible, user) {
+		return true
+	}
+	if l == policy.LevelOwn {
+		return false
+	}
+	depts := []string{rec.DepartmentID}
+	if rec.DepartmentID == "" {
+		depts = r.members[rec.OwnerID].DepartmentIDs
+	}
+	for _, d := range depts {
+		if _, known := r.parent[d]; !known {
+			continue
+		}
+		for _, md := range r.members[user].DepartmentIDs {
+			if d == md || (l == policy.LevelSubdepartments && r.under(d, md)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// randomWorld builds a random catalog, roles, departments and members.
+type world struct {
+	cat   *policy.Catalog
+	st    policy.State
+	users []string
+	depts []string
+}
+
+func randomCatalogYAML(rng *rand.Rand) string {
+	var b strings.Builder
+	b.WriteString("version: 1\nactions:\n")
+	b.WriteString("  view: {scoped: true}\n  create: {requires: [view]}\n  edit: {scoped: true, requires: [view]}\n")
+	b.WriteString("  delete: {scoped: true, requires: [edit]}\n  export: {scoped: true, requires: [view]}\n")
+	b.WriteString("  approve: {requires: [edit]}\nmodules:\n")
+	n := 0
+	var mod func(depth int, indent string)
+	mod = func(depth int, indent string) {
+		n++
+		id := fmt.Sprintf("m%d", n)
+		fmt.Fprintf(&b, "%s- id: %s\n%s  description: module %d\n", indent, id, indent, n)
+		if rng.IntN(6) == 0 {
+			fmt.Fprintf(&b, "%s  internal_only: true\n", indent)
+		}
+		kids := 0
+		if depth < 3 {
+			kids = rng.IntN(4)
+		}
+		if kids == 0 || rng.IntN(3) == 0 {
+			all := []string{"view", "create", "edit", "delete", "export", "approve"}
+			acts := []string{"view"}
+			for _, a := range all[1:] {
+				if rng.IntN(2) == 0 {
+					acts = append(acts, a)
+				}
+			}
+			// keep requires closed
+			if slices.Contains(acts, "delete") || slices.Contains(acts, "approve") {
+				if !slices.Contains(acts, "edit") {
+					acts = append(acts, "edit")
+				}
+			}
+			fmt.Fprintf(&b, "%s  actions: [%s]\n", indent, strings.Join(acts, ", "))
+		}
+		if kids > 0 {
+			fmt.Fprintf(&b, "%s  children:\n", indent)
+			for range kids {
+				mod(depth+1, indent+"    ")
+			}
+		}
+	}
+	for range 2 + rng.IntN(4) {
+		mod(0, "  ")
+	}
+	fmt.Fprintf(&b, "  - id: tasks\n    kind: relation\n    description: tasks\n")
+	b.WriteString("    actions: [{name: view, scoped: false}, {name: edit, scoped: false, requires: [view]}, {name: delete, scoped: false, requires: [edit]}]\n")
+	b.WriteString("    relations: {creator: [view, edit, delete], responsible: [view, edit], participant: [view, edit], observer: [view]}\n")
+	b.WriteString("    predefined_roles: {head: {view: all}}\n")
+	return b.String()
+}
+
+func randomGrants(rng *rand.Rand, cat *policy.Catalog, n int) policy.Grants {
+	g := policy.Grants{}
+	perms := cat.Permissions()
+	for range n {
+		p := perms[rng.IntN(len(perms))]
+		l := policy.Level(rng.IntN(5))
+		if !p.Scoped {
+			l = []policy.Level{policy.LevelNone, policy.LevelAll}[rng.IntN(2)]
+		}
+		g[p.Key] = l
+	}
+	if rng.IntN(10) == 0 {
+		g["gone_view"] = policy.LevelAll // orphaned (C7)
+	}
+	return g
+}
+
+func randomWorld(t testing.TB, seed uint64) *world {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	cat, err := policy.ParseCatalog("random.yaml", []byte(randomCatalogYAML(rng)))
+	if err != nil {
+		t.Fatalf("seed %d: %v", seed, err)
+	}
+	w := &world{cat: cat}
+	st := policy.State{Workspace: "w", Revision: int64(seed), Catalog: cat}
+	for i := range 3 + rng.IntN(10) {
+		d := policy.Department{ID: fmt.Sprintf("d%d", i)}
+		if i > 0 && rng.IntN(4) != 0 {
+			d.ParentID = fmt.Sprintf("d%d", rng.IntN(i))
+		}
+		st.Departments = append(st.Departments, d)
+		w.depts = append(w.depts, d.ID)
+	}
+	roleIDs := []string{"head", "employee"}
+	for i := range 2 + rng.IntN(8) {
+		roleIDs = append(roleIDs, fmt.Sprintf("r%d", i))
+	}
+	for _, id := range roleIDs {
+		for rev := int64(1); rev <= 1+int64(rng.IntN(2)); rev++ {
+			aud := policy.Internal
+			if rng.IntN(5) == 0 {
+				aud = policy.Client
+			}
+			st.Roles = append(st.Roles, policy.RoleRevision{RoleID: id, Revision: rev, Audience: aud,
+				Predefined: id == "head" || id == "employee", Grants: randomGrants(rng, cat, rng.IntN(12))})
+		}
+	}
+	for i := range 5 + rng.IntN(30) {
+		m := policy.Member{UserID: fmt.Sprintf("u%d", i), Kind: policy.Internal, Owner: rng.IntN(15) == 0}
+		if rng.IntN(4) == 0 {
+			m.Kind = policy.Client
+		}
+		for range rng.IntN(3) {
+			m.DepartmentIDs = append(m.DepartmentIDs, w.depts[rng.IntN(len(w.depts))])
+		}
+		slices.Sort(m.DepartmentIDs)
+		m.DepartmentIDs = slices.Compact(m.DepartmentIDs)
+		for range rng.IntN(4) {
+			ro := st.Roles[rng.IntN(len(st.Roles))]
+			m.Roles = append(m.Roles, policy.RoleRef{RoleID: ro.RoleID, Revision: ro.Revision})
+		}
+		if rng.IntN(3) == 0 {
+			m.Grants = randomGrants(rng, cat, 1+rng.IntN(4))
+		}
+		st.Members = append(st.Members, m)
+		w.users = append(w.users, m.UserID)
+	}
+	w.st = st
+	return w
+}
+
+func (w *world) randomRecord(rng *rand.Rand) *policy.Resource {
+	pick := func() string {
+		if rng.IntN(8) == 0 {
+			return "stranger"
+		}
+		return w.users[rng.IntN(len(w.users))]
+	}
+	r := &policy.Resource{OwnerID: pick()}
+	if rng.IntN(2) == 0 {
+		r.DepartmentID = w.depts[rng.IntN(len(w.depts))]
+		if rng.IntN(10) == 0 {
+			r.DepartmentID = "unknown_dept"
+		}
+	}
+	lists := []*[]string{&r.Relations.Creator, &r.Relations.Responsible, &r.Relations.Participant, &r.Relations.Observer}
+	for _, l := range lists {
+		for range rng.IntN(3) {
+			*l = append(*l, pick())
+		}
+	}
+	return r
+}
+
+// TestDifferential_CheckAgreesWithReference asks the snapshot and the
+// reference model the same random questions over random worlds: at least
+// 100,000 per run (D1, D2, C6, M3, M5, M6, R10, W4).
+func TestDifferential_CheckAgreesWithReference(t *testing.T) {
+	t.Parallel()
+	queries := 0
+	for seed := uint64(1); queries < 120_000; seed++ {
+		w := randomWorld(t, seed)
+		s, err := policy.Compile(w.st)
+		if err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		ref := newRef(w.cat, w.st)
+		rng := rand.New(rand.NewPCG(seed, 99))
+		perms := w.cat.Permissions()
+		for range 2000 {
+			queries++
+			user := w.users[rng.IntN(len(w.users))]
+			if rng.IntN(20) == 0 {
+				user = "stranger"
+			}
+			p := perms[rng.IntN(len(perms))]
+			var rec *policy.Resource
+			if rng.IntN(3) != 0 {
+				rec = w.randomRecord(rng)
+			}
+			d, err := s.CheckRecord(user, p.Key, rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantLevel := ref.level(user, p.Key)
+			want := ref.allowed(user, p.Key, rec)
+			if d.Allowed != want || d.Level != wantLevel {
+				t.Fatalf("seed %d: %s %s %+v: snapshot %+v, reference allowed=%v level=%s", seed, user, p.Key, rec, d, want, wantLevel)
+			}
+		}
+	}
+	t.Logf("%d queries agreed", queries)
+}
+
+// TestDifferential_FilterAgreesWithCheck: a record satisfies the plan of
+// Filter iff CheckRecord allows it (D5).
+func TestDifferential_FilterAgreesWithCheck(t *testing.T) {
+	t.Parallel()
+	for seed := uint64(1000); seed < 1060; seed++ {
+		w := randomWorld(t, seed)
+		s, err := policy.Compile(w.st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(seed, 5))
+		perms := w.cat.Permissions()
+		for range 100 {
+			user := w.users[rng.IntN(len(w.users))]
+			p := perms[rng.IntN(len(perms))]
+			plan, err := s.Filter(user, p.Key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 30 {
+				rec := w.randomRecord(rng)
+				d, _ := s.CheckRecord(user, p.Key, rec)
+				if plan.Matches(rec) != d.Allowed {
+					t.Fatalf("seed %d: %s %s %+v: plan %+v matches=%v, check %+v", seed, user, p.Key, rec, plan, plan.Matches(rec), d)
+				}
+			}
+		}
+	}
+}
+
+// TestDifferential_ExplainAgreesWithCheck: the explanation's decision and
+// levels are the check's (D6).
+func TestDifferential_ExplainAgreesWithCheck(t *testing.T) {
+	t.Parallel()
+	for seed := uint64(2000); seed < 2030; seed++ {
+		w := randomWorld(t, seed)
+		s, _ := policy.Compile(w.st)
+		rng := rand.New(rand.NewPCG(seed, 3))
+		for range 200 {
+			user := w.users[rng.IntN(len(w.users))]
+			p := w.cat.Permissions()[rng.IntN(w.cat.NumPermissions())]
+			rec := w.randomRecord(rng)
+			e, err := s.Explain(user, p.Key, rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, _ := s.CheckRecord(user, p.Key, rec)
+			if e.Decision != d {
+				t.Fatalf("seed %d: explain %+v, check %+v", seed, e.Decision, d)
+			}
+			for _, rt := range e.Roles {
+				v, _ := s.RoleVector(policy.RoleRef{RoleID: rt.RoleID, Revision: rt.Revision})
+				if v[p.ID] != rt.Level {
+					t.Fatalf("seed %d: role trace %+v, compiled %s", seed, rt, v[p.ID])
+				}
+			}
+		}
+	}
+}
+
+// TestValidation_IsTotal: for random grant sets, ValidateGrants accepts a
+// set iff it satisfies C1, C4, C5, M6 and R10, judged by brute force with
+// the reference resolution.
+func TestValidation_IsTotal(t *testing.T) {
+	t.Parallel()
+	for seed := uint64(3000); seed < 3040; seed++ {
+		w := randomWorld(t, seed)
+		ref := newRef(w.cat, w.st)
+		rng := rand.New(rand.NewPCG(seed, 11))
+		for range 500 {
+			aud := []policy.Audience{policy.Internal, policy.Client}[rng.IntN(2)]
+			g := policy.Grants{}
+			perms := w.cat.Permissions()
+			for range rng.IntN(6) {
+				g[perms[rng.IntN(len(perms))].Key] = policy.Level(rng.IntN(5))
+			}
+			if rng.IntN(15) == 0 {
+				g["nope_view"] = policy.LevelAll
+			}
+			valid := true
+			for key, l := range g {
+				m, _, ok := ref.split(key)
+				switch {
+				case !ok, m.relation:
+					valid = false
+				case aud == policy.Client && m.internal && l > policy.LevelNone:
+					valid = false
+				default:
+					_, a, _ := ref.split(key)
+					if !m.actions[a] && l != policy.LevelNone && l != policy.LevelAll {
+						valid = false
+					}
+				}
+			}
+			if valid {
+				for _, m := range ref.modules {
+					for a, scoped := range m.actions {
+						la := ref.grantLevel(g, m, a, aud)
+						for _, req := range m.requires[a] {
+							lr := ref.grantLevel(g, m, req, aud)
+							if la == policy.LevelNone {
+								continue
+							}
+							if scoped && m.actions[req] && la > lr || (!scoped || !m.actions[req]) && lr == policy.LevelNone {
+								valid = false
+							}
+						}
+					}
+				}
+			}
+			err := w.cat.ValidateGrants(g, aud)
+			if (err == nil) != valid {
+				t.Fatalf("seed %d: %v (%s): validate %v, brute force valid=%v", seed, g, aud, err, valid)
+			}
+		}
+	}
+}
