@@ -104,20 +104,18 @@ func (s *Snapshot) Filter(user, permission string) (*Plan, error) {
 	// The departments within reach, then every member in one of them: the
 	// owners whose department-less records are within reach too.
 	mine := s.memberDepts(m)
-	reach := make([]bool, len(s.depts.nodes))
+	var owners []int32
 	for d := range s.depts.nodes {
-		reach[d] = s.deptReason(mine, int32(d), l) != ReasonOutOfScope
-		if reach[d] {
+		if s.deptReason(mine, int32(d), l) != ReasonOutOfScope {
 			plan.DepartmentIDs = append(plan.DepartmentIDs, s.depts.nodes[d].id)
+			owners = append(owners, s.deptMembers[d]...)
 		}
 	}
-	for i := range s.members {
-		for _, d := range s.memberDepts(&s.members[i]) {
-			if reach[d] {
-				plan.DepartmentOwnerIDs = append(plan.DepartmentOwnerIDs, s.members[i].userID)
-				break
-			}
-		}
+	slices.Sort(owners)
+	owners = slices.Compact(owners)
+	plan.DepartmentOwnerIDs = make([]string, len(owners))
+	for i, o := range owners {
+		plan.DepartmentOwnerIDs[i] = s.members[o].userID
 	}
 	slices.Sort(plan.DepartmentIDs)
 	slices.Sort(plan.DepartmentOwnerIDs)

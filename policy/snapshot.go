@@ -104,6 +104,9 @@ type Snapshot struct {
 	byUser    userIndex
 	depts     deptTree
 	deptArena []int32
+	// deptMembers lists, per department, the members in it: Filter's
+	// department_owner_ids without a scan of every member.
+	deptMembers [][]int32
 }
 
 // Compile builds a Snapshot from a workspace's state. It returns
@@ -179,6 +182,12 @@ func Compile(st State) (*Snapshot, error) {
 		}
 		s.byUser.insert(userID, int32(len(s.members)))
 		s.members = append(s.members, cm)
+	}
+	s.deptMembers = make([][]int32, len(s.depts.nodes))
+	for i := range s.members {
+		for _, d := range s.memberDepts(&s.members[i]) {
+			s.deptMembers[d] = append(s.deptMembers[d], int32(i))
+		}
 	}
 	s.levels = make([]Level, len(s.accesses)*s.stride)
 	for i := range s.accesses {
