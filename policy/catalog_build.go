@@ -39,9 +39,6 @@ func buildCatalog(std map[string]*actionDef, defs []*moduleDef, objects []SmartO
 			case firstLine[d.id] != 0:
 				p.add(d.line, "duplicate module id %q (first defined at line %d)", d.id, firstLine[d.id])
 				continue
-			case c.byModule[d.id] != nil:
-				p.add(d.line, "duplicate module id %q", d.id)
-				continue
 			}
 			if d.description == "" {
 				p.add(d.line, "module %q needs a description (C8)", d.id)

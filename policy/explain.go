@@ -95,7 +95,7 @@ func (s *Snapshot) Explain(user, permission string, r *Resource) (*Explanation, 
 			t.Source = "predefined"
 		case perm.Module.Kind == Relation && t.Level > LevelNone:
 			t.Source = "relation"
-		case t.Level > LevelNone || cr.Grants[perm.Key] == LevelNone:
+		default:
 			if src := s.cat.origin(cr.Grants, perm); src == perm {
 				t.Source, t.From = "explicit", src.Key
 			} else if src != nil {
