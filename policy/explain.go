@@ -210,11 +210,5 @@ func (s *Snapshot) Redundant(user string) []string {
 }
 
 func (s *Snapshot) redundant(a *access) []string {
-	var out []string
-	for _, k := range sortedKeys(a.direct) {
-		if id, ok := s.cat.byKey[k]; ok && a.direct[k] <= a.base[id] {
-			out = append(out, k)
-		}
-	}
-	return out
+	return s.cat.redundantGrants(a.direct, a.base)
 }

@@ -81,7 +81,7 @@ func violationsError(what string, vs []Violation) error {
 func (c *Catalog) ValidateGrants(g Grants, audience Audience) error {
 	vs := c.checkKeys(g, audience)
 	if len(vs) == 0 {
-		vs = c.checkDependencies(c.resolve(g, audience), g, nil)
+		vs = c.checkDependencies(c.resolve(g, audience), g)
 	}
 	return violationsError("grants", vs)
 }
@@ -132,11 +132,10 @@ func DependencyOK(p *Permission, lp Level, q *Permission, lq Level) bool {
 	return lq > LevelNone
 }
 
-// checkDependencies reports every C4 pair that v breaks. explicit names the
-// layers the levels came from, so a violation can say where an inherited
-// level was granted; extra, when set, is a second grant layer (a member's
-// direct grants over its roles).
-func (c *Catalog) checkDependencies(v Vector, explicit Grants, extra Grants) []Violation {
+// checkDependencies reports every C4 pair that v breaks. explicit are the
+// grants being validated, so a violation can say which of them an inherited
+// level came from.
+func (c *Catalog) checkDependencies(v Vector, explicit Grants) []Violation {
 	var vs []Violation
 	for _, p := range c.perms {
 		lp := v[p.ID]
@@ -145,8 +144,6 @@ func (c *Catalog) checkDependencies(v Vector, explicit Grants, extra Grants) []V
 				viol := Violation{Code: CodeDependencyViolation, Permission: p.Key, Level: lp.String(),
 					Requires: q.Key, RequiredLevel: lq.String()}
 				if src := c.origin(explicit, p); src != nil && src != p {
-					viol.InheritedFrom = src.Key
-				} else if src := c.origin(extra, p); src != nil && src != p {
 					viol.InheritedFrom = src.Key
 				}
 				from := ""

@@ -255,11 +255,11 @@ func (c *Catalog) addRelationLevels(v Vector) {
 
 func (s *Snapshot) newAccess(roles []int32, direct Grants, owner bool, kind Audience) access {
 	a := access{roles: roles, owner: owner}
-	a.base = make(Vector, len(s.cat.perms))
-	s.cat.addRelationLevels(a.base)
-	for _, r := range roles {
-		maxInto(a.base, s.roles[r].vec)
+	vs := make([]Vector, len(roles))
+	for i, r := range roles {
+		vs[i] = s.roles[r].vec
 	}
+	a.base = s.cat.roleLevels(vs...)
 	if owner {
 		for i := range a.base {
 			a.base[i] = LevelAll

@@ -76,3 +76,27 @@ func (c *Catalog) AllowAll(audience Audience) Grants {
 	}
 	return g
 }
+
+// roleLevels is the level of every permission that a set of compiled role
+// vectors gives together (M3), starting from the relation access every
+// member has (R10), so a member without roles still reaches related records.
+func (c *Catalog) roleLevels(roles ...Vector) Vector {
+	v := make(Vector, len(c.perms))
+	c.addRelationLevels(v)
+	for _, r := range roles {
+		maxInto(v, r)
+	}
+	return v
+}
+
+// redundantGrants returns the keys of direct whose level does not exceed
+// what base already gives: kept, but reported (M5).
+func (c *Catalog) redundantGrants(direct Grants, base Vector) []string {
+	var out []string
+	for _, k := range sortedKeys(direct) {
+		if id, ok := c.byKey[k]; ok && direct[k] <= base[id] {
+			out = append(out, k)
+		}
+	}
+	return out
+}
