@@ -85,12 +85,11 @@ func (s *Snapshot) CheckRecord(user, permission string, r *Resource) (Decision, 
 	if !ok {
 		return Decision{Revision: s.revision}, s.cat.unknownPermission(permission)
 	}
-	mi, ok := s.byUser.lookup(s.members, user)
+	mi, ok := s.byUser.lookup(s, user)
 	if !ok {
 		return Decision{Reason: ReasonNotAMember, Revision: s.revision}, nil
 	}
-	m := &s.members[mi]
-	l := s.levels[int(m.access)*s.stride+int(pid)]
+	l := s.level(&s.hot[mi], int(pid))
 	d := Decision{Level: l, Revision: s.revision}
 	switch {
 	case l == LevelNone:
@@ -105,7 +104,7 @@ func (s *Snapshot) CheckRecord(user, permission string, r *Resource) (Decision, 
 			d.Allowed, d.Reason = true, ReasonRelation
 		}
 	default:
-		d.Reason = s.scope(user, m, l, r)
+		d.Reason = s.scope(user, &s.members[mi], l, r)
 		d.Allowed = d.Reason != ReasonOutOfScope
 	}
 	return d, nil
@@ -130,7 +129,7 @@ func (s *Snapshot) scope(user string, m *member, l Level, r *Resource) Reason {
 		}
 		return s.deptReason(mine, d, l)
 	}
-	oi, ok := s.byUser.lookup(s.members, r.OwnerID)
+	oi, ok := s.byUser.lookup(s, r.OwnerID)
 	if !ok {
 		return ReasonOutOfScope
 	}

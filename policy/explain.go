@@ -76,7 +76,7 @@ func (s *Snapshot) Explain(user, permission string, r *Resource) (*Explanation, 
 	d, _ := s.CheckRecord(user, permission, r)
 	e := &Explanation{User: user, Permission: perm.Key, Module: perm.Module.ID, Action: perm.Action,
 		Roles: []RoleTrace{}, Decision: d, Level: d.Level}
-	mi, ok := s.byUser.lookup(s.members, user)
+	mi, ok := s.byUser.lookup(s, user)
 	if !ok {
 		e.DecidedBy = "not a member"
 		e.Hints = append(e.Hints, fmt.Sprintf("%q is not a member of workspace %q: check the user id and the workspace", user, s.workspace))
@@ -84,6 +84,7 @@ func (s *Snapshot) Explain(user, permission string, r *Resource) (*Explanation, 
 	}
 	m := &s.members[mi]
 	a := &s.accesses[m.access]
+	vec := s.accessVector(a)
 	e.Member, e.Owner, e.Kind = true, a.owner, m.kind()
 	best := LevelNone
 	for _, ri := range a.roles {
@@ -121,12 +122,12 @@ func (s *Snapshot) Explain(user, permission string, r *Resource) (*Explanation, 
 		e.DecidedBy = "no grant"
 	}
 	for _, q := range perm.Requires {
-		e.Requires = append(e.Requires, Requirement{Permission: q.Key, Level: a.vec[q.ID],
-			Satisfied: DependencyOK(perm, a.vec[perm.ID], q, a.vec[q.ID])})
+		e.Requires = append(e.Requires, Requirement{Permission: q.Key, Level: vec[q.ID],
+			Satisfied: DependencyOK(perm, vec[perm.ID], q, vec[q.ID])})
 	}
 	e.Redundant = s.redundant(a)
 	if r != nil {
-		e.Scope = s.scopeTrace(user, m, perm, a.vec[perm.ID], r)
+		e.Scope = s.scopeTrace(user, m, perm, vec[perm.ID], r)
 	}
 	if !d.Allowed {
 		e.Hints = s.hints(e, perm)
@@ -158,7 +159,7 @@ func (s *Snapshot) scopeTrace(user string, m *member, perm *Permission, l Level,
 		mine := s.deptIDs(s.memberDepts(m))
 		if r.DepartmentID != "" {
 			add("record department %q; member departments %v; level %s", r.DepartmentID, mine, l)
-		} else if oi, ok := s.byUser.lookup(s.members, r.OwnerID); ok {
+		} else if oi, ok := s.byUser.lookup(s, r.OwnerID); ok {
 			add("record has no department: using its owner's departments %v; member departments %v; level %s",
 				s.deptIDs(s.memberDepts(&s.members[oi])), mine, l)
 		} else {
@@ -202,7 +203,7 @@ func yesNo(b bool, yes, no string) string {
 // roles: at or below the level the roles already give (M5). They are kept,
 // and reported.
 func (s *Snapshot) Redundant(user string) []string {
-	i, ok := s.byUser.lookup(s.members, user)
+	i, ok := s.byUser.lookup(s, user)
 	if !ok {
 		return nil
 	}

@@ -72,12 +72,12 @@ func (s *Snapshot) Filter(user, permission string) (*Plan, error) {
 		return nil, err
 	}
 	plan := &Plan{Kind: PlanNone, Revision: s.revision}
-	mi, ok := s.byUser.lookup(s.members, user)
+	mi, ok := s.byUser.lookup(s, user)
 	if !ok {
 		return plan, nil
 	}
 	m := &s.members[mi]
-	l := s.accesses[m.access].vec[perm.ID]
+	l := s.accessLevel(&s.accesses[m.access], perm.ID)
 	plan.Level = l
 	switch {
 	case l == LevelNone:
@@ -115,7 +115,7 @@ func (s *Snapshot) Filter(user, permission string) (*Plan, error) {
 	owners = slices.Compact(owners)
 	plan.DepartmentOwnerIDs = make([]string, len(owners))
 	for i, o := range owners {
-		plan.DepartmentOwnerIDs[i] = s.members[o].userID
+		plan.DepartmentOwnerIDs[i] = s.userID(o)
 	}
 	slices.Sort(plan.DepartmentIDs)
 	slices.Sort(plan.DepartmentOwnerIDs)

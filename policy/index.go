@@ -18,18 +18,26 @@ import (
 type userIndex struct {
 	seed  maphash.Seed
 	slots []uint64
-	mask  uint64
 }
 
+// newUserIndex sizes the table for n keys at a load of at most 1/2, with no
+// rounding to a power of two: the table is part of what a check must find
+// in cache, so it is kept as small as probing allows.
 func newUserIndex(n int) userIndex {
-	size := uint64(1) << bits.Len64(uint64(2*n+1))
-	return userIndex{seed: maphash.MakeSeed(), slots: make([]uint64, size), mask: size - 1}
+	return userIndex{seed: maphash.MakeSeed(), slots: make([]uint64, 2*n+1)}
+}
+
+// home maps a hash to its first slot: the high bits of hash × size, a range
+// reduction without a division.
+func (t *userIndex) home(h uint64) uint64 {
+	hi, _ := bits.Mul64(h, uint64(len(t.slots)))
+	return hi
 }
 
 // insert adds key at member index i; the caller guarantees keys are unique.
 func (t *userIndex) insert(key string, i int32) {
 	h := maphash.String(t.seed, key)
-	for p := h & t.mask; ; p = (p + 1) & t.mask {
+	for p := t.home(h); ; p = t.step(p) {
 		if t.slots[p] == 0 {
 			t.slots[p] = h&^0xffffffff | uint64(uint32(i)+1)
 			return
@@ -37,21 +45,30 @@ func (t *userIndex) insert(key string, i int32) {
 	}
 }
 
-// lookup returns the index of key among members, if present. It does not
-// allocate.
-func (t *userIndex) lookup(members []member, key string) (int32, bool) {
+// lookup returns the index of key among s's members, if present. It does
+// not allocate.
+func (t *userIndex) lookup(s *Snapshot, key string) (int32, bool) {
 	h := maphash.String(t.seed, key)
 	fp := h &^ 0xffffffff
-	for p := h & t.mask; ; p = (p + 1) & t.mask {
-		s := t.slots[p]
-		if s == 0 {
+	for p := t.home(h); ; p = t.step(p) {
+		slot := t.slots[p]
+		if slot == 0 {
 			return 0, false
 		}
-		if s&^0xffffffff == fp {
-			i := int32(uint32(s) - 1)
-			if members[i].userID == key {
+		if slot&^0xffffffff == fp {
+			i := int32(uint32(slot) - 1)
+			h := &s.hot[i]
+			if int(h.idLen) == len(key) && s.ids[h.idOff:h.idOff+uint32(h.idLen)] == key {
 				return i, true
 			}
 		}
 	}
+}
+
+// step is linear probing with wrap-around.
+func (t *userIndex) step(p uint64) uint64 {
+	if p++; p == uint64(len(t.slots)) {
+		return 0
+	}
+	return p
 }

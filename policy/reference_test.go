@@ -288,7 +288,7 @@ func randomWorld(t testing.TB, seed uint64) *world {
 		}
 		slices.Sort(m.DepartmentIDs)
 		m.DepartmentIDs = slices.Compact(m.DepartmentIDs)
-		for range rng.IntN(4) {
+		for range rng.IntN(6) { // beyond the 3 roles a hot member record holds
 			ro := st.Roles[rng.IntN(len(st.Roles))]
 			m.Roles = append(m.Roles, policy.RoleRef{RoleID: ro.RoleID, Revision: ro.Revision})
 		}

@@ -55,22 +55,42 @@ type compiledRole struct {
 }
 
 // access is one distinct combination of (roles at revisions, direct grants,
-// owner flag) and its effective vector. Members with the same combination
-// share one access, so memory grows with distinct combinations, never with
-// members × permissions.
+// owner flag). Members with the same combination share one access, so
+// memory grows with distinct combinations, never with members ×
+// permissions.
 type access struct {
 	roles  []int32 // indexes into Snapshot.roles, sorted
 	direct Grants  // nil when the combination has no direct grants
 	owner  bool
-	vec    Vector // effective levels (M3)
-	base   Vector // levels from the roles alone; == vec when direct is nil
+	// vec is the materialized effective vector (M3), only for combinations
+	// a check cannot evaluate from role vectors alone: direct grants, owner,
+	// more than maxInlineRoles roles. Otherwise nil: see Snapshot.level.
+	vec    Vector
+	vecIdx int32 // vec's index in Snapshot.levels, or -1
+	// base is the levels from the roles alone, kept when direct is set (M5).
+	base Vector
 }
 
-// member is a compiled member: 40 bytes. Its user id is a substring of one
-// arena string and its departments a range of one shared slice, so a
-// member costs no allocation of its own.
+// maxInlineRoles is how many role revisions a hot member record holds.
+const maxInlineRoles = 3
+
+// flagVector marks a hot member whose r[0], r[1] hold the index of a
+// materialized vector (low, high 16 bits) instead of role indexes.
+const flagVector = 1
+
+// hotMember is all a check without a record reads of a member: 16 bytes.
+// The check path is bound by memory latency, so what it touches is kept
+// small enough to stay in cache: see docs/policy.md, "Snapshot layout".
+type hotMember struct {
+	idOff uint32    // the user id is ids[idOff : idOff+idLen]
+	idLen uint16    //
+	flags uint16    // flagVector
+	r     [3]uint16 // role revisions (indexes into roleLevels), padded with the no-role vector
+}
+
+// member is the rest of a compiled member. Its departments are a range of
+// one shared slice, so a member costs no allocation of its own.
 type member struct {
-	userID  string
 	access  int32
 	deptOff uint32
 	deptLen uint16
@@ -92,28 +112,30 @@ type Snapshot struct {
 	workspace string
 	revision  int64
 	cat       *Catalog
+	stride    int // permissions per vector
 	roles     []compiledRole
 	roleIdx   map[RoleRef]int32
-	accesses  []access
-	// levels holds every access's effective vector back to back: the level
-	// of permission p for access a is levels[a*stride+p]. One flat array
-	// keeps the check path to a single load and the vectors dense in cache.
-	levels    []Level
-	stride    int
-	members   []member
-	byUser    userIndex
-	depts     deptTree
-	deptArena []int32
-	// deptMembers lists, per department, the members in it: Filter's
-	// department_owner_ids without a scan of every member.
-	deptMembers [][]int32
+	// roleLevels holds every role revision's vector back to back, then one
+	// vector of the relation access every member has (the no-role vector):
+	// the level of permission p for role revision r is roleLevels[r*stride+p].
+	roleLevels []Level
+	accesses   []access
+	// levels holds the materialized vectors back to back.
+	levels      []Level
+	ids         string // every user id, back to back
+	hot         []hotMember
+	members     []member // same indexes as hot
+	byUser      userIndex
+	depts       deptTree
+	deptArena   []int32
+	deptMembers [][]int32 // per department, its members: Filter without a scan
 }
 
 // Compile builds a Snapshot from a workspace's state. It returns
 // invalid_argument when the state is inconsistent: a member on a role
-// revision or in a department the state does not contain, duplicate ids, or
-// a cyclic department tree. Grants are not re-validated (the admin layer
-// validated them on write); orphaned keys are ignored (C7).
+// revision or in a department the state does not contain, duplicate or
+// overlong ids, or a cyclic department tree. Grants are not re-validated
+// (the admin layer validated them on write); orphaned keys are ignored (C7).
 func Compile(st State) (*Snapshot, error) {
 	if st.Catalog == nil {
 		return nil, Errorf(CodeInvalidArgument, "compile %s: no catalog", st.Workspace)
@@ -125,32 +147,43 @@ func Compile(st State) (*Snapshot, error) {
 	if s.depts, err = buildDeptTree(st.Departments); err != nil {
 		return nil, fmt.Errorf("compile %s: %w", st.Workspace, err)
 	}
+	s.roleLevels = make([]Level, 0, (len(st.Roles)+1)*s.stride)
 	for _, r := range st.Roles {
 		ref := RoleRef{r.RoleID, r.Revision}
 		if _, dup := s.roleIdx[ref]; dup {
 			return nil, Errorf(CodeInvalidArgument, "compile %s: duplicate role revision %s@%d", st.Workspace, r.RoleID, r.Revision)
 		}
 		s.roleIdx[ref] = int32(len(s.roles))
-		s.roles = append(s.roles, st.Catalog.compileRole(r))
+		cr := st.Catalog.compileRole(r)
+		s.roleLevels = append(s.roleLevels, cr.vec...)
+		s.roles = append(s.roles, cr)
+	}
+	noRole := len(s.roles)
+	s.roleLevels = append(s.roleLevels, st.Catalog.roleLevels()...)
+	for i := range s.roles { // point the vectors into the flat array
+		s.roles[i].vec = s.roleLevels[i*s.stride : (i+1)*s.stride : (i+1)*s.stride]
 	}
 
 	var ids strings.Builder
 	for _, m := range st.Members {
+		if len(m.UserID) == 0 || len(m.UserID) > maxUserIDLen {
+			return nil, Errorf(CodeInvalidArgument, "compile %s: member id %q must be 1 to %d bytes", st.Workspace, m.UserID, maxUserIDLen)
+		}
 		ids.WriteString(m.UserID)
 	}
-	arena, off := ids.String(), 0
+	s.ids = ids.String()
+	off := 0
 	seen := make(map[string]struct{}, len(st.Members))
 	interned := map[string]int32{}
 	var key []byte
 	var roles []int32
+	s.hot = make([]hotMember, 0, len(st.Members))
 	s.members = make([]member, 0, len(st.Members))
 	for _, m := range st.Members {
-		if _, dup := seen[m.UserID]; dup || m.UserID == "" {
-			return nil, Errorf(CodeInvalidArgument, "compile %s: duplicate or empty member id %q", st.Workspace, m.UserID)
+		if _, dup := seen[m.UserID]; dup {
+			return nil, Errorf(CodeInvalidArgument, "compile %s: duplicate member %q", st.Workspace, m.UserID)
 		}
 		seen[m.UserID] = struct{}{}
-		userID := arena[off : off+len(m.UserID)]
-		off += len(m.UserID)
 		roles = roles[:0]
 		for _, ref := range m.Roles {
 			i, ok := s.roleIdx[ref]
@@ -168,11 +201,16 @@ func Compile(st State) (*Snapshot, error) {
 			interned[string(key)] = ai
 			s.accesses = append(s.accesses, s.newAccess(slices.Clone(roles), m.Grants, m.Owner, m.Kind))
 		}
-		cm := member{userID: userID, access: ai, deptOff: uint32(len(s.deptArena)),
-			deptLen: uint16(len(m.DepartmentIDs)), client: m.Kind == Client, epoch: m.Epoch}
 		if len(m.DepartmentIDs) > 1<<16-1 {
 			return nil, Errorf(CodeInvalidArgument, "compile %s: member %q is in too many departments", st.Workspace, m.UserID)
 		}
+		h := hotMember{idOff: uint32(off), idLen: uint16(len(m.UserID))}
+		off += len(m.UserID)
+		if err := s.setHot(&h, &s.accesses[ai], noRole); err != nil {
+			return nil, fmt.Errorf("compile %s: %w", st.Workspace, err)
+		}
+		cm := member{access: ai, deptOff: uint32(len(s.deptArena)),
+			deptLen: uint16(len(m.DepartmentIDs)), client: m.Kind == Client, epoch: m.Epoch}
 		for _, d := range m.DepartmentIDs {
 			di, ok := s.depts.byID[d]
 			if !ok {
@@ -180,27 +218,23 @@ func Compile(st State) (*Snapshot, error) {
 			}
 			s.deptArena = append(s.deptArena, di)
 		}
-		s.byUser.insert(userID, int32(len(s.members)))
+		s.byUser.insert(s.ids[h.idOff:off], int32(len(s.hot)))
+		s.hot = append(s.hot, h)
 		s.members = append(s.members, cm)
 	}
+	s.flattenVectors()
 	s.deptMembers = make([][]int32, len(s.depts.nodes))
 	for i := range s.members {
 		for _, d := range s.memberDepts(&s.members[i]) {
 			s.deptMembers[d] = append(s.deptMembers[d], int32(i))
 		}
 	}
-	s.levels = make([]Level, len(s.accesses)*s.stride)
-	for i := range s.accesses {
-		a := &s.accesses[i]
-		dst := s.levels[i*s.stride : (i+1)*s.stride : (i+1)*s.stride]
-		copy(dst, a.vec)
-		if len(a.direct) == 0 {
-			a.base = dst
-		}
-		a.vec = dst
-	}
 	return s, nil
 }
+
+// maxUserIDLen bounds user ids: hot member records store the length in 16
+// bits.
+const maxUserIDLen = 1024
 
 // accessKey renders a member's combination as a map key.
 func accessKey(b []byte, roles []int32, direct Grants, owner bool, kind Audience) []byte {
@@ -254,24 +288,103 @@ func (c *Catalog) addRelationLevels(v Vector) {
 }
 
 func (s *Snapshot) newAccess(roles []int32, direct Grants, owner bool, kind Audience) access {
-	a := access{roles: roles, owner: owner}
+	a := access{roles: roles, owner: owner, vecIdx: -1}
+	if !owner && len(direct) == 0 && len(roles) <= maxInlineRoles {
+		return a // evaluated from the role vectors: see Snapshot.level
+	}
 	vs := make([]Vector, len(roles))
 	for i, r := range roles {
 		vs[i] = s.roles[r].vec
 	}
-	a.base = s.cat.roleLevels(vs...)
+	a.vec = s.cat.roleLevels(vs...)
 	if owner {
-		for i := range a.base {
-			a.base[i] = LevelAll
+		for i := range a.vec {
+			a.vec[i] = LevelAll
 		}
 	}
-	a.vec = a.base
 	if len(direct) > 0 {
 		a.direct = direct.Clone()
-		a.vec = slices.Clone(a.base)
+		a.base = slices.Clone(a.vec)
 		maxInto(a.vec, s.cat.resolve(direct, kind))
 	}
+	a.vecIdx = int32(len(s.levels) / s.stride)
+	s.levels = append(s.levels, make([]Level, s.stride)...) // placeholder, see flattenVectors
 	return a
+}
+
+// flattenVectors copies the materialized vectors into s.levels, whose size
+// is final once every member is compiled, and points each access at its
+// copy, so the check path reads one flat array.
+func (s *Snapshot) flattenVectors() {
+	for i := range s.accesses {
+		a := &s.accesses[i]
+		if a.vecIdx < 0 {
+			continue
+		}
+		dst := s.levels[int(a.vecIdx)*s.stride : int(a.vecIdx+1)*s.stride : int(a.vecIdx+1)*s.stride]
+		copy(dst, a.vec)
+		a.vec = dst
+	}
+}
+
+// setHot fills a hot member's role or vector reference.
+func (s *Snapshot) setHot(h *hotMember, a *access, noRole int) error {
+	if a.vecIdx >= 0 {
+		h.flags = flagVector
+		h.r[0], h.r[1] = uint16(a.vecIdx), uint16(a.vecIdx>>16)
+		return nil
+	}
+	if noRole > 1<<16-1 {
+		return Errorf(CodeInvalidArgument, "more than %d role revisions in one workspace", 1<<16-1)
+	}
+	h.r = [3]uint16{uint16(noRole), uint16(noRole), uint16(noRole)}
+	for i, r := range a.roles {
+		h.r[i] = uint16(r)
+	}
+	return nil
+}
+
+// level is a member's effective level of permission p (M3): one load from
+// a materialized vector, or the maximum of three loads from the role
+// vectors, which are few and stay in cache. No branch depends on how many
+// roles the member has: unused slots read the no-role vector.
+func (s *Snapshot) level(h *hotMember, p int) Level {
+	if h.flags&flagVector != 0 {
+		return s.levels[(int(h.r[0])|int(h.r[1])<<16)*s.stride+p]
+	}
+	rl := s.roleLevels
+	return max(rl[int(h.r[0])*s.stride+p], rl[int(h.r[1])*s.stride+p], rl[int(h.r[2])*s.stride+p])
+}
+
+// accessLevel is an access's level of permission p.
+func (s *Snapshot) accessLevel(a *access, p PermID) Level {
+	if a.vec != nil {
+		return a.vec[p]
+	}
+	l := s.roleLevels[len(s.roles)*s.stride+int(p)]
+	for _, r := range a.roles {
+		l = max(l, s.roles[r].vec[p])
+	}
+	return l
+}
+
+// accessVector is an access's effective vector; it allocates when the
+// access is not materialized.
+func (s *Snapshot) accessVector(a *access) Vector {
+	if a.vec != nil {
+		return a.vec
+	}
+	vs := make([]Vector, len(a.roles))
+	for i, r := range a.roles {
+		vs[i] = s.roles[r].vec
+	}
+	return s.cat.roleLevels(vs...)
+}
+
+// userID returns member i's user id.
+func (s *Snapshot) userID(i int32) string {
+	h := &s.hot[i]
+	return s.ids[h.idOff : h.idOff+uint32(h.idLen)]
 }
 
 // Workspace returns the id of the snapshot's workspace.
@@ -284,22 +397,26 @@ func (s *Snapshot) Revision() int64 { return s.revision }
 func (s *Snapshot) Catalog() *Catalog { return s.cat }
 
 // NumMembers returns the number of members.
-func (s *Snapshot) NumMembers() int { return len(s.members) }
+func (s *Snapshot) NumMembers() int { return len(s.hot) }
 
-// NumAccessVectors returns the number of distinct effective vectors: the
-// number of distinct (roles, direct grants, owner) combinations.
+// NumAccessVectors returns the number of distinct (roles, direct grants,
+// owner) combinations: the number of distinct effective vectors.
 func (s *Snapshot) NumAccessVectors() int { return len(s.accesses) }
+
+// NumMaterialized returns how many effective vectors are stored; the others
+// are evaluated from role vectors at check time.
+func (s *Snapshot) NumMaterialized() int { return len(s.levels) / max(1, s.stride) }
 
 // HasMember reports whether user is a member of the workspace.
 func (s *Snapshot) HasMember(user string) bool {
-	_, ok := s.byUser.lookup(s.members, user)
+	_, ok := s.byUser.lookup(s, user)
 	return ok
 }
 
 // Epoch returns a member's epoch (A1), and false for a non-member. It does
 // not allocate.
 func (s *Snapshot) Epoch(user string) (int64, bool) {
-	i, ok := s.byUser.lookup(s.members, user)
+	i, ok := s.byUser.lookup(s, user)
 	if !ok {
 		return 0, false
 	}
@@ -307,13 +424,13 @@ func (s *Snapshot) Epoch(user string) (int64, bool) {
 }
 
 // Effective returns a member's effective level of every permission (M3) and
-// false for a non-member. The vector is shared: do not modify it.
+// false for a non-member. The vector may be shared: do not modify it.
 func (s *Snapshot) Effective(user string) (Vector, bool) {
-	i, ok := s.byUser.lookup(s.members, user)
+	i, ok := s.byUser.lookup(s, user)
 	if !ok {
 		return nil, false
 	}
-	return s.accesses[s.members[i].access].vec, true
+	return s.accessVector(&s.accesses[s.members[i].access]), true
 }
 
 // RoleVector returns the compiled levels of a role revision held in the

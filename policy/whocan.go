@@ -15,12 +15,12 @@ func (s *Snapshot) WhoCan(permission string, min Level) ([]string, error) {
 	}
 	ok := make([]bool, len(s.accesses))
 	for i := range s.accesses {
-		ok[i] = s.accesses[i].vec[perm.ID] >= min
+		ok[i] = s.accessLevel(&s.accesses[i], perm.ID) >= min
 	}
 	out := []string{}
 	for i := range s.members {
 		if ok[s.members[i].access] {
-			out = append(out, s.members[i].userID)
+			out = append(out, s.userID(int32(i)))
 		}
 	}
 	slices.Sort(out)

@@ -180,19 +180,34 @@ func queries(rng *rand.Rand, snap *policy.Snapshot, cfg Config, records bool) []
 	}
 	out := append(allowed, denied...)
 	rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
-	// Lay the user ids out in query order in one arena: a server reads a
-	// check's user id from the request it just decoded, so it is in cache;
-	// scattered strings would charge the benchmark a miss a real check
-	// never pays.
+	// Lay the queries' strings and records out in query order: a server
+	// reads a check's user id and record from the request it just decoded,
+	// so they are in cache; scattered heap objects would charge the
+	// benchmark misses a real check never pays, and evict the snapshot.
 	var b strings.Builder
 	for _, q := range out {
 		b.WriteString(q.User)
+		if q.Record != nil {
+			b.WriteString(q.Record.OwnerID)
+			b.WriteString(q.Record.DepartmentID)
+		}
 	}
 	ids, off := b.String(), 0
+	next := func(s string) string {
+		s = ids[off : off+len(s)]
+		off += len(s)
+		return s
+	}
+	var recs []policy.Resource
+	if records {
+		recs = make([]policy.Resource, len(out))
+	}
 	for i := range out {
-		n := len(out[i].User)
-		out[i].User = ids[off : off+n]
-		off += n
+		out[i].User = next(out[i].User)
+		if r := out[i].Record; r != nil {
+			recs[i] = policy.Resource{OwnerID: next(r.OwnerID), DepartmentID: next(r.DepartmentID)}
+			out[i].Record = &recs[i]
+		}
 	}
 	return out
 }
