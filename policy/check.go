@@ -104,14 +104,14 @@ func (s *Snapshot) CheckRecord(user, permission string, r *Resource) (Decision, 
 			d.Allowed, d.Reason = true, ReasonRelation
 		}
 	default:
-		d.Reason = s.scope(user, &s.members[mi], l, r)
+		d.Reason = s.scope(user, mi, l, r)
 		d.Allowed = d.Reason != ReasonOutOfScope
 	}
 	return d, nil
 }
 
-// scope evaluates a scoped level below all against a record.
-func (s *Snapshot) scope(user string, m *member, l Level, r *Resource) Reason {
+// scope evaluates a scoped level below all against a record, for member mi.
+func (s *Snapshot) scope(user string, mi int32, l Level, r *Resource) Reason {
 	if r.OwnerID == user {
 		return ReasonOwner
 	}
@@ -121,7 +121,8 @@ func (s *Snapshot) scope(user string, m *member, l Level, r *Resource) Reason {
 	if l < LevelDepartment {
 		return ReasonOutOfScope
 	}
-	mine := s.memberDepts(m)
+	var buf, obuf [1]int32
+	mine := s.deptsOf(mi, &buf)
 	if r.DepartmentID != "" {
 		d, ok := s.depts.byID[r.DepartmentID]
 		if !ok {
@@ -133,7 +134,7 @@ func (s *Snapshot) scope(user string, m *member, l Level, r *Resource) Reason {
 	if !ok {
 		return ReasonOutOfScope
 	}
-	for _, d := range s.memberDepts(&s.members[oi]) {
+	for _, d := range s.deptsOf(oi, &obuf) {
 		if why := s.deptReason(mine, d, l); why != ReasonOutOfScope {
 			return why
 		}

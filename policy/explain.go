@@ -127,7 +127,7 @@ func (s *Snapshot) Explain(user, permission string, r *Resource) (*Explanation, 
 	}
 	e.Redundant = s.redundant(a)
 	if r != nil {
-		e.Scope = s.scopeTrace(user, m, perm, vec[perm.ID], r)
+		e.Scope = s.scopeTrace(user, mi, perm, vec[perm.ID], r)
 	}
 	if !d.Allowed {
 		e.Hints = s.hints(e, perm)
@@ -135,7 +135,8 @@ func (s *Snapshot) Explain(user, permission string, r *Resource) (*Explanation, 
 	return e, nil
 }
 
-func (s *Snapshot) scopeTrace(user string, m *member, perm *Permission, l Level, r *Resource) *ScopeTrace {
+func (s *Snapshot) scopeTrace(user string, mi int32, perm *Permission, l Level, r *Resource) *ScopeTrace {
+	m := &s.members[mi]
 	t := &ScopeTrace{Record: *r}
 	add := func(f string, args ...any) { t.Steps = append(t.Steps, fmt.Sprintf(f, args...)) }
 	switch {
@@ -165,7 +166,7 @@ func (s *Snapshot) scopeTrace(user string, m *member, perm *Permission, l Level,
 		} else {
 			add("record has no department and its owner %q is not a member: no department to match", r.OwnerID)
 		}
-		add("result: %s", s.scope(user, m, l, r))
+		add("result: %s", s.scope(user, mi, l, r))
 	}
 	return t
 }

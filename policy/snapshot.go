@@ -84,9 +84,18 @@ const flagVector = 1
 type hotMember struct {
 	idOff uint32    // the user id is ids[idOff : idOff+idLen]
 	idLen uint16    //
-	flags uint16    // flagVector
+	flags uint8     // flagVector
+	_     uint8     //
+	dept  uint16    // deptNone, the sole department's index+1, or deptMany
 	r     [3]uint16 // role revisions (indexes into roleLevels), padded with the no-role vector
 }
+
+// Values of hotMember.dept: most members are in one department, which a
+// record check then reads without touching the cold member record.
+const (
+	deptNone = 0
+	deptMany = 1<<16 - 1
+)
 
 // member is the rest of a compiled member. Its departments are a range of
 // one shared slice, so a member costs no allocation of its own.
@@ -217,6 +226,12 @@ func Compile(st State) (*Snapshot, error) {
 				return nil, Errorf(CodeInvalidArgument, "compile %s: member %q is in unknown department %q", st.Workspace, m.UserID, d)
 			}
 			s.deptArena = append(s.deptArena, di)
+		}
+		switch n := len(m.DepartmentIDs); {
+		case n == 1 && s.deptArena[cm.deptOff] < deptMany-1:
+			h.dept = uint16(s.deptArena[cm.deptOff] + 1)
+		case n > 0:
+			h.dept = deptMany
 		}
 		s.byUser.insert(s.ids[h.idOff:off], int32(len(s.hot)))
 		s.hot = append(s.hot, h)
@@ -441,6 +456,20 @@ func (s *Snapshot) RoleVector(ref RoleRef) (Vector, bool) {
 		return nil, false
 	}
 	return s.roles[i].vec, true
+}
+
+// deptsOf returns member i's departments, using buf for the common case of
+// one department so that the cold member record is not read.
+func (s *Snapshot) deptsOf(i int32, buf *[1]int32) []int32 {
+	switch d := s.hot[i].dept; d {
+	case deptNone:
+		return nil
+	case deptMany:
+		return s.memberDepts(&s.members[i])
+	default:
+		buf[0] = int32(d) - 1
+		return buf[:]
+	}
 }
 
 func (s *Snapshot) memberDepts(m *member) []int32 {
