@@ -426,3 +426,4 @@ func TestCheck_DoesNotAllocate(t *testing.T) {
 		}
 	}
 }
+

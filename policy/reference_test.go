@@ -482,3 +482,32 @@ func TestValidation_IsTotal(t *testing.T) {
 		}
 	}
 }
+
+// TestEffectiveLevels_AgreesWithSnapshot keeps the per-member computation
+// the admin layer uses (A1 epochs, X3) equal to what decisions use, over
+// random worlds.
+func TestEffectiveLevels_AgreesWithSnapshot(t *testing.T) {
+	t.Parallel()
+	for seed := uint64(1); seed <= 50; seed++ {
+		w := randomWorld(t, seed)
+		s, err := policy.Compile(w.st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		revs := map[policy.RoleRef]policy.RoleRevision{}
+		for _, r := range w.st.Roles {
+			revs[policy.RoleRef{RoleID: r.RoleID, Revision: r.Revision}] = r
+		}
+		for _, m := range w.st.Members {
+			var vs []policy.Vector
+			for _, ref := range m.Roles {
+				vs = append(vs, w.cat.RoleVector(revs[ref]))
+			}
+			got := w.cat.EffectiveLevels(m.Kind, m.Owner, vs, m.Grants)
+			want, _ := s.Effective(m.UserID)
+			if !slices.Equal(got, want) {
+				t.Fatalf("seed %d member %s: EffectiveLevels = %v, snapshot = %v", seed, m.UserID, got, want)
+			}
+		}
+	}
+}
