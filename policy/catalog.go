@@ -101,6 +101,16 @@ type Catalog struct {
 	defs      []*moduleDef
 	actions   map[string]*actionDef
 	objects   []SmartObject
+	base      *Catalog // the deployment catalog a workspace catalog extends
+}
+
+// Base returns the deployment catalog that WithObjects extended to make c,
+// or c itself.
+func (c *Catalog) Base() *Catalog {
+	if c.base != nil {
+		return c.base
+	}
+	return c
 }
 
 // Modules returns the top-level modules, in catalog order.

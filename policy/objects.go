@@ -67,6 +67,7 @@ func (c *Catalog) WithObjects(objs []SmartObject) (*Catalog, error) {
 	if err := p.err("smart objects"); err != nil {
 		return nil, err
 	}
+	out.base = c
 	return out, nil
 }
 

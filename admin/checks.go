@@ -1,0 +1,194 @@
+package admin
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/gatehouse-authz/gatehouse/policy"
+)
+
+// permRolesEdit is the permission that lets a member manage roles (W4, X3).
+const permRolesEdit = "settings_roles_edit"
+
+// authorize checks the acting member (X3): an owner, or a member whose
+// effective levels include settings_roles_edit.
+func (v *view) authorize() error {
+	if v.actor.UserID == "" {
+		return nil
+	}
+	a := v.base.members[v.actor.UserID]
+	if a == nil {
+		return policy.Errorf(policy.CodeForbidden, "acting user %q is not a member of workspace %s", v.actor.UserID, v.ws.ID)
+	}
+	if a.Owner {
+		return nil
+	}
+	if id, ok := v.base.cat.Lookup(permRolesEdit); ok && v.baseEffective(a)[id] > policy.LevelNone {
+		return nil
+	}
+	return &policy.Error{Code: policy.CodeForbidden,
+		Message: fmt.Sprintf("%s may not manage roles: that needs %s or workspace ownership", v.actor.UserID, permRolesEdit),
+		Details: map[string]any{"actor": v.actor.UserID, "permission": permRolesEdit}}
+}
+
+// levelOf returns the level of key in a vector of catalog cat; none when
+// cat does not know key.
+func levelOf(cat *policy.Catalog, vec policy.Vector, key string) policy.Level {
+	if id, ok := cat.Lookup(key); ok {
+		return vec[id]
+	}
+	return policy.LevelNone
+}
+
+// sameLevels compares two effective vectors, possibly of different
+// catalogs (a smart object was added or removed), by permission key.
+func sameLevels(ca *policy.Catalog, a policy.Vector, cb *policy.Catalog, b policy.Vector) bool {
+	if ca == cb {
+		for i := range a {
+			if a[i] != b[i] {
+				return false
+			}
+		}
+		return true
+	}
+	for _, p := range cb.Permissions() {
+		if levelOf(ca, a, p.Key) != b[p.ID] {
+			return false
+		}
+	}
+	for _, p := range ca.Permissions() {
+		if _, ok := cb.Lookup(p.Key); !ok && a[p.ID] != policy.LevelNone {
+			return false
+		}
+	}
+	return true
+}
+
+// raised returns the permissions of catalog cb whose level in b is above
+// their level in a (of catalog ca).
+func raised(ca *policy.Catalog, a policy.Vector, cb *policy.Catalog, b policy.Vector) []*policy.Permission {
+	var out []*policy.Permission
+	for _, p := range cb.Permissions() {
+		if b[p.ID] > levelOf(ca, a, p.Key) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// raisedAbove lists, as "key: level (yours: level)", each permission that
+// goes from old to new above the actor's own level (X3).
+func raisedAbove(co *policy.Catalog, old policy.Vector, cn *policy.Catalog, nw policy.Vector, cActor *policy.Catalog, actor policy.Vector) []string {
+	var out []string
+	for _, p := range raised(co, old, cn, nw) {
+		if mine := levelOf(cActor, actor, p.Key); nw[p.ID] > mine {
+			out = append(out, fmt.Sprintf("%s: %s (yours: %s)", p.Key, nw[p.ID], mine))
+		}
+	}
+	return out
+}
+
+func escalationError(items []string) error {
+	if len(items) == 0 {
+		return nil
+	}
+	items = unique(items)
+	return &policy.Error{Code: policy.CodePrivilegeEscalation,
+		Message: "you cannot grant more than you have: " + strings.Join(items, ", "),
+		Details: map[string]any{"permissions": items}}
+}
+
+// checkRoleRaises checks every new role revision against the revision it
+// replaces: raised levels within the actor's own (X3), and a reason for a
+// raised delete or export level (X4).
+func (v *view) checkRoleRaises(actor policy.Vector) error {
+	var esc, powerful []string
+	for _, rv := range v.newRevs {
+		r := v.roles[rv.RoleID]
+		if r == nil {
+			continue
+		}
+		old := make(policy.Vector, v.base.cat.NumPermissions())
+		if br := v.base.roles[r.ID]; br != nil {
+			if brv := v.base.revs[policy.RoleRef{RoleID: br.ID, Revision: br.Revision}]; brv != nil {
+				old = v.base.roleVector(v.base.cat, br, brv)
+			}
+		}
+		rvc := rv
+		nw := v.base.roleVector(v.cat, r, &rvc)
+		for _, p := range raised(v.base.cat, old, v.cat, nw) {
+			if p.Action == "delete" || p.Action == "export" {
+				powerful = append(powerful, p.Key)
+			}
+		}
+		if actor != nil {
+			esc = append(esc, raisedAbove(v.base.cat, old, v.cat, nw, v.base.cat, actor)...)
+		}
+	}
+	if err := escalationError(esc); err != nil {
+		return err
+	}
+	return v.reasonFor(powerful)
+}
+
+// checkDirectRaises requires a reason when a member's direct grants raise
+// a delete or export level (X4).
+func (v *view) checkDirectRaises() error {
+	var powerful []string
+	for u := range v.dirty {
+		m, old := v.members[u], v.base.members[u]
+		if m == nil || len(m.Grants) == 0 {
+			continue
+		}
+		before := make(policy.Vector, v.base.cat.NumPermissions())
+		if old != nil {
+			before = v.base.cat.Resolve(old.Grants, old.Kind)
+		}
+		for _, p := range raised(v.base.cat, before, v.cat, v.cat.Resolve(m.Grants, m.Kind)) {
+			if p.Action == "delete" || p.Action == "export" {
+				powerful = append(powerful, p.Key)
+			}
+		}
+	}
+	return v.reasonFor(powerful)
+}
+
+func (v *view) reasonFor(powerful []string) error {
+	if len(powerful) == 0 || strings.TrimSpace(v.reason) != "" {
+		return nil
+	}
+	powerful = unique(powerful)
+	return &policy.Error{Code: policy.CodeReasonRequired,
+		Message: "raising " + strings.Join(powerful, ", ") + " needs a reason: say why these powerful permissions are given",
+		Details: map[string]any{"permissions": powerful}}
+}
+
+// checkMemberC4 checks that a member with direct grants still satisfies C4
+// on its effective levels (M5), whatever its roles now give.
+func (v *view) checkMemberC4(m *Member) error {
+	vs := make([]policy.Vector, 0, len(m.Roles))
+	for _, a := range m.Roles {
+		r, rv := v.roles[a.RoleID], v.roleRevision(a.RoleID, a.Revision)
+		if r != nil && rv != nil {
+			vs = append(vs, v.base.roleVector(v.cat, r, rv))
+		}
+	}
+	if _, err := v.cat.ValidateDirectGrants(m.Grants, m.Kind, vs); err != nil {
+		var pe *policy.Error
+		if errors.As(err, &pe) {
+			return &policy.Error{Code: pe.Code, Message: fmt.Sprintf("member %s: %s", m.UserID, pe.Message),
+				Details: withDetail(pe.Details, "user_id", m.UserID)}
+		}
+		return err
+	}
+	return nil
+}
+
+func withDetail(d map[string]any, k string, val any) map[string]any {
+	out := map[string]any{k: val}
+	for key, x := range d {
+		out[key] = x
+	}
+	return out
+}

@@ -1,0 +1,131 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/gatehouse-authz/gatehouse/policy"
+)
+
+// Departments returns a workspace's departments, sorted by id; ParentID
+// links them into a tree.
+func (s *Service) Departments(ctx context.Context, ws string) ([]Department, error) {
+	var out []Department
+	err := s.read(ctx, ws, func(m *model) error {
+		for _, d := range m.depts {
+			out = append(out, *d)
+		}
+		return nil
+	})
+	slices.SortFunc(out, func(a, b Department) int { return cmpString(a.ID, b.ID) })
+	return out, err
+}
+
+// PutDepartment creates or updates a department. Moving a department
+// under itself or one of its descendants is invalid_argument. A move
+// changes which records the members of its old and new ancestors reach,
+// so their epochs move (A1).
+func (s *Service) PutDepartment(ctx context.Context, ws string, w Write, d Department) (Department, int64, error) {
+	v, err := s.update(ctx, ws, w, "department.put", func(v *view) error { return v.putDepartment(d) })
+	if err != nil {
+		return Department{}, 0, err
+	}
+	return *v.depts[d.ID], v.ws.Revision, nil
+}
+
+func (v *view) putDepartment(d Department) error {
+	if err := checkID("department", d.ID); err != nil {
+		return err
+	}
+	name, err := cleanName("department", d.Name, 200)
+	if err != nil {
+		return err
+	}
+	d.Name = name
+	if d.ParentID != "" {
+		if v.depts[d.ParentID] == nil {
+			return &policy.Error{Code: policy.CodeInvalidArgument, Message: fmt.Sprintf("no parent department %q in this workspace", d.ParentID),
+				Details: map[string]any{"parent_id": d.ParentID}}
+		}
+		for a := d.ParentID; a != ""; a = v.depts[a].ParentID {
+			if a == d.ID {
+				return &policy.Error{Code: policy.CodeInvalidArgument,
+					Message: fmt.Sprintf("department %q cannot move under %q: that is itself or one of its own sub-departments", d.ID, d.ParentID),
+					Details: map[string]any{"department_id": d.ID, "parent_id": d.ParentID}}
+			}
+		}
+	}
+	old := v.depts[d.ID]
+	if old != nil && *old == d {
+		return nil
+	}
+	if old != nil && old.ParentID != d.ParentID {
+		v.forceAncestors(old.ParentID)
+		v.forceAncestors(d.ParentID)
+	}
+	v.putDept(&d)
+	var before any
+	if old != nil {
+		before = *old
+	}
+	v.record("department.put", "department:"+d.ID, before, d)
+	return nil
+}
+
+// forceAncestors marks the members of department id and its ancestors for
+// an epoch bump: the subtrees their subdepartments level reaches changed.
+func (v *view) forceAncestors(id string) {
+	if id == "" {
+		return
+	}
+	chain := map[string]bool{}
+	for a := id; a != ""; a = v.depts[a].ParentID {
+		chain[a] = true
+	}
+	for u, m := range v.base.members {
+		for _, d := range m.DepartmentIDs {
+			if chain[d] {
+				v.forced[u] = true
+				break
+			}
+		}
+	}
+}
+
+// DeleteDepartment deletes a department: its sub-departments move to its
+// parent, and its members leave it (their epochs move, A1).
+func (s *Service) DeleteDepartment(ctx context.Context, ws string, w Write, id string) (int64, error) {
+	v, err := s.update(ctx, ws, w, "department.delete", func(v *view) error {
+		d := v.depts[id]
+		if d == nil {
+			return &policy.Error{Code: policy.CodeNotFound, Message: fmt.Sprintf("no department %q in this workspace", id),
+				Details: map[string]any{"department_id": id}}
+		}
+		v.forceAncestors(d.ParentID)
+		for _, c := range v.depts {
+			if c.ParentID == id {
+				moved := *c
+				moved.ParentID = d.ParentID
+				v.putDept(&moved)
+			}
+		}
+		for u, m := range v.base.members {
+			if slices.Contains(m.DepartmentIDs, id) {
+				c := v.member(u).clone()
+				c.DepartmentIDs = slices.DeleteFunc(c.DepartmentIDs, func(x string) bool { return x == id })
+				if len(c.DepartmentIDs) == 0 {
+					c.DepartmentIDs = nil
+				}
+				v.putMember(c)
+			}
+		}
+		v.deleteDept(id)
+		v.record("department.delete", "department:"+id, *d, nil)
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return v.ws.Revision, nil
+}

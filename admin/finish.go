@@ -1,0 +1,313 @@
+package admin
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"slices"
+	"strconv"
+
+	"github.com/gatehouse-authz/gatehouse/policy"
+)
+
+// empty reports whether the write changed nothing.
+func (v *view) empty() bool {
+	return !v.wsDirty && len(v.rolesPut) == 0 && len(v.rolesDeleted) == 0 && len(v.newRevs) == 0 &&
+		len(v.applies) == 0 && len(v.deptsPut) == 0 && len(v.deptsDeleted) == 0 &&
+		len(v.objsPut) == 0 && len(v.objsDeleted) == 0 && len(v.members) == 0 && len(v.forced) == 0
+}
+
+// record appends an audit entry for this write (X4). before and after are
+// the target's states, marshalled as JSON; nil marks absence.
+func (v *view) record(action, target string, before, after any) {
+	v.audit = append(v.audit, AuditEntry{Time: v.now, Actor: v.actor.UserID, Action: action, Target: target,
+		Before: marshal(before), After: marshal(after), Reason: v.reason})
+	v.target(target)
+}
+
+func marshal(x any) json.RawMessage {
+	if x == nil {
+		return nil
+	}
+	b, err := json.Marshal(x)
+	if err != nil {
+		panic("admin: audit value does not marshal: " + err.Error())
+	}
+	if string(b) == "null" {
+		return nil
+	}
+	return b
+}
+
+// finish checks the write as a whole and turns it into a Commit:
+//   - the members it may have changed get their epochs bumped, exactly
+//     those whose effective levels, departments or kind changed (A1);
+//   - no member's effective levels break C4 (a role edit can take away
+//     what a member's direct grant relied on);
+//   - the actor grants nothing above its own levels (X3);
+//   - a raised delete or export level carries a reason (X4).
+func (v *view) finish() (*Commit, error) {
+	rev := v.ws.Revision + 1
+	var actorLevels policy.Vector
+	if v.actor.UserID != "" {
+		a := v.base.members[v.actor.UserID]
+		if !a.Owner {
+			actorLevels = v.baseEffective(a)
+		}
+	}
+	if err := v.checkRoleRaises(actorLevels); err != nil {
+		return nil, err
+	}
+	suspects := make([]string, 0, len(v.members))
+	for u := range v.members {
+		suspects = append(suspects, u)
+	}
+	for u := range v.forced {
+		if _, ok := v.members[u]; !ok {
+			suspects = append(suspects, u)
+		}
+	}
+	if v.allSuspect {
+		for u := range v.base.members {
+			if _, ok := v.members[u]; !ok && !v.forced[u] {
+				suspects = append(suspects, u)
+			}
+		}
+	}
+	slices.Sort(suspects)
+	var bumped []string
+	var escalations []string
+	for _, u := range suspects {
+		m := v.member(u)
+		old := v.base.members[u]
+		if m == nil || old == nil {
+			continue
+		}
+		oldEff, newEff := v.baseEffective(old), v.effective(m)
+		if len(m.Grants) > 0 && (v.dirty[u] || v.applied[u]) {
+			if err := v.checkMemberC4(m); err != nil {
+				return nil, err
+			}
+		}
+		if actorLevels != nil {
+			escalations = append(escalations, raisedAbove(v.base.cat, oldEff, v.cat, newEff, v.base.cat, actorLevels)...)
+		}
+		if v.forced[u] || !sameLevels(v.base.cat, oldEff, v.cat, newEff) || !slices.Equal(old.DepartmentIDs, m.DepartmentIDs) || old.Kind != m.Kind {
+			c := m.clone()
+			c.Epoch = old.Epoch + 1
+			if _, over := v.members[u]; !over {
+				v.applied[u] = true // written by BumpEpochs alone
+			}
+			v.members[u] = c
+			bumped = append(bumped, u)
+		}
+	}
+	for u, m := range v.members { // new members: X3 against nothing
+		if m != nil && v.base.members[u] == nil && actorLevels != nil {
+			escalations = append(escalations, raisedAbove(v.cat, make(policy.Vector, v.cat.NumPermissions()), v.cat, v.effective(m), v.base.cat, actorLevels)...)
+		}
+	}
+	if err := escalationError(escalations); err != nil {
+		return nil, err
+	}
+	if err := v.checkDirectRaises(); err != nil {
+		return nil, err
+	}
+	v.epochs = bumped
+
+	c := &Commit{Workspace: v.ws.ID, Base: v.ws.Revision, Revision: rev, Time: v.now}
+	v.ws.Revision, v.ws.UpdatedAt = rev, v.now
+	c.Ops = v.ops(bumped)
+	head := v.base.audit
+	for i := range v.audit {
+		e := &v.audit[i]
+		e.Seq, e.Revision, e.PrevHash = head.Seq+1, rev, head.Hash
+		e.Hash = hashEntry(e)
+		head = AuditHead{Seq: e.Seq, Hash: e.Hash}
+	}
+	c.Audit, c.AuditHead = v.audit, head
+	c.Change = Change{Revision: rev, Time: v.now, Action: v.action, Targets: v.targets, Epochs: bumped}
+	return c, nil
+}
+
+// ops lists the store writes of this view, in an order that keeps foreign
+// keys satisfied: rows that others point to first, deletions last.
+func (v *view) ops(bumped []string) []Op {
+	var ops []Op
+	ops = append(ops, PutWorkspace{Workspace: v.ws})
+	for _, id := range unique(v.objsPut) {
+		if o, ok := v.objects[id]; ok {
+			ops = append(ops, PutObject{Object: o})
+		}
+	}
+	for _, id := range unique(v.deptsPut) {
+		if d, ok := v.depts[id]; ok {
+			ops = append(ops, PutDepartment{Department: *d})
+		}
+	}
+	for _, id := range unique(v.rolesPut) {
+		if r, ok := v.roles[id]; ok {
+			ops = append(ops, PutRole{Role: *r})
+		}
+	}
+	for _, rv := range v.newRevs {
+		if _, ok := v.roles[rv.RoleID]; ok {
+			ops = append(ops, PutRoleRevision{Revision: rv})
+		}
+	}
+	for _, a := range v.applies {
+		if _, ok := v.roles[a.RoleID]; ok {
+			ops = append(ops, a)
+		}
+	}
+	users := make([]string, 0, len(v.members))
+	for u := range v.members {
+		users = append(users, u)
+	}
+	slices.Sort(users)
+	for _, u := range users {
+		m, old := v.members[u], v.base.members[u]
+		switch {
+		case m == nil:
+			if old != nil {
+				ops = append(ops, DeleteMember{UserID: u})
+			}
+		case v.dirty[u]:
+			put := *m
+			if old != nil {
+				put.Epoch = old.Epoch // BumpEpochs below adds the bump
+			}
+			ops = append(ops, PutMember{Member: put})
+			ops = append(ops, assignmentOps(u, old, m)...)
+		}
+	}
+	if len(bumped) > 0 {
+		ops = append(ops, BumpEpochs{UserIDs: bumped})
+	}
+	for _, id := range unique(v.rolesDeleted) {
+		if _, ok := v.roles[id]; !ok {
+			ops = append(ops, DeleteRole{RoleID: id})
+		}
+	}
+	for _, id := range unique(v.deptsDeleted) {
+		if _, ok := v.depts[id]; !ok {
+			ops = append(ops, DeleteDepartment{ID: id})
+		}
+	}
+	for _, id := range unique(v.objsDeleted) {
+		if _, ok := v.objects[id]; !ok {
+			ops = append(ops, DeleteObject{ID: id})
+		}
+	}
+	return ops
+}
+
+// assignmentOps turns the difference between two states of a member's
+// assignments into writes.
+func assignmentOps(u string, old, m *Member) []Op {
+	var ops []Op
+	if old != nil {
+		for _, a := range old.Roles {
+			if !m.holds(a.RoleID) {
+				ops = append(ops, DeleteAssignment{UserID: u, RoleID: a.RoleID})
+			}
+		}
+	}
+	for _, a := range m.Roles {
+		if old != nil {
+			if i, ok := old.assignment(a.RoleID); ok && old.Roles[i] == a {
+				continue
+			}
+		}
+		ops = append(ops, PutAssignment{UserID: u, Assignment: a})
+	}
+	return ops
+}
+
+func unique(xs []string) []string {
+	out := slices.Clone(xs)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// hashEntry is the SHA-256 of an entry's fields and its predecessor's hash,
+// each length-prefixed so that no two entries encode alike.
+func hashEntry(e *AuditEntry) string {
+	h := sha256.New()
+	for _, f := range []string{e.PrevHash, strconv.FormatInt(e.Seq, 10), e.Time.UTC().Format("2006-01-02T15:04:05.000000Z"),
+		strconv.FormatInt(e.Revision, 10), e.Actor, e.Action, e.Target, string(e.Before), string(e.After), e.Reason} {
+		h.Write(strconv.AppendInt(nil, int64(len(f)), 10))
+		h.Write([]byte{':'})
+		h.Write([]byte(f))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// merge applies a committed view to its model. The caller holds the
+// space's locks.
+func (v *view) merge() {
+	m := v.base
+	m.ws, m.roles, m.revs, m.depts, m.objects = v.ws, v.roles, v.revs, v.depts, v.objects
+	if m.cat != v.cat {
+		m.cat = v.cat
+		clear(m.vecs)
+	}
+	for _, id := range v.rolesDeleted {
+		if _, ok := m.roles[id]; !ok {
+			delete(m.roleMembers, id)
+			for ref := range m.vecs {
+				if ref.RoleID == id {
+					delete(m.vecs, ref)
+				}
+			}
+		}
+	}
+	for id := range m.roles {
+		if m.roleMembers[id] == nil {
+			m.roleMembers[id] = map[string]struct{}{}
+		}
+	}
+	for u, mb := range v.members {
+		if old := m.members[u]; old != nil {
+			for _, a := range old.Roles {
+				if mb == nil || !mb.holds(a.RoleID) {
+					delete(m.roleMembers[a.RoleID], u)
+				}
+			}
+		}
+		if mb == nil {
+			delete(m.members, u)
+			continue
+		}
+		m.members[u] = mb
+		for _, a := range mb.Roles {
+			if rm := m.roleMembers[a.RoleID]; rm != nil {
+				rm[u] = struct{}{}
+			}
+		}
+	}
+	if n := len(v.audit); n > 0 {
+		m.audit = AuditHead{Seq: v.audit[n-1].Seq, Hash: v.audit[n-1].Hash}
+	}
+	m.pruneRevisions()
+}
+
+// pruneRevisions drops from memory the role revisions that are neither a
+// role's newest nor held by a member; the store keeps them (R6a).
+func (m *model) pruneRevisions() {
+	if len(m.revs) <= 2*len(m.roles)+16 {
+		return
+	}
+	held := map[policy.RoleRef]bool{}
+	for _, mb := range m.members {
+		for _, a := range mb.Roles {
+			held[policy.RoleRef{RoleID: a.RoleID, Revision: a.Revision}] = true
+		}
+	}
+	for ref := range m.revs {
+		if r := m.roles[ref.RoleID]; r == nil || (r.Revision != ref.Revision && !held[ref]) {
+			delete(m.revs, ref)
+			delete(m.vecs, ref)
+		}
+	}
+}

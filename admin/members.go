@@ -1,0 +1,419 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"net/mail"
+	"slices"
+	"strings"
+
+	"github.com/gatehouse-authz/gatehouse/policy"
+)
+
+// MemberInput creates or updates a member (M1).
+type MemberInput struct {
+	UserID        string
+	Name          string
+	Email         string
+	Kind          policy.Audience // internal if empty
+	DepartmentIDs []string
+	// RoleIDs, when not nil, are the member's roles. A new member given
+	// none gets the default role (M2); an existing one keeps its roles.
+	RoleIDs []string
+	// Owner, when not nil, makes the member a workspace owner or not (W4).
+	Owner *bool
+}
+
+// MaxImport is the most members one ImportMembers call takes.
+const MaxImport = 10_000
+
+// Member returns a member. not_found if absent.
+func (s *Service) Member(ctx context.Context, ws, user string) (Member, error) {
+	var out Member
+	err := s.read(ctx, ws, func(m *model) error {
+		mb := m.members[user]
+		if mb == nil {
+			return memberNotFound(user)
+		}
+		out = *mb.clone()
+		return nil
+	})
+	return out, err
+}
+
+// Members lists members matching f (M7), served by the store's indexes.
+func (s *Service) Members(ctx context.Context, ws string, f MemberFilter) ([]Member, error) {
+	if _, err := s.space(ctx, ws); err != nil {
+		return nil, err
+	}
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 100
+	}
+	return s.store.Members(ctx, ws, f)
+}
+
+func memberNotFound(user string) error {
+	return &policy.Error{Code: policy.CodeNotFound, Message: fmt.Sprintf("no member %q in this workspace", user),
+		Details: map[string]any{"user_id": user}}
+}
+
+// UpsertMember creates or updates a member (M1, M2, M6, M7).
+func (s *Service) UpsertMember(ctx context.Context, ws string, w Write, in MemberInput) (Member, int64, error) {
+	v, err := s.update(ctx, ws, w, "member.upsert", func(v *view) error { return v.upsertMember(in) })
+	if err != nil {
+		return Member{}, 0, err
+	}
+	return *v.member(in.UserID), v.ws.Revision, nil
+}
+
+// ImportMembers upserts up to MaxImport members, all or nothing: the first
+// invalid one fails the whole import, naming it.
+func (s *Service) ImportMembers(ctx context.Context, ws string, w Write, in []MemberInput) (int64, error) {
+	if len(in) > MaxImport {
+		return 0, policy.Errorf(policy.CodePayloadTooLarge, "import takes at most %d members at once, got %d", MaxImport, len(in))
+	}
+	v, err := s.update(ctx, ws, w, "member.import", func(v *view) error {
+		seen := make(map[string]bool, len(in))
+		for i, mi := range in {
+			if seen[mi.UserID] {
+				return policy.Errorf(policy.CodeInvalidArgument, "members[%d]: user %q appears twice", i, mi.UserID)
+			}
+			seen[mi.UserID] = true
+			if err := v.upsertMember(mi); err != nil {
+				return prefixError(fmt.Sprintf("members[%d] (%s)", i, mi.UserID), err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return v.ws.Revision, nil
+}
+
+// prefixError puts where in a batch a domain error happened into its
+// message, keeping its code and details.
+func prefixError(where string, err error) error {
+	if pe, ok := err.(*policy.Error); ok {
+		return &policy.Error{Code: pe.Code, Message: where + ": " + pe.Message, Details: pe.Details}
+	}
+	return fmt.Errorf("%s: %w", where, err)
+}
+
+func (v *view) upsertMember(in MemberInput) error {
+	if err := checkUserID(in.UserID); err != nil {
+		return err
+	}
+	if in.Kind == "" {
+		in.Kind = policy.Internal
+	}
+	if !in.Kind.Valid() {
+		return policy.Errorf(policy.CodeInvalidArgument, "kind %q must be internal or client", in.Kind)
+	}
+	name := strings.TrimSpace(in.Name)
+	if len([]rune(name)) > 200 {
+		return policy.Errorf(policy.CodeInvalidArgument, "member name must be at most 200 characters")
+	}
+	email := strings.TrimSpace(in.Email)
+	if email != "" {
+		if a, err := mail.ParseAddress(email); err != nil || a.Address != email || len(email) > 254 {
+			return policy.Errorf(policy.CodeInvalidArgument, "email %q is not a valid address", in.Email)
+		}
+	}
+	depts, err := v.checkDepartments(in.DepartmentIDs)
+	if err != nil {
+		return err
+	}
+	old := v.member(in.UserID)
+	var m *Member
+	if old == nil {
+		m = &Member{UserID: in.UserID, CreatedAt: v.now, Epoch: 1}
+	} else {
+		m = old.clone()
+	}
+	m.Name, m.Email, m.Kind, m.DepartmentIDs = name, email, in.Kind, depts
+	if in.Owner != nil {
+		m.Owner = *in.Owner
+	}
+	switch {
+	case in.RoleIDs != nil:
+		if err := v.setRoles(m, in.RoleIDs); err != nil {
+			return err
+		}
+	case old == nil:
+		if err := v.setRoles(m, nil); err != nil {
+			return err
+		}
+	default:
+		if err := v.checkAudiences(m); err != nil {
+			return err
+		}
+	}
+	if old != nil && memberEqual(old, m) {
+		return nil
+	}
+	v.putMember(m)
+	v.record("member.upsert", "member:"+m.UserID, memberJSON(old), memberJSON(m))
+	return nil
+}
+
+func memberEqual(a, b *Member) bool {
+	return a.Name == b.Name && a.Email == b.Email && a.Kind == b.Kind && a.Owner == b.Owner &&
+		slices.Equal(a.DepartmentIDs, b.DepartmentIDs) && slices.Equal(a.Roles, b.Roles) && grantsEqual(a.Grants, b.Grants)
+}
+
+func grantsEqual(a, b policy.Grants) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, l := range a {
+		if m, ok := b[k]; !ok || m != l {
+			return false
+		}
+	}
+	return true
+}
+
+// checkDepartments validates department ids and returns them sorted and
+// without duplicates.
+func (v *view) checkDepartments(ids []string) ([]string, error) {
+	out := unique(ids)
+	for _, d := range out {
+		if v.depts[d] == nil {
+			return nil, &policy.Error{Code: policy.CodeInvalidArgument, Message: fmt.Sprintf("no department %q in this workspace", d),
+				Details: map[string]any{"department_id": d}}
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
+}
+
+// setRoles makes roleIDs the member's roles (M2, M4, M6, M7): roles kept
+// keep their revision and assignment time; new ones get the newest
+// revision, now and the actor. No roles means the default role; taking
+// the default role away from a member left with nothing else is last_role.
+func (v *view) setRoles(m *Member, roleIDs []string) error {
+	ids := unique(roleIDs)
+	if len(ids) == 0 {
+		def := v.defaultRole()
+		if len(m.Roles) == 1 && m.Roles[0].RoleID == def.ID {
+			return v.lastRoleError(m, def)
+		}
+		ids = []string{def.ID}
+	}
+	roles := make([]Assignment, 0, len(ids))
+	for _, id := range ids {
+		r, err := v.role(id)
+		if err != nil {
+			return err
+		}
+		if i, ok := m.assignment(id); ok {
+			roles = append(roles, m.Roles[i])
+			continue
+		}
+		roles = append(roles, Assignment{RoleID: id, Revision: r.Revision, AssignedAt: v.now, AssignedBy: v.actor.UserID})
+	}
+	m.Roles = roles
+	return v.checkAudiences(m)
+}
+
+// checkAudiences enforces M6: every role's audience is the member's kind.
+func (v *view) checkAudiences(m *Member) error {
+	for _, a := range m.Roles {
+		r := v.roles[a.RoleID]
+		if r.Audience != m.Kind {
+			msg := fmt.Sprintf("role %q is for %s members and %s is a %s member", r.Name, r.Audience, m.UserID, m.Kind)
+			if r.Default {
+				msg += "; give client members a client role"
+			}
+			return &policy.Error{Code: policy.CodeAudienceMismatch, Message: msg,
+				Details: map[string]any{"role_id": r.ID, "user_id": m.UserID, "audience": r.Audience, "kind": m.Kind}}
+		}
+	}
+	return nil
+}
+
+func (v *view) defaultRole() *Role {
+	for _, r := range v.roles {
+		if r.Default {
+			return r
+		}
+	}
+	panic("admin: workspace " + v.ws.ID + " has no default role") // R2: creation makes one, deletion is refused
+}
+
+func (v *view) lastRoleError(m *Member, def *Role) error {
+	return &policy.Error{Code: policy.CodeLastRole,
+		Message: fmt.Sprintf("%q is the only role of %s; a member always has at least one role, so give them another role first", def.Name, m.UserID),
+		Details: map[string]any{"user_id": m.UserID, "role_id": def.ID}}
+}
+
+// SetMemberRoles replaces a member's roles (M2, M4, M6, M7).
+func (s *Service) SetMemberRoles(ctx context.Context, ws string, w Write, user string, roleIDs []string) (Member, int64, error) {
+	v, err := s.update(ctx, ws, w, "member.roles", func(v *view) error {
+		old := v.member(user)
+		if old == nil {
+			return memberNotFound(user)
+		}
+		m := old.clone()
+		if err := v.setRoles(m, roleIDs); err != nil {
+			return err
+		}
+		if slices.Equal(old.Roles, m.Roles) {
+			return nil
+		}
+		v.putMember(m)
+		v.record("member.roles", "member:"+user, assignmentsJSON(old), assignmentsJSON(m))
+		return nil
+	})
+	if err != nil {
+		return Member{}, 0, err
+	}
+	return *v.member(user), v.ws.Revision, nil
+}
+
+// AddRoleMembers assigns a role to members (M6, M7). Members who already
+// hold it are left as they are.
+func (s *Service) AddRoleMembers(ctx context.Context, ws string, w Write, roleID string, users []string) (int64, error) {
+	v, err := s.update(ctx, ws, w, "role.members.add", func(v *view) error {
+		r, err := v.role(roleID)
+		if err != nil {
+			return err
+		}
+		for _, u := range unique(users) {
+			old := v.member(u)
+			if old == nil {
+				return memberNotFound(u)
+			}
+			if old.holds(roleID) {
+				continue
+			}
+			m := old.clone()
+			m.addAssignment(Assignment{RoleID: roleID, Revision: r.Revision, AssignedAt: v.now, AssignedBy: v.actor.UserID})
+			if err := v.checkAudiences(m); err != nil {
+				return err
+			}
+			v.putMember(m)
+			v.record("member.roles", "member:"+u, assignmentsJSON(old), assignmentsJSON(m))
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return v.ws.Revision, nil
+}
+
+// RemoveRoleMember takes a role from a member (M4): removing the last
+// role other than the default assigns the default; removing the default
+// from a member with no other role is last_role.
+func (s *Service) RemoveRoleMember(ctx context.Context, ws string, w Write, roleID, user string) (int64, error) {
+	v, err := s.update(ctx, ws, w, "role.members.remove", func(v *view) error {
+		if _, err := v.role(roleID); err != nil {
+			return err
+		}
+		old := v.member(user)
+		if old == nil {
+			return memberNotFound(user)
+		}
+		i, ok := old.assignment(roleID)
+		if !ok {
+			return &policy.Error{Code: policy.CodeNotFound, Message: fmt.Sprintf("%s does not hold role %q", user, v.roles[roleID].Name),
+				Details: map[string]any{"user_id": user, "role_id": roleID}}
+		}
+		m := old.clone()
+		m.Roles = slices.Delete(m.Roles, i, i+1)
+		if len(m.Roles) == 0 {
+			def := v.defaultRole()
+			if roleID == def.ID {
+				return v.lastRoleError(m, def)
+			}
+			m.addAssignment(Assignment{RoleID: def.ID, Revision: def.Revision, AssignedAt: v.now, AssignedBy: v.actor.UserID})
+			if err := v.checkAudiences(m); err != nil {
+				return &policy.Error{Code: policy.CodeLastRole,
+					Message: fmt.Sprintf("%q is the only role of %s, and the default role %q is not for %s members; give them another %s role first", v.roles[roleID].Name, user, def.Name, m.Kind, m.Kind),
+					Details: map[string]any{"user_id": user, "role_id": roleID}}
+			}
+		}
+		v.putMember(m)
+		v.record("member.roles", "member:"+user, assignmentsJSON(old), assignmentsJSON(m))
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return v.ws.Revision, nil
+}
+
+// RemoveMember removes a member with its assignments and direct grants
+// (M8); the audit log keeps the history.
+func (s *Service) RemoveMember(ctx context.Context, ws string, w Write, user string) (int64, error) {
+	v, err := s.update(ctx, ws, w, "member.remove", func(v *view) error {
+		old := v.member(user)
+		if old == nil {
+			return memberNotFound(user)
+		}
+		v.removeMember(user)
+		v.record("member.remove", "member:"+user, memberJSON(old), nil)
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return v.ws.Revision, nil
+}
+
+// SetDirectGrants replaces a member's direct grants (M5): additive only,
+// validated against the member's kind and C4 on the effective levels. It
+// returns the grants that are redundant (at or below what the roles give).
+func (s *Service) SetDirectGrants(ctx context.Context, ws string, w Write, user string, grants policy.Grants) (Member, []string, int64, error) {
+	var redundant []string
+	v, err := s.update(ctx, ws, w, "member.grants", func(v *view) error {
+		old := v.member(user)
+		if old == nil {
+			return memberNotFound(user)
+		}
+		vs := make([]policy.Vector, 0, len(old.Roles))
+		for _, a := range old.Roles {
+			vs = append(vs, v.base.roleVector(v.cat, v.roles[a.RoleID], v.roleRevision(a.RoleID, a.Revision)))
+		}
+		var err error
+		if redundant, err = v.cat.ValidateDirectGrants(grants, old.Kind, vs); err != nil {
+			return err
+		}
+		if grantsEqual(old.Grants, grants) {
+			return nil
+		}
+		m := old.clone()
+		m.Grants = grants.Clone()
+		if len(m.Grants) == 0 {
+			m.Grants = nil
+		}
+		v.putMember(m)
+		v.record("member.grants", "member:"+user, map[string]any{"grants": old.Grants}, map[string]any{"grants": m.Grants})
+		return nil
+	})
+	if err != nil {
+		return Member{}, nil, 0, err
+	}
+	return *v.member(user), redundant, v.ws.Revision, nil
+}
+
+// memberJSON is a member as the audit log shows it.
+func memberJSON(m *Member) any {
+	if m == nil {
+		return nil
+	}
+	return map[string]any{"user_id": m.UserID, "name": m.Name, "email": m.Email, "kind": m.Kind, "owner": m.Owner,
+		"department_ids": m.DepartmentIDs, "roles": assignmentsJSON(m)["roles"], "grants": m.Grants}
+}
+
+func assignmentsJSON(m *Member) map[string]any {
+	roles := make([]map[string]any, 0, len(m.Roles))
+	for _, a := range m.Roles {
+		roles = append(roles, map[string]any{"role_id": a.RoleID, "revision": a.Revision})
+	}
+	return map[string]any{"roles": roles}
+}

@@ -1,0 +1,132 @@
+package admin
+
+import (
+	"maps"
+	"slices"
+
+	"github.com/gatehouse-authz/gatehouse/policy"
+)
+
+// model is one workspace in memory, at one revision. Its values are
+// immutable once published in a map: a write replaces a *Role or *Member
+// with a new one, never changes it, so a view can share them.
+type model struct {
+	ws          Workspace
+	cat         *policy.Catalog // the deployment catalog plus the smart objects
+	roles       map[string]*Role
+	revs        map[policy.RoleRef]*RoleRevision // newest revisions and every revision a member holds
+	members     map[string]*Member
+	roleMembers map[string]map[string]struct{} // role id → user ids holding it
+	depts       map[string]*Department
+	objects     map[string]SmartObject
+	audit       AuditHead
+	// vecs caches compiled role vectors for cat. Guarded by the space's
+	// write lock, like every other field's mutation.
+	vecs map[policy.RoleRef]cachedVector
+}
+
+// cachedVector is a compiled role revision, with the revision it was
+// compiled from: a write's uncommitted revision never hits the cache.
+type cachedVector struct {
+	rv  *RoleRevision
+	vec policy.Vector
+}
+
+// newModel builds a model from a stored dataset.
+func newModel(base *policy.Catalog, d *Dataset) (*model, error) {
+	m := &model{ws: d.Workspace, audit: d.AuditHead,
+		roles: map[string]*Role{}, revs: map[policy.RoleRef]*RoleRevision{},
+		members: make(map[string]*Member, len(d.Members)), roleMembers: map[string]map[string]struct{}{},
+		depts: map[string]*Department{}, objects: map[string]SmartObject{}, vecs: map[policy.RoleRef]cachedVector{}}
+	for i := range d.Roles {
+		r := d.Roles[i]
+		m.roles[r.ID] = &r
+		m.roleMembers[r.ID] = map[string]struct{}{}
+	}
+	for i := range d.Revisions {
+		rv := d.Revisions[i]
+		m.revs[policy.RoleRef{RoleID: rv.RoleID, Revision: rv.Revision}] = &rv
+	}
+	for i := range d.Members {
+		mb := &d.Members[i]
+		m.members[mb.UserID] = mb
+		for _, a := range mb.Roles {
+			if rm := m.roleMembers[a.RoleID]; rm != nil {
+				rm[mb.UserID] = struct{}{}
+			}
+		}
+	}
+	for i := range d.Departments {
+		dp := d.Departments[i]
+		m.depts[dp.ID] = &dp
+	}
+	for _, o := range d.Objects {
+		m.objects[o.ID] = o
+	}
+	var err error
+	if m.cat, err = base.WithObjects(sortedObjects(m.objects)); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func sortedObjects(objs map[string]SmartObject) []SmartObject {
+	out := slices.Collect(maps.Values(objs))
+	slices.SortFunc(out, func(a, b SmartObject) int { return cmpString(a.ID, b.ID) })
+	return out
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// state is the policy state a snapshot is compiled from.
+func (m *model) state() policy.State {
+	st := policy.State{Workspace: m.ws.ID, Revision: m.ws.Revision, Catalog: m.cat,
+		Roles:       make([]policy.RoleRevision, 0, len(m.revs)),
+		Departments: make([]policy.Department, 0, len(m.depts)),
+		Members:     make([]policy.Member, 0, len(m.members))}
+	for ref, rv := range m.revs {
+		r := m.roles[ref.RoleID]
+		if r == nil {
+			continue
+		}
+		st.Roles = append(st.Roles, policy.RoleRevision{RoleID: r.ID, Revision: rv.Revision, Name: r.Name,
+			Audience: r.Audience, Predefined: r.Predefined, Grants: rv.Grants})
+	}
+	for _, d := range m.depts {
+		st.Departments = append(st.Departments, policy.Department{ID: d.ID, Name: d.Name, ParentID: d.ParentID})
+	}
+	refs := make([]policy.RoleRef, 0, len(m.members)*2)
+	for _, mb := range m.members {
+		start := len(refs)
+		for _, a := range mb.Roles {
+			refs = append(refs, policy.RoleRef{RoleID: a.RoleID, Revision: a.Revision})
+		}
+		st.Members = append(st.Members, policy.Member{UserID: mb.UserID, Kind: mb.Kind, Owner: mb.Owner,
+			DepartmentIDs: mb.DepartmentIDs, Roles: refs[start:len(refs):len(refs)], Grants: mb.Grants, Epoch: mb.Epoch})
+	}
+	return st
+}
+
+// roleVector returns the compiled vector of a role revision in catalog cat,
+// caching it when cat is the model's own.
+func (m *model) roleVector(cat *policy.Catalog, r *Role, rv *RoleRevision) policy.Vector {
+	ref := policy.RoleRef{RoleID: r.ID, Revision: rv.Revision}
+	cacheable := cat == m.cat && m.revs[ref] == rv && m.roles[r.ID] == r
+	if c, ok := m.vecs[ref]; ok && cacheable && c.rv == rv {
+		return c.vec
+	}
+	v := cat.RoleVector(policy.RoleRevision{RoleID: r.ID, Revision: rv.Revision, Name: r.Name,
+		Audience: r.Audience, Predefined: r.Predefined, Grants: rv.Grants})
+	if cacheable {
+		m.vecs[ref] = cachedVector{rv: rv, vec: v}
+	}
+	return v
+}

@@ -1,0 +1,212 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-authz/gatehouse/policy"
+)
+
+// Publisher receives a workspace's new snapshot after every committed
+// change, in revision order. engine.Engine implements it.
+type Publisher interface {
+	Publish(s *policy.Snapshot)
+}
+
+// Options configures a Service. The zero value of each field has a default.
+type Options struct {
+	// Catalog is the deployment catalog; policy.DefaultCatalog() if nil.
+	Catalog *policy.Catalog
+	// Now is the clock; time.Now if nil.
+	Now func() time.Time
+	// Logger receives operational messages; discarded if nil.
+	Logger *slog.Logger
+	// Publisher receives snapshots; none if nil.
+	Publisher Publisher
+}
+
+// Service performs admin operations on the workspaces of one Store.
+type Service struct {
+	store   Store
+	catalog *policy.Catalog
+	now     func() time.Time
+	log     *slog.Logger
+	pub     Publisher
+
+	mu     sync.Mutex
+	spaces map[string]*space
+}
+
+// space is one workspace served by this process.
+type space struct {
+	write sync.Mutex   // serializes writes, and use of the model's vector cache
+	mu    sync.RWMutex // guards m against the merge of a committed write
+	m     *model
+}
+
+// New returns a Service over store.
+func New(store Store, o Options) *Service {
+	s := &Service{store: store, catalog: o.Catalog, now: o.Now, log: o.Logger, pub: o.Publisher, spaces: map[string]*space{}}
+	if s.catalog == nil {
+		s.catalog = policy.DefaultCatalog()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	return s
+}
+
+// Catalog returns the deployment catalog.
+func (s *Service) Catalog() *policy.Catalog { return s.catalog }
+
+// Open loads every stored workspace and publishes its snapshot: what a
+// restart does.
+func (s *Service) Open(ctx context.Context) error {
+	ids, err := s.store.Workspaces(ctx)
+	if err != nil {
+		return fmt.Errorf("list workspaces: %w", err)
+	}
+	for _, id := range ids {
+		if _, err := s.space(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// space returns the served workspace id, loading it on first use.
+func (s *Service) space(ctx context.Context, id string) (*space, error) {
+	s.mu.Lock()
+	sp, ok := s.spaces[id]
+	if !ok {
+		sp = &space{}
+		s.spaces[id] = sp
+	}
+	s.mu.Unlock()
+	sp.write.Lock()
+	defer sp.write.Unlock()
+	if sp.m != nil {
+		return sp, nil
+	}
+	if err := s.reload(ctx, sp, id); err != nil {
+		s.mu.Lock()
+		if s.spaces[id] == sp && sp.m == nil {
+			delete(s.spaces, id)
+		}
+		s.mu.Unlock()
+		return nil, err
+	}
+	return sp, nil
+}
+
+// reload rebuilds a space's model from the store and publishes it. The
+// caller holds sp.write.
+func (s *Service) reload(ctx context.Context, sp *space, id string) error {
+	d, err := s.store.Load(ctx, id)
+	if err != nil {
+		return fmt.Errorf("load workspace %s: %w", id, err)
+	}
+	m, err := newModel(s.catalog, d)
+	if err != nil {
+		return fmt.Errorf("load workspace %s: %w", id, err)
+	}
+	sp.mu.Lock()
+	sp.m = m
+	sp.mu.Unlock()
+	return s.publish(m)
+}
+
+func (s *Service) publish(m *model) error {
+	if s.pub == nil {
+		return nil
+	}
+	snap, err := policy.Compile(m.state())
+	if err != nil {
+		return fmt.Errorf("compile workspace %s: %w", m.ws.ID, err)
+	}
+	s.pub.Publish(snap)
+	return nil
+}
+
+// read runs fn with the workspace's model, read-only.
+func (s *Service) read(ctx context.Context, ws string, fn func(m *model) error) error {
+	sp, err := s.space(ctx, ws)
+	if err != nil {
+		return err
+	}
+	sp.mu.RLock()
+	defer sp.mu.RUnlock()
+	return fn(sp.m)
+}
+
+// maxAttempts bounds how often a write that lost a race to another process
+// is recomputed.
+const maxAttempts = 5
+
+// update runs one write: fn changes a view, then the change is checked
+// (X3, X4, C4 on members, A1), committed, merged and published. fn may run
+// more than once (see maxAttempts), so it must not have side effects
+// outside the view. A write that changes nothing commits nothing: no
+// revision, no audit entry.
+func (s *Service) update(ctx context.Context, ws string, w Write, action string, fn func(v *view) error) (*view, error) {
+	sp, err := s.space(ctx, ws)
+	if err != nil {
+		return nil, err
+	}
+	sp.write.Lock()
+	defer sp.write.Unlock()
+	for attempt := 1; ; attempt++ {
+		v := newView(sp.m, s.now().UTC(), w.Actor)
+		v.reason, v.action = w.Reason, action
+		if err := v.authorize(); err != nil {
+			return nil, err
+		}
+		if err := fn(v); err != nil {
+			return nil, err
+		}
+		if v.empty() {
+			return v, nil
+		}
+		c, err := v.finish()
+		if err != nil {
+			return nil, err
+		}
+		err = s.store.Commit(ctx, c)
+		if errors.Is(err, ErrStale) && attempt < maxAttempts {
+			s.log.Info("workspace changed by another writer; reloading", "workspace", ws, "attempt", attempt)
+			if err := s.reload(ctx, sp, ws); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if errors.Is(err, ErrStale) {
+			return nil, policy.Errorf(policy.CodeUnavailable, "workspace %s is changing too fast; try again", ws)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("commit %s to workspace %s: %w", action, ws, err)
+		}
+		sp.mu.Lock()
+		v.merge()
+		sp.mu.Unlock()
+		if err := s.publish(sp.m); err != nil {
+			// The change is committed; a snapshot that cannot be compiled
+			// is a bug, and the next reload surfaces it again.
+			s.log.Error("publish snapshot", "workspace", ws, "err", err)
+		}
+		return v, nil
+	}
+}
+
+// Write carries what every write operation takes besides its own
+// arguments: who acts (X3) and why (X4).
+type Write struct {
+	Actor  Actor
+	Reason string
+}

@@ -1,0 +1,168 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Store is the persistence admin needs. Implementations: store/sqlite and
+// store/postgres; store/storetest is the conformance suite both pass.
+//
+// Every method is safe for concurrent use. Errors carry policy codes where
+// the caller can act on them (not_found); anything else is internal.
+type Store interface {
+	// Commit writes c in one transaction: c.Ops in order, the audit entries
+	// and the changelog row, and moves the workspace to c.Revision. It
+	// returns ErrStale, writing nothing, when the workspace is no longer at
+	// c.Base (another writer won). A Commit with Base 0 creates the
+	// workspace; it returns ErrStale if the id is taken.
+	Commit(ctx context.Context, c *Commit) error
+	// Load returns everything a workspace's model is built from: the
+	// workspace, its roles at their newest revisions, every role revision a
+	// member holds, members with assignments, departments, smart objects
+	// and the audit chain's head. not_found if there is no such workspace.
+	Load(ctx context.Context, workspace string) (*Dataset, error)
+	// Workspaces returns the id of every workspace, sorted.
+	Workspaces(ctx context.Context) ([]string, error)
+	// RoleRevisions returns a role's revisions, oldest first.
+	RoleRevisions(ctx context.Context, workspace, role string) ([]RoleRevision, error)
+	// Members returns a page of members matching f, sorted by user id.
+	Members(ctx context.Context, workspace string, f MemberFilter) ([]Member, error)
+	// Audit returns a page of audit entries matching f, by sequence.
+	Audit(ctx context.Context, workspace string, f AuditFilter) ([]AuditEntry, error)
+	// Changes returns the changelog rows after revision after, oldest first,
+	// at most limit of them.
+	Changes(ctx context.Context, workspace string, after int64, limit int) ([]Change, error)
+	// AddUsage adds the counts to the stored usage in one transaction,
+	// keeping the later last-used time. Counts for a workspace or role that
+	// no longer exists are dropped.
+	AddUsage(ctx context.Context, workspace string, u []Usage) error
+	// Usage returns a workspace's stored usage.
+	Usage(ctx context.Context, workspace string) ([]Usage, error)
+}
+
+// ErrStale is returned by Store.Commit when the workspace moved past the
+// revision the write was computed against.
+var ErrStale = errors.New("admin: workspace changed concurrently")
+
+// Commit is one committed change of a workspace.
+type Commit struct {
+	Workspace string
+	Base      int64 // the revision the change was computed against; 0 creates
+	Revision  int64 // the new revision, Base+1
+	Time      time.Time
+	Ops       []Op
+	Audit     []AuditEntry
+	Change    Change
+	// AuditHead is the chain head after Audit, stored with the workspace so
+	// that removing the newest entries is detected too.
+	AuditHead AuditHead
+}
+
+// AuditHead is the newest entry of a workspace's audit chain.
+type AuditHead struct {
+	Seq  int64
+	Hash string
+}
+
+// Dataset is a workspace as stored.
+type Dataset struct {
+	Workspace   Workspace
+	Roles       []Role         // newest revisions, with their grants
+	Revisions   []RoleRevision // every revision some member holds, newest ones included
+	Members     []Member
+	Departments []Department
+	Objects     []SmartObject
+	AuditHead   AuditHead
+}
+
+// MemberFilter selects members (M7). Zero fields select everything.
+type MemberFilter struct {
+	Role       string
+	Department string
+	Query      string // case-insensitive substring of user id, name or email
+	After      string // user id cursor: members after it
+	Limit      int    // 0 means 100
+}
+
+// AuditFilter selects audit entries. Zero fields select everything.
+type AuditFilter struct {
+	Target string
+	Actor  string
+	Since  time.Time
+	After  int64 // sequence cursor: entries after it
+	Limit  int   // 0 means 100
+}
+
+// Op is one write of a Commit. The concrete types below are the whole set;
+// stores switch on them.
+type Op interface{ op() }
+
+// PutWorkspace updates the workspace row's name and plan (creating it when
+// Commit.Base is 0).
+type PutWorkspace struct{ Workspace Workspace }
+
+// PutRole inserts or updates a role row (not its grants: see
+// PutRoleRevision).
+type PutRole struct{ Role Role }
+
+// DeleteRole deletes a role and its revisions. It has no members left.
+type DeleteRole struct{ RoleID string }
+
+// PutRoleRevision inserts a new role revision.
+type PutRoleRevision struct{ Revision RoleRevision }
+
+// PutMember inserts or updates a member with its departments and direct
+// grants; assignments are separate ops.
+type PutMember struct{ Member Member }
+
+// DeleteMember deletes a member with its assignments (M8).
+type DeleteMember struct{ UserID string }
+
+// PutAssignment inserts or updates one assignment of one member.
+type PutAssignment struct {
+	UserID     string
+	Assignment Assignment
+}
+
+// DeleteAssignment removes a role from a member.
+type DeleteAssignment struct{ UserID, RoleID string }
+
+// ApplyRole moves every assignment of a role to a revision (R6 "save and
+// apply"): one statement, however many members.
+type ApplyRole struct {
+	RoleID   string
+	Revision int64
+}
+
+// BumpEpochs adds one to the epoch of each listed member (A1).
+type BumpEpochs struct{ UserIDs []string }
+
+// PutDepartment inserts or updates a department.
+type PutDepartment struct{ Department Department }
+
+// DeleteDepartment deletes a department; members and children were moved
+// off it by earlier ops.
+type DeleteDepartment struct{ ID string }
+
+// PutObject inserts or updates a smart object type (C9).
+type PutObject struct{ Object SmartObject }
+
+// DeleteObject deletes a smart object type.
+type DeleteObject struct{ ID string }
+
+func (PutWorkspace) op()     {}
+func (PutRole) op()          {}
+func (DeleteRole) op()       {}
+func (PutRoleRevision) op()  {}
+func (PutMember) op()        {}
+func (DeleteMember) op()     {}
+func (PutAssignment) op()    {}
+func (DeleteAssignment) op() {}
+func (ApplyRole) op()        {}
+func (BumpEpochs) op()       {}
+func (PutDepartment) op()    {}
+func (DeleteDepartment) op() {}
+func (PutObject) op()        {}
+func (DeleteObject) op()     {}

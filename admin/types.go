@@ -1,0 +1,130 @@
+package admin
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/gatehouse-authz/gatehouse/policy"
+)
+
+// Plan is a workspace's subscription plan (W2).
+type Plan string
+
+// The plans of W2.
+const (
+	PlanFree         Plan = "free"
+	PlanStandard     Plan = "standard"
+	PlanProfessional Plan = "professional"
+)
+
+// Workspace is a tenant (W1).
+type Workspace struct {
+	ID        string
+	Name      string
+	Plan      Plan
+	Revision  int64 // the revision of the last committed change
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Role is a role (profile) at its newest revision.
+type Role struct {
+	ID          string
+	Name        string
+	Description string
+	Audience    policy.Audience
+	Predefined  bool
+	Default     bool  // the one default role (R2)
+	Revision    int64 // the newest revision (R6), 1 for a new role
+	Grants      policy.Grants
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	// MemberCount is filled by reads; it is not stored.
+	MemberCount int
+}
+
+// RoleRevision is one immutable revision of a role's grants (R6, R6a).
+type RoleRevision struct {
+	RoleID    string
+	Revision  int64
+	Grants    policy.Grants
+	Author    string // the acting member, or "" for an API key
+	Reason    string
+	Applied   bool  // whether the edit that made it moved the assignees (R6)
+	Restored  int64 // the revision it restores, or 0 (R6a)
+	CreatedAt time.Time
+}
+
+// Assignment is a role held by a member, at a revision (R6, M7).
+type Assignment struct {
+	RoleID     string
+	Revision   int64
+	AssignedAt time.Time
+	AssignedBy string
+}
+
+// Member is a user of a workspace (M1).
+type Member struct {
+	UserID        string
+	Name          string
+	Email         string
+	Kind          policy.Audience
+	Owner         bool // W4
+	DepartmentIDs []string
+	Roles         []Assignment // sorted by role id, never empty (M2)
+	Grants        policy.Grants
+	Epoch         int64 // A1
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// Department is a node of a workspace's org tree.
+type Department struct {
+	ID       string
+	Name     string
+	ParentID string // "" for a root
+}
+
+// AuditEntry is one line of a workspace's audit log (X4). Entries form a
+// SHA-256 hash chain: Hash covers PrevHash and every other field.
+type AuditEntry struct {
+	Seq      int64
+	Time     time.Time
+	Revision int64
+	Actor    string // the acting member; "" for an API key
+	Action   string // e.g. "role.update"
+	Target   string // e.g. "role:sales", "member:u1"
+	Before   json.RawMessage
+	After    json.RawMessage
+	Reason   string
+	PrevHash string
+	Hash     string
+}
+
+// Change is a workspace's changelog row for one revision: what changed and
+// whose epochs moved (A1, A3). Other nodes and the event feed read it.
+type Change struct {
+	Revision int64
+	Time     time.Time
+	Action   string   // the operation, e.g. "role.update"
+	Targets  []string // what it changed
+	Epochs   []string // user ids whose epoch moved
+}
+
+// Usage is the use of one permission through one role (U1).
+type Usage struct {
+	Permission string
+	RoleID     string
+	Count      int64
+	LastUsed   time.Time
+}
+
+// Actor is who performs an admin operation. The zero Actor is an API key
+// (deployment admin or workspace admin key), which the X3 checks do not
+// restrict; a non-empty UserID names the acting member.
+type Actor struct {
+	UserID string
+}
+
+// SmartObject is a workspace's own object type (C9).
+type SmartObject = policy.SmartObject

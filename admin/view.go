@@ -1,0 +1,207 @@
+package admin
+
+import (
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/gatehouse-authz/gatehouse/policy"
+)
+
+// view is one write in progress: a copy-on-write view of a model. Reads see
+// the write's own changes; the model is untouched until the commit
+// succeeds. The small maps are cloned; members, of which a workspace may
+// have hundreds of thousands, are an overlay.
+type view struct {
+	base    *model
+	now     time.Time
+	actor   Actor
+	ws      Workspace
+	cat     *policy.Catalog
+	roles   map[string]*Role
+	revs    map[policy.RoleRef]*RoleRevision
+	depts   map[string]*Department
+	objects map[string]SmartObject
+
+	members map[string]*Member // overlay: nil marks a removed member
+	dirty   map[string]bool    // members to write in full
+	applied map[string]bool    // members moved only by ApplyRole
+
+	wsDirty      bool
+	rolesPut     []string
+	rolesDeleted []string
+	newRevs      []RoleRevision
+	applies      []ApplyRole
+	deptsPut     []string
+	deptsDeleted []string
+	objsPut      []string
+	objsDeleted  []string
+
+	audit   []AuditEntry
+	targets []string
+	reason  string
+	action  string
+	// forced lists members whose record scope changed without a change of
+	// their own (their department's subtree moved): their epochs move too.
+	forced map[string]bool
+	// allSuspect is set when the catalog changed (C9): every member's
+	// effective levels may have changed.
+	allSuspect bool
+	epochs  []string // user ids whose epoch moved, set by finish
+}
+
+func newView(m *model, now time.Time, actor Actor) *view {
+	return &view{base: m, now: now, actor: actor, ws: m.ws, cat: m.cat,
+		roles: maps.Clone(m.roles), revs: maps.Clone(m.revs), depts: maps.Clone(m.depts), objects: maps.Clone(m.objects),
+		members: map[string]*Member{}, dirty: map[string]bool{}, applied: map[string]bool{}, forced: map[string]bool{}}
+}
+
+// member returns a member as this write sees it, or nil.
+func (v *view) member(id string) *Member {
+	if m, ok := v.members[id]; ok {
+		return m
+	}
+	return v.base.members[id]
+}
+
+// putMember records a member's new state; m must be a fresh value.
+func (v *view) putMember(m *Member) {
+	m.UpdatedAt = v.now
+	v.members[m.UserID] = m
+	v.dirty[m.UserID] = true
+}
+
+// removeMember records a member's removal (M8).
+func (v *view) removeMember(id string) {
+	v.members[id] = nil
+	delete(v.dirty, id)
+	delete(v.applied, id)
+}
+
+// membersOf returns the user ids holding role id, sorted.
+func (v *view) membersOf(roleID string) []string {
+	var out []string
+	for u := range v.base.roleMembers[roleID] {
+		if _, over := v.members[u]; !over {
+			out = append(out, u)
+		}
+	}
+	for u, m := range v.members {
+		if m != nil && m.holds(roleID) {
+			out = append(out, u)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// holds reports whether the member has the role.
+func (m *Member) holds(roleID string) bool {
+	_, ok := m.assignment(roleID)
+	return ok
+}
+
+func (m *Member) assignment(roleID string) (int, bool) {
+	return slices.BinarySearchFunc(m.Roles, roleID, func(a Assignment, id string) int { return cmpString(a.RoleID, id) })
+}
+
+// clone returns a copy of m that may be changed.
+func (m *Member) clone() *Member {
+	c := *m
+	c.Roles = slices.Clone(m.Roles)
+	c.DepartmentIDs = slices.Clone(m.DepartmentIDs)
+	c.Grants = m.Grants.Clone()
+	return &c
+}
+
+// putRole records a role's new row.
+func (v *view) putRole(r *Role) {
+	r.UpdatedAt = v.now
+	v.roles[r.ID] = r
+	v.rolesPut = append(v.rolesPut, r.ID)
+	v.target("role:" + r.ID)
+}
+
+// addRevision records a new role revision and makes it the role's newest.
+func (v *view) addRevision(r *Role, rv RoleRevision) {
+	rv.RoleID, rv.CreatedAt = r.ID, v.now
+	v.revs[policy.RoleRef{RoleID: r.ID, Revision: rv.Revision}] = &rv
+	v.newRevs = append(v.newRevs, rv)
+}
+
+// applyRole moves every member of a role to revision rev (R6).
+func (v *view) applyRole(roleID string, rev int64) {
+	for _, u := range v.membersOf(roleID) {
+		m := v.member(u)
+		i, _ := m.assignment(roleID)
+		if m.Roles[i].Revision == rev {
+			continue
+		}
+		c := m.clone()
+		c.Roles[i].Revision = rev
+		v.members[u] = c
+		if !v.dirty[u] {
+			v.applied[u] = true
+		}
+	}
+	v.applies = append(v.applies, ApplyRole{RoleID: roleID, Revision: rev})
+}
+
+func (v *view) deleteRole(id string) {
+	delete(v.roles, id)
+	for ref := range v.revs {
+		if ref.RoleID == id {
+			delete(v.revs, ref)
+		}
+	}
+	v.rolesDeleted = append(v.rolesDeleted, id)
+	v.target("role:" + id)
+}
+
+func (v *view) putDept(d *Department) {
+	v.depts[d.ID] = d
+	v.deptsPut = append(v.deptsPut, d.ID)
+	v.target("department:" + d.ID)
+}
+
+func (v *view) deleteDept(id string) {
+	delete(v.depts, id)
+	v.deptsDeleted = append(v.deptsDeleted, id)
+	v.target("department:" + id)
+}
+
+func (v *view) target(t string) {
+	if !slices.Contains(v.targets, t) {
+		v.targets = append(v.targets, t)
+	}
+}
+
+// roleRevision returns the revision rev of role r as this write sees it.
+func (v *view) roleRevision(roleID string, rev int64) *RoleRevision {
+	return v.revs[policy.RoleRef{RoleID: roleID, Revision: rev}]
+}
+
+// newest returns role r's newest revision.
+func (v *view) newest(r *Role) *RoleRevision { return v.roleRevision(r.ID, r.Revision) }
+
+// effective returns a member's effective levels as this write sees them.
+func (v *view) effective(m *Member) policy.Vector {
+	return effectiveIn(v.base, v.cat, v.roles, v.revs, m)
+}
+
+// baseEffective returns a member's effective levels before this write.
+func (v *view) baseEffective(m *Member) policy.Vector {
+	return effectiveIn(v.base, v.base.cat, v.base.roles, v.base.revs, m)
+}
+
+func effectiveIn(base *model, cat *policy.Catalog, roles map[string]*Role, revs map[policy.RoleRef]*RoleRevision, m *Member) policy.Vector {
+	vs := make([]policy.Vector, 0, len(m.Roles))
+	for _, a := range m.Roles {
+		r, rv := roles[a.RoleID], revs[policy.RoleRef{RoleID: a.RoleID, Revision: a.Revision}]
+		if r == nil || rv == nil {
+			continue
+		}
+		vs = append(vs, base.roleVector(cat, r, rv))
+	}
+	return cat.EffectiveLevels(m.Kind, m.Owner, vs, m.Grants)
+}
