@@ -47,7 +47,7 @@ type view struct {
 	// allSuspect is set when the catalog changed (C9): every member's
 	// effective levels may have changed.
 	allSuspect bool
-	epochs  []string // user ids whose epoch moved, set by finish
+	epochs     []string // user ids whose epoch moved, set by finish
 }
 
 func newView(m *model, now time.Time, actor Actor) *view {

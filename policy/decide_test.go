@@ -426,4 +426,3 @@ func TestCheck_DoesNotAllocate(t *testing.T) {
 		}
 	}
 }
-
