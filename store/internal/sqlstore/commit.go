@@ -1,0 +1,157 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/gatehouse-authz/gatehouse/admin"
+)
+
+// errStale aborts a transaction whose compare-and-set failed.
+var errStale = admin.ErrStale
+
+// Commit implements admin.Store.
+func (s *Store) Commit(ctx context.Context, c *admin.Commit) error {
+	err := s.db.Write(ctx, func(tx Tx) error {
+		if err := s.advance(ctx, tx, c); err != nil {
+			return err
+		}
+		for _, op := range c.Ops {
+			if err := s.apply(ctx, tx, c, op); err != nil {
+				return err
+			}
+		}
+		for _, e := range c.Audit {
+			if _, err := s.exec(ctx, tx, `INSERT INTO audit (workspace_id, seq, time, revision, actor, action, target, before, after, reason, prev_hash, hash)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				c.Workspace, e.Seq, micros(e.Time), e.Revision, e.Actor, e.Action, e.Target,
+				rawOrEmpty(e.Before), rawOrEmpty(e.After), e.Reason, e.PrevHash, e.Hash); err != nil {
+				return err
+			}
+		}
+		ch := c.Change
+		_, err := s.exec(ctx, tx, `INSERT INTO changes (workspace_id, revision, time, action, targets, epochs) VALUES (?, ?, ?, ?, ?, ?)`,
+			c.Workspace, ch.Revision, micros(ch.Time), ch.Action, stringsJSON(ch.Targets), stringsJSON(ch.Epochs))
+		return err
+	})
+	if errors.Is(err, errStale) {
+		return admin.ErrStale
+	}
+	if err != nil {
+		return fmt.Errorf("commit revision %d of %s: %w", c.Revision, c.Workspace, err)
+	}
+	return nil
+}
+
+// advance creates the workspace (Base 0) or moves it from Base to
+// Revision, failing with errStale when another writer got there first.
+func (s *Store) advance(ctx context.Context, tx Tx, c *admin.Commit) error {
+	var ws admin.Workspace
+	for _, op := range c.Ops {
+		if p, ok := op.(admin.PutWorkspace); ok {
+			ws = p.Workspace
+		}
+	}
+	if c.Base == 0 {
+		if ws.ID != c.Workspace {
+			return fmt.Errorf("creating workspace %s needs its PutWorkspace op", c.Workspace)
+		}
+		_, err := s.exec(ctx, tx, `INSERT INTO workspaces (id, name, plan, revision, audit_seq, audit_hash, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, ws.ID, ws.Name, string(ws.Plan), c.Revision,
+			c.AuditHead.Seq, c.AuditHead.Hash, micros(ws.CreatedAt), micros(c.Time))
+		if err != nil && s.d.IsUniqueViolation(err) {
+			return errStale
+		}
+		return err
+	}
+	n, err := s.exec(ctx, tx, `UPDATE workspaces SET revision = ?, audit_seq = ?, audit_hash = ?, updated_at = ?
+		WHERE id = ? AND revision = ?`, c.Revision, c.AuditHead.Seq, c.AuditHead.Hash, micros(c.Time), c.Workspace, c.Base)
+	if err != nil {
+		return err
+	}
+	if n != 1 {
+		return errStale
+	}
+	return nil
+}
+
+// apply runs one op.
+func (s *Store) apply(ctx context.Context, tx Tx, c *admin.Commit, op admin.Op) error {
+	ws := c.Workspace
+	var err error
+	switch o := op.(type) {
+	case admin.PutWorkspace:
+		if c.Base != 0 {
+			_, err = s.exec(ctx, tx, `UPDATE workspaces SET name = ?, plan = ? WHERE id = ?`, o.Workspace.Name, string(o.Workspace.Plan), ws)
+		}
+	case admin.PutRole:
+		r := o.Role
+		_, err = s.exec(ctx, tx, `INSERT INTO roles (workspace_id, id, name, description, audience, predefined, is_default, revision, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (workspace_id, id) DO UPDATE SET name = excluded.name, description = excluded.description,
+				revision = excluded.revision, is_default = excluded.is_default, updated_at = excluded.updated_at`,
+			ws, r.ID, r.Name, r.Description, string(r.Audience), r.Predefined, r.Default, r.Revision, micros(r.CreatedAt), micros(r.UpdatedAt))
+	case admin.DeleteRole:
+		_, err = s.exec(ctx, tx, `DELETE FROM roles WHERE workspace_id = ? AND id = ?`, ws, o.RoleID)
+	case admin.PutRoleRevision:
+		rv := o.Revision
+		_, err = s.exec(ctx, tx, `INSERT INTO role_revisions (workspace_id, role_id, revision, grants, author, reason, applied, restored, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			ws, rv.RoleID, rv.Revision, grantsJSON(rv.Grants), rv.Author, rv.Reason, rv.Applied, rv.Restored, micros(rv.CreatedAt))
+	case admin.PutMember:
+		err = s.putMember(ctx, tx, ws, &o.Member)
+	case admin.DeleteMember:
+		_, err = s.exec(ctx, tx, `DELETE FROM members WHERE workspace_id = ? AND user_id = ?`, ws, o.UserID)
+	case admin.PutAssignment:
+		a := o.Assignment
+		_, err = s.exec(ctx, tx, `INSERT INTO assignments (workspace_id, user_id, role_id, revision, assigned_at, assigned_by)
+			VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (workspace_id, user_id, role_id) DO UPDATE SET revision = excluded.revision,
+				assigned_at = excluded.assigned_at, assigned_by = excluded.assigned_by`,
+			ws, o.UserID, a.RoleID, a.Revision, micros(a.AssignedAt), a.AssignedBy)
+	case admin.DeleteAssignment:
+		_, err = s.exec(ctx, tx, `DELETE FROM assignments WHERE workspace_id = ? AND user_id = ? AND role_id = ?`, ws, o.UserID, o.RoleID)
+	case admin.ApplyRole:
+		_, err = s.exec(ctx, tx, `UPDATE assignments SET revision = ? WHERE workspace_id = ? AND role_id = ?`, o.Revision, ws, o.RoleID)
+	case admin.BumpEpochs:
+		_, err = s.exec(ctx, tx, `UPDATE members SET epoch = epoch + 1 WHERE workspace_id = ? AND user_id IN JSON_STRINGS(?)`,
+			ws, stringsJSON(o.UserIDs))
+	case admin.PutDepartment:
+		d := o.Department
+		_, err = s.exec(ctx, tx, `INSERT INTO departments (workspace_id, id, name, parent_id) VALUES (?, ?, ?, ?)
+			ON CONFLICT (workspace_id, id) DO UPDATE SET name = excluded.name, parent_id = excluded.parent_id`,
+			ws, d.ID, d.Name, d.ParentID)
+	case admin.DeleteDepartment:
+		_, err = s.exec(ctx, tx, `DELETE FROM departments WHERE workspace_id = ? AND id = ?`, ws, o.ID)
+	case admin.PutObject:
+		ob := o.Object
+		_, err = s.exec(ctx, tx, `INSERT INTO smart_objects (workspace_id, id, name, description) VALUES (?, ?, ?, ?)
+			ON CONFLICT (workspace_id, id) DO UPDATE SET name = excluded.name, description = excluded.description`,
+			ws, ob.ID, ob.Name, ob.Description)
+	case admin.DeleteObject:
+		_, err = s.exec(ctx, tx, `DELETE FROM smart_objects WHERE workspace_id = ? AND id = ?`, ws, o.ID)
+	default:
+		err = fmt.Errorf("unknown op %T", op)
+	}
+	return err
+}
+
+func (s *Store) putMember(ctx context.Context, tx Tx, ws string, m *admin.Member) error {
+	if _, err := s.exec(ctx, tx, `INSERT INTO members (workspace_id, user_id, name, email, kind, owner, grants, epoch, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (workspace_id, user_id) DO UPDATE SET name = excluded.name, email = excluded.email, kind = excluded.kind,
+			owner = excluded.owner, grants = excluded.grants, epoch = excluded.epoch, updated_at = excluded.updated_at`,
+		ws, m.UserID, m.Name, m.Email, string(m.Kind), m.Owner, grantsJSON(m.Grants), m.Epoch, micros(m.CreatedAt), micros(m.UpdatedAt)); err != nil {
+		return err
+	}
+	if _, err := s.exec(ctx, tx, `DELETE FROM member_departments WHERE workspace_id = ? AND user_id = ?`, ws, m.UserID); err != nil {
+		return err
+	}
+	for _, d := range m.DepartmentIDs {
+		if _, err := s.exec(ctx, tx, `INSERT INTO member_departments (workspace_id, user_id, department_id) VALUES (?, ?, ?)`, ws, m.UserID, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,189 @@
+// Package sqlstore implements admin.Store once, over the small set of SQL
+// that SQLite and PostgreSQL share; store/sqlite and store/postgres supply
+// the connection (database/sql with modernc.org/sqlite, pgxpool) and the
+// few dialect differences. Keeping one implementation means the two stores
+// cannot drift apart; the conformance suite (store/storetest) runs against
+// both.
+//
+// Every public method is one transaction; helpers take (ctx, tx, …).
+// Queries are written with ? placeholders, rebound per dialect, and never
+// built from user input.
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-authz/gatehouse/admin"
+	"github.com/gatehouse-authz/gatehouse/policy"
+)
+
+// Tx is one database transaction.
+type Tx interface {
+	// Exec runs a statement and returns the number of rows it affected.
+	Exec(ctx context.Context, query string, args ...any) (int64, error)
+	// Query runs a query.
+	Query(ctx context.Context, query string, args ...any) (Rows, error)
+}
+
+// Rows is a query's result, read like database/sql's.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close()
+}
+
+// DB opens transactions.
+type DB interface {
+	// Write runs fn in a read-write transaction that commits iff fn
+	// returns nil. Writers are serialized by the database.
+	Write(ctx context.Context, fn func(Tx) error) error
+	// Read runs fn in a read-only transaction that sees one consistent
+	// state of the database.
+	Read(ctx context.Context, fn func(Tx) error) error
+}
+
+// Dialect is what differs between the databases.
+type Dialect struct {
+	// Placeholder returns the n-th (1-based) bind parameter.
+	Placeholder func(n int) string
+	// JSONStrings is a subquery yielding the strings of a JSON array bound
+	// at the placeholder "?", for IN lists of any length.
+	JSONStrings string
+	// IsUniqueViolation reports a primary-key or unique violation.
+	IsUniqueViolation func(error) bool
+}
+
+// Store implements admin.Store.
+type Store struct {
+	db DB
+	d  Dialect
+}
+
+var _ admin.Store = (*Store)(nil)
+
+// New returns a Store over db.
+func New(db DB, d Dialect) *Store {
+	return &Store{db: db, d: d}
+}
+
+// q rebinds a query's ? placeholders for the dialect.
+func (s *Store) q(query string) string {
+	query = strings.ReplaceAll(query, "JSON_STRINGS(?)", "("+s.d.JSONStrings+")")
+	if s.d.Placeholder == nil {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString(s.d.Placeholder(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// exec and query rebind and run.
+func (s *Store) exec(ctx context.Context, tx Tx, query string, args ...any) (int64, error) {
+	n, err := tx.Exec(ctx, s.q(query), args...)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", firstWords(query), err)
+	}
+	return n, nil
+}
+
+func (s *Store) query(ctx context.Context, tx Tx, query string, args ...any) (Rows, error) {
+	rows, err := tx.Query(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", firstWords(query), err)
+	}
+	return rows, nil
+}
+
+// firstWords names a statement in an error without its whole text.
+func firstWords(q string) string {
+	f := strings.Fields(q)
+	if len(f) > 4 {
+		f = f[:4]
+	}
+	return strings.Join(f, " ")
+}
+
+// Times are stored as Unix microseconds: both databases order and compare
+// integers the same way, and nothing depends on a driver's time handling.
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func fromMicros(us int64) time.Time {
+	if us == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(us).UTC()
+}
+
+func grantsJSON(g policy.Grants) string {
+	if len(g) == 0 {
+		return "{}"
+	}
+	b, err := json.Marshal(g)
+	if err != nil {
+		panic("sqlstore: grants do not marshal: " + err.Error())
+	}
+	return string(b)
+}
+
+func parseGrants(s string) (policy.Grants, error) {
+	if s == "{}" || s == "" {
+		return nil, nil
+	}
+	var g policy.Grants
+	if err := json.Unmarshal([]byte(s), &g); err != nil {
+		return nil, fmt.Errorf("stored grants %q: %w", s, err)
+	}
+	return g, nil
+}
+
+func stringsJSON(xs []string) string {
+	if xs == nil {
+		xs = []string{}
+	}
+	b, _ := json.Marshal(xs)
+	return string(b)
+}
+
+func parseStrings(s string) ([]string, error) {
+	var xs []string
+	if err := json.Unmarshal([]byte(s), &xs); err != nil {
+		return nil, fmt.Errorf("stored list %q: %w", s, err)
+	}
+	if len(xs) == 0 {
+		return nil, nil
+	}
+	return xs, nil
+}
+
+func rawOrEmpty(b json.RawMessage) string { return string(b) }
+
+func rawOrNil(s string) json.RawMessage {
+	if s == "" {
+		return nil
+	}
+	return json.RawMessage(s)
+}
+
+func notFound(ws string) error {
+	return &policy.Error{Code: policy.CodeNotFound, Message: "no workspace " + strconv.Quote(ws),
+		Details: map[string]any{"workspace": ws}}
+}

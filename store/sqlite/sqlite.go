@@ -1,0 +1,98 @@
+// Package sqlite is the embedded default store: admin.Store on SQLite
+// through modernc.org/sqlite (pure Go, no cgo), in WAL mode with foreign
+// keys on. Writers go through one connection that begins IMMEDIATE
+// transactions, so they queue instead of failing with SQLITE_BUSY; readers
+// use a pool of their own and see consistent snapshots while a write runs.
+// Migrations are embedded and applied with goose when the store opens.
+//
+// It imports admin and policy; nothing imports it but cmd and tests.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+
+	"github.com/pressly/goose/v3"
+	sqlite3 "modernc.org/sqlite"
+	sqlite3lib "modernc.org/sqlite/lib"
+
+	"github.com/gatehouse-authz/gatehouse/store/internal/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is admin.Store on one SQLite database file.
+type Store struct {
+	*sqlstore.Store
+	write, read *sql.DB
+}
+
+// Open opens (creating if needed) the database at path and migrates it to
+// the newest schema.
+func Open(ctx context.Context, path string) (*Store, error) {
+	dsn := func(lock string) string {
+		q := url.Values{}
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "busy_timeout(10000)")
+		q.Add("_pragma", "foreign_keys(1)")
+		q.Add("_pragma", "synchronous(NORMAL)")
+		q.Set("_txlock", lock)
+		return "file:" + path + "?" + q.Encode()
+	}
+	write, err := sql.Open("sqlite", dsn("immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	read, err := sql.Open("sqlite", dsn("deferred"))
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	read.SetMaxOpenConns(8)
+	s := &Store{write: write, read: read}
+	if err := Migrate(ctx, write); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.Store = sqlstore.New(sqlstore.SQL{Writer: write, Reader: read}, sqlstore.Dialect{
+		JSONStrings:       "SELECT value FROM json_each(?)",
+		IsUniqueViolation: isUniqueViolation,
+	})
+	return s, nil
+}
+
+// Migrate applies the embedded migrations to db.
+func Migrate(ctx context.Context, db *sql.DB) error {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, sub)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate sqlite: %w", err)
+	}
+	return nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	return errors.Join(s.write.Close(), s.read.Close())
+}
+
+func isUniqueViolation(err error) bool {
+	var e *sqlite3.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	return e.Code() == sqlite3lib.SQLITE_CONSTRAINT_PRIMARYKEY || e.Code() == sqlite3lib.SQLITE_CONSTRAINT_UNIQUE
+}
