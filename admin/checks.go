@@ -70,7 +70,9 @@ func sameLevels(ca *policy.Catalog, a policy.Vector, cb *policy.Catalog, b polic
 func raised(ca *policy.Catalog, a policy.Vector, cb *policy.Catalog, b policy.Vector) []*policy.Permission {
 	var out []*policy.Permission
 	for _, p := range cb.Permissions() {
-		if b[p.ID] > levelOf(ca, a, p.Key) {
+		// Relation modules are not granted (R10): every role reaches
+		// related records alike, so they never count as raised.
+		if p.Module.Kind != policy.Relation && b[p.ID] > levelOf(ca, a, p.Key) {
 			out = append(out, p)
 		}
 	}

@@ -131,6 +131,7 @@ func (v *view) addRevision(r *Role, rv RoleRevision) {
 
 // applyRole moves every member of a role to revision rev (R6).
 func (v *view) applyRole(roleID string, rev int64) {
+	moved := false
 	for _, u := range v.membersOf(roleID) {
 		m := v.member(u)
 		i, _ := m.assignment(roleID)
@@ -143,8 +144,11 @@ func (v *view) applyRole(roleID string, rev int64) {
 		if !v.dirty[u] {
 			v.applied[u] = true
 		}
+		moved = true
 	}
-	v.applies = append(v.applies, ApplyRole{RoleID: roleID, Revision: rev})
+	if moved {
+		v.applies = append(v.applies, ApplyRole{RoleID: roleID, Revision: rev})
+	}
 }
 
 func (v *view) deleteRole(id string) {

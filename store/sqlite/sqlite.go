@@ -96,3 +96,11 @@ func isUniqueViolation(err error) bool {
 	}
 	return e.Code() == sqlite3lib.SQLITE_CONSTRAINT_PRIMARYKEY || e.Code() == sqlite3lib.SQLITE_CONSTRAINT_UNIQUE
 }
+
+// ExecRaw runs one statement outside the admin rules. It exists for tests
+// that tamper with the database (audit verification) and for operators'
+// tools; the server never calls it.
+func (s *Store) ExecRaw(ctx context.Context, query string) error {
+	_, err := s.write.ExecContext(ctx, query)
+	return err
+}
