@@ -1,0 +1,132 @@
+// Package postgres is admin.Store on PostgreSQL through pgx and pgxpool,
+// for deployments that run several Gatehouse nodes on one database.
+// Writers are serialized per workspace by the compare-and-set on the
+// workspace row (see admin.Store.Commit), which PostgreSQL's row locks
+// make safe under READ COMMITTED; loads read one REPEATABLE READ snapshot.
+// Migrations are embedded and applied with goose when the store opens.
+//
+// It imports admin and policy; nothing imports it but cmd and tests.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+
+	"github.com/gatehouse-authz/gatehouse/store/internal/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is admin.Store on one PostgreSQL database.
+type Store struct {
+	*sqlstore.Store
+	pool *pgxpool.Pool
+}
+
+// Open connects to the database at dsn (a postgres:// URL or key=value
+// string; pool settings such as pool_max_conns are honoured) and migrates
+// it to the newest schema.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres dsn: %w", err)
+	}
+	return OpenConfig(ctx, cfg)
+}
+
+// OpenConfig is Open with a parsed pool configuration.
+func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*Store, error) {
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect postgres: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect postgres %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
+	}
+	if err := migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &Store{pool: pool, Store: sqlstore.New(pgDB{pool}, sqlstore.Dialect{
+		Placeholder:       func(n int) string { return fmt.Sprintf("$%d", n) },
+		JSONStrings:       "SELECT json_array_elements_text(?::json)",
+		IsUniqueViolation: isUniqueViolation,
+	})}, nil
+}
+
+func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	db := stdlib.OpenDBFromPool(pool)
+	defer db.Close()
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, sub)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate postgres: %w", err)
+	}
+	return nil
+}
+
+// Close closes the pool.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// ExecRaw runs one statement outside the admin rules. It exists for tests
+// that tamper with the database (audit verification) and for operators'
+// tools; the server never calls it.
+func (s *Store) ExecRaw(ctx context.Context, query string) error {
+	_, err := s.pool.Exec(ctx, query)
+	return err
+}
+
+func isUniqueViolation(err error) bool {
+	var e *pgconn.PgError
+	return errors.As(err, &e) && e.Code == "23505"
+}
+
+// pgDB is sqlstore.DB on a pgx pool.
+type pgDB struct{ pool *pgxpool.Pool }
+
+func (d pgDB) Write(ctx context.Context, fn func(sqlstore.Tx) error) error {
+	return d.run(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, fn)
+}
+
+func (d pgDB) Read(ctx context.Context, fn func(sqlstore.Tx) error) error {
+	return d.run(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
+}
+
+func (d pgDB) run(ctx context.Context, opts pgx.TxOptions, fn func(sqlstore.Tx) error) error {
+	return pgx.BeginTxFunc(ctx, d.pool, opts, func(tx pgx.Tx) error { return fn(pgTx{tx}) })
+}
+
+type pgTx struct{ tx pgx.Tx }
+
+func (t pgTx) Exec(ctx context.Context, q string, args ...any) (int64, error) {
+	tag, err := t.tx.Exec(ctx, q, args...)
+	return tag.RowsAffected(), err
+}
+
+func (t pgTx) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
+	rows, err := t.tx.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
