@@ -25,6 +25,9 @@ type Decision struct {
 	Level    Level  // the member's effective level of the permission
 	Reason   Reason // why
 	Revision int64  // the snapshot revision the decision was computed at (D8)
+	// src is 1 + the index of the role revision that gave Level, or 0
+	// when it is unknown: see Snapshot.DecidingRole.
+	src int32
 }
 
 // Relations lists, for each R10 relation, the users who hold it on a record.
@@ -89,8 +92,9 @@ func (s *Snapshot) CheckRecord(user, permission string, r *Resource) (Decision, 
 	if !ok {
 		return Decision{Reason: ReasonNotAMember, Revision: s.revision}, nil
 	}
-	l := s.level(&s.hot[mi], int(pid))
-	d := Decision{Level: l, Revision: s.revision}
+	h := &s.hot[mi]
+	l := s.level(h, int(pid))
+	d := Decision{Level: l, Revision: s.revision, src: s.source(h, int(pid), l)}
 	switch {
 	case l == LevelNone:
 		d.Reason = ReasonNoGrant
@@ -169,4 +173,51 @@ func related(user string, mask uint8, rel *Relations) bool {
 		}
 	}
 	return false
+}
+
+// source finds which of a hot member's inline role revisions gives level
+// l of permission p, for usage counting (U1): the three loads are the ones
+// level just made, so they are in cache.
+func (s *Snapshot) source(h *hotMember, p int, l Level) int32 {
+	if h.flags&flagVector != 0 || l == LevelNone {
+		return 0
+	}
+	rl, noRole := s.roleLevels, uint16(len(s.roles))
+	for _, r := range h.r {
+		if r != noRole && rl[int(r)*s.stride+p] == l {
+			return int32(r) + 1
+		}
+	}
+	return 0
+}
+
+// DecidingRole returns the role revision whose grant gave decision d its
+// level, for usage counting (U1). It reports false when no single role
+// revision can be named cheaply: the level came from a direct grant,
+// ownership or relation access, or the member's roles are combined in a
+// materialized vector (more than three roles, direct grants, owners).
+func (s *Snapshot) DecidingRole(d Decision) (RoleRef, bool) {
+	if d.src == 0 || int(d.src) > len(s.roles) {
+		return RoleRef{}, false
+	}
+	r := &s.roles[d.src-1]
+	return RoleRef{RoleID: r.RoleID, Revision: r.Revision}, true
+}
+
+// RoleIndex returns a dense index of the role revision that decided d, in
+// [0, NumRoleRevisions()), or -1: what DecidingRole names, as an array
+// index for counters.
+func (s *Snapshot) RoleIndex(d Decision) int {
+	if d.src == 0 || int(d.src) > len(s.roles) {
+		return -1
+	}
+	return int(d.src - 1)
+}
+
+// NumRoleRevisions returns how many role revisions the snapshot holds.
+func (s *Snapshot) NumRoleRevisions() int { return len(s.roles) }
+
+// RoleRevisionAt returns the role revision of index i (see RoleIndex).
+func (s *Snapshot) RoleRevisionAt(i int) RoleRef {
+	return RoleRef{RoleID: s.roles[i].RoleID, Revision: s.roles[i].Revision}
 }

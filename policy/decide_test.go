@@ -426,3 +426,35 @@ func TestCheck_DoesNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+// TestU1_DecidingRole names the role revision that gave a decision its
+// level, which usage counting attributes the decision to.
+func TestU1_DecidingRole(t *testing.T) {
+	t.Parallel()
+	s := fixture(t)
+	cases := []struct {
+		user, perm string
+		want       string // role@revision, or "" for none
+	}{
+		{"mgr", "leads_view", "manager@1"},
+		{"mgr", "contacts_view", "employee@1"},
+		{"new_rep", "deals_view", "rep@2"},
+		{"direct", "leads_view", ""}, // a direct grant
+		{"boss", "leads_view", ""},   // an owner
+		{"rep", "leads_view", ""},    // denied
+	}
+	for _, c := range cases {
+		d := check(t, s, c.user, c.perm, nil)
+		ref, ok := s.DecidingRole(d)
+		got := ""
+		if ok {
+			got = ref.String()
+			if i := s.RoleIndex(d); s.RoleRevisionAt(i) != ref {
+				t.Errorf("%s %s: RoleIndex and DecidingRole disagree", c.user, c.perm)
+			}
+		}
+		if got != c.want {
+			t.Errorf("%s %s: deciding role %q, want %q", c.user, c.perm, got, c.want)
+		}
+	}
+}

@@ -1,0 +1,187 @@
+package engine
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse-authz/gatehouse/admin"
+	"github.com/gatehouse-authz/gatehouse/policy"
+)
+
+// UsageSink stores usage counts; admin.Service implements it.
+type UsageSink interface {
+	RecordUsage(ctx context.Context, workspace string, u []admin.Usage) error
+}
+
+// Options configures an Engine.
+type Options struct {
+	// Usage receives counts on every flush; counting is off if nil.
+	Usage UsageSink
+	// FlushEvery is the flush interval of Run; 5 s if zero.
+	FlushEvery time.Duration
+	// Now is the clock; time.Now if nil.
+	Now func() time.Time
+	// Logger receives flush failures; discarded if nil.
+	Logger *slog.Logger
+}
+
+// Engine holds the snapshots of every workspace. It implements
+// admin.Publisher.
+type Engine struct {
+	opts Options
+	// spaces is replaced, never changed, when a workspace first appears,
+	// so checks read it without a lock.
+	spaces atomic.Pointer[map[string]*slot]
+	mu     sync.Mutex // serializes replacing spaces
+}
+
+var _ admin.Publisher = (*Engine)(nil)
+
+// slot is one workspace.
+type slot struct {
+	snap   atomic.Pointer[policy.Snapshot]
+	counts atomic.Pointer[counters]
+
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced on every publish
+	retired []*counters   // counters of replaced snapshots, drained by the next flush
+}
+
+// counters counts allowed decisions of one snapshot per (role revision,
+// permission).
+type counters struct {
+	snap *policy.Snapshot
+	n    []atomic.Int64
+}
+
+// New returns an empty Engine.
+func New(o Options) *Engine {
+	if o.FlushEvery <= 0 {
+		o.FlushEvery = 5 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	e := &Engine{opts: o}
+	e.spaces.Store(&map[string]*slot{})
+	return e
+}
+
+func (e *Engine) slot(ws string) *slot {
+	return (*e.spaces.Load())[ws]
+}
+
+// Publish installs a workspace's new snapshot, unless the engine already
+// has a newer one, and wakes readers waiting for its revision.
+func (e *Engine) Publish(s *policy.Snapshot) {
+	sl := e.slot(s.Workspace())
+	if sl == nil {
+		e.mu.Lock()
+		if sl = e.slot(s.Workspace()); sl == nil {
+			old := *e.spaces.Load()
+			next := make(map[string]*slot, len(old)+1)
+			for k, v := range old {
+				next[k] = v
+			}
+			sl = &slot{changed: make(chan struct{})}
+			next[s.Workspace()] = sl
+			e.spaces.Store(&next)
+		}
+		e.mu.Unlock()
+	}
+	sl.mu.Lock()
+	defer sl.mu.Unlock()
+	if cur := sl.snap.Load(); cur != nil && cur.Revision() > s.Revision() {
+		return
+	}
+	var c *counters
+	if e.opts.Usage != nil {
+		c = &counters{snap: s, n: make([]atomic.Int64, s.NumRoleRevisions()*s.Catalog().NumPermissions())}
+	}
+	if old := sl.counts.Swap(c); old != nil {
+		sl.retired = append(sl.retired, old)
+	}
+	sl.snap.Store(s)
+	close(sl.changed)
+	sl.changed = make(chan struct{})
+}
+
+// Snapshot returns a workspace's current snapshot. not_found if the engine
+// has none.
+func (e *Engine) Snapshot(ws string) (*policy.Snapshot, error) {
+	if sl := e.slot(ws); sl != nil {
+		if s := sl.snap.Load(); s != nil {
+			return s, nil
+		}
+	}
+	return nil, &policy.Error{Code: policy.CodeNotFound, Message: "no workspace " + ws, Details: map[string]any{"workspace": ws}}
+}
+
+// Check decides one check (D1, D2) on a workspace's current snapshot and
+// counts it if allowed (U1). No lock, no allocation.
+func (e *Engine) Check(ws, user, permission string, r *policy.Resource) (policy.Decision, error) {
+	sl := e.slot(ws)
+	if sl == nil {
+		return policy.Decision{}, &policy.Error{Code: policy.CodeNotFound, Message: "no workspace " + ws}
+	}
+	s := sl.snap.Load()
+	d, err := s.CheckRecord(user, permission, r)
+	if err == nil && d.Allowed {
+		if c := sl.counts.Load(); c != nil && c.snap == s {
+			c.count(d, permission)
+		}
+	}
+	return d, err
+}
+
+// count adds one allowed decision.
+func (c *counters) count(d policy.Decision, permission string) {
+	ri := c.snap.RoleIndex(d)
+	if ri < 0 {
+		return // a direct grant, ownership or relation access decided
+	}
+	pid, _ := c.snap.Catalog().Lookup(permission)
+	c.n[ri*c.snap.Catalog().NumPermissions()+int(pid)].Add(1)
+}
+
+// maxWait bounds WaitFor (D8).
+const maxWait = time.Second
+
+// WaitFor returns a workspace's snapshot once it is at revision min or
+// later (D8: read-your-writes across nodes), waiting at most a second or
+// until ctx ends; then revision_unavailable.
+func (e *Engine) WaitFor(ctx context.Context, ws string, min int64) (*policy.Snapshot, error) {
+	timer := time.NewTimer(maxWait)
+	defer timer.Stop()
+	for {
+		sl := e.slot(ws)
+		if sl == nil {
+			return nil, &policy.Error{Code: policy.CodeNotFound, Message: "no workspace " + ws}
+		}
+		sl.mu.Lock()
+		s, changed := sl.snap.Load(), sl.changed
+		sl.mu.Unlock()
+		if s.Revision() >= min {
+			return s, nil
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			return nil, unavailable(ws, min, s.Revision())
+		case <-ctx.Done():
+			return nil, unavailable(ws, min, s.Revision())
+		}
+	}
+}
+
+func unavailable(ws string, min, have int64) error {
+	return &policy.Error{Code: policy.CodeRevisionUnavailable,
+		Message: "workspace " + ws + " has not reached the requested revision yet; retry shortly",
+		Details: map[string]any{"min_revision": min, "revision": have}}
+}

@@ -1,0 +1,158 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-authz/gatehouse/admin"
+	"github.com/gatehouse-authz/gatehouse/engine"
+	"github.com/gatehouse-authz/gatehouse/policy"
+)
+
+// snapshot compiles a small workspace at a revision: "rep" holds role rep,
+// whose deals_view level is lvl.
+func snapshot(t testing.TB, ws string, rev int64, lvl policy.Level) *policy.Snapshot {
+	t.Helper()
+	s, err := policy.Compile(policy.State{Workspace: ws, Revision: rev, Catalog: policy.DefaultCatalog(),
+		Roles: []policy.RoleRevision{{RoleID: "rep", Revision: 1, Audience: policy.Internal, Grants: policy.Grants{"deals_view": lvl}}},
+		Members: []policy.Member{
+			{UserID: "rep", Kind: policy.Internal, Roles: []policy.RoleRef{{RoleID: "rep", Revision: 1}}},
+			{UserID: "boss", Kind: policy.Internal, Owner: true},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestPublishAndCheck(t *testing.T) {
+	t.Parallel()
+	e := engine.New(engine.Options{})
+	if _, err := e.Check("w", "rep", "deals_view", nil); policy.ErrorCode(err) != policy.CodeNotFound {
+		t.Fatalf("unknown workspace: %v", err)
+	}
+	e.Publish(snapshot(t, "w", 2, policy.LevelAll))
+	e.Publish(snapshot(t, "other", 1, policy.LevelNone))
+	d, err := e.Check("w", "rep", "deals_view", nil)
+	if err != nil || !d.Allowed || d.Revision != 2 {
+		t.Fatalf("check: %+v %v", d, err)
+	}
+	e.Publish(snapshot(t, "w", 1, policy.LevelNone)) // older: ignored
+	if d, _ := e.Check("w", "rep", "deals_view", nil); !d.Allowed || d.Revision != 2 {
+		t.Errorf("an older snapshot replaced a newer one: %+v", d)
+	}
+	if d, _ := e.Check("other", "rep", "deals_view", nil); d.Allowed {
+		t.Error("workspaces share snapshots (W1)")
+	}
+	if _, err := e.Check("w", "rep", "deal_view", nil); policy.ErrorCode(err) != policy.CodeUnknownPermission {
+		t.Errorf("unknown permission: %v", err)
+	}
+}
+
+// TestD8_WaitForRevision: a reader asking for a revision waits for it, up
+// to a second, then gets revision_unavailable.
+func TestD8_WaitForRevision(t *testing.T) {
+	t.Parallel()
+	e := engine.New(engine.Options{})
+	e.Publish(snapshot(t, "w", 1, policy.LevelOwn))
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		e.Publish(snapshot(t, "w", 3, policy.LevelAll))
+	}()
+	s, err := e.WaitFor(context.Background(), "w", 3)
+	if err != nil || s.Revision() != 3 {
+		t.Fatalf("wait for 3: %v %v", s, err)
+	}
+	_, err = e.WaitFor(context.Background(), "w", 9)
+	var pe *policy.Error
+	if !errors.As(err, &pe) || pe.Code != policy.CodeRevisionUnavailable {
+		t.Fatalf("wait for 9: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := e.WaitFor(ctx, "w", 9); policy.ErrorCode(err) != policy.CodeRevisionUnavailable {
+		t.Errorf("cancelled wait: %v", err)
+	}
+}
+
+type sink struct {
+	mu  sync.Mutex
+	got map[string]int64
+}
+
+func (s *sink) RecordUsage(_ context.Context, ws string, us []admin.Usage) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, u := range us {
+		s.got[fmt.Sprintf("%s/%s/%s", ws, u.RoleID, u.Permission)] += u.Count
+	}
+	return nil
+}
+
+// TestU1_CountsAllowedDecisions: allowed decisions are counted per
+// (permission, role), across snapshot swaps; denials, owners and unknown
+// users are not.
+func TestU1_CountsAllowedDecisions(t *testing.T) {
+	t.Parallel()
+	sk := &sink{got: map[string]int64{}}
+	e := engine.New(engine.Options{Usage: sk})
+	e.Publish(snapshot(t, "w", 1, policy.LevelAll))
+	for range 3 {
+		e.Check("w", "rep", "deals_view", nil)
+	}
+	e.Publish(snapshot(t, "w", 2, policy.LevelAll)) // counts of revision 1 are kept
+	e.Check("w", "rep", "deals_view", nil)
+	e.Check("w", "rep", "leads_view", nil)  // denied
+	e.Check("w", "boss", "deals_view", nil) // owner: no role to credit
+	e.Check("w", "ghost", "deals_view", nil)
+	e.Flush(context.Background())
+	if len(sk.got) != 1 || sk.got["w/rep/deals_view"] != 4 {
+		t.Fatalf("usage %v, want w/rep/deals_view = 4", sk.got)
+	}
+	e.Flush(context.Background())
+	if sk.got["w/rep/deals_view"] != 4 {
+		t.Errorf("a second flush counted again: %v", sk.got)
+	}
+}
+
+func TestCheck_DoesNotAllocate(t *testing.T) {
+	e := engine.New(engine.Options{Usage: &sink{got: map[string]int64{}}})
+	e.Publish(snapshot(t, "w", 1, policy.LevelAll))
+	if n := testing.AllocsPerRun(1000, func() { e.Check("w", "rep", "deals_view", nil) }); n != 0 {
+		t.Errorf("check allocates %v times", n)
+	}
+}
+
+// TestConcurrentPublishAndCheck runs under -race: checks never see a torn
+// state while snapshots are swapped.
+func TestConcurrentPublishAndCheck(t *testing.T) {
+	t.Parallel()
+	e := engine.New(engine.Options{Usage: &sink{got: map[string]int64{}}})
+	e.Publish(snapshot(t, "w", 1, policy.LevelAll))
+	snaps := []*policy.Snapshot{}
+	for rev := int64(2); rev < 50; rev++ {
+		snaps = append(snaps, snapshot(t, "w", rev, policy.LevelAll))
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for _, s := range snaps {
+			e.Publish(s)
+		}
+	})
+	for range 4 {
+		wg.Go(func() {
+			for range 2000 {
+				if d, err := e.Check("w", "rep", "deals_view", nil); err != nil || !d.Allowed {
+					t.Errorf("check during swaps: %+v %v", d, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Go(func() { e.Flush(context.Background()) })
+	wg.Wait()
+}

@@ -1,0 +1,74 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/gatehouse-authz/gatehouse/admin"
+)
+
+// Run flushes usage counts every FlushEvery until ctx ends, then once
+// more. It returns when the last flush is done.
+func (e *Engine) Run(ctx context.Context) {
+	if e.opts.Usage == nil {
+		<-ctx.Done()
+		return
+	}
+	t := time.NewTicker(e.opts.FlushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			e.Flush(context.WithoutCancel(ctx))
+			return
+		case <-t.C:
+			e.Flush(ctx)
+		}
+	}
+}
+
+// Flush writes what was counted since the last flush: one write per
+// workspace with allowed decisions (U1). Counts of snapshots replaced
+// since the last flush are drained too; a failed write is logged and its
+// counts are dropped, never retried twice.
+func (e *Engine) Flush(ctx context.Context) {
+	if e.opts.Usage == nil {
+		return
+	}
+	now := e.opts.Now()
+	for ws, sl := range *e.spaces.Load() {
+		sl.mu.Lock()
+		all := append(sl.retired, sl.counts.Load())
+		sl.retired = nil
+		sl.mu.Unlock()
+		sum := map[[2]string]int64{}
+		for _, c := range all {
+			if c != nil {
+				c.drain(sum)
+			}
+		}
+		if len(sum) == 0 {
+			continue
+		}
+		us := make([]admin.Usage, 0, len(sum))
+		for k, n := range sum {
+			us = append(us, admin.Usage{RoleID: k[0], Permission: k[1], Count: n, LastUsed: now})
+		}
+		if err := e.opts.Usage.RecordUsage(ctx, ws, us); err != nil {
+			e.opts.Logger.Error("flush usage", "workspace", ws, "err", err)
+		}
+	}
+}
+
+// drain moves the counts into sum, keyed by (role id, permission): the
+// revisions of one role count together.
+func (c *counters) drain(sum map[[2]string]int64) {
+	perms := c.snap.Catalog().Permissions()
+	np := len(perms)
+	for i := range c.n {
+		if n := c.n[i].Swap(0); n > 0 {
+			ref := c.snap.RoleRevisionAt(i / np)
+			sum[[2]string{ref.RoleID, perms[i%np].Key}] += n
+		}
+	}
+}
