@@ -33,15 +33,11 @@ type AuditReport struct {
 // head stored with the workspace: an altered, removed, inserted or
 // reordered entry anywhere is found (X4).
 func (s *Service) VerifyAudit(ctx context.Context, ws string) (AuditReport, error) {
-	sp, err := s.space(ctx, ws)
+	// The stored head, not the cached one: the database is what is verified.
+	d, err := s.store.Load(ctx, ws)
 	if err != nil {
 		return AuditReport{}, err
 	}
-	d, err := s.store.Load(ctx, ws) // the stored head, not the cached one
-	if err != nil {
-		return AuditReport{}, err
-	}
-	_ = sp
 	head := d.AuditHead
 	rep := AuditReport{OK: true}
 	fail := func(seq int64, format string, args ...any) (AuditReport, error) {

@@ -30,12 +30,12 @@ func cleanName(what, name string, max int) (string, error) {
 	return name, nil
 }
 
-var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
 
 // checkID validates a caller-chosen id (workspace, department).
 func checkID(what, id string) error {
 	if !idRE.MatchString(id) {
-		return policy.Errorf(policy.CodeInvalidArgument, "%s id %q must be 1 to 64 lowercase letters, digits, - or _, starting with a letter or digit", what, id)
+		return policy.Errorf(policy.CodeInvalidArgument, "%s id %q must be 1 to 64 lowercase letters, digits, dots, hyphens or underscores, starting with a letter or digit", what, id)
 	}
 	return nil
 }

@@ -226,6 +226,7 @@ func (v *view) deleteRoleUncommitted(id string) {
 	v.rolesPut = slices.DeleteFunc(v.rolesPut, func(x string) bool { return x == id })
 	v.newRevs = slices.DeleteFunc(v.newRevs, func(rv RoleRevision) bool { return rv.RoleID == id })
 	v.targets = slices.DeleteFunc(v.targets, func(x string) bool { return x == "role:"+id })
+	delete(v.seen, "role:"+id)
 }
 
 // importDepartments makes the department tree match ds: parents first, so
@@ -287,4 +288,16 @@ func (v *view) importDepartments(ds []PolicyDept) error {
 		v.record("department.delete", "department:"+id, *d, nil)
 	}
 	return nil
+}
+
+// Marshal renders f as YAML, as ImportPolicy reads it.
+func (f PolicyFile) Marshal() []byte {
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(f); err != nil {
+		panic("admin: policy file does not marshal: " + err.Error())
+	}
+	enc.Close()
+	return buf.Bytes()
 }

@@ -39,6 +39,7 @@ type view struct {
 
 	audit   []AuditEntry
 	targets []string
+	seen    map[string]bool // targets, for a constant-time dedupe
 	reason  string
 	action  string
 	// forced lists members whose record scope changed without a change of
@@ -175,7 +176,11 @@ func (v *view) deleteDept(id string) {
 }
 
 func (v *view) target(t string) {
-	if !slices.Contains(v.targets, t) {
+	if v.seen == nil {
+		v.seen = map[string]bool{}
+	}
+	if !v.seen[t] {
+		v.seen[t] = true
 		v.targets = append(v.targets, t)
 	}
 }

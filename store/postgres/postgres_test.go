@@ -18,7 +18,7 @@ import (
 // server returns the DSN of the PostgreSQL server the tests use. Without
 // one the tests skip, except under CI, where a missing server is a
 // failure: the suite never silently skips there.
-func server(t *testing.T) string {
+func server(t testing.TB) string {
 	t.Helper()
 	dsn := os.Getenv("GATEHOUSE_TEST_POSTGRES")
 	if dsn == "" {
@@ -35,8 +35,12 @@ func server(t *testing.T) string {
 	return dsn
 }
 
-// open returns a store in a fresh schema of its own, dropped at the end.
-func open(t *testing.T) admin.Store {
+// open returns a store in a fresh schema of its own, dropped at the end
+// of the test.
+func open(t testing.TB) admin.Store { return openStore(t, t.Cleanup) }
+
+// openStore is open with the clean-up registered by cleanup.
+func openStore(t testing.TB, cleanup func(func())) admin.Store {
 	t.Helper()
 	dsn := server(t)
 	ctx := context.Background()
@@ -51,7 +55,7 @@ func open(t *testing.T) admin.Store {
 	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
+	cleanup(func() {
 		c, err := pgx.Connect(context.Background(), dsn)
 		if err == nil {
 			c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
@@ -68,14 +72,14 @@ func open(t *testing.T) admin.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
+	cleanup(func() { s.Close() })
 	return s
 }
 
 func TestConformance(t *testing.T) {
 	server(t)
 	storetest.Run(t, storetest.Harness{
-		Open: open,
+		Open: func(t *testing.T) admin.Store { return open(t) },
 		Exec: func(t *testing.T, s admin.Store, query string) {
 			t.Helper()
 			if err := s.(*postgres.Store).ExecRaw(context.Background(), query); err != nil {

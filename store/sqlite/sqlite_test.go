@@ -10,7 +10,7 @@ import (
 	"github.com/gatehouse-authz/gatehouse/store/storetest"
 )
 
-func open(t *testing.T) admin.Store {
+func open(t testing.TB) admin.Store {
 	t.Helper()
 	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "gatehouse.db"))
 	if err != nil {
@@ -22,7 +22,7 @@ func open(t *testing.T) admin.Store {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, storetest.Harness{
-		Open: open,
+		Open: func(t *testing.T) admin.Store { return open(t) },
 		Exec: func(t *testing.T, s admin.Store, query string) {
 			t.Helper()
 			if err := s.(*sqlite.Store).ExecRaw(context.Background(), query); err != nil {

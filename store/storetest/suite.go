@@ -122,12 +122,6 @@ func (c *clock) now() time.Time {
 	return c.t
 }
 
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 func newEnv(t *testing.T, h Harness) *env {
 	t.Helper()
 	e := &env{t: t, ctx: context.Background(), h: h, store: h.Open(t),
