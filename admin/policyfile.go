@@ -93,6 +93,21 @@ func ParsePolicy(data []byte) (*PolicyFile, error) {
 	if f.Version != 1 {
 		return nil, policy.Errorf(policy.CodeInvalidArgument, "policy file: version must be 1, got %d", f.Version)
 	}
+	// One form for "none": no empty lists, and every role has a grant map.
+	if len(f.Objects) == 0 {
+		f.Objects = nil
+	}
+	if len(f.Roles) == 0 {
+		f.Roles = nil
+	}
+	if len(f.Departments) == 0 {
+		f.Departments = nil
+	}
+	for i := range f.Roles {
+		if f.Roles[i].Grants == nil {
+			f.Roles[i].Grants = policy.Grants{}
+		}
+	}
 	return &f, nil
 }
 
