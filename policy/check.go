@@ -182,10 +182,10 @@ func (s *Snapshot) source(h *hotMember, p int, l Level) int32 {
 	if h.flags&flagVector != 0 || l == LevelNone {
 		return 0
 	}
-	rl, noRole := s.roleLevels, uint16(len(s.roles))
+	rl := s.roleLevels
 	for _, r := range h.r {
-		if r != noRole && rl[int(r)*s.stride+p] == l {
-			return int32(r) + 1
+		if r != 0 && rl[int(r)*s.stride+p] == l {
+			return int32(r) // slot r is role revision r-1: src encodes it as r
 		}
 	}
 	return 0

@@ -124,9 +124,12 @@ type Snapshot struct {
 	stride    int // permissions per vector
 	roles     []compiledRole
 	roleIdx   map[RoleRef]int32
-	// roleLevels holds every role revision's vector back to back, then one
-	// vector of the relation access every member has (the no-role vector):
-	// the level of permission p for role revision r is roleLevels[r*stride+p].
+	// roleLevels holds, back to back, the vector of the relation access
+	// every member has (the no-role vector, slot 0), then every role
+	// revision's vector: role revision i is slot i+1, and the level of
+	// permission p in slot r is roleLevels[r*stride+p]. The no-role vector
+	// comes first so that role revisions can be appended (Snapshot.Update)
+	// without moving any slot a hot member record points to.
 	roleLevels []Level
 	accesses   []access
 	// levels holds the materialized vectors back to back.
@@ -157,6 +160,7 @@ func Compile(st State) (*Snapshot, error) {
 		return nil, fmt.Errorf("compile %s: %w", st.Workspace, err)
 	}
 	s.roleLevels = make([]Level, 0, (len(st.Roles)+1)*s.stride)
+	s.roleLevels = append(s.roleLevels, st.Catalog.roleLevels()...)
 	for _, r := range st.Roles {
 		ref := RoleRef{r.RoleID, r.Revision}
 		if _, dup := s.roleIdx[ref]; dup {
@@ -167,11 +171,7 @@ func Compile(st State) (*Snapshot, error) {
 		s.roleLevels = append(s.roleLevels, cr.vec...)
 		s.roles = append(s.roles, cr)
 	}
-	noRole := len(s.roles)
-	s.roleLevels = append(s.roleLevels, st.Catalog.roleLevels()...)
-	for i := range s.roles { // point the vectors into the flat array
-		s.roles[i].vec = s.roleLevels[i*s.stride : (i+1)*s.stride : (i+1)*s.stride]
-	}
+	s.pointRoleVectors()
 
 	var ids strings.Builder
 	for _, m := range st.Members {
@@ -215,7 +215,7 @@ func Compile(st State) (*Snapshot, error) {
 		}
 		h := hotMember{idOff: uint32(off), idLen: uint16(len(m.UserID))}
 		off += len(m.UserID)
-		if err := s.setHot(&h, &s.accesses[ai], noRole); err != nil {
+		if err := s.setHot(&h, &s.accesses[ai]); err != nil {
 			return nil, fmt.Errorf("compile %s: %w", st.Workspace, err)
 		}
 		cm := member{access: ai, deptOff: uint32(len(s.deptArena)),
@@ -343,18 +343,18 @@ func (s *Snapshot) flattenVectors() {
 }
 
 // setHot fills a hot member's role or vector reference.
-func (s *Snapshot) setHot(h *hotMember, a *access, noRole int) error {
+func (s *Snapshot) setHot(h *hotMember, a *access) error {
 	if a.vecIdx >= 0 {
 		h.flags = flagVector
 		h.r[0], h.r[1] = uint16(a.vecIdx), uint16(a.vecIdx>>16)
 		return nil
 	}
-	if noRole > 1<<16-1 {
+	if len(s.roles) >= 1<<16-1 {
 		return Errorf(CodeInvalidArgument, "more than %d role revisions in one workspace", 1<<16-1)
 	}
-	h.r = [3]uint16{uint16(noRole), uint16(noRole), uint16(noRole)}
+	h.r = [3]uint16{} // the no-role slot
 	for i, r := range a.roles {
-		h.r[i] = uint16(r)
+		h.r[i] = uint16(r + 1)
 	}
 	return nil
 }
@@ -376,7 +376,7 @@ func (s *Snapshot) accessLevel(a *access, p PermID) Level {
 	if a.vec != nil {
 		return a.vec[p]
 	}
-	l := s.roleLevels[len(s.roles)*s.stride+int(p)]
+	l := s.roleLevels[int(p)] // the no-role vector
 	for _, r := range a.roles {
 		l = max(l, s.roles[r].vec[p])
 	}
@@ -485,3 +485,12 @@ func (s *Snapshot) deptIDs(ds []int32) []string {
 }
 
 func (r RoleRef) String() string { return r.RoleID + "@" + strconv.FormatInt(r.Revision, 10) }
+
+// pointRoleVectors points each compiled role's vector into roleLevels, so
+// that the check path reads one flat array.
+func (s *Snapshot) pointRoleVectors() {
+	for i := range s.roles {
+		lo, hi := (i+1)*s.stride, (i+2)*s.stride
+		s.roles[i].vec = s.roleLevels[lo:hi:hi]
+	}
+}
