@@ -104,6 +104,7 @@ type member struct {
 	deptOff uint32
 	deptLen uint16
 	client  bool
+	gone    bool // removed by Snapshot.Update: unreachable by id, skipped by scans
 	epoch   int64
 }
 
@@ -141,6 +142,10 @@ type Snapshot struct {
 	depts       deptTree
 	deptArena   []int32
 	deptMembers [][]int32 // per department, its members: Filter without a scan
+	gone        int       // members removed by Update, still in hot and members
+	// compiled is how many accesses the last full Compile made; Update
+	// reports when its additions outgrow it (see Snapshot.Stale).
+	compiled int
 }
 
 // Compile builds a Snapshot from a workspace's state. It returns
@@ -183,67 +188,28 @@ func Compile(st State) (*Snapshot, error) {
 	s.ids = ids.String()
 	off := 0
 	seen := make(map[string]struct{}, len(st.Members))
-	interned := map[string]int32{}
-	var key []byte
-	var roles []int32
+	var c memberCompiler
+	c.interned = map[string]int32{}
 	s.hot = make([]hotMember, 0, len(st.Members))
 	s.members = make([]member, 0, len(st.Members))
-	for _, m := range st.Members {
+	for i := range st.Members {
+		m := &st.Members[i]
 		if _, dup := seen[m.UserID]; dup {
 			return nil, Errorf(CodeInvalidArgument, "compile %s: duplicate member %q", st.Workspace, m.UserID)
 		}
 		seen[m.UserID] = struct{}{}
-		roles = roles[:0]
-		for _, ref := range m.Roles {
-			i, ok := s.roleIdx[ref]
-			if !ok {
-				return nil, Errorf(CodeInvalidArgument, "compile %s: member %q holds unknown role revision %s@%d", st.Workspace, m.UserID, ref.RoleID, ref.Revision)
-			}
-			roles = append(roles, i)
+		h, cm, err := c.compile(s, m, uint32(off))
+		if err != nil {
+			return nil, err
 		}
-		slices.Sort(roles)
-		roles = slices.Compact(roles)
-		key = accessKey(key[:0], roles, m.Grants, m.Owner, m.Kind)
-		ai, ok := interned[string(key)]
-		if !ok {
-			ai = int32(len(s.accesses))
-			interned[string(key)] = ai
-			s.accesses = append(s.accesses, s.newAccess(slices.Clone(roles), m.Grants, m.Owner, m.Kind))
-		}
-		if len(m.DepartmentIDs) > 1<<16-1 {
-			return nil, Errorf(CodeInvalidArgument, "compile %s: member %q is in too many departments", st.Workspace, m.UserID)
-		}
-		h := hotMember{idOff: uint32(off), idLen: uint16(len(m.UserID))}
 		off += len(m.UserID)
-		if err := s.setHot(&h, &s.accesses[ai]); err != nil {
-			return nil, fmt.Errorf("compile %s: %w", st.Workspace, err)
-		}
-		cm := member{access: ai, deptOff: uint32(len(s.deptArena)),
-			deptLen: uint16(len(m.DepartmentIDs)), client: m.Kind == Client, epoch: m.Epoch}
-		for _, d := range m.DepartmentIDs {
-			di, ok := s.depts.byID[d]
-			if !ok {
-				return nil, Errorf(CodeInvalidArgument, "compile %s: member %q is in unknown department %q", st.Workspace, m.UserID, d)
-			}
-			s.deptArena = append(s.deptArena, di)
-		}
-		switch n := len(m.DepartmentIDs); {
-		case n == 1 && s.deptArena[cm.deptOff] < deptMany-1:
-			h.dept = uint16(s.deptArena[cm.deptOff] + 1)
-		case n > 0:
-			h.dept = deptMany
-		}
-		s.byUser.insert(s.ids[h.idOff:off], int32(len(s.hot)))
+		s.byUser.insert(m.UserID, int32(len(s.hot)))
 		s.hot = append(s.hot, h)
 		s.members = append(s.members, cm)
 	}
-	s.flattenVectors()
-	s.deptMembers = make([][]int32, len(s.depts.nodes))
-	for i := range s.members {
-		for _, d := range s.memberDepts(&s.members[i]) {
-			s.deptMembers[d] = append(s.deptMembers[d], int32(i))
-		}
-	}
+	s.flattenVectors(0)
+	s.indexDepartments()
+	s.compiled = len(s.accesses)
 	return s, nil
 }
 
@@ -327,11 +293,11 @@ func (s *Snapshot) newAccess(roles []int32, direct Grants, owner bool, kind Audi
 	return a
 }
 
-// flattenVectors copies the materialized vectors into s.levels, whose size
-// is final once every member is compiled, and points each access at its
-// copy, so the check path reads one flat array.
-func (s *Snapshot) flattenVectors() {
-	for i := range s.accesses {
+// flattenVectors copies the materialized vectors of accesses[from:] into
+// s.levels, whose size is final once every member is compiled, and points
+// each access at its copy, so the check path reads one flat array.
+func (s *Snapshot) flattenVectors(from int) {
+	for i := from; i < len(s.accesses); i++ {
 		a := &s.accesses[i]
 		if a.vecIdx < 0 {
 			continue
@@ -412,7 +378,7 @@ func (s *Snapshot) Revision() int64 { return s.revision }
 func (s *Snapshot) Catalog() *Catalog { return s.cat }
 
 // NumMembers returns the number of members.
-func (s *Snapshot) NumMembers() int { return len(s.hot) }
+func (s *Snapshot) NumMembers() int { return len(s.hot) - s.gone }
 
 // NumAccessVectors returns the number of distinct (roles, direct grants,
 // owner) combinations: the number of distinct effective vectors.
@@ -492,5 +458,81 @@ func (s *Snapshot) pointRoleVectors() {
 	for i := range s.roles {
 		lo, hi := (i+1)*s.stride, (i+2)*s.stride
 		s.roles[i].vec = s.roleLevels[lo:hi:hi]
+	}
+}
+
+// memberCompiler compiles members into a snapshot, reusing its buffers.
+// With interned set, members with the same combination share one access.
+type memberCompiler struct {
+	interned map[string]int32
+	key      []byte
+	roles    []int32
+}
+
+// compile builds the hot and cold records of member m, whose id is at
+// idOff in s.ids, adding an access to s when needed.
+func (c *memberCompiler) compile(s *Snapshot, m *Member, idOff uint32) (hotMember, member, error) {
+	ws := s.workspace
+	if len(m.UserID) == 0 || len(m.UserID) > maxUserIDLen {
+		return hotMember{}, member{}, Errorf(CodeInvalidArgument, "compile %s: member id %q must be 1 to %d bytes", ws, m.UserID, maxUserIDLen)
+	}
+	if len(m.DepartmentIDs) > 1<<16-1 {
+		return hotMember{}, member{}, Errorf(CodeInvalidArgument, "compile %s: member %q is in too many departments", ws, m.UserID)
+	}
+	c.roles = c.roles[:0]
+	for _, ref := range m.Roles {
+		i, ok := s.roleIdx[ref]
+		if !ok {
+			return hotMember{}, member{}, Errorf(CodeInvalidArgument, "compile %s: member %q holds unknown role revision %s@%d", ws, m.UserID, ref.RoleID, ref.Revision)
+		}
+		c.roles = append(c.roles, i)
+	}
+	slices.Sort(c.roles)
+	c.roles = slices.Compact(c.roles)
+	ai := int32(-1)
+	if c.interned != nil {
+		c.key = accessKey(c.key[:0], c.roles, m.Grants, m.Owner, m.Kind)
+		if i, ok := c.interned[string(c.key)]; ok {
+			ai = i
+		} else {
+			c.interned[string(c.key)] = int32(len(s.accesses))
+		}
+	}
+	if ai < 0 {
+		ai = int32(len(s.accesses))
+		s.accesses = append(s.accesses, s.newAccess(slices.Clone(c.roles), m.Grants, m.Owner, m.Kind))
+	}
+	h := hotMember{idOff: idOff, idLen: uint16(len(m.UserID))}
+	if err := s.setHot(&h, &s.accesses[ai]); err != nil {
+		return hotMember{}, member{}, fmt.Errorf("compile %s: %w", ws, err)
+	}
+	cm := member{access: ai, deptOff: uint32(len(s.deptArena)),
+		deptLen: uint16(len(m.DepartmentIDs)), client: m.Kind == Client, epoch: m.Epoch}
+	for _, d := range m.DepartmentIDs {
+		di, ok := s.depts.byID[d]
+		if !ok {
+			return hotMember{}, member{}, Errorf(CodeInvalidArgument, "compile %s: member %q is in unknown department %q", ws, m.UserID, d)
+		}
+		s.deptArena = append(s.deptArena, di)
+	}
+	switch n := len(m.DepartmentIDs); {
+	case n == 1 && s.deptArena[cm.deptOff] < deptMany-1:
+		h.dept = uint16(s.deptArena[cm.deptOff] + 1)
+	case n > 0:
+		h.dept = deptMany
+	}
+	return h, cm, nil
+}
+
+// indexDepartments lists each department's members, for Filter.
+func (s *Snapshot) indexDepartments() {
+	s.deptMembers = make([][]int32, len(s.depts.nodes))
+	for i := range s.members {
+		if s.members[i].gone {
+			continue
+		}
+		for _, d := range s.memberDepts(&s.members[i]) {
+			s.deptMembers[d] = append(s.deptMembers[d], int32(i))
+		}
 	}
 }

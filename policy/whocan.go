@@ -19,7 +19,7 @@ func (s *Snapshot) WhoCan(permission string, min Level) ([]string, error) {
 	}
 	out := []string{}
 	for i := range s.members {
-		if ok[s.members[i].access] {
+		if !s.members[i].gone && ok[s.members[i].access] {
 			out = append(out, s.userID(int32(i)))
 		}
 	}
