@@ -46,6 +46,9 @@ type space struct {
 	write sync.Mutex   // serializes writes, and use of the model's vector cache
 	mu    sync.RWMutex // guards m against the merge of a committed write
 	m     *model
+	// snap is the last snapshot published, which the next write updates
+	// instead of compiling the whole workspace again. Guarded by write.
+	snap *policy.Snapshot
 }
 
 // New returns a Service over store.
@@ -120,17 +123,35 @@ func (s *Service) reload(ctx context.Context, sp *space, id string) error {
 	sp.mu.Lock()
 	sp.m = m
 	sp.mu.Unlock()
-	return s.publish(m)
+	return s.publish(sp, nil)
 }
 
-func (s *Service) publish(m *model) error {
+// publish hands the space's new snapshot to the publisher. After a write
+// that left the catalog, the departments and role names alone (d not nil,
+// see view.delta), the last snapshot is updated with the write's delta, which costs a copy
+// of the member arrays rather than a compile of the whole workspace; when
+// updates have piled up (Snapshot.Stale) or anything else changed, the
+// workspace is compiled afresh. The caller holds sp.write.
+func (s *Service) publish(sp *space, d *policy.Delta) error {
 	if s.pub == nil {
 		return nil
 	}
-	snap, err := policy.Compile(m.state())
-	if err != nil {
-		return fmt.Errorf("compile workspace %s: %w", m.ws.ID, err)
+	m := sp.m
+	var snap *policy.Snapshot
+	var err error
+	if d != nil {
+		snap, err = sp.snap.Update(*d)
+		if err != nil {
+			s.log.Warn("incremental snapshot update failed; compiling", "workspace", m.ws.ID, "err", err)
+		}
 	}
+	if snap == nil {
+		if snap, err = policy.Compile(m.state()); err != nil {
+			sp.snap = nil
+			return fmt.Errorf("compile workspace %s: %w", m.ws.ID, err)
+		}
+	}
+	sp.snap = snap
 	s.pub.Publish(snap)
 	return nil
 }
@@ -192,10 +213,14 @@ func (s *Service) update(ctx context.Context, ws string, w Write, action string,
 		if err != nil {
 			return nil, fmt.Errorf("commit %s to workspace %s: %w", action, ws, err)
 		}
+		var delta *policy.Delta
+		if d, ok := v.delta(sp.snap); ok && s.pub != nil {
+			delta = &d
+		}
 		sp.mu.Lock()
 		v.merge()
 		sp.mu.Unlock()
-		if err := s.publish(sp.m); err != nil {
+		if err := s.publish(sp, delta); err != nil {
 			// The change is committed; a snapshot that cannot be compiled
 			// is a bug, and the next reload surfaces it again.
 			s.log.Error("publish snapshot", "workspace", ws, "err", err)

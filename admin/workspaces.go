@@ -60,7 +60,9 @@ func (s *Service) CreateWorkspace(ctx context.Context, in WorkspaceInput) (Works
 	s.mu.Lock()
 	s.spaces[in.ID] = sp
 	s.mu.Unlock()
-	if err := s.publish(m); err != nil {
+	sp.write.Lock()
+	defer sp.write.Unlock()
+	if err := s.publish(sp, nil); err != nil {
 		s.log.Error("publish snapshot", "workspace", in.ID, "err", err)
 	}
 	return m.ws, nil
