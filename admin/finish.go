@@ -83,16 +83,24 @@ func (v *view) finish() (*Commit, error) {
 		if m == nil || old == nil {
 			continue
 		}
-		oldEff, newEff := v.baseEffective(old), v.effective(m)
-		if len(m.Grants) > 0 && (v.dirty[u] || v.applied[u]) {
-			if err := v.checkMemberC4(m); err != nil {
-				return nil, err
+		var changed bool
+		if v.onlyRevisionsMoved(u, old, m) {
+			var esc []string
+			changed, esc = v.revisionChange(old, m, actorLevels)
+			escalations = append(escalations, esc...)
+		} else {
+			oldEff, newEff := v.baseEffective(old), v.effective(m)
+			if len(m.Grants) > 0 && (v.dirty[u] || v.applied[u]) {
+				if err := v.checkMemberC4(m); err != nil {
+					return nil, err
+				}
 			}
+			if actorLevels != nil {
+				escalations = append(escalations, raisedAbove(v.base.cat, oldEff, v.cat, newEff, v.base.cat, actorLevels)...)
+			}
+			changed = !sameLevels(v.base.cat, oldEff, v.cat, newEff)
 		}
-		if actorLevels != nil {
-			escalations = append(escalations, raisedAbove(v.base.cat, oldEff, v.cat, newEff, v.base.cat, actorLevels)...)
-		}
-		if v.forced[u] || !sameLevels(v.base.cat, oldEff, v.cat, newEff) || !slices.Equal(old.DepartmentIDs, m.DepartmentIDs) || old.Kind != m.Kind {
+		if changed || v.forced[u] || !slices.Equal(old.DepartmentIDs, m.DepartmentIDs) || old.Kind != m.Kind {
 			c := m.clone()
 			c.Epoch = old.Epoch + 1
 			if _, over := v.members[u]; !over {

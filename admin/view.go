@@ -48,6 +48,8 @@ type view struct {
 	// allSuspect is set when the catalog changed (C9): every member's
 	// effective levels may have changed.
 	allSuspect bool
+	// diffs caches revisionDiff.
+	diffs map[string][]policy.PermID
 	epochs     []string // user ids whose epoch moved, set by finish
 }
 

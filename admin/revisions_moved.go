@@ -1,0 +1,88 @@
+package admin
+
+import (
+	"fmt"
+
+	"github.com/gatehouse-authz/gatehouse/policy"
+)
+
+// onlyRevisionsMoved reports whether a member differs from before only in
+// the revisions of roles it holds (a "save and apply", R6), in a write
+// that kept the catalog: then only the permissions those role revisions
+// grant differently can have changed, which is what revisionChange
+// compares instead of two whole effective vectors per member.
+func (v *view) onlyRevisionsMoved(u string, old, m *Member) bool {
+	if v.dirty[u] || !v.applied[u] || v.allSuspect || v.cat != v.base.cat || len(m.Grants) > 0 || m.Owner ||
+		old.Owner || old.Kind != m.Kind || len(old.Roles) != len(m.Roles) {
+		return false
+	}
+	for i := range m.Roles {
+		if m.Roles[i].RoleID != old.Roles[i].RoleID {
+			return false
+		}
+	}
+	return true
+}
+
+// revisionChange compares a member's levels before and after, on the
+// permissions where a moved role revision differs (see
+// onlyRevisionsMoved). It returns whether any level changed, and the X3
+// escalations when an actor's levels are given.
+func (v *view) revisionChange(old, m *Member, actor policy.Vector) (bool, []string) {
+	var perms []policy.PermID
+	for i, a := range m.Roles {
+		if a.Revision != old.Roles[i].Revision {
+			perms = append(perms, v.revisionDiff(a.RoleID, old.Roles[i].Revision, a.Revision)...)
+		}
+	}
+	if len(perms) == 0 {
+		return false, nil
+	}
+	oldVecs := make([]policy.Vector, len(old.Roles))
+	newVecs := make([]policy.Vector, len(m.Roles))
+	for i, a := range old.Roles {
+		oldVecs[i] = v.base.roleVector(v.base.cat, v.base.roles[a.RoleID], v.base.revs[policy.RoleRef{RoleID: a.RoleID, Revision: a.Revision}])
+	}
+	for i, a := range m.Roles {
+		newVecs[i] = v.base.roleVector(v.cat, v.roles[a.RoleID], v.roleRevision(a.RoleID, a.Revision))
+	}
+	changed := false
+	var esc []string
+	for _, p := range perms {
+		var lo, ln policy.Level
+		for i := range oldVecs {
+			lo, ln = max(lo, oldVecs[i][p]), max(ln, newVecs[i][p])
+		}
+		if lo == ln {
+			continue
+		}
+		changed = true
+		if actor != nil && ln > lo && ln > actor[p] && v.cat.Permission(p).Module.Kind != policy.Relation {
+			esc = append(esc, fmt.Sprintf("%s: %s (yours: %s)", v.cat.Permission(p).Key, ln, actor[p]))
+		}
+	}
+	return changed, esc
+}
+
+// revisionDiff lists the permissions whose level differs between two
+// revisions of a role, computed once per write.
+func (v *view) revisionDiff(roleID string, from, to int64) []policy.PermID {
+	key := fmt.Sprintf("%s@%d>%d", roleID, from, to)
+	if d, ok := v.diffs[key]; ok {
+		return d
+	}
+	r := v.roles[roleID]
+	a := v.base.roleVector(v.base.cat, v.base.roles[roleID], v.base.revs[policy.RoleRef{RoleID: roleID, Revision: from}])
+	b := v.base.roleVector(v.cat, r, v.roleRevision(roleID, to))
+	var out []policy.PermID
+	for i := range a {
+		if a[i] != b[i] {
+			out = append(out, policy.PermID(i))
+		}
+	}
+	if v.diffs == nil {
+		v.diffs = map[string][]policy.PermID{}
+	}
+	v.diffs[key] = out
+	return out
+}
