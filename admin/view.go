@@ -49,8 +49,8 @@ type view struct {
 	// effective levels may have changed.
 	allSuspect bool
 	// diffs caches revisionDiff.
-	diffs map[string][]policy.PermID
-	epochs     []string // user ids whose epoch moved, set by finish
+	diffs  map[string][]policy.PermID
+	epochs []string // user ids whose epoch moved, set by finish
 }
 
 func newView(m *model, now time.Time, actor Actor) *view {
