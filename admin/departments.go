@@ -102,25 +102,7 @@ func (s *Service) DeleteDepartment(ctx context.Context, ws string, w Write, id s
 			return &policy.Error{Code: policy.CodeNotFound, Message: fmt.Sprintf("no department %q in this workspace", id),
 				Details: map[string]any{"department_id": id}}
 		}
-		v.forceAncestors(d.ParentID)
-		for _, c := range v.depts {
-			if c.ParentID == id {
-				moved := *c
-				moved.ParentID = d.ParentID
-				v.putDept(&moved)
-			}
-		}
-		for u, m := range v.base.members {
-			if slices.Contains(m.DepartmentIDs, id) {
-				c := v.member(u).clone()
-				c.DepartmentIDs = slices.DeleteFunc(c.DepartmentIDs, func(x string) bool { return x == id })
-				if len(c.DepartmentIDs) == 0 {
-					c.DepartmentIDs = nil
-				}
-				v.putMember(c)
-			}
-		}
-		v.deleteDept(id)
+		v.removeDepartment(d)
 		v.record("department.delete", "department:"+id, *d, nil)
 		return nil
 	})
@@ -128,4 +110,29 @@ func (s *Service) DeleteDepartment(ctx context.Context, ws string, w Write, id s
 		return 0, err
 	}
 	return v.ws.Revision, nil
+}
+
+// removeDepartment deletes department d: its sub-departments move to its
+// parent, its members leave it, and the members of its ancestors, whose
+// subdepartments level no longer reaches it, get their epochs moved (A1).
+func (v *view) removeDepartment(d *Department) {
+	v.forceAncestors(d.ParentID)
+	for _, c := range v.depts {
+		if c.ParentID == d.ID {
+			moved := *c
+			moved.ParentID = d.ParentID
+			v.putDept(&moved)
+		}
+	}
+	for u, m := range v.base.members {
+		if slices.Contains(m.DepartmentIDs, d.ID) {
+			c := v.member(u).clone()
+			c.DepartmentIDs = slices.DeleteFunc(c.DepartmentIDs, func(x string) bool { return x == d.ID })
+			if len(c.DepartmentIDs) == 0 {
+				c.DepartmentIDs = nil
+			}
+			v.putMember(c)
+		}
+	}
+	v.deleteDept(d.ID)
 }

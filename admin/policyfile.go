@@ -289,17 +289,7 @@ func (v *view) importDepartments(ds []PolicyDept) error {
 	slices.Sort(gone)
 	for _, id := range gone {
 		d := v.depts[id]
-		for u, m := range v.base.members {
-			if slices.Contains(m.DepartmentIDs, id) {
-				c := v.member(u).clone()
-				c.DepartmentIDs = slices.DeleteFunc(c.DepartmentIDs, func(x string) bool { return x == id })
-				if len(c.DepartmentIDs) == 0 {
-					c.DepartmentIDs = nil
-				}
-				v.putMember(c)
-			}
-		}
-		v.deleteDept(id)
+		v.removeDepartment(d)
 		v.record("department.delete", "department:"+id, *d, nil)
 	}
 	return nil
