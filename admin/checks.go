@@ -3,6 +3,7 @@ package admin
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/gatehouse-authz/gatehouse/policy"
@@ -189,8 +190,6 @@ func (v *view) checkMemberC4(m *Member) error {
 
 func withDetail(d map[string]any, k string, val any) map[string]any {
 	out := map[string]any{k: val}
-	for key, x := range d {
-		out[key] = x
-	}
+	maps.Copy(out, d)
 	return out
 }

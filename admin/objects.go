@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -78,14 +79,14 @@ func (s *Service) DeleteObject(ctx context.Context, ws string, w Write, id strin
 		}
 		var roles []string
 		for _, r := range v.roles {
-			if slices.ContainsFunc(keys(v.newest(r).Grants), ofObject) {
+			if slices.ContainsFunc(slices.Collect(maps.Keys(v.newest(r).Grants)), ofObject) {
 				roles = append(roles, r.ID)
 			}
 		}
 		slices.Sort(roles)
 		var users []string
 		for u, m := range v.base.members {
-			if slices.ContainsFunc(keys(m.Grants), ofObject) {
+			if slices.ContainsFunc(slices.Collect(maps.Keys(m.Grants)), ofObject) {
 				users = append(users, u)
 			}
 		}
@@ -128,12 +129,4 @@ func (s *Service) DeleteObject(ctx context.Context, ws string, w Write, id strin
 		return 0, err
 	}
 	return v.ws.Revision, nil
-}
-
-func keys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }

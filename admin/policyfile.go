@@ -207,19 +207,8 @@ func (v *view) importRole(pr PolicyRole) error {
 		if err := v.checkPlanLimit(); err != nil {
 			return err
 		}
-		nr, err := v.newRole(pr.Name, pr.Description, pr.Audience, pr.Grants)
-		if err != nil {
-			return err
-		}
-		if nr.ID != pr.ID { // keep the file's id
-			v.deleteRoleUncommitted(nr.ID)
-			nr.ID = pr.ID
-			v.putRole(nr)
-			v.addRevision(nr, RoleRevision{Revision: 1, Grants: pr.Grants.Clone(), Author: v.actor.UserID, Reason: v.reason, Applied: true})
-			v.audit[len(v.audit)-1].Target = "role:" + pr.ID
-			v.audit[len(v.audit)-1].After = marshal(roleJSON(nr, pr.Grants))
-		}
-		return nil
+		_, err := v.newRole(pr.ID, pr.Name, pr.Description, pr.Audience, pr.Grants)
+		return err
 	}
 	if pr.Audience != "" && pr.Audience != r.Audience {
 		return policy.Errorf(policy.CodeInvalidArgument, "role %q is %s; a role's audience cannot change", r.Name, r.Audience)
@@ -228,20 +217,6 @@ func (v *view) importRole(pr PolicyRole) error {
 		return policy.Errorf(policy.CodeInvalidArgument, "role %q: predefined is %v in the workspace", r.Name, r.Predefined)
 	}
 	return v.updateRole(pr.ID, RoleUpdate{Name: &pr.Name, Description: &pr.Description, Grants: pr.Grants})
-}
-
-// deleteRoleUncommitted forgets a role created earlier in this write.
-func (v *view) deleteRoleUncommitted(id string) {
-	delete(v.roles, id)
-	for ref := range v.revs {
-		if ref.RoleID == id {
-			delete(v.revs, ref)
-		}
-	}
-	v.rolesPut = slices.DeleteFunc(v.rolesPut, func(x string) bool { return x == id })
-	v.newRevs = slices.DeleteFunc(v.newRevs, func(rv RoleRevision) bool { return rv.RoleID == id })
-	v.targets = slices.DeleteFunc(v.targets, func(x string) bool { return x == "role:"+id })
-	delete(v.seen, "role:"+id)
 }
 
 // importDepartments makes the department tree match ds: parents first, so

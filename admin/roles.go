@@ -122,7 +122,7 @@ func (s *Service) CreateRole(ctx context.Context, ws string, w Write, in RoleInp
 		if err := v.checkPlanLimit(); err != nil {
 			return err
 		}
-		r, err := v.newRole(in.Name, in.Description, in.Audience, grants)
+		r, err := v.newRole("", in.Name, in.Description, in.Audience, grants)
 		if err != nil {
 			return err
 		}
@@ -135,8 +135,9 @@ func (s *Service) CreateRole(ctx context.Context, ws string, w Write, in RoleInp
 	return v.roleResult(id), v.ws.Revision, nil
 }
 
-// newRole adds a custom role at revision 1 after validating it.
-func (v *view) newRole(name, description string, aud policy.Audience, grants policy.Grants) (*Role, error) {
+// newRole adds a custom role at revision 1 after validating it. An empty
+// id is derived from the name (see newRoleID).
+func (v *view) newRole(id, name, description string, aud policy.Audience, grants policy.Grants) (*Role, error) {
 	name, err := v.checkRoleName("", name)
 	if err != nil {
 		return nil, err
@@ -147,7 +148,10 @@ func (v *view) newRole(name, description string, aud policy.Audience, grants pol
 	if err := v.cat.ValidateGrants(grants, aud); err != nil {
 		return nil, err
 	}
-	r := &Role{ID: v.newRoleID(name), Name: name, Description: strings.TrimSpace(description), Audience: aud,
+	if id == "" {
+		id = v.newRoleID(name)
+	}
+	r := &Role{ID: id, Name: name, Description: strings.TrimSpace(description), Audience: aud,
 		Revision: 1, CreatedAt: v.now}
 	v.putRole(r)
 	v.addRevision(r, RoleRevision{Revision: 1, Grants: grants.Clone(), Author: v.actor.UserID, Reason: v.reason, Applied: true})
@@ -313,7 +317,7 @@ func (s *Service) DuplicateRole(ctx context.Context, ws string, w Write, id, nam
 		if name == "" {
 			name = v.copyName(r.Name)
 		}
-		nr, err := v.newRole(name, r.Description, r.Audience, v.newest(r).Grants)
+		nr, err := v.newRole("", name, r.Description, r.Audience, v.newest(r).Grants)
 		if err != nil {
 			return err
 		}

@@ -38,7 +38,11 @@ func (s *Service) UnusedGrants(ctx context.Context, ws string, days int) ([]Unus
 	if days < 1 || days > 3650 {
 		return nil, policy.Errorf(policy.CodeInvalidArgument, "unused_days must be 1 to 3650, got %d", days)
 	}
-	used, err := s.Usage(ctx, ws)
+	sp, err := s.space(ctx, ws)
+	if err != nil {
+		return nil, err
+	}
+	used, err := s.store.Usage(ctx, ws)
 	if err != nil {
 		return nil, err
 	}
@@ -47,10 +51,6 @@ func (s *Service) UnusedGrants(ctx context.Context, ws string, days int) ([]Unus
 		last[[2]string{u.RoleID, u.Permission}] = u.LastUsed
 	}
 	cutoff := s.now().Add(-time.Duration(days) * 24 * time.Hour)
-	sp, err := s.space(ctx, ws)
-	if err != nil {
-		return nil, err
-	}
 	sp.write.Lock()
 	defer sp.write.Unlock()
 	m := sp.m

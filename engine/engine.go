@@ -134,20 +134,17 @@ func (e *Engine) Check(ws, user, permission string, r *policy.Resource) (policy.
 	d, err := s.CheckRecord(user, permission, r)
 	if err == nil && d.Allowed {
 		if c := sl.counts.Load(); c != nil && c.snap == s {
-			c.count(d, permission)
+			c.count(d)
 		}
 	}
 	return d, err
 }
 
 // count adds one allowed decision.
-func (c *counters) count(d policy.Decision, permission string) {
-	ri := c.snap.RoleIndex(d)
-	if ri < 0 {
-		return // a direct grant, ownership or relation access decided
+func (c *counters) count(d policy.Decision) {
+	if i := c.snap.UsageSlot(d); i >= 0 { // else a direct grant, ownership or relation access decided
+		c.n[i].Add(1)
 	}
-	pid, _ := c.snap.Catalog().Lookup(permission)
-	c.n[ri*c.snap.Catalog().NumPermissions()+int(pid)].Add(1)
 }
 
 // maxWait bounds WaitFor (D8).

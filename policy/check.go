@@ -27,7 +27,8 @@ type Decision struct {
 	Revision int64  // the snapshot revision the decision was computed at (D8)
 	// src is 1 + the index of the role revision that gave Level, or 0
 	// when it is unknown: see Snapshot.DecidingRole.
-	src int32
+	src  int32
+	perm PermID // the permission decided, for UsageSlot
 }
 
 // Relations lists, for each R10 relation, the users who hold it on a record.
@@ -94,7 +95,7 @@ func (s *Snapshot) CheckRecord(user, permission string, r *Resource) (Decision, 
 	}
 	h := &s.hot[mi]
 	l := s.level(h, int(pid))
-	d := Decision{Level: l, Revision: s.revision, src: s.source(h, int(pid), l)}
+	d := Decision{Level: l, Revision: s.revision, src: s.source(h, int(pid), l), perm: pid}
 	switch {
 	case l == LevelNone:
 		d.Reason = ReasonNoGrant
@@ -212,6 +213,18 @@ func (s *Snapshot) RoleIndex(d Decision) int {
 		return -1
 	}
 	return int(d.src - 1)
+}
+
+// UsageSlot returns d's (role revision, permission) pair as one dense index
+// in [0, NumRoleRevisions()*NumPermissions()), or -1 when no role decided
+// (see DecidingRole): an array index for usage counters, with no second
+// lookup of the permission.
+func (s *Snapshot) UsageSlot(d Decision) int {
+	ri := s.RoleIndex(d)
+	if ri < 0 {
+		return -1
+	}
+	return ri*s.stride + int(d.perm)
 }
 
 // NumRoleRevisions returns how many role revisions the snapshot holds.

@@ -42,6 +42,23 @@ func race(svcs []*admin.Service, fn func(i int, s *admin.Service) error) []error
 
 const rounds = 8
 
+// wins counts the racers that succeeded; every other must have failed
+// with the losing code.
+func wins(t *testing.T, round int, errs []error, losing policy.Code) int {
+	t.Helper()
+	won := 0
+	for _, err := range errs {
+		switch policy.ErrorCode(err) {
+		case "":
+			won++
+		case losing:
+		default:
+			t.Errorf("round %d: unexpected error %v", round, err)
+		}
+	}
+	return won
+}
+
 func testRaceLastRole(t *testing.T, h Harness) {
 	e := newEnv(t, h)
 	e.workspace("w", admin.PlanProfessional)
@@ -78,16 +95,7 @@ func testRacePlanLimit(t *testing.T, h Harness) {
 			_, _, err := s.CreateRole(e.ctx, ws, admin.Write{}, admin.RoleInput{Name: fmt.Sprintf("Custom %d", i)})
 			return err
 		})
-		won := 0
-		for _, err := range errs {
-			switch policy.ErrorCode(err) {
-			case "":
-				won++
-			case policy.CodePlanLimitReached:
-			default:
-				t.Errorf("round %d: unexpected error %v", round, err)
-			}
-		}
+		won := wins(t, round, errs, policy.CodePlanLimitReached)
 		fresh, _ := e.service()
 		roles, _ := fresh.Roles(e.ctx, ws, "", "")
 		custom := 0
@@ -152,16 +160,7 @@ func testRaceSameRevision(t *testing.T, h Harness) {
 				Grants: policy.Grants{views[(round*4+i)%len(views)]: own}, IfRevision: base})
 			return err
 		})
-		won := 0
-		for _, err := range errs {
-			switch policy.ErrorCode(err) {
-			case "":
-				won++
-			case policy.CodeRevisionConflict:
-			default:
-				t.Errorf("round %d: unexpected error %v", round, err)
-			}
-		}
+		won := wins(t, round, errs, policy.CodeRevisionConflict)
 		fresh, _ := e.service()
 		got, _ := fresh.Role(e.ctx, "w", r.ID)
 		if won != 1 || got.Revision != base+1 {

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -23,7 +24,7 @@ func (e *env) epochs(ws string, users ...string) map[string]int64 {
 // moved returns the users whose epoch differs between two readings.
 func moved(a, b map[string]int64) string {
 	var out []string
-	for _, u := range sorted(keysOf(a)) {
+	for _, u := range slices.Sorted(maps.Keys(a)) {
 		if a[u] != b[u] {
 			if b[u] != a[u]+1 {
 				out = append(out, fmt.Sprintf("%s(+%d)", u, b[u]-a[u]))
@@ -33,14 +34,6 @@ func moved(a, b map[string]int64) string {
 		}
 	}
 	return strings.Join(out, ",")
-}
-
-func keysOf[V any](m map[string]V) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }
 
 func testA1Epochs(t *testing.T, h Harness) {

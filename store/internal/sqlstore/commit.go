@@ -8,9 +8,6 @@ import (
 	"github.com/gatehouse-authz/gatehouse/admin"
 )
 
-// errStale aborts a transaction whose compare-and-set failed.
-var errStale = admin.ErrStale
-
 // Commit implements admin.Store.
 func (s *Store) Commit(ctx context.Context, c *admin.Commit) error {
 	err := s.db.Write(ctx, func(tx Tx) error {
@@ -26,7 +23,7 @@ func (s *Store) Commit(ctx context.Context, c *admin.Commit) error {
 			if _, err := s.exec(ctx, tx, `INSERT INTO audit (workspace_id, seq, time, revision, actor, action, target, before, after, reason, prev_hash, hash)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				c.Workspace, e.Seq, micros(e.Time), e.Revision, e.Actor, e.Action, e.Target,
-				rawOrEmpty(e.Before), rawOrEmpty(e.After), e.Reason, e.PrevHash, e.Hash); err != nil {
+				string(e.Before), string(e.After), e.Reason, e.PrevHash, e.Hash); err != nil {
 				return err
 			}
 		}
@@ -35,7 +32,7 @@ func (s *Store) Commit(ctx context.Context, c *admin.Commit) error {
 			c.Workspace, ch.Revision, micros(ch.Time), ch.Action, stringsJSON(ch.Targets), stringsJSON(ch.Epochs))
 		return err
 	})
-	if errors.Is(err, errStale) {
+	if errors.Is(err, admin.ErrStale) { // the compare-and-set failed: nothing was written
 		return admin.ErrStale
 	}
 	if err != nil {
@@ -61,7 +58,7 @@ func (s *Store) advance(ctx context.Context, tx Tx, c *admin.Commit) error {
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, ws.ID, ws.Name, string(ws.Plan), c.Revision,
 			c.AuditHead.Seq, c.AuditHead.Hash, micros(ws.CreatedAt), micros(c.Time))
 		if err != nil && s.d.IsUniqueViolation(err) {
-			return errStale
+			return admin.ErrStale
 		}
 		return err
 	}
@@ -71,7 +68,7 @@ func (s *Store) advance(ctx context.Context, tx Tx, c *admin.Commit) error {
 		return err
 	}
 	if n != 1 {
-		return errStale
+		return admin.ErrStale
 	}
 	return nil
 }

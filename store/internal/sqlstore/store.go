@@ -174,8 +174,6 @@ func parseStrings(s string) ([]string, error) {
 	return xs, nil
 }
 
-func rawOrEmpty(b json.RawMessage) string { return string(b) }
-
 func rawOrNil(s string) json.RawMessage {
 	if s == "" {
 		return nil
