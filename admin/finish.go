@@ -14,7 +14,7 @@ import (
 func (v *view) empty() bool {
 	return !v.wsDirty && len(v.rolesPut) == 0 && len(v.rolesDeleted) == 0 && len(v.newRevs) == 0 &&
 		len(v.applies) == 0 && len(v.deptsPut) == 0 && len(v.deptsDeleted) == 0 &&
-		len(v.objsPut) == 0 && len(v.objsDeleted) == 0 && len(v.members) == 0 && len(v.forced) == 0
+		len(v.objsPut) == 0 && len(v.objsDeleted) == 0 && len(v.keysPut) == 0 && len(v.keysDeleted) == 0 && len(v.members) == 0 && len(v.forced) == 0
 }
 
 // record appends an audit entry for this write (X4). before and after are
@@ -207,6 +207,16 @@ func (v *view) ops(bumped []string) []Op {
 			ops = append(ops, DeleteObject{ID: id})
 		}
 	}
+	for _, id := range unique(v.keysPut) {
+		if k, ok := v.keys[id]; ok {
+			ops = append(ops, PutKey{Key: *k})
+		}
+	}
+	for _, id := range unique(v.keysDeleted) {
+		if _, ok := v.keys[id]; !ok {
+			ops = append(ops, DeleteKey{ID: id})
+		}
+	}
 	return ops
 }
 
@@ -255,7 +265,7 @@ func hashEntry(e *AuditEntry) string {
 // space's locks.
 func (v *view) merge() {
 	m := v.base
-	m.ws, m.roles, m.revs, m.depts, m.objects = v.ws, v.roles, v.revs, v.depts, v.objects
+	m.ws, m.roles, m.revs, m.depts, m.objects, m.keys = v.ws, v.roles, v.revs, v.depts, v.objects, v.keys
 	if m.cat != v.cat {
 		m.cat = v.cat
 		clear(m.vecs)

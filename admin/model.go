@@ -19,6 +19,7 @@ type model struct {
 	roleMembers map[string]map[string]struct{} // role id → user ids holding it
 	depts       map[string]*Department
 	objects     map[string]SmartObject
+	keys        map[string]*APIKey // X2, by key id
 	audit       AuditHead
 	// vecs caches compiled role vectors for cat. Guarded by the space's
 	// write lock, like every other field's mutation.
@@ -37,7 +38,8 @@ func newModel(base *policy.Catalog, d *Dataset) (*model, error) {
 	m := &model{ws: d.Workspace, audit: d.AuditHead,
 		roles: map[string]*Role{}, revs: map[policy.RoleRef]*RoleRevision{},
 		members: make(map[string]*Member, len(d.Members)), roleMembers: map[string]map[string]struct{}{},
-		depts: map[string]*Department{}, objects: map[string]SmartObject{}, vecs: map[policy.RoleRef]cachedVector{}}
+		depts: map[string]*Department{}, objects: map[string]SmartObject{}, keys: map[string]*APIKey{},
+		vecs: map[policy.RoleRef]cachedVector{}}
 	for i := range d.Roles {
 		r := d.Roles[i]
 		m.roles[r.ID] = &r
@@ -62,6 +64,10 @@ func newModel(base *policy.Catalog, d *Dataset) (*model, error) {
 	}
 	for _, o := range d.Objects {
 		m.objects[o.ID] = o
+	}
+	for i := range d.Keys {
+		k := d.Keys[i]
+		m.keys[k.ID] = &k
 	}
 	var err error
 	if m.cat, err = base.WithObjects(sortedObjects(m.objects)); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-authz/gatehouse/policy"
@@ -39,6 +40,11 @@ type Service struct {
 
 	mu     sync.Mutex
 	spaces map[string]*space
+
+	// keys indexes every loaded workspace's API keys by key id; it is
+	// replaced, never changed, so Authenticate reads it without a lock.
+	keys  atomic.Pointer[map[string]*APIKey]
+	keyMu sync.Mutex
 }
 
 // space is one workspace served by this process.
@@ -63,6 +69,7 @@ func New(store Store, o Options) *Service {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.keys.Store(&map[string]*APIKey{})
 	return s
 }
 
@@ -123,6 +130,7 @@ func (s *Service) reload(ctx context.Context, sp *space, id string) error {
 	sp.mu.Lock()
 	sp.m = m
 	sp.mu.Unlock()
+	s.indexKeys(id, m.keys)
 	return s.publish(sp, nil)
 }
 
@@ -220,6 +228,9 @@ func (s *Service) update(ctx context.Context, ws string, w Write, action string,
 		sp.mu.Lock()
 		v.merge()
 		sp.mu.Unlock()
+		if len(v.keysPut) > 0 || len(v.keysDeleted) > 0 {
+			s.indexKeys(ws, sp.m.keys)
+		}
 		if err := s.publish(sp, delta); err != nil {
 			// The change is committed; a snapshot that cannot be compiled
 			// is a bug, and the next reload surfaces it again.

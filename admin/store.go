@@ -40,6 +40,10 @@ type Store interface {
 	AddUsage(ctx context.Context, workspace string, u []Usage) error
 	// Usage returns a workspace's stored usage.
 	Usage(ctx context.Context, workspace string) ([]Usage, error)
+	// Secret returns the deployment secret called name, first storing the
+	// value of generate if there is none. Concurrent callers, in this
+	// process or another, all get the one value that was stored first.
+	Secret(ctx context.Context, name string, generate func() []byte) ([]byte, error)
 }
 
 // ErrStale is returned by Store.Commit when the workspace moved past the
@@ -74,6 +78,7 @@ type Dataset struct {
 	Members     []Member
 	Departments []Department
 	Objects     []SmartObject
+	Keys        []APIKey
 	AuditHead   AuditHead
 }
 
@@ -152,6 +157,12 @@ type PutObject struct{ Object SmartObject }
 // DeleteObject deletes a smart object type.
 type DeleteObject struct{ ID string }
 
+// PutKey inserts a workspace API key (X2).
+type PutKey struct{ Key APIKey }
+
+// DeleteKey deletes a workspace API key.
+type DeleteKey struct{ ID string }
+
 func (PutWorkspace) op()     {}
 func (PutRole) op()          {}
 func (DeleteRole) op()       {}
@@ -166,3 +177,5 @@ func (PutDepartment) op()    {}
 func (DeleteDepartment) op() {}
 func (PutObject) op()        {}
 func (DeleteObject) op()     {}
+func (PutKey) op()           {}
+func (DeleteKey) op()        {}

@@ -22,6 +22,7 @@ type view struct {
 	revs    map[policy.RoleRef]*RoleRevision
 	depts   map[string]*Department
 	objects map[string]SmartObject
+	keys    map[string]*APIKey
 
 	members map[string]*Member // overlay: nil marks a removed member
 	dirty   map[string]bool    // members to write in full
@@ -36,6 +37,8 @@ type view struct {
 	deptsDeleted []string
 	objsPut      []string
 	objsDeleted  []string
+	keysPut      []string
+	keysDeleted  []string
 
 	audit   []AuditEntry
 	targets []string
@@ -55,7 +58,7 @@ type view struct {
 
 func newView(m *model, now time.Time, actor Actor) *view {
 	return &view{base: m, now: now, actor: actor, ws: m.ws, cat: m.cat,
-		roles: maps.Clone(m.roles), revs: maps.Clone(m.revs), depts: maps.Clone(m.depts), objects: maps.Clone(m.objects),
+		roles: maps.Clone(m.roles), revs: maps.Clone(m.revs), depts: maps.Clone(m.depts), objects: maps.Clone(m.objects), keys: maps.Clone(m.keys),
 		members: map[string]*Member{}, dirty: map[string]bool{}, applied: map[string]bool{}, forced: map[string]bool{}}
 }
 

@@ -36,6 +36,8 @@ func Run(t *testing.T, h Harness) {
 		fn   func(t *testing.T, h Harness)
 	}{
 		{"W1_Isolation", testW1Isolation},
+		{"X2_KeysHashedAuditedRevocable", testX2Keys},
+		{"Secrets_OneValuePerName", testSecrets},
 		{"W2_PlanRolesAndLimits", testW2PlanRolesAndLimits},
 		{"W3_PlanChangeKeepsEverything", testW3PlanChange},
 		{"R1_NamesUniqueIgnoringCase", testR1Names},

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -128,6 +129,12 @@ func (s *Store) apply(ctx context.Context, tx Tx, c *admin.Commit, op admin.Op) 
 			ws, ob.ID, ob.Name, ob.Description)
 	case admin.DeleteObject:
 		_, err = s.exec(ctx, tx, `DELETE FROM smart_objects WHERE workspace_id = ? AND id = ?`, ws, o.ID)
+	case admin.PutKey:
+		k := o.Key
+		_, err = s.exec(ctx, tx, `INSERT INTO api_keys (workspace_id, id, scope, name, hash, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			ws, k.ID, string(k.Scope), k.Name, hex.EncodeToString(k.Hash), micros(k.CreatedAt), k.CreatedBy)
+	case admin.DeleteKey:
+		_, err = s.exec(ctx, tx, `DELETE FROM api_keys WHERE workspace_id = ? AND id = ?`, ws, o.ID)
 	default:
 		err = fmt.Errorf("unknown op %T", op)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-authz/gatehouse/admin"
 )
@@ -229,4 +230,35 @@ func (s *Store) Usage(ctx context.Context, ws string) ([]admin.Usage, error) {
 		return rows.Err()
 	})
 	return out, err
+}
+
+// Secret implements admin.Store.
+func (s *Store) Secret(ctx context.Context, name string, generate func() []byte) ([]byte, error) {
+	var value []byte
+	err := s.db.Write(ctx, func(tx Tx) error {
+		for attempt := 0; attempt < 2; attempt++ {
+			rows, err := s.query(ctx, tx, `SELECT value FROM secrets WHERE name = ?`, name)
+			if err != nil {
+				return err
+			}
+			found := rows.Next()
+			if found {
+				err = rows.Scan(&value)
+			}
+			rows.Close()
+			if found || err != nil {
+				return err
+			}
+			// Another process may insert first; then the second pass reads its value.
+			if _, err := s.exec(ctx, tx, `INSERT INTO secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`,
+				name, generate(), micros(time.Now())); err != nil {
+				return err
+			}
+		}
+		return fmt.Errorf("secret %s vanished", name)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("secret %s: %w", name, err)
+	}
+	return value, nil
 }

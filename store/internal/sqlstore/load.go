@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 
 	"github.com/gatehouse-authz/gatehouse/admin"
@@ -17,7 +18,7 @@ func (s *Store) Load(ctx context.Context, ws string) (*admin.Dataset, error) {
 			return err
 		}
 		for _, load := range []func(context.Context, Tx, string, *admin.Dataset) error{
-			s.loadRoles, s.loadRevisions, s.loadDepartments, s.loadObjects, s.loadMembers,
+			s.loadRoles, s.loadRevisions, s.loadDepartments, s.loadObjects, s.loadKeys, s.loadMembers,
 		} {
 			if err := load(ctx, tx, ws, d); err != nil {
 				return err
@@ -143,6 +144,28 @@ func (s *Store) loadObjects(ctx context.Context, tx Tx, ws string, d *admin.Data
 			return err
 		}
 		d.Objects = append(d.Objects, o)
+	}
+	return rows.Err()
+}
+
+func (s *Store) loadKeys(ctx context.Context, tx Tx, ws string, d *admin.Dataset) error {
+	rows, err := s.query(ctx, tx, `SELECT id, scope, name, hash, created_at, created_by FROM api_keys WHERE workspace_id = ? ORDER BY id`, ws)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		k := admin.APIKey{Workspace: ws}
+		var scope, hash string
+		var created int64
+		if err := rows.Scan(&k.ID, &scope, &k.Name, &hash, &created, &k.CreatedBy); err != nil {
+			return err
+		}
+		if k.Hash, err = hex.DecodeString(hash); err != nil {
+			return fmt.Errorf("key %s: %w", k.ID, err)
+		}
+		k.Scope, k.CreatedAt = admin.KeyScope(scope), fromMicros(created)
+		d.Keys = append(d.Keys, k)
 	}
 	return rows.Err()
 }

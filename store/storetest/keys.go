@@ -1,0 +1,107 @@
+package storetest
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gatehouse-authz/gatehouse/admin"
+	"github.com/gatehouse-authz/gatehouse/policy"
+)
+
+// testX2Keys: keys are stored hashed, authenticate after a restart, are
+// audited, and stop working once revoked; a key names its workspace.
+func testX2Keys(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	e.workspace("a", admin.PlanFree)
+	e.workspace("b", admin.PlanFree)
+	k, token, rev, err := e.svc.CreateKey(e.ctx, "a", admin.Write{}, admin.ScopeCheck, "backend")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rev != e.revision("a") || k.Workspace != "a" || k.Scope != admin.ScopeCheck {
+		t.Fatalf("key %+v at revision %d", k, rev)
+	}
+	if bytes.Contains(k.Hash, []byte(token)) || strings.Contains(string(k.Hash), token[len(token)-43:]) {
+		t.Fatal("the stored key holds its secret")
+	}
+	_, _, _, err = e.svc.CreateKey(e.ctx, "a", admin.Write{}, "root", "")
+	wantCode(t, err, policy.CodeInvalidArgument)
+
+	restarted, _ := e.service()
+	if err := restarted.Open(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, svc := range []*admin.Service{e.svc, restarted} {
+		got, err := svc.Authenticate(token)
+		if err != nil || got.ID != k.ID || got.Workspace != "a" || got.Scope != admin.ScopeCheck {
+			t.Fatalf("authenticate: %+v, %v", got, err)
+		}
+		last := byte('A')
+		if token[len(token)-1] == 'A' {
+			last = 'B'
+		}
+		forged := token[:len(token)-1] + string(last)
+		for _, bad := range []string{"", "ghk_", token + "x", forged, "ghk_0000000000000000_" + token[len(token)-43:]} {
+			if _, err := svc.Authenticate(bad); policy.ErrorCode(err) != policy.CodeUnauthenticated {
+				t.Errorf("authenticate %q: %v, want unauthenticated", bad, err)
+			}
+		}
+	}
+	keys, err := restarted.Keys(e.ctx, "a")
+	if err != nil || len(keys) != 1 || keys[0].ID != k.ID || keys[0].Name != "backend" {
+		t.Fatalf("keys after restart: %+v, %v", keys, err)
+	}
+	if keys, _ := restarted.Keys(e.ctx, "b"); len(keys) != 0 {
+		t.Errorf("workspace b lists a's keys: %+v", keys)
+	}
+	entries, err := e.svc.Audit(e.ctx, "a", admin.AuditFilter{Target: "key:" + k.ID})
+	if err != nil || len(entries) != 1 || entries[0].Action != "key.create" || strings.Contains(string(entries[0].After), token) {
+		t.Fatalf("audit of key creation: %+v, %v", entries, err)
+	}
+
+	_, err = restarted.RevokeKey(e.ctx, "b", admin.Write{}, k.ID)
+	wantCode(t, err, policy.CodeNotFound)
+	if _, err := restarted.RevokeKey(e.ctx, "a", admin.Write{}, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := restarted.Authenticate(token); policy.ErrorCode(err) != policy.CodeUnauthenticated {
+		t.Errorf("revoked key authenticates: %v", err)
+	}
+	again, _ := e.service()
+	if err := again.Open(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := again.Authenticate(token); policy.ErrorCode(err) != policy.CodeUnauthenticated {
+		t.Errorf("revoked key authenticates after a restart: %v", err)
+	}
+}
+
+// testSecrets: one value per name, whoever asks first, however many ask
+// at once.
+func testSecrets(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	const n = 8
+	got := make([][]byte, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			v, err := e.store.Secret(e.ctx, "signing", func() []byte { return []byte{byte(i), 1, 2, 3} })
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = v
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		if len(got[i]) != 4 || !bytes.Equal(got[i], got[0]) {
+			t.Fatalf("secret values differ: %v", got)
+		}
+	}
+	other, err := e.store.Secret(e.ctx, "other", func() []byte { return []byte("x") })
+	if err != nil || string(other) != "x" {
+		t.Fatalf("second secret: %q, %v", other, err)
+	}
+}
