@@ -125,7 +125,7 @@ func (s *Service) Authenticate(token string) (APIKey, error) {
 	}
 	k, found := (*s.keys.Load())[id]
 	var raw [32]byte
-	n, err := base64.RawURLEncoding.Decode(raw[:], []byte(secret))
+	n, err := base64.RawURLEncoding.Strict().Decode(raw[:], []byte(secret))
 	sum := sha256.Sum256(raw[:])
 	want := sum[:]
 	if found {
