@@ -36,7 +36,12 @@ type Engine struct {
 	// so checks read it without a lock.
 	spaces atomic.Pointer[map[string]*slot]
 	mu     sync.Mutex // serializes replacing spaces
+
+	flushOK, flushFailed atomic.Int64
 }
+
+// Flushes returns how many usage writes succeeded and failed so far.
+func (e *Engine) Flushes() (ok, failed int64) { return e.flushOK.Load(), e.flushFailed.Load() }
 
 var _ admin.Publisher = (*Engine)(nil)
 
@@ -130,7 +135,21 @@ func (e *Engine) Check(ws, user, permission string, r *policy.Resource) (policy.
 	if sl == nil {
 		return policy.Decision{}, &policy.Error{Code: policy.CodeNotFound, Message: "no workspace " + ws}
 	}
-	s := sl.snap.Load()
+	return sl.check(sl.snap.Load(), user, permission, r)
+}
+
+// CheckIn decides one check on s, a snapshot of workspace ws that
+// Snapshot or WaitFor returned, and counts it if allowed (U1). A batch
+// uses it to decide every check at one revision. No lock, no allocation.
+func (e *Engine) CheckIn(s *policy.Snapshot, user, permission string, r *policy.Resource) (policy.Decision, error) {
+	sl := e.slot(s.Workspace())
+	if sl == nil {
+		return s.CheckRecord(user, permission, r)
+	}
+	return sl.check(s, user, permission, r)
+}
+
+func (sl *slot) check(s *policy.Snapshot, user, permission string, r *policy.Resource) (policy.Decision, error) {
 	d, err := s.CheckRecord(user, permission, r)
 	if err == nil && d.Allowed {
 		if c := sl.counts.Load(); c != nil && c.snap == s {
@@ -138,6 +157,29 @@ func (e *Engine) Check(ws, user, permission string, r *policy.Resource) (policy.
 		}
 	}
 	return d, err
+}
+
+// Changed returns a workspace's current revision and a channel that is
+// closed when a newer snapshot is published: the event feed (A3) waits on
+// it. not_found if the engine has no such workspace.
+func (e *Engine) Changed(ws string) (int64, <-chan struct{}, error) {
+	sl := e.slot(ws)
+	if sl == nil {
+		return 0, nil, &policy.Error{Code: policy.CodeNotFound, Message: "no workspace " + ws}
+	}
+	sl.mu.Lock()
+	defer sl.mu.Unlock()
+	return sl.snap.Load().Revision(), sl.changed, nil
+}
+
+// Workspaces returns the ids of the workspaces the engine holds, unsorted.
+func (e *Engine) Workspaces() []string {
+	m := *e.spaces.Load()
+	out := make([]string, 0, len(m))
+	for ws := range m {
+		out = append(out, ws)
+	}
+	return out
 }
 
 // count adds one allowed decision.

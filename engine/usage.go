@@ -55,7 +55,10 @@ func (e *Engine) Flush(ctx context.Context) {
 			us = append(us, admin.Usage{RoleID: k[0], Permission: k[1], Count: n, LastUsed: now})
 		}
 		if err := e.opts.Usage.RecordUsage(ctx, ws, us); err != nil {
+			e.flushFailed.Add(1)
 			e.opts.Logger.Error("flush usage", "workspace", ws, "err", err)
+		} else {
+			e.flushOK.Add(1)
 		}
 	}
 }

@@ -130,3 +130,6 @@ func (t pgTx) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, 
 	}
 	return rows, nil
 }
+
+// Ping reports whether the database answers (readiness).
+func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }

@@ -104,3 +104,9 @@ func (s *Store) ExecRaw(ctx context.Context, query string) error {
 	_, err := s.write.ExecContext(ctx, query)
 	return err
 }
+
+// Ping reports whether the database file can be read (readiness).
+func (s *Store) Ping(ctx context.Context) error {
+	_, err := s.read.ExecContext(ctx, "SELECT 1")
+	return err
+}

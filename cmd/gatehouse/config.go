@@ -1,0 +1,66 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// serveConfig is gatehouse serve's configuration: flags, each with an
+// environment variable as its default (flags win).
+type serveConfig struct {
+	Addr       string
+	Database   string
+	Catalog    string
+	AdminKey   string
+	Demo       bool
+	LogLevel   string
+	SessionTTL time.Duration
+}
+
+// envFlags binds flags whose defaults come from the environment.
+type envFlags struct {
+	fs     *flag.FlagSet
+	getenv func(string) string
+	// vars documents each flag's variable for the usage text.
+	vars []string
+}
+
+func (e *envFlags) envName(name string) string {
+	return "GATEHOUSE_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+func (e *envFlags) string(p *string, name, def, usage string) {
+	env := e.envName(name)
+	if v := e.getenv(env); v != "" {
+		def = v
+	}
+	e.fs.StringVar(p, name, def, usage+" ($"+env+")")
+}
+
+func (e *envFlags) bool(p *bool, name string, usage string) {
+	env := e.envName(name)
+	def := false
+	switch strings.ToLower(e.getenv(env)) {
+	case "1", "true", "yes", "on":
+		def = true
+	}
+	e.fs.BoolVar(p, name, def, usage+" ($"+env+")")
+}
+
+func (e *envFlags) duration(p *time.Duration, name string, def time.Duration, usage string) error {
+	env := e.envName(name)
+	if v := e.getenv(env); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("$%s: %w", env, err)
+		}
+		def = d
+	}
+	e.fs.DurationVar(p, name, def, usage+" ($"+env+")")
+	return nil
+}
+
+func parseURL(s string) (*url.URL, error) { return url.Parse(s) }

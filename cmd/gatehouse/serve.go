@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/gatehouse-authz/gatehouse/internal/node"
+	"github.com/gatehouse-authz/gatehouse/policy"
+)
+
+func serveFlags(getenv func(string) string, stderr io.Writer) (*flag.FlagSet, *serveConfig, error) {
+	fs := flag.NewFlagSet("gatehouse serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := &serveConfig{}
+	e := &envFlags{fs: fs, getenv: getenv}
+	e.string(&c.Addr, "addr", "127.0.0.1:8470", "address to listen on")
+	e.string(&c.Database, "database", "sqlite:gatehouse.db", "sqlite:<path> or postgres://…")
+	e.string(&c.Catalog, "catalog", "", "catalog YAML file (default: the embedded CRM catalog)")
+	e.string(&c.AdminKey, "admin-key", "", "deployment admin key (X1); generated and printed when empty")
+	e.bool(&c.Demo, "demo", "seed a demo workspace on start")
+	e.string(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	if err := e.duration(&c.SessionTTL, "session-ttl", time.Hour, "default session token lifetime"); err != nil {
+		return nil, nil, err
+	}
+	return fs, c, nil
+}
+
+func loadCatalog(path string) (*policy.Catalog, error) {
+	if path == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return policy.ParseCatalog(path, data)
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs, cfg, err := serveFlags(getenv, stderr)
+	if err != nil {
+		return err
+	}
+	if err := fs.Parse(args); err != nil {
+		return exitError{2}
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	cat, err := loadCatalog(cfg.Catalog)
+	if err != nil {
+		return fmt.Errorf("--catalog: %w", err)
+	}
+	generated := cfg.AdminKey == ""
+	if generated {
+		b := make([]byte, 24)
+		rand.Read(b)
+		cfg.AdminKey = "gha_" + base64.RawURLEncoding.EncodeToString(b)
+	}
+	n, err := node.Open(ctx, node.Config{Database: cfg.Database, Catalog: cat, AdminKey: cfg.AdminKey,
+		SessionTTL: cfg.SessionTTL, Logger: log, Version: version})
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	if cfg.Demo {
+		if err := seedDemo(ctx, n, stdout); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           n.API,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		// Long polls of the event feed last up to 60 s; SSE streams
+		// extend their own deadline per write.
+		WriteTimeout:   75 * time.Second,
+		IdleTimeout:    120 * time.Second,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	fmt.Fprintf(stdout, "gatehouse %s listening on http://%s (database %s)\n", version, ln.Addr(), redact(cfg.Database))
+	if generated {
+		fmt.Fprintf(stdout, "deployment admin key (generated for this run; set GATEHOUSE_ADMIN_KEY to keep one): %s\n", cfg.AdminKey)
+	}
+	flushCtx, stopFlush := context.WithCancel(context.WithoutCancel(ctx))
+	flushed := make(chan struct{})
+	go func() { n.Run(flushCtx); close(flushed) }()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		stopFlush()
+		<-flushed
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutCtx)
+	stopFlush() // the engine flushes usage counts once more, then returns
+	<-flushed
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// redact hides a database URL's password.
+func redact(dsn string) string {
+	if u, err := parseURL(dsn); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			return u.Redacted()
+		}
+	}
+	return dsn
+}
+
+func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("gatehouse migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var database string
+	(&envFlags{fs: fs, getenv: getenv}).string(&database, "database", "sqlite:gatehouse.db", "sqlite:<path> or postgres://…")
+	if err := fs.Parse(args); err != nil {
+		return exitError{2}
+	}
+	st, err := node.OpenStore(ctx, database) // opening migrates to the newest schema
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fmt.Fprintf(stdout, "database %s is at the newest schema\n", redact(database))
+	return nil
+}

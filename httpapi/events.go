@@ -1,0 +1,133 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-authz/gatehouse/admin"
+)
+
+// The event feed (A3) reads the changelog, so it reports every revision
+// in order and without gaps: a host that keeps the last revision it saw
+// and asks for what came after misses nothing, across restarts too.
+
+const (
+	eventsPage      = 500              // changes per answer or SSE burst
+	defaultLongPoll = 25 * time.Second // under common proxy idle timeouts
+	maxLongPoll     = 60 * time.Second
+	sseHeartbeat    = 15 * time.Second
+)
+
+type eventsJSON struct {
+	Items []changeJSON `json:"items"`
+	// Revision is the last revision the answer covers: ask for after=it
+	// next.
+	Revision int64 `json:"revision"`
+}
+
+func (s *Server) events(w http.ResponseWriter, r *http.Request, c *call) error {
+	after, err := intParam(r, "after", 0, 1<<62)
+	if err != nil {
+		return err
+	}
+	if v := r.Header.Get("Last-Event-ID"); v != "" {
+		if after, err = strconv.ParseInt(v, 10, 64); err != nil || after < 0 {
+			return invalid("Last-Event-ID", "Last-Event-ID must be a revision, not %q", v)
+		}
+	}
+	if strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
+		return s.eventStream(w, r, c.ws, after)
+	}
+	wait := defaultLongPoll
+	if v := r.URL.Query().Get("wait"); v != "" {
+		n, err := intParam(r, "wait", 0, int64(maxLongPoll/time.Second))
+		if err != nil {
+			return err
+		}
+		wait = time.Duration(n) * time.Second
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), wait)
+	defer cancel()
+	changes, rev, err := s.nextChanges(ctx, c.ws, after)
+	if err != nil {
+		return err
+	}
+	out := eventsJSON{Items: make([]changeJSON, 0, len(changes)), Revision: max(rev, after)}
+	for _, ch := range changes {
+		out.Items = append(out.Items, toChange(ch))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// nextChanges returns the changes after revision after, waiting until
+// there are some or ctx ends (then none, with no error). rev is the last
+// revision returned, or after.
+func (s *Server) nextChanges(ctx context.Context, ws string, after int64) ([]admin.Change, int64, error) {
+	for {
+		cur, changed, err := s.cfg.Engine.Changed(ws)
+		if err != nil {
+			return nil, 0, err
+		}
+		if cur > after {
+			changes, err := s.cfg.Admin.Changes(ctx, ws, after, eventsPage)
+			if err != nil {
+				return nil, 0, err
+			}
+			if n := len(changes); n > 0 {
+				return changes, changes[n-1].Revision, nil
+			}
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return nil, after, nil
+		}
+	}
+}
+
+// eventStream serves the feed as Server-Sent Events: one "change" event
+// per revision, with the revision as the event id, so a reconnecting
+// EventSource resumes where it stopped (Last-Event-ID).
+func (s *Server) eventStream(w http.ResponseWriter, r *http.Request, ws string, after int64) error {
+	if _, _, err := s.cfg.Engine.Changed(ws); err != nil {
+		return err
+	}
+	rc := http.NewResponseController(w)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprintf(w, "retry: 2000\n\n")
+	for {
+		rc.SetWriteDeadline(time.Now().Add(sseHeartbeat + 10*time.Second))
+		if err := rc.Flush(); err != nil {
+			return nil // the client left
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), sseHeartbeat)
+		changes, rev, err := s.nextChanges(ctx, ws, after)
+		cancel()
+		if err != nil {
+			s.log.WarnContext(r.Context(), "event stream", "workspace", ws, "err", err)
+			return nil
+		}
+		if r.Context().Err() != nil {
+			return nil
+		}
+		if len(changes) == 0 {
+			fmt.Fprintf(w, ": keep-alive\n\n")
+			continue
+		}
+		for _, ch := range changes {
+			b, _ := json.Marshal(toChange(ch))
+			fmt.Fprintf(w, "id: %d\nevent: change\ndata: %s\n\n", ch.Revision, b)
+		}
+		after = rev
+	}
+}

@@ -1,0 +1,242 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/gatehouse-authz/gatehouse/admin"
+	"github.com/gatehouse-authz/gatehouse/policy"
+)
+
+func (s *Server) listMembers(w http.ResponseWriter, r *http.Request, c *call) error {
+	return s.membersPage(w, r, c, r.URL.Query().Get("role"))
+}
+
+// membersPage answers a page of members (M7), by user id.
+func (s *Server) membersPage(w http.ResponseWriter, r *http.Request, c *call, role string) error {
+	after, err := decodeCursor(r, "members")
+	if err != nil {
+		return err
+	}
+	limit, err := limitParam(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	ms, err := s.cfg.Admin.Members(r.Context(), c.ws, admin.MemberFilter{Role: role, Department: q.Get("department"),
+		Query: q.Get("q"), After: after, Limit: limit + 1})
+	if err != nil {
+		return err
+	}
+	out := page[memberJSON]{Items: make([]memberJSON, 0, min(len(ms), limit))}
+	for i, m := range ms {
+		if i == limit {
+			out.NextCursor = encodeCursor("members", ms[i-1].UserID)
+			break
+		}
+		out.Items = append(out.Items, toMember(m))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+type memberRequest struct {
+	UserID        string          `json:"user_id"`
+	Name          string          `json:"name"`
+	Email         string          `json:"email"`
+	Kind          policy.Audience `json:"kind"`
+	DepartmentIDs []string        `json:"department_ids"`
+	RoleIDs       []string        `json:"role_ids"`
+	Owner         *bool           `json:"owner"`
+}
+
+func (in memberRequest) input() admin.MemberInput {
+	return admin.MemberInput{UserID: in.UserID, Name: in.Name, Email: in.Email, Kind: in.Kind,
+		DepartmentIDs: in.DepartmentIDs, RoleIDs: in.RoleIDs, Owner: in.Owner}
+}
+
+func (s *Server) putMember(w http.ResponseWriter, r *http.Request, c *call) error {
+	var in memberRequest
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	user := r.PathValue("user")
+	if in.UserID != "" && in.UserID != user {
+		return invalid("user_id", "user_id %q in the body differs from %q in the path", in.UserID, user)
+	}
+	in.UserID = user
+	m, rev, err := s.cfg.Admin.UpsertMember(r.Context(), c.ws, c.write, in.input())
+	if err != nil {
+		return err
+	}
+	writeWritten(w, http.StatusOK, toMember(m), rev)
+	return nil
+}
+
+func (s *Server) getMember(w http.ResponseWriter, r *http.Request, c *call) error {
+	m, err := s.cfg.Admin.Member(r.Context(), c.ws, r.PathValue("user"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toMember(m))
+	return nil
+}
+
+func (s *Server) deleteMember(w http.ResponseWriter, r *http.Request, c *call) error {
+	rev, err := s.cfg.Admin.RemoveMember(r.Context(), c.ws, c.write, r.PathValue("user"))
+	if err != nil {
+		return err
+	}
+	writeWritten(w, http.StatusOK, nil, rev)
+	return nil
+}
+
+type importRequest struct {
+	Members []memberRequest `json:"members"`
+}
+
+// importBodyLimit admits 10,000 members with long names and a few roles
+// and departments each; the 1 MiB limit of other requests would not.
+const importBodyLimit = 16 << 20
+
+func (s *Server) importMembers(w http.ResponseWriter, r *http.Request, c *call) error {
+	var in importRequest
+	if err := decodeLimit(w, r, &in, importBodyLimit); err != nil {
+		return err
+	}
+	if len(in.Members) == 0 {
+		return invalid("members", "members must list at least one member")
+	}
+	if len(in.Members) > admin.MaxImport {
+		return &policy.Error{Code: policy.CodeInvalidArgument,
+			Message: "at most 10000 members per import; split the list into several calls",
+			Details: map[string]any{"field": "members", "limit": admin.MaxImport, "got": len(in.Members)}}
+	}
+	inputs := make([]admin.MemberInput, len(in.Members))
+	for i, m := range in.Members {
+		inputs[i] = m.input()
+	}
+	rev, err := s.cfg.Admin.ImportMembers(r.Context(), c.ws, c.write, inputs)
+	if err != nil {
+		return err
+	}
+	writeWritten(w, http.StatusOK, map[string]int{"imported": len(inputs)}, rev)
+	return nil
+}
+
+type memberRolesRequest struct {
+	RoleIDs []string `json:"role_ids"`
+}
+
+func (s *Server) setMemberRoles(w http.ResponseWriter, r *http.Request, c *call) error {
+	var in memberRolesRequest
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	if in.RoleIDs == nil {
+		return invalid("role_ids", "role_ids is required")
+	}
+	m, rev, err := s.cfg.Admin.SetMemberRoles(r.Context(), c.ws, c.write, r.PathValue("user"), in.RoleIDs)
+	if err != nil {
+		return err
+	}
+	writeWritten(w, http.StatusOK, toMember(m), rev)
+	return nil
+}
+
+type memberGrantsRequest struct {
+	Grants policy.Grants `json:"grants"`
+	Reason string        `json:"reason"`
+}
+
+type memberGrantsJSON struct {
+	memberJSON
+	// Redundant lists direct grants at or below what the roles give (M5).
+	Redundant []string `json:"redundant"`
+}
+
+func (s *Server) setMemberGrants(w http.ResponseWriter, r *http.Request, c *call) error {
+	var in memberGrantsRequest
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	if in.Grants == nil {
+		return invalid("grants", "grants is required ({} removes every direct grant)")
+	}
+	c.reason(in.Reason)
+	m, redundant, rev, err := s.cfg.Admin.SetDirectGrants(r.Context(), c.ws, c.write, r.PathValue("user"), in.Grants)
+	if err != nil {
+		return err
+	}
+	if redundant == nil {
+		redundant = []string{}
+	}
+	writeWritten(w, http.StatusOK, memberGrantsJSON{memberJSON: toMember(m), Redundant: redundant}, rev)
+	return nil
+}
+
+type permissionJSON struct {
+	Permission string       `json:"permission"`
+	Level      policy.Level `json:"level"`
+	DecidedBy  string       `json:"decided_by"`
+	// Sources lists every role and direct grant that gives a level above
+	// none, with where it comes from (explicit or inherited, C6).
+	Sources []sourceJSON `json:"sources"`
+}
+
+type sourceJSON struct {
+	RoleID   string       `json:"role_id,omitempty"`
+	Revision int64        `json:"revision,omitempty"`
+	Direct   bool         `json:"direct,omitempty"`
+	Level    policy.Level `json:"level"`
+	Source   string       `json:"source"`
+	From     string       `json:"from,omitempty"`
+}
+
+type permissionsJSON struct {
+	UserID      string           `json:"user_id"`
+	Revision    int64            `json:"revision"`
+	Owner       bool             `json:"owner"`
+	Permissions []permissionJSON `json:"permissions"`
+	Redundant   []string         `json:"redundant_grants"`
+}
+
+// memberPermissions answers a member's effective levels with their
+// sources (M3, M5, C6), from the snapshot decisions use.
+func (s *Server) memberPermissions(w http.ResponseWriter, r *http.Request, c *call) error {
+	user := r.PathValue("user")
+	snap, err := s.cfg.Engine.Snapshot(c.ws)
+	if err != nil {
+		return err
+	}
+	if !snap.HasMember(user) {
+		return &policy.Error{Code: policy.CodeNotFound, Message: "no member " + quote(user) + " in this workspace",
+			Details: map[string]any{"user_id": user}}
+	}
+	out := permissionsJSON{UserID: user, Revision: snap.Revision(), Permissions: []permissionJSON{}, Redundant: snap.Redundant(user)}
+	if out.Redundant == nil {
+		out.Redundant = []string{}
+	}
+	eff, _ := snap.Effective(user)
+	for _, p := range snap.Catalog().Permissions() {
+		if eff[p.ID] == policy.LevelNone {
+			continue
+		}
+		ex, err := snap.Explain(user, p.Key, nil)
+		if err != nil {
+			return err
+		}
+		out.Owner = ex.Owner
+		pj := permissionJSON{Permission: p.Key, Level: ex.Level, DecidedBy: ex.DecidedBy, Sources: []sourceJSON{}}
+		for _, rt := range ex.Roles {
+			if rt.Level > policy.LevelNone {
+				pj.Sources = append(pj.Sources, sourceJSON{RoleID: rt.RoleID, Revision: rt.Revision, Level: rt.Level, Source: rt.Source, From: rt.From})
+			}
+		}
+		if d := ex.Direct; d != nil && d.Level > policy.LevelNone {
+			pj.Sources = append(pj.Sources, sourceJSON{Direct: true, Level: d.Level, Source: "direct", From: d.From})
+		}
+		out.Permissions = append(out.Permissions, pj)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

@@ -1,0 +1,147 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gatehouse-authz/gatehouse/engine"
+	"github.com/gatehouse-authz/gatehouse/policy"
+)
+
+// metrics are the server's Prometheus series.
+type metrics struct {
+	requests  *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+	allowed   prometheus.Counter
+	denied    prometheus.Counter
+	inflight  prometheus.Gauge
+	registry  *prometheus.Registry
+	collector *engineCollector
+}
+
+func newMetrics(reg *prometheus.Registry, e *engine.Engine) *metrics {
+	m := &metrics{
+		registry: reg,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_http_requests_total",
+			Help: "HTTP requests by route pattern and status code."}, []string{"route", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gatehouse_http_request_duration_seconds",
+			Help:    "HTTP request latency by route pattern.",
+			Buckets: []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}},
+			[]string{"route"}),
+		inflight: prometheus.NewGauge(prometheus.GaugeOpts{Name: "gatehouse_http_requests_in_flight",
+			Help: "HTTP requests being served."}),
+	}
+	decisions := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_decisions_total",
+		Help: "Decisions (check, batch items) by result."}, []string{"result"})
+	m.allowed, m.denied = decisions.WithLabelValues("allowed"), decisions.WithLabelValues("denied")
+	m.collector = &engineCollector{e: e,
+		revision: prometheus.NewDesc("gatehouse_snapshot_revision", "The revision of the workspace's snapshot served.", []string{"workspace"}, nil),
+		members:  prometheus.NewDesc("gatehouse_snapshot_members", "Members in the workspace's snapshot.", []string{"workspace"}, nil),
+		flushes:  prometheus.NewDesc("gatehouse_usage_flushes_total", "Usage flushes (U1) by result.", []string{"result"}, nil),
+	}
+	reg.MustRegister(m.requests, m.latency, m.inflight, decisions, m.collector,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *metrics) decision(d policy.Decision) {
+	if d.Allowed {
+		m.allowed.Inc()
+	} else {
+		m.denied.Inc()
+	}
+}
+
+// engineCollector reads the engine's state at scrape time.
+type engineCollector struct {
+	e                          *engine.Engine
+	revision, members, flushes *prometheus.Desc
+}
+
+func (c *engineCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.revision
+	ch <- c.members
+	ch <- c.flushes
+}
+
+func (c *engineCollector) Collect(ch chan<- prometheus.Metric) {
+	if c.e == nil {
+		return
+	}
+	for _, ws := range c.e.Workspaces() {
+		if s, err := c.e.Snapshot(ws); err == nil {
+			ch <- prometheus.MustNewConstMetric(c.revision, prometheus.GaugeValue, float64(s.Revision()), ws)
+			ch <- prometheus.MustNewConstMetric(c.members, prometheus.GaugeValue, float64(s.NumMembers()), ws)
+		}
+	}
+	ok, failed := c.e.Flushes()
+	ch <- prometheus.MustNewConstMetric(c.flushes, prometheus.CounterValue, float64(ok), "ok")
+	ch <- prometheus.MustNewConstMetric(c.flushes, prometheus.CounterValue, float64(failed), "failed")
+}
+
+func (s *Server) metricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})
+}
+
+// recorder remembers the status a handler wrote.
+type recorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (SSE flushes
+// and deadlines).
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// instrument counts and times every request by its route pattern, logs
+// it at debug level, and turns a panic into a logged internal error.
+func (s *Server) instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &recorder{ResponseWriter: w}
+		s.metrics.inflight.Inc()
+		defer func() {
+			s.metrics.inflight.Dec()
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.log.ErrorContext(r.Context(), "panic serving request", "method", r.Method, "path", r.URL.Path, "panic", p)
+				if rec.status == 0 {
+					writeJSON(rec, http.StatusInternalServerError, errorBody{Error: errorJSON{Code: policy.CodeInternal, Message: "internal error; the server log has the cause"}})
+				}
+			}
+			route := r.Pattern
+			if route == "" {
+				route = "unmatched"
+			}
+			if rec.status == 0 {
+				rec.status = http.StatusOK
+			}
+			d := time.Since(start)
+			s.metrics.requests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
+			s.metrics.latency.WithLabelValues(route).Observe(d.Seconds())
+			s.log.DebugContext(r.Context(), "request", "method", r.Method, "route", route, "status", rec.status, "duration", d)
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}

@@ -1,0 +1,299 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gatehouse-authz/gatehouse/admin"
+	"github.com/gatehouse-authz/gatehouse/policy"
+)
+
+func (s *Server) listRoles(w http.ResponseWriter, r *http.Request, c *call) error {
+	q := r.URL.Query()
+	aud := policy.Audience(q.Get("audience"))
+	if aud != "" && aud != policy.Internal && aud != policy.Client {
+		return invalid("audience", "audience must be internal or client, not %q", aud)
+	}
+	roles, err := s.cfg.Admin.Roles(r.Context(), c.ws, q.Get("q"), aud)
+	if err != nil {
+		return err
+	}
+	out := page[roleJSON]{Items: make([]roleJSON, 0, len(roles))}
+	for _, ro := range roles {
+		out.Items = append(out.Items, toRole(ro))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+type createRoleRequest struct {
+	Name        string          `json:"name"`
+	Audience    policy.Audience `json:"audience"`
+	Description string          `json:"description"`
+	Grants      policy.Grants   `json:"grants"`
+	Template    string          `json:"template"`
+	Reason      string          `json:"reason"`
+}
+
+func (s *Server) createRole(w http.ResponseWriter, r *http.Request, c *call) error {
+	var in createRoleRequest
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	c.reason(in.Reason)
+	ro, rev, err := s.cfg.Admin.CreateRole(r.Context(), c.ws, c.write, admin.RoleInput{Name: in.Name, Audience: in.Audience,
+		Description: in.Description, Grants: in.Grants, Template: in.Template})
+	if err != nil {
+		return err
+	}
+	writeRole(w, http.StatusCreated, ro, rev)
+	return nil
+}
+
+// reason takes a body's reason over the Gatehouse-Reason header (X4).
+func (c *call) reason(body string) {
+	if body != "" {
+		c.write.Reason = body
+	}
+}
+
+// writeRole answers a role write with the role, its ETag (R7) and the
+// workspace revision.
+func writeRole(w http.ResponseWriter, status int, ro admin.Role, wsRevision int64) {
+	w.Header().Set("ETag", etag(ro.Revision))
+	writeWritten(w, status, toRole(ro), wsRevision)
+}
+
+func etag(rev int64) string { return `"` + strconv.FormatInt(rev, 10) + `"` }
+
+func (s *Server) getRole(w http.ResponseWriter, r *http.Request, c *call) error {
+	ro, err := s.cfg.Admin.Role(r.Context(), c.ws, r.PathValue("role"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("ETag", etag(ro.Revision))
+	writeJSON(w, http.StatusOK, toRole(ro))
+	return nil
+}
+
+type updateRoleRequest struct {
+	Name        *string       `json:"name"`
+	Description *string       `json:"description"`
+	Grants      policy.Grants `json:"grants"`
+	// SetAll is R8: "allow" sets every permission to its highest level,
+	// "deny" to none.
+	SetAll string `json:"set_all"`
+	Apply  *bool  `json:"apply"`
+	Reason string `json:"reason"`
+}
+
+func (s *Server) updateRole(w http.ResponseWriter, r *http.Request, c *call) error {
+	var in updateRoleRequest
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	ifRev, err := revisionHeader(r)
+	if err != nil {
+		return err
+	}
+	c.reason(in.Reason)
+	id := r.PathValue("role")
+	var ro admin.Role
+	var rev int64
+	switch in.SetAll {
+	case "":
+		ro, rev, err = s.cfg.Admin.UpdateRole(r.Context(), c.ws, c.write, id, admin.RoleUpdate{Name: in.Name,
+			Description: in.Description, Grants: in.Grants, Apply: in.Apply, IfRevision: ifRev})
+	case "allow", "deny":
+		if in.Grants != nil || in.Name != nil || in.Description != nil {
+			return invalid("set_all", "set_all replaces every grant; send name, description and grants in another request")
+		}
+		ro, rev, err = s.cfg.Admin.SetAllGrants(r.Context(), c.ws, c.write, id, in.SetAll == "allow", in.Apply, ifRev)
+	default:
+		return invalid("set_all", "set_all must be allow or deny, not %q", in.SetAll)
+	}
+	if err != nil {
+		return err
+	}
+	writeRole(w, http.StatusOK, ro, rev)
+	return nil
+}
+
+func (s *Server) deleteRole(w http.ResponseWriter, r *http.Request, c *call) error {
+	rev, err := s.cfg.Admin.DeleteRole(r.Context(), c.ws, c.write, r.PathValue("role"), r.URL.Query().Get("reassign_to"))
+	if err != nil {
+		return err
+	}
+	writeWritten(w, http.StatusOK, nil, rev)
+	return nil
+}
+
+type duplicateRoleRequest struct {
+	Name string `json:"name"`
+}
+
+func (s *Server) duplicateRole(w http.ResponseWriter, r *http.Request, c *call) error {
+	var in duplicateRoleRequest
+	if r.ContentLength != 0 {
+		if err := decode(w, r, &in); err != nil {
+			return err
+		}
+	}
+	ro, rev, err := s.cfg.Admin.DuplicateRole(r.Context(), c.ws, c.write, r.PathValue("role"), in.Name)
+	if err != nil {
+		return err
+	}
+	writeRole(w, http.StatusCreated, ro, rev)
+	return nil
+}
+
+type previewRequest struct {
+	Grants policy.Grants `json:"grants"`
+}
+
+type impactJSON struct {
+	RoleID     string             `json:"role_id"`
+	Members    []memberImpactJSON `json:"members"`
+	Unaffected int                `json:"unaffected"`
+}
+
+type memberImpactJSON struct {
+	UserID  string            `json:"user_id"`
+	Changes []grantChangeJSON `json:"changes"`
+}
+
+func (s *Server) previewRole(w http.ResponseWriter, r *http.Request, c *call) error {
+	var in previewRequest
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	if in.Grants == nil {
+		return invalid("grants", "grants are required: the proposed grants of the role")
+	}
+	imp, err := s.cfg.Admin.PreviewRole(r.Context(), c.ws, r.PathValue("role"), in.Grants)
+	if err != nil {
+		return err
+	}
+	out := impactJSON{RoleID: imp.RoleID, Members: make([]memberImpactJSON, 0, len(imp.Members)), Unaffected: imp.Unaffected}
+	for _, m := range imp.Members {
+		mi := memberImpactJSON{UserID: m.UserID, Changes: make([]grantChangeJSON, 0, len(m.Changes))}
+		for _, ch := range m.Changes {
+			mi.Changes = append(mi.Changes, grantChangeJSON{Permission: ch.Permission, Old: ch.Old, New: ch.New})
+		}
+		out.Members = append(out.Members, mi)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) listRevisions(w http.ResponseWriter, r *http.Request, c *call) error {
+	revs, err := s.cfg.Admin.RoleRevisions(r.Context(), c.ws, r.PathValue("role"))
+	if err != nil {
+		return err
+	}
+	out := page[revisionJSON]{Items: make([]revisionJSON, 0, len(revs))}
+	for _, rv := range revs {
+		out.Items = append(out.Items, toRevision(rv))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func revisionParam(r *http.Request) (int64, error) {
+	n, err := strconv.ParseInt(r.PathValue("n"), 10, 64)
+	if err != nil || n < 1 {
+		return 0, invalid("n", "a revision is a positive integer, not %q", r.PathValue("n"))
+	}
+	return n, nil
+}
+
+type revisionDiffJSON struct {
+	revisionJSON
+	Changes []grantChangeJSON `json:"changes"`
+}
+
+func (s *Server) getRevision(w http.ResponseWriter, r *http.Request, c *call) error {
+	n, err := revisionParam(r)
+	if err != nil {
+		return err
+	}
+	d, err := s.cfg.Admin.RoleRevision(r.Context(), c.ws, r.PathValue("role"), n)
+	if err != nil {
+		return err
+	}
+	out := revisionDiffJSON{revisionJSON: toRevision(d.Revision), Changes: make([]grantChangeJSON, 0, len(d.Changes))}
+	for _, ch := range d.Changes {
+		out.Changes = append(out.Changes, grantChangeJSON{Permission: ch.Permission, Old: ch.Old, New: ch.New})
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+type restoreRequest struct {
+	Apply  *bool  `json:"apply"`
+	Reason string `json:"reason"`
+}
+
+func (s *Server) restoreRevision(w http.ResponseWriter, r *http.Request, c *call) error {
+	n, err := revisionParam(r)
+	if err != nil {
+		return err
+	}
+	var in restoreRequest
+	if r.ContentLength != 0 {
+		if err := decode(w, r, &in); err != nil {
+			return err
+		}
+	}
+	ifRev, err := revisionHeader(r)
+	if err != nil {
+		return err
+	}
+	c.reason(in.Reason)
+	ro, rev, err := s.cfg.Admin.RestoreRevision(r.Context(), c.ws, c.write, r.PathValue("role"), n, in.Apply, ifRev)
+	if err != nil {
+		return err
+	}
+	writeRole(w, http.StatusOK, ro, rev)
+	return nil
+}
+
+func (s *Server) listRoleMembers(w http.ResponseWriter, r *http.Request, c *call) error {
+	role := r.PathValue("role")
+	if _, err := s.cfg.Admin.Role(r.Context(), c.ws, role); err != nil {
+		return err
+	}
+	return s.membersPage(w, r, c, role)
+}
+
+type userIDsRequest struct {
+	UserIDs []string `json:"user_ids"`
+}
+
+func (s *Server) addRoleMembers(w http.ResponseWriter, r *http.Request, c *call) error {
+	var in userIDsRequest
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	if len(in.UserIDs) == 0 {
+		return invalid("user_ids", "user_ids must list at least one member")
+	}
+	if len(in.UserIDs) > admin.MaxImport {
+		return invalid("user_ids", "at most %d members at once", admin.MaxImport)
+	}
+	rev, err := s.cfg.Admin.AddRoleMembers(r.Context(), c.ws, c.write, r.PathValue("role"), in.UserIDs)
+	if err != nil {
+		return err
+	}
+	writeWritten(w, http.StatusOK, nil, rev)
+	return nil
+}
+
+func (s *Server) removeRoleMember(w http.ResponseWriter, r *http.Request, c *call) error {
+	rev, err := s.cfg.Admin.RemoveRoleMember(r.Context(), c.ws, c.write, r.PathValue("role"), r.PathValue("user"))
+	if err != nil {
+		return err
+	}
+	writeWritten(w, http.StatusOK, nil, rev)
+	return nil
+}

@@ -1,0 +1,176 @@
+// Package httpapi is Gatehouse's HTTP API, v1 (DESIGN.md §3): routes,
+// authentication (X1, X2, A2), the mapping of error codes to statuses, the
+// OpenAPI document, metrics and the event feed. Handlers decode, call
+// admin.Service or engine.Engine, and encode; no rule lives here.
+package httpapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatehouse-authz/gatehouse/admin"
+	"github.com/gatehouse-authz/gatehouse/engine"
+	"github.com/gatehouse-authz/gatehouse/policy"
+	"github.com/gatehouse-authz/gatehouse/session"
+)
+
+// Config is what the server is built from.
+type Config struct {
+	Admin  *admin.Service
+	Engine *engine.Engine
+	// AdminKey is the deployment admin key (X1). Empty disables it.
+	AdminKey string
+	// Sessions signs and verifies session tokens (A2).
+	Sessions *session.Keys
+	// SessionTTL is the default lifetime of a session token; 1 h if zero.
+	SessionTTL time.Duration
+	// Ready reports whether the database is reachable (/readyz).
+	Ready func(context.Context) error
+	// Registry receives the server's metrics; a new one if nil. /metrics
+	// serves it.
+	Registry *prometheus.Registry
+	// Console is served at / (the admin console); nothing if nil.
+	Console http.Handler
+	Logger  *slog.Logger
+	Now     func() time.Time
+	// Version is reported by /healthz.
+	Version string
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	now      func() time.Time
+	adminSum [32]byte
+	metrics  *metrics
+	handler  http.Handler
+	routes   []route
+	loaded   atomic.Bool
+}
+
+// New returns the API server for cfg.
+func New(cfg Config) *Server {
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.cfg.SessionTTL <= 0 {
+		s.cfg.SessionTTL = time.Hour
+	}
+	if s.cfg.Registry == nil {
+		s.cfg.Registry = prometheus.NewRegistry()
+	}
+	if cfg.AdminKey != "" {
+		s.adminSum = sha256.Sum256([]byte(cfg.AdminKey))
+	}
+	s.metrics = newMetrics(s.cfg.Registry, cfg.Engine)
+	mux := http.NewServeMux()
+	s.routes = s.routeTable()
+	for _, rt := range s.routes {
+		mux.Handle(rt.method+" "+rt.path, rt.h)
+	}
+	if cfg.Console != nil {
+		mux.Handle("/", cfg.Console)
+	}
+	s.handler = s.instrument(mux)
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// call is one authenticated API request.
+type call struct {
+	ws       string // the {ws} of the path, if any
+	deployed bool   // made with the deployment admin key
+	key      admin.APIKey
+	write    admin.Write
+}
+
+// handler is an API endpoint: it returns an error instead of writing one.
+type handler func(w http.ResponseWriter, r *http.Request, c *call) error
+
+// access is who may call an endpoint.
+type access int
+
+const (
+	public     access = iota // anyone
+	deployment               // the deployment admin key (X1)
+	checker                  // a key of the workspace, any scope, or the deployment key
+	manager                  // an admin key of the workspace, or the deployment key
+)
+
+// serve wraps an endpoint with authentication and error answers.
+func (s *Server) serve(a access, h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := &call{ws: r.PathValue("ws")}
+		if err := s.authenticate(r, a, c); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if err := h(w, r, c); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+var (
+	errNoKey = &policy.Error{Code: policy.CodeUnauthenticated,
+		Message: "missing API key: send Authorization: Bearer <key>"}
+	errNotDeployment = &policy.Error{Code: policy.CodeForbidden,
+		Message: "this endpoint needs the deployment admin key"}
+)
+
+// authenticate establishes who calls (X1, X2, X3) and whether they may
+// call this endpoint. A key of another workspace gets the answer a missing
+// workspace gets (W1).
+func (s *Server) authenticate(r *http.Request, a access, c *call) error {
+	if a == public {
+		return nil
+	}
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || token == "" {
+		return errNoKey
+	}
+	if s.cfg.AdminKey != "" {
+		sum := sha256.Sum256([]byte(token))
+		if subtle.ConstantTimeCompare(sum[:], s.adminSum[:]) == 1 {
+			c.deployed = true
+		}
+	}
+	if !c.deployed {
+		k, err := s.cfg.Admin.Authenticate(token)
+		if err != nil {
+			return err
+		}
+		c.key = k
+		if a == deployment {
+			return errNotDeployment
+		}
+		if k.Workspace != c.ws {
+			return errNotFoundWorkspace(c.ws)
+		}
+		if a == manager && k.Scope != admin.ScopeAdmin {
+			return &policy.Error{Code: policy.CodeForbidden,
+				Message: "this key has scope check (decisions only); administration needs a key of scope admin",
+				Details: map[string]any{"scope": k.Scope}}
+		}
+	}
+	if a == manager {
+		c.write.Actor.UserID = r.Header.Get("Gatehouse-Actor")
+		c.write.Reason = r.Header.Get("Gatehouse-Reason")
+	}
+	return nil
+}

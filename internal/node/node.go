@@ -1,0 +1,130 @@
+// Package node wires one Gatehouse node together: a store, the admin
+// service over it, the engine that answers decisions, and the HTTP API.
+// cmd/gatehouse serves it; tests and benchmarks start it in-process.
+package node
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatehouse-authz/gatehouse/admin"
+	"github.com/gatehouse-authz/gatehouse/engine"
+	"github.com/gatehouse-authz/gatehouse/httpapi"
+	"github.com/gatehouse-authz/gatehouse/policy"
+	"github.com/gatehouse-authz/gatehouse/session"
+	"github.com/gatehouse-authz/gatehouse/store/postgres"
+	"github.com/gatehouse-authz/gatehouse/store/sqlite"
+)
+
+// Config configures a node.
+type Config struct {
+	// Database is "sqlite:<path>" or a postgres:// URL.
+	Database string
+	// Catalog is the deployment catalog; the default one if nil.
+	Catalog *policy.Catalog
+	// AdminKey is the deployment admin key (X1).
+	AdminKey   string
+	SessionTTL time.Duration
+	// FlushEvery is how often usage counts are written; 5 s if zero.
+	FlushEvery time.Duration
+	Logger     *slog.Logger
+	Version    string
+	// Console is served at /.
+	Console http.Handler
+}
+
+// Store is what a node needs of its database.
+type Store interface {
+	admin.Store
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Node is a running Gatehouse node.
+type Node struct {
+	Store  Store
+	Admin  *admin.Service
+	Engine *engine.Engine
+	API    *httpapi.Server
+}
+
+// sessionSecret names the session signing key's seed in the store.
+const sessionSecret = "session_ed25519_seed"
+
+// OpenStore opens the database named by a --database value.
+func OpenStore(ctx context.Context, database string) (Store, error) {
+	switch {
+	case strings.HasPrefix(database, "sqlite:"):
+		path := strings.TrimPrefix(database, "sqlite:")
+		if path == "" {
+			return nil, errors.New("database sqlite: needs a file path, e.g. sqlite:gatehouse.db")
+		}
+		return sqlite.Open(ctx, path)
+	case strings.HasPrefix(database, "postgres://"), strings.HasPrefix(database, "postgresql://"):
+		return postgres.Open(ctx, database)
+	}
+	return nil, fmt.Errorf("database %q: want sqlite:<path> or postgres://…", database)
+}
+
+// Open opens the database, loads every workspace into the engine and
+// builds the API. The node serves once Open returns.
+func Open(ctx context.Context, cfg Config) (*Node, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	st, err := OpenStore(ctx, cfg.Database)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{Store: st}
+	var svc *admin.Service
+	n.Engine = engine.New(engine.Options{Usage: usageSink(func(ctx context.Context, ws string, u []admin.Usage) error {
+		return svc.RecordUsage(ctx, ws, u)
+	}), FlushEvery: cfg.FlushEvery, Logger: cfg.Logger})
+	svc = admin.New(st, admin.Options{Catalog: cfg.Catalog, Logger: cfg.Logger, Publisher: n.Engine})
+	n.Admin = svc
+	seed, err := st.Secret(ctx, sessionSecret, func() []byte {
+		b := make([]byte, ed25519.SeedSize)
+		rand.Read(b)
+		return b
+	})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	keys, err := session.NewKeys(seed)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	n.API = httpapi.New(httpapi.Config{Admin: svc, Engine: n.Engine, AdminKey: cfg.AdminKey, Sessions: keys,
+		SessionTTL: cfg.SessionTTL, Ready: st.Ping, Registry: prometheus.NewRegistry(), Console: cfg.Console,
+		Logger: cfg.Logger, Version: cfg.Version})
+	start := time.Now()
+	if err := svc.Open(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("load workspaces: %w", err)
+	}
+	n.API.MarkLoaded()
+	cfg.Logger.Info("workspaces loaded", "workspaces", len(n.Engine.Workspaces()), "duration", time.Since(start))
+	return n, nil
+}
+
+// Run flushes usage counts until ctx ends, then once more.
+func (n *Node) Run(ctx context.Context) { n.Engine.Run(ctx) }
+
+// Close closes the database.
+func (n *Node) Close() error { return n.Store.Close() }
+
+type usageSink func(ctx context.Context, ws string, u []admin.Usage) error
+
+func (f usageSink) RecordUsage(ctx context.Context, ws string, u []admin.Usage) error { return f(ctx, ws, u) }
