@@ -79,3 +79,13 @@ func (s *Server) routeTable() []route {
 		r("PUT", ws+"/policy", manager, s.importPolicy),
 	}
 }
+
+// Routes lists the API's endpoints as "METHOD /path/{param}", in the
+// order they are declared.
+func (s *Server) Routes() []string {
+	out := make([]string, len(s.routes))
+	for i, rt := range s.routes {
+		out[i] = rt.method + " " + rt.path
+	}
+	return out
+}
