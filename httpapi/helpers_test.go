@@ -129,7 +129,8 @@ type world struct {
 }
 
 // newWorld creates workspace ws on the professional plan with departments
-// sales > sales_east, a "Sales rep" role from the sales template, and
+// sales > sales_east, a "Sales rep" role from the sales template plus
+// deals (view department, edit own), and
 // members rep (sales_east, Sales rep) and boss (owner).
 func newWorld(t *testing.T, env *apitest.Env, ws string) world {
 	t.Helper()
@@ -142,7 +143,8 @@ func newWorld(t *testing.T, env *apitest.Env, ws string) world {
 	p := "/v1/workspaces/" + ws
 	w.admin.ok(200, "PUT", p+"/departments/sales", map[string]any{"name": "Sales"})
 	w.admin.ok(200, "PUT", p+"/departments/sales_east", map[string]any{"name": "Sales East", "parent_id": "sales"})
-	w.admin.ok(201, "POST", p+"/roles", map[string]any{"name": "Sales rep", "template": "sales", "reason": "setup"})
+	w.admin.ok(201, "POST", p+"/roles", map[string]any{"name": "Sales rep", "template": "sales", "reason": "setup",
+		"grants": map[string]any{"deals_view": "department", "deals_create": "all", "deals_edit": "own"}})
 	w.admin.ok(200, "PUT", p+"/members/rep", map[string]any{"name": "Rep", "email": "rep@x.example", "kind": "internal",
 		"department_ids": []string{"sales_east"}, "role_ids": []string{"sales_rep"}})
 	w.admin.ok(200, "PUT", p+"/members/boss", map[string]any{"name": "Boss", "email": "boss@x.example", "kind": "internal", "owner": true})

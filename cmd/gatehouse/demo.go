@@ -39,11 +39,16 @@ func seedDemo(ctx context.Context, n *node.Node, stdout io.Writer) error {
 		}
 	}
 	roles := map[string]string{}
-	for _, t := range []struct{ template, name string }{
-		{"sales", "Sales rep"}, {"support", "Support agent"}, {"billing", "Billing clerk"},
-		{"analyst", "Analyst"}, {"readonly_client", "Client portal"},
+	for _, t := range []struct {
+		template, name string
+		grants         policy.Grants
+	}{
+		{"sales", "Sales rep", policy.Grants{"deals_view": policy.LevelDepartment, "deals_create": policy.LevelAll, "deals_edit": policy.LevelOwn,
+			"leads_view": policy.LevelSubdepartments, "leads_edit": policy.LevelOwn}},
+		{"support", "Support agent", nil}, {"billing", "Billing clerk", nil},
+		{"analyst", "Analyst", nil}, {"readonly_client", "Client portal", nil},
 	} {
-		r, _, err := svc.CreateRole(ctx, demoWorkspace, w, admin.RoleInput{Name: t.name, Template: t.template})
+		r, _, err := svc.CreateRole(ctx, demoWorkspace, w, admin.RoleInput{Name: t.name, Template: t.template, Grants: t.grants})
 		if err != nil {
 			return fmt.Errorf("role %s: %w", t.name, err)
 		}
@@ -72,7 +77,7 @@ func seedDemo(ctx context.Context, n *node.Node, stdout io.Writer) error {
 	if _, _, _, err := svc.SetDirectGrants(ctx, demoWorkspace, w, "erin", policy.Grants{"reports_view": policy.LevelAll}); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "demo workspace %q seeded: %d members, roles from the templates; try: gatehouse check --workspace demo --user erin --permission deals_edit\n",
+	fmt.Fprintf(stdout, "demo workspace %q seeded: %d members, roles from the templates; try: gatehouse check --workspace demo --user erin --permission deals_view\n",
 		demoWorkspace, len(members))
 	return nil
 }
