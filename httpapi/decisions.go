@@ -11,14 +11,16 @@ import (
 )
 
 // subjectRequest names whom a decision is about: a user id, or a session
-// token (A2) that carries one.
+// token (A2) that carries one. Requests spell the two fields out rather
+// than embed this type, so that decoding errors name "user", not a Go
+// type's path.
 type subjectRequest struct {
-	User    string `json:"user"`
-	Session string `json:"session"`
+	User, Session string
 }
 
 type checkRequest struct {
-	subjectRequest
+	User        string           `json:"user"`
+	Session     string           `json:"session"`
 	Permission  string           `json:"permission"`
 	Resource    *policy.Resource `json:"resource"`
 	MinRevision int64            `json:"min_revision"`
@@ -96,7 +98,7 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request, c *call) error {
 
 // decide answers one check on snap and counts it.
 func (s *Server) decide(snap *policy.Snapshot, ws string, in *checkRequest) (policy.Decision, error) {
-	user, err := s.subject(snap, ws, in.subjectRequest)
+	user, err := s.subject(snap, ws, subjectRequest{User: in.User, Session: in.Session})
 	if err != nil {
 		return policy.Decision{}, err
 	}
@@ -168,7 +170,8 @@ func (s *Server) checkBatch(w http.ResponseWriter, r *http.Request, c *call) err
 }
 
 type filterRequest struct {
-	subjectRequest
+	User        string `json:"user"`
+	Session     string `json:"session"`
 	Permission  string `json:"permission"`
 	MinRevision int64  `json:"min_revision"`
 }
@@ -202,7 +205,7 @@ func (s *Server) filter(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err != nil {
 		return err
 	}
-	user, err := s.subject(snap, c.ws, in.subjectRequest)
+	user, err := s.subject(snap, c.ws, subjectRequest{User: in.User, Session: in.Session})
 	if err != nil {
 		return err
 	}
@@ -220,7 +223,8 @@ func (s *Server) filter(w http.ResponseWriter, r *http.Request, c *call) error {
 }
 
 type explainRequest struct {
-	subjectRequest
+	User        string           `json:"user"`
+	Session     string           `json:"session"`
 	Permission  string           `json:"permission"`
 	Resource    *policy.Resource `json:"resource"`
 	MinRevision int64            `json:"min_revision"`
@@ -243,7 +247,7 @@ func (s *Server) explain(w http.ResponseWriter, r *http.Request, c *call) error 
 	if err != nil {
 		return err
 	}
-	user, err := s.subject(snap, c.ws, in.subjectRequest)
+	user, err := s.subject(snap, c.ws, subjectRequest{User: in.User, Session: in.Session})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,244 @@
+package httpapi_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-authz/gatehouse/internal/apitest"
+)
+
+func TestR7_IfMatch(t *testing.T) {
+	t.Parallel()
+	env := apitest.Start(t, apitest.Options{})
+	w := newWorld(t, env, "acme")
+	g := w.admin.ok(200, "GET", w.path("/roles/sales_rep"), nil)
+	etag := g.header.Get("ETag")
+	if etag != `"1"` || g.num("revision") != 1 {
+		t.Fatalf("ETag %q, revision %d", etag, g.num("revision"))
+	}
+	edit := map[string]any{"grants": map[string]any{"contacts_view": "all"}, "apply": false}
+	u := w.admin.ok(200, "PATCH", w.path("/roles/sales_rep"), edit, "If-Match", etag)
+	if u.header.Get("ETag") != `"2"` || u.num("revision") != 2 || u.num("workspace_revision") <= 2 {
+		t.Fatalf("edit: %s %v", u.raw, u.header)
+	}
+	w.admin.fails(412, "revision_conflict", "PATCH", w.path("/roles/sales_rep"), edit, "If-Match", etag)
+	w.admin.fails(400, "invalid_argument", "PATCH", w.path("/roles/sales_rep"), edit, "If-Match", "yesterday")
+	// R8 through PATCH set_all.
+	a := w.admin.ok(200, "PATCH", w.path("/roles/sales_rep"), map[string]any{"set_all": "deny"}, "If-Match", `"2"`)
+	if len(a.body["grants"].(map[string]any)) != 0 {
+		t.Fatalf("deny everything left grants: %s", a.raw)
+	}
+	w.admin.fails(400, "invalid_argument", "PATCH", w.path("/roles/sales_rep"), map[string]any{"set_all": "maybe"})
+	// R6a: revisions, one with its diff, restore.
+	revs := w.admin.ok(200, "GET", w.path("/roles/sales_rep/revisions"), nil).items()
+	if len(revs) != 3 {
+		t.Fatalf("revisions: %v", revs)
+	}
+	d := w.admin.ok(200, "GET", w.path("/roles/sales_rep/revisions/2"), nil)
+	if len(d.body["changes"].([]any)) == 0 {
+		t.Fatalf("diff of revision 2: %s", d.raw)
+	}
+	w.admin.fails(404, "not_found", "GET", w.path("/roles/sales_rep/revisions/9"), nil)
+	w.admin.fails(400, "invalid_argument", "GET", w.path("/roles/sales_rep/revisions/x"), nil)
+	rs := w.admin.ok(200, "POST", w.path("/roles/sales_rep/revisions/1/restore"), map[string]any{"reason": "undo"})
+	if rs.num("revision") != 4 {
+		t.Fatalf("restore: %s", rs.raw)
+	}
+}
+
+func TestR5_DeleteWithReassignThroughHTTP(t *testing.T) {
+	t.Parallel()
+	env := apitest.Start(t, apitest.Options{})
+	w := newWorld(t, env, "acme")
+	r := w.admin.fails(409, "role_in_use", "DELETE", w.path("/roles/sales_rep"), nil)
+	if !strings.Contains(string(r.raw), `"members":1`) && !strings.Contains(string(r.raw), `"member_count":1`) {
+		t.Errorf("role_in_use without the member count: %s", r.raw)
+	}
+	w.admin.fails(409, "role_protected", "DELETE", w.path("/roles/employee"), nil)
+	w.admin.ok(200, "DELETE", w.path("/roles/sales_rep?reassign_to=head"), nil)
+	m := w.admin.ok(200, "GET", w.path("/members/rep"), nil)
+	if roles := m.body["roles"].([]any); len(roles) != 1 || roles[0].(map[string]any)["role_id"] != "head" {
+		t.Fatalf("member after reassign: %s", m.raw)
+	}
+	dup := w.admin.ok(201, "POST", w.path("/roles/sales_manager/duplicate"), nil)
+	if dup.body["name"] != "Sales manager (Copy)" && !strings.HasSuffix(dup.body["name"].(string), "(Copy)") {
+		t.Errorf("R4 duplicate name: %s", dup.raw)
+	}
+	w.admin.fails(409, "role_protected", "POST", w.path("/roles/head/duplicate"), map[string]any{})
+}
+
+func TestM_MembersThroughHTTP(t *testing.T) {
+	t.Parallel()
+	env := apitest.Start(t, apitest.Options{})
+	w := newWorld(t, env, "acme")
+	// M4 via the role-member route: last role → default; default alone → last_role naming it.
+	w.admin.ok(200, "DELETE", w.path("/roles/sales_rep/members/rep"), nil)
+	m := w.admin.ok(200, "GET", w.path("/members/rep"), nil)
+	if roles := m.body["roles"].([]any); len(roles) != 1 || roles[0].(map[string]any)["role_id"] != "employee" {
+		t.Fatalf("M4 fallback: %s", m.raw)
+	}
+	r := w.admin.fails(409, "last_role", "DELETE", w.path("/roles/employee/members/rep"), nil)
+	if !strings.Contains(r.body["error"].(map[string]any)["message"].(string), "Employee") {
+		t.Errorf("M4 message does not name the default role: %s", r.raw)
+	}
+	w.admin.ok(200, "POST", w.path("/roles/sales_rep/members"), map[string]any{"user_ids": []string{"rep", "boss"}})
+	list := w.admin.ok(200, "GET", w.path("/roles/sales_rep/members"), nil)
+	if len(list.items()) != 2 {
+		t.Fatalf("role members: %s", list.raw)
+	}
+	// M5: redundant direct grants are reported.
+	g := w.admin.ok(200, "PUT", w.path("/members/rep/grants"), map[string]any{"grants": map[string]any{"contacts_view": "own", "reports_view": "all"}})
+	if fmt.Sprint(g.body["redundant"]) != "[contacts_view]" {
+		t.Errorf("M5 redundant: %s", g.raw)
+	}
+	// M6: a client cannot get an internal role.
+	w.admin.fails(409, "audience_mismatch", "PUT", w.path("/members/cl"), map[string]any{"name": "C", "kind": "client", "role_ids": []string{"sales_rep"}})
+	w.admin.fails(400, "invalid_argument", "PUT", w.path("/members/rep"), map[string]any{"user_id": "other", "name": "x"})
+	// Paging with cursors.
+	for i := range 5 {
+		w.admin.ok(200, "PUT", w.path(fmt.Sprintf("/members/p%d", i)), map[string]any{"name": "P", "department_ids": []string{"sales"}})
+	}
+	seen := map[string]bool{}
+	cursor := ""
+	for pages := 0; ; pages++ {
+		r := w.admin.ok(200, "GET", w.path("/members?department=sales&limit=2&cursor="+cursor), nil)
+		for _, it := range r.items() {
+			seen[it.(map[string]any)["user_id"].(string)] = true
+		}
+		c, ok := r.body["next_cursor"].(string)
+		if !ok {
+			break
+		}
+		cursor = c
+		if pages > 5 {
+			t.Fatal("paging does not end")
+		}
+	}
+	if len(seen) != 5 {
+		t.Fatalf("paged members: %v", seen)
+	}
+	w.admin.fails(400, "invalid_argument", "GET", w.path("/members?cursor=!!!"), nil)
+	w.admin.fails(400, "invalid_argument", "GET", w.path("/members?limit=0"), nil)
+}
+
+func TestImport_LimitAndAllOrNothing(t *testing.T) {
+	t.Parallel()
+	env := apitest.Start(t, apitest.Options{})
+	w := newWorld(t, env, "acme")
+	mk := func(n int, bad int) map[string]any {
+		ms := make([]map[string]any, n)
+		for i := range ms {
+			ms[i] = map[string]any{"user_id": fmt.Sprintf("imp%05d", i), "name": "Imported", "email": "i@x.example", "department_ids": []string{"sales"}}
+		}
+		if bad >= 0 {
+			ms[bad]["role_ids"] = []string{"no_such_role"}
+		}
+		return map[string]any{"members": ms}
+	}
+	w.admin.fails(400, "invalid_argument", "POST", w.path("/members/import"), mk(10_001, -1))
+	w.admin.fails(404, "not_found", "POST", w.path("/members/import"), mk(100, 99))
+	if r := w.admin.ok(200, "GET", w.path("/members?q=imp"), nil); len(r.items()) != 0 {
+		t.Fatalf("a failed import wrote members: %d", len(r.items()))
+	}
+	r := w.admin.ok(200, "POST", w.path("/members/import"), mk(10_000, -1))
+	if r.num("imported") != 10_000 {
+		t.Fatalf("import: %s", r.raw)
+	}
+	c := w.check.ok(200, "POST", w.path("/check"), map[string]any{"user": "imp09999", "permission": "contacts_view", "min_revision": r.num("workspace_revision")})
+	if c.body["reason"] == "not_a_member" {
+		t.Fatalf("imported member unknown to decisions: %s", c.raw)
+	}
+}
+
+func TestPolicyAsCodeThroughHTTP(t *testing.T) {
+	t.Parallel()
+	env := apitest.Start(t, apitest.Options{})
+	w := newWorld(t, env, "acme")
+	exp := w.admin.ok(200, "GET", w.path("/policy"), nil)
+	if ct := exp.header.Get("Content-Type"); ct != "application/yaml" || !strings.Contains(string(exp.raw), "sales_rep") {
+		t.Fatalf("export %q: %s", ct, exp.raw)
+	}
+	before := w.admin.ok(200, "GET", w.path(""), nil).num("revision")
+	imp := w.admin.ok(200, "PUT", w.path("/policy"), exp.raw, "Content-Type", "application/yaml")
+	if imp.num("workspace_revision") != before {
+		t.Errorf("re-importing the export moved the revision %d → %d", before, imp.num("workspace_revision"))
+	}
+	w.admin.fails(400, "invalid_argument", "PUT", w.path("/policy"), "roles: [", "Content-Type", "application/yaml")
+}
+
+func TestHardening(t *testing.T) {
+	t.Parallel()
+	env := apitest.Start(t, apitest.Options{})
+	w := newWorld(t, env, "acme")
+	big := `{"user":"rep","permission":"` + strings.Repeat("x", 1<<20) + `"}`
+	w.check.fails(413, "payload_too_large", "POST", w.path("/check"), big)
+	cases := map[string]string{
+		"malformed":     `{"user":"rep",`,
+		"not an object": `[1,2]`,
+		"trailing data": `{"user":"rep","permission":"leads_view"} {}`,
+		"wrong type":    `{"user":5,"permission":"leads_view"}`,
+		"unknown field": `{"user":"rep","permission":"leads_view","colour":"red"}`,
+		"empty":         ``,
+		"bad level":     `{"name":"R","grants":{"leads_view":"everything"}}`,
+	}
+	for name, body := range cases {
+		path := w.path("/check")
+		if name == "bad level" {
+			path = w.path("/roles")
+		}
+		r := w.admin.do("POST", path, body)
+		msg, _ := r.body["error"].(map[string]any)["message"].(string)
+		if r.status != 400 || r.code() != "invalid_argument" || msg == "" {
+			t.Errorf("%s: %d %s", name, r.status, r.raw)
+		}
+	}
+	r := w.admin.do("POST", w.path("/check"), `{"user":5,"permission":"leads_view"}`)
+	if !strings.Contains(string(r.raw), `"user"`) {
+		t.Errorf("a type error does not name the field: %s", r.raw)
+	}
+	r = w.admin.do("POST", w.path("/check"), `{"user":"rep","permission":"leads_view","colour":"red"}`)
+	if !strings.Contains(string(r.raw), "colour") {
+		t.Errorf("an unknown field is not named: %s", r.raw)
+	}
+	// A route that does not exist, and a method a route does not take.
+	if r := w.admin.do("GET", "/v1/nothing", nil); r.status != 404 {
+		t.Errorf("unknown path: %d", r.status)
+	}
+	if r := w.admin.do("DELETE", w.path("/check"), nil); r.status != 405 {
+		t.Errorf("wrong method: %d", r.status)
+	}
+}
+
+func TestOperations_HealthReadyMetrics(t *testing.T) {
+	t.Parallel()
+	env := apitest.Start(t, apitest.Options{})
+	w := newWorld(t, env, "acme")
+	anon := newCaller(t, env, "")
+	if r := anon.ok(200, "GET", "/healthz", nil); r.body["status"] != "ok" {
+		t.Errorf("healthz: %s", r.raw)
+	}
+	if r := anon.ok(200, "GET", "/readyz", nil); r.body["ready"] != true {
+		t.Errorf("readyz: %s", r.raw)
+	}
+	w.check.ok(200, "POST", w.path("/check"), map[string]any{"user": "rep", "permission": "contacts_view"})
+	w.check.ok(200, "POST", w.path("/check"), map[string]any{"user": "rep", "permission": "wallet_refill"})
+	w.check.do("POST", w.path("/check"), `{`)
+	m := string(anon.ok(200, "GET", "/metrics", nil).raw)
+	for _, want := range []string{
+		`gatehouse_http_requests_total{code="200",route="POST /v1/workspaces/{ws}/check"} 2`,
+		`gatehouse_http_requests_total{code="400",route="POST /v1/workspaces/{ws}/check"} 1`,
+		`gatehouse_http_request_duration_seconds_bucket{route="POST /v1/workspaces/{ws}/check"`,
+		`gatehouse_decisions_total{result="allowed"} 1`,
+		`gatehouse_decisions_total{result="denied"} 1`,
+		`gatehouse_snapshot_revision{workspace="acme"}`,
+		`gatehouse_usage_flushes_total{result="ok"}`,
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(m, w.checkKey) || strings.Contains(m, apitest.AdminKey) {
+		t.Error("metrics contain a key")
+	}
+}

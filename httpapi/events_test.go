@@ -1,0 +1,122 @@
+package httpapi_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-authz/gatehouse/internal/apitest"
+)
+
+// TestA3_EventsLongPoll: the feed reports every revision in order, with
+// no gaps, and the members whose epoch moved; a long poll returns as soon
+// as a change commits.
+func TestA3_EventsLongPoll(t *testing.T) {
+	t.Parallel()
+	env := apitest.Start(t, apitest.Options{})
+	w := newWorld(t, env, "acme")
+	all := w.check.ok(200, "GET", w.path("/events?after=0"), nil)
+	items := all.items()
+	for i, it := range items {
+		if rev := int64(it.(map[string]any)["revision"].(float64)); rev != int64(i+1) {
+			t.Fatalf("event %d has revision %d: gaps or disorder: %s", i, rev, all.raw)
+		}
+	}
+	last := all.num("revision")
+	if last != int64(len(items)) {
+		t.Fatalf("feed revision %d after %d events", last, len(items))
+	}
+	done := make(chan reply, 1)
+	go func() { done <- w.check.do("GET", w.path(fmt.Sprintf("/events?after=%d&wait=10", last)), nil) }()
+	time.Sleep(100 * time.Millisecond)
+	start := time.Now()
+	w.admin.ok(200, "PUT", w.path("/members/rep/roles"), map[string]any{"role_ids": []string{"employee"}})
+	r := <-done
+	if time.Since(start) > 2*time.Second {
+		t.Errorf("long poll woke %v after the write", time.Since(start))
+	}
+	ev := r.items()
+	if len(ev) != 1 {
+		t.Fatalf("long poll: %s", r.raw)
+	}
+	e := ev[0].(map[string]any)
+	if int64(e["revision"].(float64)) != last+1 || e["action"] != "member.roles" || fmt.Sprint(e["epochs"]) != "[rep]" {
+		t.Fatalf("event: %v", e)
+	}
+	// Nothing new: an empty answer after the wait, at the same revision.
+	r = w.check.ok(200, "GET", w.path(fmt.Sprintf("/events?after=%d&wait=0", last+1)), nil)
+	if len(r.items()) != 0 || r.num("revision") != last+1 {
+		t.Fatalf("empty poll: %s", r.raw)
+	}
+	w.check.fails(400, "invalid_argument", "GET", w.path("/events?after=-1"), nil)
+	w.check.fails(400, "invalid_argument", "GET", w.path("/events?wait=600"), nil)
+}
+
+// TestA3_EventsSSE: the same feed as Server-Sent Events, resumable with
+// Last-Event-ID.
+func TestA3_EventsSSE(t *testing.T) {
+	t.Parallel()
+	env := apitest.Start(t, apitest.Options{})
+	w := newWorld(t, env, "acme")
+	head := w.check.ok(200, "GET", w.path("/events?after=0"), nil).num("revision")
+	req, _ := http.NewRequest("GET", env.URL+w.path("/events"), nil)
+	req.Header.Set("Authorization", "Bearer "+w.checkKey)
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Last-Event-ID", fmt.Sprint(head-2))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Fatalf("content type %q", ct)
+	}
+	events := make(chan [2]string, 16)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		var id string
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case strings.HasPrefix(line, "id: "):
+				id = strings.TrimPrefix(line, "id: ")
+			case strings.HasPrefix(line, "data: "):
+				events <- [2]string{id, strings.TrimPrefix(line, "data: ")}
+			}
+		}
+		close(events)
+	}()
+	next := func() (string, map[string]any) {
+		t.Helper()
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				t.Fatal("stream ended")
+			}
+			var m map[string]any
+			if err := json.Unmarshal([]byte(ev[1]), &m); err != nil {
+				t.Fatal(err)
+			}
+			return ev[0], m
+		case <-time.After(5 * time.Second):
+			t.Fatal("no event within 5 s")
+		}
+		return "", nil
+	}
+	for want := head - 1; want <= head; want++ {
+		if id, m := next(); id != fmt.Sprint(want) || int64(m["revision"].(float64)) != want {
+			t.Fatalf("resumed event %s %v, want revision %d", id, m, want)
+		}
+	}
+	w.admin.ok(200, "PUT", w.path("/departments/support"), map[string]any{"name": "Support"})
+	w.admin.ok(200, "PUT", w.path("/departments/support"), map[string]any{"name": "Customer support"})
+	for want := head + 1; want <= head+2; want++ {
+		if id, m := next(); id != fmt.Sprint(want) || m["action"] != "department.put" {
+			t.Fatalf("live event %s %v, want revision %d", id, m, want)
+		}
+	}
+}
