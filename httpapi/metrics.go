@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,6 +23,7 @@ type metrics struct {
 	inflight  prometheus.Gauge
 	registry  *prometheus.Registry
 	collector *engineCollector
+	routes    sync.Map // pattern → *routeMetrics
 }
 
 func newMetrics(reg *prometheus.Registry, e *engine.Engine) *metrics {
@@ -88,6 +90,32 @@ func (s *Server) metricsHandler() http.Handler {
 	return promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})
 }
 
+// routeMetrics are one route's series, resolved once: looking label
+// values up on every request would cost more than a check.
+type routeMetrics struct {
+	latency prometheus.Observer
+	byCode  sync.Map // status int → prometheus.Counter
+	m       *metrics
+	route   string
+}
+
+func (m *metrics) route(pattern string) *routeMetrics {
+	if rm, ok := m.routes.Load(pattern); ok {
+		return rm.(*routeMetrics)
+	}
+	rm, _ := m.routes.LoadOrStore(pattern, &routeMetrics{latency: m.latency.WithLabelValues(pattern), m: m, route: pattern})
+	return rm.(*routeMetrics)
+}
+
+func (rm *routeMetrics) observe(status int, d time.Duration) {
+	c, ok := rm.byCode.Load(status)
+	if !ok {
+		c, _ = rm.byCode.LoadOrStore(status, rm.m.requests.WithLabelValues(rm.route, strconv.Itoa(status)))
+	}
+	c.(prometheus.Counter).Inc()
+	rm.latency.Observe(d.Seconds())
+}
+
 // recorder remembers the status a handler wrote.
 type recorder struct {
 	http.ResponseWriter
@@ -138,8 +166,7 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 				rec.status = http.StatusOK
 			}
 			d := time.Since(start)
-			s.metrics.requests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
-			s.metrics.latency.WithLabelValues(route).Observe(d.Seconds())
+			s.metrics.route(route).observe(rec.status, d)
 			s.log.DebugContext(r.Context(), "request", "method", r.Method, "route", route, "status", rec.status, "duration", d)
 		}()
 		next.ServeHTTP(rec, r)
