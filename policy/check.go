@@ -21,10 +21,10 @@ const (
 
 // Decision is the answer to a check.
 type Decision struct {
-	Allowed  bool
-	Level    Level  // the member's effective level of the permission
-	Reason   Reason // why
-	Revision int64  // the snapshot revision the decision was computed at (D8)
+	Allowed  bool   `json:"allowed"`
+	Level    Level  `json:"level"`    // the member's effective level of the permission
+	Reason   Reason `json:"reason"`   // why
+	Revision int64  `json:"revision"` // the snapshot revision the decision was computed at (D8)
 	// src is 1 + the index of the role revision that gave Level, or 0
 	// when it is unknown: see Snapshot.DecidingRole.
 	src  int32
