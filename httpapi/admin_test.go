@@ -10,7 +10,7 @@ import (
 
 func TestR7_IfMatch(t *testing.T) {
 	t.Parallel()
-	env := apitest.Start(t, apitest.Options{})
+	env := apitest.Start(t, apitest.Options{Wrap: contract(t)})
 	w := newWorld(t, env, "acme")
 	g := w.admin.ok(200, "GET", w.path("/roles/sales_rep"), nil)
 	etag := g.header.Get("ETag")
@@ -49,7 +49,7 @@ func TestR7_IfMatch(t *testing.T) {
 
 func TestR5_DeleteWithReassignThroughHTTP(t *testing.T) {
 	t.Parallel()
-	env := apitest.Start(t, apitest.Options{})
+	env := apitest.Start(t, apitest.Options{Wrap: contract(t)})
 	w := newWorld(t, env, "acme")
 	r := w.admin.fails(409, "role_in_use", "DELETE", w.path("/roles/sales_rep"), nil)
 	if !strings.Contains(string(r.raw), `"members":1`) && !strings.Contains(string(r.raw), `"member_count":1`) {
@@ -70,7 +70,7 @@ func TestR5_DeleteWithReassignThroughHTTP(t *testing.T) {
 
 func TestM_MembersThroughHTTP(t *testing.T) {
 	t.Parallel()
-	env := apitest.Start(t, apitest.Options{})
+	env := apitest.Start(t, apitest.Options{Wrap: contract(t)})
 	w := newWorld(t, env, "acme")
 	// M4 via the role-member route: last role → default; default alone → last_role naming it.
 	w.admin.ok(200, "DELETE", w.path("/roles/sales_rep/members/rep"), nil)
@@ -124,7 +124,7 @@ func TestM_MembersThroughHTTP(t *testing.T) {
 
 func TestImport_LimitAndAllOrNothing(t *testing.T) {
 	t.Parallel()
-	env := apitest.Start(t, apitest.Options{})
+	env := apitest.Start(t, apitest.Options{Wrap: contract(t)})
 	w := newWorld(t, env, "acme")
 	mk := func(n int, bad int) map[string]any {
 		ms := make([]map[string]any, n)
@@ -153,7 +153,7 @@ func TestImport_LimitAndAllOrNothing(t *testing.T) {
 
 func TestPolicyAsCodeThroughHTTP(t *testing.T) {
 	t.Parallel()
-	env := apitest.Start(t, apitest.Options{})
+	env := apitest.Start(t, apitest.Options{Wrap: contract(t)})
 	w := newWorld(t, env, "acme")
 	exp := w.admin.ok(200, "GET", w.path("/policy"), nil)
 	if ct := exp.header.Get("Content-Type"); ct != "application/yaml" || !strings.Contains(string(exp.raw), "sales_rep") {
@@ -169,7 +169,7 @@ func TestPolicyAsCodeThroughHTTP(t *testing.T) {
 
 func TestHardening(t *testing.T) {
 	t.Parallel()
-	env := apitest.Start(t, apitest.Options{})
+	env := apitest.Start(t, apitest.Options{}) // unknown routes on purpose: no contract
 	w := newWorld(t, env, "acme")
 	big := `{"user":"rep","permission":"` + strings.Repeat("x", 1<<20) + `"}`
 	w.check.fails(413, "payload_too_large", "POST", w.path("/check"), big)
@@ -212,7 +212,7 @@ func TestHardening(t *testing.T) {
 
 func TestOperations_HealthReadyMetrics(t *testing.T) {
 	t.Parallel()
-	env := apitest.Start(t, apitest.Options{})
+	env := apitest.Start(t, apitest.Options{Wrap: contract(t)})
 	w := newWorld(t, env, "acme")
 	anon := newCaller(t, env, "")
 	if r := anon.ok(200, "GET", "/healthz", nil); r.body["status"] != "ok" {

@@ -10,7 +10,7 @@ import (
 
 func TestX1_DeploymentKeyManagesWorkspaces(t *testing.T) {
 	t.Parallel()
-	env := apitest.Start(t, apitest.Options{})
+	env := apitest.Start(t, apitest.Options{Wrap: contract(t)})
 	w := newWorld(t, env, "acme")
 	anon := newCaller(t, env, "")
 	anon.fails(401, "unauthenticated", "POST", "/v1/workspaces", map[string]any{"id": "x", "name": "X"})
@@ -37,7 +37,7 @@ func TestX1_DeploymentKeyManagesWorkspaces(t *testing.T) {
 // route and through on every decision route.
 func TestW1_X2_KeysStayInTheirWorkspace(t *testing.T) {
 	t.Parallel()
-	env := apitest.Start(t, apitest.Options{})
+	env := apitest.Start(t, apitest.Options{Wrap: contract(t)})
 	a := newWorld(t, env, "a")
 	b := newWorld(t, env, "b")
 	decisionRoutes := map[string]bool{
@@ -98,7 +98,7 @@ func TestW1_X2_KeysStayInTheirWorkspace(t *testing.T) {
 
 func TestX3_ActingMember(t *testing.T) {
 	t.Parallel()
-	env := apitest.Start(t, apitest.Options{})
+	env := apitest.Start(t, apitest.Options{Wrap: contract(t)})
 	w := newWorld(t, env, "acme")
 	w.admin.fails(403, "forbidden", "POST", w.path("/roles"), map[string]any{"name": "X"}, "Gatehouse-Actor", "rep")
 	w.admin.fails(403, "forbidden", "POST", w.path("/roles"), map[string]any{"name": "X"}, "Gatehouse-Actor", "stranger")
@@ -111,7 +111,7 @@ func TestX3_ActingMember(t *testing.T) {
 
 func TestX4_ReasonFromBodyOrHeader(t *testing.T) {
 	t.Parallel()
-	env := apitest.Start(t, apitest.Options{})
+	env := apitest.Start(t, apitest.Options{Wrap: contract(t)})
 	w := newWorld(t, env, "acme")
 	g := map[string]any{"leads_view": "all", "leads_edit": "all", "leads_delete": "own"}
 	w.admin.fails(422, "reason_required", "POST", w.path("/roles"), map[string]any{"name": "Deleter", "grants": g})
@@ -128,7 +128,7 @@ func TestX4_ReasonFromBodyOrHeader(t *testing.T) {
 
 func TestAuth_HeadersOfErrors(t *testing.T) {
 	t.Parallel()
-	env := apitest.Start(t, apitest.Options{})
+	env := apitest.Start(t, apitest.Options{Wrap: contract(t)})
 	r := newCaller(t, env, "").do("GET", "/v1/workspaces", nil)
 	if ct := r.header.Get("Content-Type"); ct != "application/json" || r.status != http.StatusUnauthorized {
 		t.Fatalf("content type %q, status %d", ct, r.status)

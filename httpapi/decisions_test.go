@@ -11,7 +11,7 @@ import (
 
 func TestD1_D2_CheckThroughHTTP(t *testing.T) {
 	t.Parallel()
-	env := apitest.Start(t, apitest.Options{})
+	env := apitest.Start(t, apitest.Options{Wrap: contract(t)})
 	w := newWorld(t, env, "acme")
 	cases := []struct {
 		name    string
@@ -41,7 +41,7 @@ func TestD1_D2_CheckThroughHTTP(t *testing.T) {
 
 func TestD4_Batch(t *testing.T) {
 	t.Parallel()
-	env := apitest.Start(t, apitest.Options{})
+	env := apitest.Start(t, apitest.Options{Wrap: contract(t)})
 	w := newWorld(t, env, "acme")
 	checks := []map[string]any{
 		{"user": "rep", "permission": "contacts_view"},
@@ -69,7 +69,7 @@ func TestD4_Batch(t *testing.T) {
 
 func TestD8_MinRevision(t *testing.T) {
 	t.Parallel()
-	env := apitest.Start(t, apitest.Options{})
+	env := apitest.Start(t, apitest.Options{Wrap: contract(t)})
 	w := newWorld(t, env, "acme")
 	wr := w.admin.ok(200, "PUT", w.path("/members/rep/roles"), map[string]any{"role_ids": []string{"employee", "sales_rep"}})
 	rev := wr.num("workspace_revision")
@@ -92,7 +92,7 @@ func TestD8_MinRevision(t *testing.T) {
 
 func TestA2_Sessions(t *testing.T) {
 	t.Parallel()
-	env := apitest.Start(t, apitest.Options{})
+	env := apitest.Start(t, apitest.Options{Wrap: contract(t)})
 	w := newWorld(t, env, "acme")
 	other := newWorld(t, env, "other")
 	s := w.check.ok(201, "POST", w.path("/sessions"), map[string]any{"user": "rep", "ttl_seconds": 600})
@@ -127,7 +127,7 @@ func TestA2_Sessions(t *testing.T) {
 
 func TestD5_D6_D7_FilterExplainWhoCan(t *testing.T) {
 	t.Parallel()
-	env := apitest.Start(t, apitest.Options{})
+	env := apitest.Start(t, apitest.Options{Wrap: contract(t)})
 	w := newWorld(t, env, "acme")
 	f := w.check.ok(200, "POST", w.path("/filter"), map[string]any{"user": "boss", "permission": "deals_view"})
 	if f.body["kind"] != "all" {

@@ -82,4 +82,3 @@ func invalid(field, format string, args ...any) error {
 	}
 	return e
 }
-

@@ -51,9 +51,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c *call) error {
 		}
 		wait = time.Duration(n) * time.Second
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), wait)
-	defer cancel()
-	changes, rev, err := s.nextChanges(ctx, c.ws, after)
+	changes, rev, err := s.nextChanges(r.Context(), time.Now().Add(wait), c.ws, after)
 	if err != nil {
 		return err
 	}
@@ -66,9 +64,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c *call) error {
 }
 
 // nextChanges returns the changes after revision after, waiting until
-// there are some or ctx ends (then none, with no error). rev is the last
-// revision returned, or after.
-func (s *Server) nextChanges(ctx context.Context, ws string, after int64) ([]admin.Change, int64, error) {
+// there are some or the deadline passes (then none, with no error). rev
+// is the last revision returned, or after. ctx bounds the reads.
+func (s *Server) nextChanges(ctx context.Context, deadline time.Time, ws string, after int64) ([]admin.Change, int64, error) {
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
 	for {
 		cur, changed, err := s.cfg.Engine.Changed(ws)
 		if err != nil {
@@ -85,6 +85,8 @@ func (s *Server) nextChanges(ctx context.Context, ws string, after int64) ([]adm
 		}
 		select {
 		case <-changed:
+		case <-timer.C:
+			return nil, after, nil
 		case <-ctx.Done():
 			return nil, after, nil
 		}
@@ -110,9 +112,7 @@ func (s *Server) eventStream(w http.ResponseWriter, r *http.Request, ws string, 
 		if err := rc.Flush(); err != nil {
 			return nil // the client left
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), sseHeartbeat)
-		changes, rev, err := s.nextChanges(ctx, ws, after)
-		cancel()
+		changes, rev, err := s.nextChanges(r.Context(), time.Now().Add(sseHeartbeat), ws, after)
 		if err != nil {
 			s.log.WarnContext(r.Context(), "event stream", "workspace", ws, "err", err)
 			return nil

@@ -17,7 +17,7 @@ import (
 // as a change commits.
 func TestA3_EventsLongPoll(t *testing.T) {
 	t.Parallel()
-	env := apitest.Start(t, apitest.Options{})
+	env := apitest.Start(t, apitest.Options{Wrap: contract(t)})
 	w := newWorld(t, env, "acme")
 	all := w.check.ok(200, "GET", w.path("/events?after=0"), nil)
 	items := all.items()
@@ -60,7 +60,7 @@ func TestA3_EventsLongPoll(t *testing.T) {
 // Last-Event-ID.
 func TestA3_EventsSSE(t *testing.T) {
 	t.Parallel()
-	env := apitest.Start(t, apitest.Options{})
+	env := apitest.Start(t, apitest.Options{Wrap: contract(t)})
 	w := newWorld(t, env, "acme")
 	head := w.check.ok(200, "GET", w.path("/events?after=0"), nil).num("revision")
 	req, _ := http.NewRequest("GET", env.URL+w.path("/events"), nil)
@@ -118,5 +118,16 @@ func TestA3_EventsSSE(t *testing.T) {
 		if id, m := next(); id != fmt.Sprint(want) || m["action"] != "department.put" {
 			t.Fatalf("live event %s %v, want revision %d", id, m, want)
 		}
+	}
+}
+
+// TestA3_EventsWaitZero: wait=0 answers at once, with what there is.
+func TestA3_EventsWaitZero(t *testing.T) {
+	t.Parallel()
+	env := apitest.Start(t, apitest.Options{Wrap: contract(t)})
+	w := newWorld(t, env, "acme")
+	r := w.check.ok(200, "GET", w.path("/events?after=0&wait=0"), nil)
+	if len(r.items()) == 0 {
+		t.Fatalf("wait=0 with changes: %s", r.raw)
 	}
 }

@@ -127,4 +127,6 @@ func (n *Node) Close() error { return n.Store.Close() }
 
 type usageSink func(ctx context.Context, ws string, u []admin.Usage) error
 
-func (f usageSink) RecordUsage(ctx context.Context, ws string, u []admin.Usage) error { return f(ctx, ws, u) }
+func (f usageSink) RecordUsage(ctx context.Context, ws string, u []admin.Usage) error {
+	return f(ctx, ws, u)
+}

@@ -1,0 +1,740 @@
+package httpapi_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+
+	"github.com/gatehouse-authz/gatehouse/httpapi"
+	"github.com/gatehouse-authz/gatehouse/internal/apitest"
+)
+
+// The contract tests hold the server to its OpenAPI document
+// (httpapi/openapi.yaml): every request and response that passes through
+// the contract middleware is validated against it, and the document lists
+// exactly the routes of the route table.
+
+var updateGolden = flag.Bool("update", false, "rewrite testdata/openapi.golden.json from the document")
+
+// openapiDoc loads and validates the document once per test binary.
+var openapiDoc = sync.OnceValues(func() (*openapi3.T, error) {
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(httpapi.OpenAPI())
+	if err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		return nil, fmt.Errorf("validate: %w", err)
+	}
+	return doc, nil
+})
+
+// contractRouter finds a request's operation in the document.
+var contractRouter = sync.OnceValues(func() (routers.Router, error) {
+	doc, err := openapiDoc()
+	if err != nil {
+		return nil, err
+	}
+	return legacy.NewRouter(doc)
+})
+
+func loadContract(t testing.TB) (*openapi3.T, routers.Router) {
+	t.Helper()
+	doc, err := openapiDoc()
+	if err != nil {
+		t.Fatalf("openapi.yaml: %v", err)
+	}
+	router, err := contractRouter()
+	if err != nil {
+		t.Fatalf("openapi.yaml: router: %v", err)
+	}
+	return doc, router
+}
+
+// contract returns a middleware that validates every request and response
+// passing through it against the OpenAPI document; a mismatch fails t.
+// Use it as apitest.Options{Wrap: contract(t)}.
+func contract(t *testing.T) func(http.Handler) http.Handler {
+	return newContract(t, nil)
+}
+
+// contractSeen records the routes ("METHOD /path") that answered 2xx.
+type contractSeen struct {
+	mu sync.Mutex
+	ok map[string]int
+}
+
+func (s *contractSeen) add(route string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ok == nil {
+		s.ok = map[string]int{}
+	}
+	s.ok[route]++
+}
+
+func newContract(t *testing.T, seen *contractSeen) func(http.Handler) http.Handler {
+	doc, router := loadContract(t)
+	opts := &openapi3filter.Options{
+		// The server tests authentication itself; here any key passes.
+		AuthenticationFunc: func(context.Context, *openapi3filter.AuthenticationInput) error { return nil },
+		// A status the operation does not list fails; a body sent to an
+		// operation that takes none is ignored, as the server does.
+		IncludeResponseStatus: true,
+	}
+	change := doc.Components.Schemas["Change"]
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			route, params, err := router.FindRoute(r)
+			if err != nil {
+				t.Errorf("contract: %s %s: not in the OpenAPI document: %v", r.Method, r.URL.Path, err)
+				next.ServeHTTP(w, r)
+				return
+			}
+			var body []byte
+			if r.Body != nil {
+				body, _ = io.ReadAll(r.Body)
+				r.Body.Close()
+			}
+			ctx := context.Background()
+			vr := r.Clone(ctx)
+			vr.Body = io.NopCloser(bytes.NewReader(body))
+			in := &openapi3filter.RequestValidationInput{Request: vr, PathParams: params, Route: route, Options: opts}
+			reqErr := openapi3filter.ValidateRequest(ctx, in)
+
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			rec := &contractWriter{ResponseWriter: w}
+			next.ServeHTTP(rec, r)
+			if rec.status == 0 {
+				rec.status = http.StatusOK
+			}
+			where := fmt.Sprintf("%s %s → %d", r.Method, r.URL.RequestURI(), rec.status)
+
+			// A request the document rejects must be one the server
+			// rejects too, with a client error.
+			if reqErr != nil && (rec.status < 400 || rec.status >= 500) {
+				t.Errorf("contract: %s: the document rejects the request, the server did not: %v", where, reqErr)
+			}
+			if reqErr == nil && rec.status < 300 && seen != nil {
+				seen.add(route.Method + " " + route.Path)
+			}
+
+			ropts := *opts
+			stream := strings.HasPrefix(w.Header().Get("Content-Type"), "text/event-stream")
+			if stream {
+				// An event stream never ends: its status and headers are
+				// validated here, each event's data below.
+				ropts.ExcludeResponseBody = true
+			}
+			resp := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: rec.status,
+				Header: w.Header(), Options: &ropts}
+			resp.SetBodyBytes(rec.body.Bytes())
+			if err := openapi3filter.ValidateResponse(ctx, resp); err != nil {
+				t.Errorf("contract: %s: response does not match the document: %v\n%s", where, err, clip(rec.body.Bytes()))
+				return
+			}
+			if stream {
+				for _, data := range sseData(rec.body.Bytes()) {
+					var v any
+					if err := json.Unmarshal([]byte(data), &v); err != nil {
+						t.Errorf("contract: %s: event data is not JSON: %v: %s", where, err, data)
+						continue
+					}
+					if err := change.Value.VisitJSON(v, openapi3.EnableJSONSchema2020()); err != nil {
+						t.Errorf("contract: %s: event data is not a Change: %v: %s", where, err, data)
+					}
+					for _, p := range undocumented(v, change, "") {
+						t.Errorf("contract: %s: event data has a field the document does not list: %s", where, p)
+					}
+				}
+				return
+			}
+			// Responses may gain fields (DESIGN §3), but the document
+			// must list every field the server sends today.
+			if !strings.HasPrefix(w.Header().Get("Content-Type"), "application/json") {
+				return
+			}
+			sch := responseSchema(route, rec.status, w.Header().Get("Content-Type"))
+			var v any
+			if sch == nil || json.Unmarshal(rec.body.Bytes(), &v) != nil {
+				return
+			}
+			for _, p := range undocumented(v, sch, "") {
+				t.Errorf("contract: %s: the response has a field the document does not list: %s", where, p)
+			}
+		})
+	}
+}
+
+// contractWriter passes a response through and keeps a copy of it.
+type contractWriter struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (c *contractWriter) WriteHeader(code int) {
+	if c.status == 0 {
+		c.status = code
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *contractWriter) Write(b []byte) (int, error) {
+	if c.status == 0 {
+		c.status = http.StatusOK
+	}
+	if c.body.Len() < 1<<20 {
+		c.body.Write(b)
+	}
+	return c.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController flush an event stream.
+func (c *contractWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
+func clip(b []byte) string {
+	if len(b) > 2000 {
+		return string(b[:2000]) + "…"
+	}
+	return string(b)
+}
+
+// sseData returns the data of each complete event of a Server-Sent Events
+// stream.
+func sseData(b []byte) []string {
+	var out []string
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	var data []string
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "":
+			if data != nil {
+				out = append(out, strings.Join(data, "\n"))
+			}
+			data = nil
+		case strings.HasPrefix(line, "data:"):
+			data = append(data, strings.TrimPrefix(strings.TrimPrefix(line, "data:"), " "))
+		}
+	}
+	return out
+}
+
+func responseSchema(route *routers.Route, status int, contentType string) *openapi3.SchemaRef {
+	rr := route.Operation.Responses.Status(status)
+	if rr == nil || rr.Value == nil {
+		return nil
+	}
+	mt := rr.Value.Content.Get(contentType)
+	if mt == nil {
+		return nil
+	}
+	return mt.Schema
+}
+
+// undocumented lists the object fields of v that schema s does not name,
+// where s names its fields (properties, through allOf) and says nothing of
+// others. Free-form objects (no properties, or additionalProperties) are
+// not looked into beyond what they declare.
+func undocumented(v any, s *openapi3.SchemaRef, path string) []string {
+	if s == nil || s.Value == nil {
+		return nil
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		props := map[string]*openapi3.SchemaRef{}
+		var extra *openapi3.SchemaRef
+		open := false
+		var gather func(s *openapi3.SchemaRef)
+		gather = func(s *openapi3.SchemaRef) {
+			if s == nil || s.Value == nil {
+				return
+			}
+			for k, p := range s.Value.Properties {
+				if props[k] == nil {
+					props[k] = p
+				}
+			}
+			if ap := s.Value.AdditionalProperties; ap.Schema != nil {
+				extra = ap.Schema
+			} else if ap.Has != nil && *ap.Has {
+				open = true
+			}
+			if len(s.Value.OneOf) > 0 || len(s.Value.AnyOf) > 0 {
+				open = true
+			}
+			for _, a := range s.Value.AllOf {
+				gather(a)
+			}
+		}
+		gather(s)
+		if len(props) == 0 && extra == nil {
+			return nil // a free-form object
+		}
+		var out []string
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			switch p := props[k]; {
+			case p != nil:
+				out = append(out, undocumented(v[k], p, path+"."+k)...)
+			case extra != nil:
+				out = append(out, undocumented(v[k], extra, path+"."+k)...)
+			case !open:
+				out = append(out, path+"."+k)
+			}
+		}
+		return out
+	case []any:
+		var out []string
+		for i, x := range v {
+			out = append(out, undocumented(x, s.Value.Items, fmt.Sprintf("%s[%d]", path, i))...)
+		}
+		return out
+	}
+	return nil
+}
+
+func TestOpenAPI_DocumentIsValid(t *testing.T) {
+	doc, _ := loadContract(t)
+	if doc.OpenAPI != "3.1.0" {
+		t.Errorf("openapi: %q, want 3.1.0", doc.OpenAPI)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(httpapi.OpenAPI(), &raw); err != nil {
+		t.Fatalf("OpenAPI() is not a JSON object: %v", err)
+	}
+	if raw["openapi"] != "3.1.0" {
+		t.Errorf("OpenAPI() openapi: %v, want 3.1.0", raw["openapi"])
+	}
+	// Every operation is documented for people and names its errors.
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			if op.OperationID == "" || op.Summary == "" {
+				t.Errorf("%s %s: no operationId or summary", method, path)
+			}
+			if op.Responses.Status(500) == nil && strings.HasPrefix(path, "/v1/") {
+				t.Errorf("%s %s: no 500 response", method, path)
+			}
+		}
+	}
+	// Request bodies reject unknown fields, as the server does.
+	for name, s := range doc.Components.Schemas {
+		if strings.HasSuffix(name, "Request") {
+			if ap := s.Value.AdditionalProperties; ap.Has == nil || *ap.Has {
+				t.Errorf("schema %s: additionalProperties is not false", name)
+			}
+		}
+	}
+}
+
+func TestOpenAPI_CoversEveryRoute(t *testing.T) {
+	doc, _ := loadContract(t)
+	env := apitest.Start(t, apitest.Options{})
+	inDoc := map[string]bool{}
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			inDoc[method+" "+path] = true
+		}
+	}
+	inTable := map[string]bool{}
+	for _, r := range env.API.Routes() {
+		inTable[r] = true
+		if !inDoc[r] {
+			t.Errorf("route %s is not in openapi.yaml", r)
+		}
+	}
+	for r := range inDoc {
+		if !inTable[r] {
+			t.Errorf("openapi.yaml lists %s, which is not a route", r)
+		}
+	}
+}
+
+func TestOpenAPI_Golden(t *testing.T) {
+	env := apitest.Start(t, apitest.Options{})
+	resp, err := http.Get(env.URL + "/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	got, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		t.Fatalf("GET /openapi.json: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	golden := filepath.Join("testdata", "openapi.golden.json")
+	if *updateGolden {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./httpapi -run Golden -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("GET /openapi.json differs from %s; if openapi.yaml changed on purpose, run go test ./httpapi -run Golden -update", golden)
+	}
+}
+
+// tourClient makes HTTP requests to a test node with net/http only.
+type tourClient struct {
+	t   *testing.T
+	url string
+	key string
+}
+
+type tourReply struct {
+	status int
+	header http.Header
+	raw    []byte
+	body   map[string]any
+}
+
+func (r tourReply) str(field string) string {
+	s, _ := r.body[field].(string)
+	return s
+}
+
+func (r tourReply) errCode() string {
+	e, _ := r.body["error"].(map[string]any)
+	s, _ := e["code"].(string)
+	return s
+}
+
+func (r tourReply) items() []any {
+	it, _ := r.body["items"].([]any)
+	return it
+}
+
+func (c tourClient) as(key string) tourClient { c.key = key; return c }
+
+// send makes a request. body is JSON-encoded unless it is a string (sent
+// as it is, as YAML when contentType says so). hdr holds header pairs.
+func (c tourClient) send(method, path string, body any, hdr ...string) tourReply {
+	c.t.Helper()
+	var rd io.Reader
+	ct := "application/json"
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, c.url+path, rd)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if c.key != "" {
+		req.Header.Set("Authorization", "Bearer "+c.key)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", ct)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := tourReply{status: resp.StatusCode, header: resp.Header, raw: raw}
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(raw, &r.body); err != nil {
+			c.t.Fatalf("%s %s: not a JSON object: %v: %s", method, path, err, raw)
+		}
+	}
+	return r
+}
+
+// want sends a request and fails the test unless it answers status (and,
+// for an error, code).
+func (c tourClient) want(status int, code, method, path string, body any, hdr ...string) tourReply {
+	c.t.Helper()
+	r := c.send(method, path, body, hdr...)
+	if r.status != status || r.errCode() != code {
+		c.t.Fatalf("%s %s: %d %q, want %d %q: %s", method, path, r.status, r.errCode(), status, code, clip(r.raw))
+	}
+	return r
+}
+
+// TestContract_Tour calls every route at least once successfully, and the
+// usual errors, through the contract middleware.
+func TestContract_Tour(t *testing.T) {
+	seen := &contractSeen{}
+	env := apitest.Start(t, apitest.Options{Wrap: newContract(t, seen)})
+	anon := tourClient{t: t, url: env.URL}
+	dep := anon.as(apitest.AdminKey)
+	const ws = "/v1/workspaces/acme"
+
+	// System and public routes.
+	anon.want(200, "", "GET", "/healthz", nil)
+	anon.want(200, "", "GET", "/readyz", nil)
+	if r := anon.want(200, "", "GET", "/metrics", nil); !bytes.Contains(r.raw, []byte("gatehouse_http_requests_total")) {
+		t.Errorf("/metrics has no gatehouse_http_requests_total")
+	}
+	anon.want(200, "", "GET", "/openapi.json", nil)
+	anon.want(200, "", "GET", "/v1/catalog", nil)
+	anon.want(200, "", "GET", "/v1/catalog?q=contacts", nil)
+	tpls := anon.want(200, "", "GET", "/v1/templates", nil)
+	hasSales := false
+	for _, it := range tpls.items() {
+		if it.(map[string]any)["id"] == "sales" {
+			hasSales = true
+		}
+	}
+	if !hasSales {
+		t.Fatalf("GET /v1/templates has no sales template: %s", tpls.raw)
+	}
+
+	// Workspaces and keys.
+	anon.want(401, "unauthenticated", "GET", "/v1/workspaces", nil)
+	dep.want(400, "invalid_argument", "POST", "/v1/workspaces", map[string]any{"id": "acme", "name": "Acme", "colour": "red"})
+	dep.want(201, "", "POST", "/v1/workspaces", map[string]any{"id": "acme", "name": "Acme", "plan": "professional"})
+	dep.want(409, "name_taken", "POST", "/v1/workspaces", map[string]any{"id": "acme", "name": "Acme again"})
+	dep.want(200, "", "GET", "/v1/workspaces", nil)
+	dep.want(404, "not_found", "GET", "/v1/workspaces/nowhere", nil)
+	adminKey := dep.want(201, "", "POST", ws+"/keys", map[string]any{"scope": "admin", "name": "console"}).str("key")
+	checkKey := dep.want(201, "", "POST", ws+"/keys", map[string]any{"scope": "check", "name": "backend"}).str("key")
+	adm, chk := anon.as(adminKey), anon.as(checkKey)
+	spare := adm.want(201, "", "POST", ws+"/keys", map[string]any{"scope": "check"}).str("id")
+	adm.want(200, "", "GET", ws+"/keys", nil)
+	adm.want(200, "", "DELETE", ws+"/keys/"+spare, nil)
+	chk.want(403, "forbidden", "GET", ws+"/roles", nil)
+	chk.want(200, "", "GET", ws, nil)
+	adm.want(200, "", "PATCH", ws, map[string]any{"name": "Acme Corp"})
+
+	// Catalog and smart objects (C9).
+	chk.want(200, "", "GET", ws+"/catalog", nil)
+	chk.want(200, "", "GET", ws+"/catalog?q=vehicles", nil)
+	adm.want(200, "", "PUT", ws+"/catalog/objects/vehicles", map[string]any{"name": "Vehicles", "description": "The fleet"})
+
+	// Departments.
+	adm.want(200, "", "PUT", ws+"/departments/sales", map[string]any{"name": "Sales"})
+	adm.want(200, "", "PUT", ws+"/departments/sales_east", map[string]any{"name": "Sales East", "parent_id": "sales"})
+	adm.want(200, "", "PUT", ws+"/departments/tmp", map[string]any{"name": "Temporary"})
+	adm.want(200, "", "GET", ws+"/departments", nil)
+	adm.want(200, "", "GET", ws+"/departments/sales_east", nil)
+	adm.want(404, "not_found", "GET", ws+"/departments/nowhere", nil)
+	adm.want(413, "payload_too_large", "PUT", ws+"/departments/big", map[string]any{"name": strings.Repeat("x", httpapi.MaxBody)})
+	adm.want(200, "", "DELETE", ws+"/departments/tmp", nil)
+
+	// Roles.
+	role := adm.want(201, "", "POST", ws+"/roles", map[string]any{"name": "Sales rep", "template": "sales", "reason": "setup"}).str("id")
+	rp := ws + "/roles/" + role
+	portal := adm.want(201, "", "POST", ws+"/roles", map[string]any{"name": "Portal", "template": "readonly_client"}).str("id")
+	adm.want(200, "", "GET", ws+"/roles", nil)
+	adm.want(200, "", "GET", ws+"/roles?audience=internal&q=sales", nil)
+	adm.want(404, "not_found", "GET", ws+"/roles/nowhere", nil)
+	got := adm.want(200, "", "GET", rp, nil)
+	etag := got.header.Get("ETag")
+	if etag == "" {
+		t.Fatalf("GET %s: no ETag", rp)
+	}
+	grants := got.body["grants"].(map[string]any)
+	grants["vehicles_view"] = "all"
+	adm.want(200, "", "PATCH", rp, map[string]any{"grants": grants, "reason": "fleet"}, "If-Match", etag)
+	adm.want(412, "revision_conflict", "PATCH", rp, map[string]any{"description": "stale"}, "If-Match", etag)
+	r := adm.want(422, "unknown_permission", "PATCH", rp, map[string]any{"grants": map[string]any{"contact_view": "all"}})
+	if d, _ := r.body["error"].(map[string]any)["details"].(map[string]any); d == nil {
+		t.Errorf("unknown_permission without details: %s", r.raw)
+	}
+	adm.want(400, "invalid_argument", "PATCH", rp, map[string]any{"grants": map[string]any{"contacts_view": "everything"}})
+	adm.want(422, "reason_required", "POST", rp+"/duplicate", nil)
+	dup := adm.want(201, "", "POST", rp+"/duplicate", nil, "Gatehouse-Reason", "a copy to try things on").str("id")
+	adm.want(201, "", "POST", rp+"/duplicate", map[string]any{"name": "Sales rep B"}, "Gatehouse-Reason", "another copy")
+	adm.want(200, "", "DELETE", ws+"/roles/"+dup, nil)
+	adm.want(200, "", "POST", rp+"/preview", map[string]any{"grants": map[string]any{"vehicles_view": "own"}})
+	adm.want(200, "", "GET", rp+"/revisions", nil)
+	adm.want(200, "", "GET", rp+"/revisions/2", nil)
+	adm.want(400, "invalid_argument", "GET", rp+"/revisions/zero", nil)
+	adm.want(200, "", "POST", rp+"/revisions/1/restore", map[string]any{"apply": true, "reason": "undo fleet"})
+	adm.want(200, "", "POST", rp+"/revisions/2/restore", nil)
+	adm.want(409, "role_protected", "DELETE", ws+"/roles/employee", nil)
+
+	// Members.
+	adm.want(200, "", "PUT", ws+"/members/rep", map[string]any{"name": "Rep", "email": "rep@acme.example", "kind": "internal",
+		"department_ids": []string{"sales_east"}, "role_ids": []string{role}})
+	adm.want(200, "", "PUT", ws+"/members/boss", map[string]any{"name": "Boss", "email": "boss@acme.example", "owner": true,
+		"department_ids": []string{"sales"}})
+	adm.want(200, "", "POST", ws+"/members/import", map[string]any{"members": []any{
+		map[string]any{"user_id": "u1", "name": "One", "department_ids": []string{"sales"}},
+		map[string]any{"user_id": "u2", "name": "Two", "kind": "client", "role_ids": []string{portal}},
+	}})
+	first := adm.want(200, "", "GET", ws+"/members?limit=2", nil)
+	cursor := first.str("next_cursor")
+	if cursor == "" {
+		t.Fatalf("GET members?limit=2 of 4: no next_cursor: %s", first.raw)
+	}
+	adm.want(200, "", "GET", ws+"/members?limit=2&cursor="+cursor, nil)
+	adm.want(200, "", "GET", ws+"/members?role="+role+"&department=sales_east&q=rep", nil)
+	adm.want(400, "invalid_argument", "GET", ws+"/members?cursor=bogus", nil)
+	adm.want(200, "", "GET", ws+"/members/rep", nil)
+	adm.want(404, "not_found", "GET", ws+"/members/nobody", nil)
+	adm.want(200, "", "PUT", ws+"/members/rep/roles", map[string]any{"role_ids": []string{role, "employee"}})
+	adm.want(200, "", "PUT", ws+"/members/rep/grants", map[string]any{"grants": map[string]any{"reports_view": "all"}, "reason": "reports"})
+	adm.want(200, "", "GET", ws+"/members/rep/permissions", nil)
+	adm.want(200, "", "POST", rp+"/members", map[string]any{"user_ids": []string{"u1"}})
+	adm.want(409, "audience_mismatch", "POST", rp+"/members", map[string]any{"user_ids": []string{"u2"}})
+	adm.want(200, "", "GET", rp+"/members", nil)
+	adm.want(200, "", "GET", rp+"/members?department=sales&q=one&limit=10", nil)
+	adm.want(200, "", "DELETE", rp+"/members/u1", nil)
+	adm.want(409, "role_in_use", "DELETE", rp, nil)
+	adm.want(200, "", "GET", ws+"/members/rep", nil, "Gatehouse-Actor", "boss")
+	adm.want(403, "forbidden", "PUT", ws+"/departments/x", map[string]any{"name": "X"}, "Gatehouse-Actor", "u1")
+
+	// Decisions.
+	chk.want(200, "", "POST", ws+"/check", map[string]any{"user": "rep", "permission": "contacts_view"})
+	chk.want(200, "", "POST", ws+"/check", map[string]any{"user": "u1", "permission": "contacts_view"})
+	chk.want(200, "", "POST", ws+"/check", map[string]any{"user": "rep", "permission": "contacts_edit",
+		"resource": map[string]any{"owner_id": "u1", "department_id": "sales", "relations": map[string]any{"responsible": []string{"rep"}}}})
+	chk.want(422, "unknown_permission", "POST", ws+"/check", map[string]any{"user": "rep", "permission": "contact_view"})
+	chk.want(400, "invalid_argument", "POST", ws+"/check", map[string]any{"user": "rep", "permission": "contacts_view", "record": map[string]any{}})
+	chk.want(404, "not_found", "POST", "/v1/workspaces/nowhere/check", map[string]any{"user": "rep", "permission": "contacts_view"})
+	b := chk.want(200, "", "POST", ws+"/check/batch", map[string]any{"checks": []any{
+		map[string]any{"user": "rep", "permission": "contacts_view"},
+		map[string]any{"user": "rep", "permission": "contact_view"},
+		map[string]any{"user": "ghost", "permission": "deals_view", "resource": map[string]any{"owner_id": "ghost"}},
+	}})
+	if res, _ := b.body["results"].([]any); len(res) != 3 {
+		t.Errorf("batch of 3: %s", b.raw)
+	}
+	chk.want(200, "", "POST", ws+"/filter", map[string]any{"user": "rep", "permission": "contacts_view"})
+	chk.want(200, "", "POST", ws+"/filter", map[string]any{"user": "rep", "permission": "tasks_view"})
+	chk.want(200, "", "POST", ws+"/explain", map[string]any{"user": "rep", "permission": "contacts_edit",
+		"resource": map[string]any{"owner_id": "u1"}})
+	chk.want(200, "", "POST", ws+"/explain", map[string]any{"user": "rep", "permission": "reports_view"})
+	chk.want(200, "", "POST", ws+"/explain", map[string]any{"user": "u1", "permission": "settings_roles_edit"})
+	dep.want(200, "", "POST", ws+"/explain", map[string]any{"user": "stranger", "permission": "contacts_view"})
+	chk.want(200, "", "GET", ws+"/who-can?permission=contacts_view", nil)
+	wc := chk.want(200, "", "GET", ws+"/who-can?permission=contacts_view&level=own&limit=1&min_revision=1", nil)
+	if c := wc.str("next_cursor"); c != "" {
+		chk.want(200, "", "GET", ws+"/who-can?permission=contacts_view&cursor="+c, nil)
+	}
+	chk.want(400, "invalid_argument", "GET", ws+"/who-can", nil)
+	sess := chk.want(201, "", "POST", ws+"/sessions", map[string]any{"user": "rep", "ttl_seconds": 600})
+	token := sess.str("token")
+	chk.want(200, "", "POST", ws+"/check", map[string]any{"session": token, "permission": "contacts_view"})
+	wrote := adm.want(200, "", "PUT", ws+"/members/rep/grants", map[string]any{"grants": map[string]any{}})
+	rev := int64(wrote.body["workspace_revision"].(float64))
+	chk.want(401, "reauthentication_required", "POST", ws+"/check", map[string]any{"session": token, "permission": "contacts_view", "min_revision": rev})
+	chk.want(404, "not_found", "POST", ws+"/sessions", map[string]any{"user": "nobody"})
+
+	// The event feed: long poll and SSE.
+	ev := chk.want(200, "", "GET", ws+"/events?after=0", nil)
+	if len(ev.items()) == 0 {
+		t.Errorf("events after 0: none: %s", ev.raw)
+	}
+	chk.want(200, "", "GET", fmt.Sprintf("%s/events?after=%d&wait=0", ws, rev), nil)
+	tourSSE(t, env.URL+ws+"/events?after=0", checkKey)
+
+	// Audit, usage and policy as code.
+	a := adm.want(200, "", "GET", ws+"/audit?limit=2", nil)
+	if c := a.str("next_cursor"); c == "" {
+		t.Errorf("audit?limit=2: no next_cursor: %s", a.raw)
+	} else {
+		adm.want(200, "", "GET", ws+"/audit?limit=2&cursor="+c, nil)
+	}
+	adm.want(200, "", "GET", ws+"/audit?target=role:"+role+"&since="+time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), nil)
+	adm.want(400, "invalid_argument", "GET", ws+"/audit?since=yesterday", nil)
+	adm.want(200, "", "GET", ws+"/audit/verify", nil)
+	env.Engine.Flush(context.Background()) // the allowed checks above become usage rows (U1)
+	if u := adm.want(200, "", "GET", ws+"/usage", nil); len(u.body["usage"].([]any)) == 0 {
+		t.Errorf("usage after allowed checks: none: %s", clip(u.raw))
+	}
+	adm.want(200, "", "GET", ws+"/usage?unused_days=7", nil)
+	pol := adm.want(200, "", "GET", ws+"/policy", nil)
+	if ct := pol.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/yaml") {
+		t.Fatalf("GET policy: Content-Type %q", ct)
+	}
+	adm.want(200, "", "PUT", ws+"/policy?reason=sync", string(pol.raw), "Content-Type", "application/yaml")
+	adm.want(400, "invalid_argument", "PUT", ws+"/policy", "version: 2\nroles: []\n", "Content-Type", "application/yaml")
+
+	// Deletes.
+	adm.want(409, "role_in_use", "DELETE", ws+"/catalog/objects/vehicles", nil)
+	adm.want(200, "", "DELETE", ws+"/catalog/objects/vehicles?force=true", nil)
+	adm.want(200, "", "DELETE", ws+"/members/u2", nil)
+	adm.want(200, "", "DELETE", rp+"?reassign_to=employee", nil)
+
+	// Every route answered at least once with success.
+	seen.mu.Lock()
+	defer seen.mu.Unlock()
+	var missing []string
+	for _, rt := range env.API.Routes() {
+		if seen.ok[rt] == 0 {
+			missing = append(missing, rt)
+		}
+	}
+	slices.Sort(missing)
+	for _, rt := range missing {
+		t.Errorf("the tour made no successful call of %s", rt)
+	}
+}
+
+// tourSSE reads the event stream until its first change, then leaves.
+func tourSSE(t *testing.T, url, key string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("SSE: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if sc.Text() == "event: change" {
+			// Read to the end of the event so the contract sees it whole.
+			for sc.Scan() && sc.Text() != "" {
+			}
+			return
+		}
+	}
+	t.Fatalf("SSE: no change event: %v", sc.Err())
+}
