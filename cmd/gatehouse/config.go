@@ -24,8 +24,6 @@ type serveConfig struct {
 type envFlags struct {
 	fs     *flag.FlagSet
 	getenv func(string) string
-	// vars documents each flag's variable for the usage text.
-	vars []string
 }
 
 func (e *envFlags) envName(name string) string {
