@@ -92,11 +92,13 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err != nil {
 		return err
 	}
+	s.metrics.decisions(d.Allowed, 1)
 	writeJSON(w, http.StatusOK, toCheck(d))
 	return nil
 }
 
-// decide answers one check on snap and counts it.
+// decide answers one check on snap; the engine counts it for usage (U1),
+// the caller for metrics.
 func (s *Server) decide(snap *policy.Snapshot, ws string, in *checkRequest) (policy.Decision, error) {
 	user, err := s.subject(snap, ws, subjectRequest{User: in.User, Session: in.Session})
 	if err != nil {
@@ -105,12 +107,7 @@ func (s *Server) decide(snap *policy.Snapshot, ws string, in *checkRequest) (pol
 	if in.Permission == "" {
 		return policy.Decision{}, invalid("permission", "permission is required, e.g. contacts_view")
 	}
-	d, err := s.cfg.Engine.CheckIn(snap, user, in.Permission, in.Resource)
-	if err != nil {
-		return policy.Decision{}, err
-	}
-	s.metrics.decision(d)
-	return d, nil
+	return s.cfg.Engine.CheckIn(snap, user, in.Permission, in.Resource)
 }
 
 // MaxBatch is the most checks one batch takes (D4).
@@ -149,6 +146,8 @@ func (s *Server) checkBatch(w http.ResponseWriter, r *http.Request, c *call) err
 		return err
 	}
 	out := batchJSON{Results: make([]batchItemJSON, len(in.Checks)), Revision: snap.Revision()}
+	var allowed, denied int
+	defer func() { s.metrics.decisions(true, allowed); s.metrics.decisions(false, denied) }()
 	for i := range in.Checks {
 		if in.Checks[i].MinRevision != 0 {
 			return invalid("checks", "min_revision belongs to the batch, not to check %d", i)
@@ -162,6 +161,11 @@ func (s *Server) checkBatch(w http.ResponseWriter, r *http.Request, c *call) err
 			out.Results[i].Error = &errorJSON{Code: pe.Code, Message: pe.Message, Details: pe.Details}
 			out.Results[i].Revision = snap.Revision()
 			continue
+		}
+		if d.Allowed {
+			allowed++
+		} else {
+			denied++
 		}
 		out.Results[i].checkJSON = toCheck(d)
 	}

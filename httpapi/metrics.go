@@ -51,11 +51,16 @@ func newMetrics(reg *prometheus.Registry, e *engine.Engine) *metrics {
 	return m
 }
 
-func (m *metrics) decision(d policy.Decision) {
-	if d.Allowed {
-		m.allowed.Inc()
+// decisions counts n decisions, allowed or denied; a batch adds its
+// counts once rather than contending on the counters for every item.
+func (m *metrics) decisions(allowed bool, n int) {
+	if n <= 0 {
+		return
+	}
+	if allowed {
+		m.allowed.Add(float64(n))
 	} else {
-		m.denied.Inc()
+		m.denied.Add(float64(n))
 	}
 }
 
