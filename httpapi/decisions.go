@@ -97,6 +97,23 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request, c *call) error {
 	return nil
 }
 
+// question resolves what a filter or explain is asked on: the snapshot
+// (at min_revision, D8), the user (or session, A2), and a permission.
+func (s *Server) question(ctx context.Context, ws string, minRevision int64, who subjectRequest, permission string) (*policy.Snapshot, string, error) {
+	snap, err := s.snapshot(ctx, ws, minRevision)
+	if err != nil {
+		return nil, "", err
+	}
+	user, err := s.subject(snap, ws, who)
+	if err != nil {
+		return nil, "", err
+	}
+	if permission == "" {
+		return nil, "", invalid("permission", "permission is required, e.g. contacts_view")
+	}
+	return snap, user, nil
+}
+
 // decide answers one check on snap; the engine counts it for usage (U1),
 // the caller for metrics.
 func (s *Server) decide(snap *policy.Snapshot, ws string, in *checkRequest) (policy.Decision, error) {
@@ -205,16 +222,9 @@ func (s *Server) filter(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	snap, err := s.snapshot(r.Context(), c.ws, in.MinRevision)
+	snap, user, err := s.question(r.Context(), c.ws, in.MinRevision, subjectRequest{User: in.User, Session: in.Session}, in.Permission)
 	if err != nil {
 		return err
-	}
-	user, err := s.subject(snap, c.ws, subjectRequest{User: in.User, Session: in.Session})
-	if err != nil {
-		return err
-	}
-	if in.Permission == "" {
-		return invalid("permission", "permission is required, e.g. contacts_view")
 	}
 	p, err := snap.Filter(user, in.Permission)
 	if err != nil {
@@ -247,16 +257,9 @@ func (s *Server) explain(w http.ResponseWriter, r *http.Request, c *call) error 
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	snap, err := s.snapshot(r.Context(), c.ws, in.MinRevision)
+	snap, user, err := s.question(r.Context(), c.ws, in.MinRevision, subjectRequest{User: in.User, Session: in.Session}, in.Permission)
 	if err != nil {
 		return err
-	}
-	user, err := s.subject(snap, c.ws, subjectRequest{User: in.User, Session: in.Session})
-	if err != nil {
-		return err
-	}
-	if in.Permission == "" {
-		return invalid("permission", "permission is required, e.g. contacts_view")
 	}
 	ex, err := snap.Explain(user, in.Permission, in.Resource)
 	if err != nil {

@@ -204,16 +204,26 @@ func (s *subject) who() string {
 
 const decisionSynopsis = "[flags] [<user>] [<permission>]"
 
-// remoteCheck is "gatehouse check": may a user do something (D1, D2)?
-func remoteCheck(ctx context.Context, args []string, getenv func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
-	r := newRemote("gatehouse check", decisionSynopsis, getenv, stdout, stderr)
-	var s subject
+// decisionCommand parses the flags and arguments shared by check and
+// explain.
+func decisionCommand(name string, args []string, getenv func(string) string, stdout, stderr io.Writer) (*remote, *subject, error) {
+	r := newRemote(name, decisionSynopsis, getenv, stdout, stderr)
+	s := &subject{}
 	s.flags(r.fs)
 	pos, err := r.parse(args)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if err := s.resolve(r, pos); err != nil {
+		return nil, nil, err
+	}
+	return r, s, nil
+}
+
+// remoteCheck is "gatehouse check": may a user do something (D1, D2)?
+func remoteCheck(ctx context.Context, args []string, getenv func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
+	r, s, err := decisionCommand("gatehouse check", args, getenv, stdout, stderr)
+	if err != nil {
 		return err
 	}
 	d, err := r.client().Check(ctx, r.workspace, client.CheckRequest{User: s.user, Session: s.session,
@@ -236,14 +246,8 @@ func remoteCheck(ctx context.Context, args []string, getenv func(string) string,
 
 // remoteExplain is "gatehouse explain": the trace of a decision (D6).
 func remoteExplain(ctx context.Context, args []string, getenv func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
-	r := newRemote("gatehouse explain", decisionSynopsis, getenv, stdout, stderr)
-	var s subject
-	s.flags(r.fs)
-	pos, err := r.parse(args)
+	r, s, err := decisionCommand("gatehouse explain", args, getenv, stdout, stderr)
 	if err != nil {
-		return err
-	}
-	if err := s.resolve(r, pos); err != nil {
 		return err
 	}
 	e, err := r.client().Explain(ctx, r.workspace, client.ExplainRequest{User: s.user, Session: s.session,
