@@ -407,101 +407,13 @@ func TestOpenAPI_Golden(t *testing.T) {
 	}
 }
 
-// tourClient makes HTTP requests to a test node with net/http only.
-type tourClient struct {
-	t   *testing.T
-	url string
-	key string
-}
-
-type tourReply struct {
-	status int
-	header http.Header
-	raw    []byte
-	body   map[string]any
-}
-
-func (r tourReply) str(field string) string {
-	s, _ := r.body[field].(string)
-	return s
-}
-
-func (r tourReply) errCode() string {
-	e, _ := r.body["error"].(map[string]any)
-	s, _ := e["code"].(string)
-	return s
-}
-
-func (r tourReply) items() []any {
-	it, _ := r.body["items"].([]any)
-	return it
-}
-
-func (c tourClient) as(key string) tourClient { c.key = key; return c }
-
-// send makes a request. body is JSON-encoded unless it is a string (sent
-// as it is, as YAML when contentType says so). hdr holds header pairs.
-func (c tourClient) send(method, path string, body any, hdr ...string) tourReply {
-	c.t.Helper()
-	var rd io.Reader
-	ct := "application/json"
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		data, err := json.Marshal(b)
-		if err != nil {
-			c.t.Fatal(err)
-		}
-		rd = bytes.NewReader(data)
-	}
-	req, err := http.NewRequest(method, c.url+path, rd)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if c.key != "" {
-		req.Header.Set("Authorization", "Bearer "+c.key)
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", ct)
-	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	r := tourReply{status: resp.StatusCode, header: resp.Header, raw: raw}
-	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
-		if err := json.Unmarshal(raw, &r.body); err != nil {
-			c.t.Fatalf("%s %s: not a JSON object: %v: %s", method, path, err, raw)
-		}
-	}
-	return r
-}
-
-// want sends a request and fails the test unless it answers status (and,
-// for an error, code).
-func (c tourClient) want(status int, code, method, path string, body any, hdr ...string) tourReply {
-	c.t.Helper()
-	r := c.send(method, path, body, hdr...)
-	if r.status != status || r.errCode() != code {
-		c.t.Fatalf("%s %s: %d %q, want %d %q: %s", method, path, r.status, r.errCode(), status, code, clip(r.raw))
-	}
-	return r
-}
-
 // TestContract_Tour calls every route at least once successfully, and the
 // usual errors, through the contract middleware.
 func TestContract_Tour(t *testing.T) {
 	seen := &contractSeen{}
 	env := apitest.Start(t, apitest.Options{Wrap: newContract(t, seen)})
-	anon := tourClient{t: t, url: env.URL}
-	dep := anon.as(apitest.AdminKey)
+	anon := caller{t: t, url: env.URL}
+	dep := anon.with(apitest.AdminKey)
 	const ws = "/v1/workspaces/acme"
 
 	// System and public routes.
@@ -533,7 +445,7 @@ func TestContract_Tour(t *testing.T) {
 	dep.want(404, "not_found", "GET", "/v1/workspaces/nowhere", nil)
 	adminKey := dep.want(201, "", "POST", ws+"/keys", map[string]any{"scope": "admin", "name": "console"}).str("key")
 	checkKey := dep.want(201, "", "POST", ws+"/keys", map[string]any{"scope": "check", "name": "backend"}).str("key")
-	adm, chk := anon.as(adminKey), anon.as(checkKey)
+	adm, chk := anon.with(adminKey), anon.with(checkKey)
 	spare := adm.want(201, "", "POST", ws+"/keys", map[string]any{"scope": "check"}).str("id")
 	adm.want(200, "", "GET", ws+"/keys", nil)
 	adm.want(200, "", "DELETE", ws+"/keys/"+spare, nil)

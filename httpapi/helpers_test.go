@@ -35,6 +35,11 @@ func (r reply) code() string {
 	return ""
 }
 
+func (r reply) str(field string) string {
+	s, _ := r.body[field].(string)
+	return s
+}
+
 func (r reply) num(field string) int64 {
 	f, _ := r.body[field].(float64)
 	return int64(f)
@@ -114,6 +119,17 @@ func (c caller) fails(status int, code, method, path string, body any, hdr ...st
 	r := c.do(method, path, body, hdr...)
 	if r.status != status || r.code() != code {
 		c.t.Fatalf("%s %s: got %d %q, want %d %s: %s", method, path, r.status, r.code(), status, code, r.raw)
+	}
+	return r
+}
+
+// want sends a request and fails the test unless it answers status and,
+// for an error, code ("" for a success).
+func (c caller) want(status int, code, method, path string, body any, hdr ...string) reply {
+	c.t.Helper()
+	r := c.do(method, path, body, hdr...)
+	if r.status != status || r.code() != code {
+		c.t.Fatalf("%s %s: %d %q, want %d %q: %.2000s", method, path, r.status, r.code(), status, code, r.raw)
 	}
 	return r
 }
