@@ -193,3 +193,16 @@ func withDetail(d map[string]any, k string, val any) map[string]any {
 	maps.Copy(out, d)
 	return out
 }
+
+// PowerfulRaises lists the delete and export permissions whose level a
+// role of the given audience would raise by going from grants old to new:
+// the edits that need a reason (X4). A console asks for one before saving.
+func PowerfulRaises(cat *policy.Catalog, audience policy.Audience, old, new policy.Grants) []string {
+	var out []string
+	for _, p := range raised(cat, cat.Resolve(old, audience), cat, cat.Resolve(new, audience)) {
+		if p.Action == "delete" || p.Action == "export" {
+			out = append(out, p.Key)
+		}
+	}
+	return out
+}

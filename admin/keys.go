@@ -159,3 +159,14 @@ func (s *Service) indexKeys(ws string, keys map[string]*APIKey) {
 func keyJSON(k *APIKey) map[string]any {
 	return map[string]any{"id": k.ID, "scope": k.Scope, "name": k.Name, "created_by": k.CreatedBy}
 }
+
+// KeyByID returns a workspace API key by id from the same immutable index
+// Authenticate reads. The console uses it to end a session whose key was
+// revoked.
+func (s *Service) KeyByID(id string) (APIKey, bool) {
+	k, ok := (*s.keys.Load())[id]
+	if !ok {
+		return APIKey{}, false
+	}
+	return *k, true
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	_ "embed"
 	"fmt"
+	"slices"
 	"sync"
 
 	"go.yaml.in/yaml/v3"
@@ -79,4 +80,23 @@ func predefinedGrants(cat *policy.Catalog, id string) policy.Grants {
 		}
 	}
 	return g
+}
+
+// Plans lists the plans, smallest first (W2).
+func Plans() []Plan { return []Plan{PlanFree, PlanStandard, PlanProfessional} }
+
+// PredefinedRoles lists the ids of the predefined roles a plan gives (W2).
+func (p Plan) PredefinedRoles() []string {
+	r, _ := p.rules()
+	return slices.Clone(r.predefined)
+}
+
+// CustomRoleLimit is how many custom roles a plan allows; -1 is unlimited
+// (W2).
+func (p Plan) CustomRoleLimit() int {
+	r, err := p.rules()
+	if err != nil {
+		return 0
+	}
+	return r.customRoles
 }

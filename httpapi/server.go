@@ -83,6 +83,11 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Console != nil {
 		mux.Handle("/", cfg.Console)
+		// An unknown API path still answers in the API's own terms, not
+		// with a console page.
+		mux.Handle("/v1/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s.writeError(w, r, &policy.Error{Code: policy.CodeNotFound, Message: "no such endpoint: " + r.Method + " " + r.URL.Path})
+		}))
 	}
 	s.handler = s.instrument(mux)
 	return s

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strings"
 	"time"
 
@@ -23,6 +22,7 @@ import (
 	"github.com/gatehouse-authz/gatehouse/session"
 	"github.com/gatehouse-authz/gatehouse/store/postgres"
 	"github.com/gatehouse-authz/gatehouse/store/sqlite"
+	"github.com/gatehouse-authz/gatehouse/web"
 )
 
 // Config configures a node.
@@ -38,8 +38,6 @@ type Config struct {
 	FlushEvery time.Duration
 	Logger     *slog.Logger
 	Version    string
-	// Console is served at /.
-	Console http.Handler
 }
 
 // Store is what a node needs of its database.
@@ -57,8 +55,11 @@ type Node struct {
 	API    *httpapi.Server
 }
 
-// sessionSecret names the session signing key's seed in the store.
-const sessionSecret = "session_ed25519_seed"
+// Secrets kept in the store, shared by every node of a deployment.
+const (
+	sessionSecret = "session_ed25519_seed" // signs API session tokens (A2)
+	consoleSecret = "console_cookie_key"   // signs console session cookies
+)
 
 // OpenStore opens the database named by a --database value.
 func OpenStore(ctx context.Context, database string) (Store, error) {
@@ -76,7 +77,7 @@ func OpenStore(ctx context.Context, database string) (Store, error) {
 }
 
 // Open opens the database, loads every workspace into the engine and
-// builds the API. The node serves once Open returns.
+// builds the API and the admin console. The node serves once Open returns.
 func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -106,8 +107,22 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		st.Close()
 		return nil, err
 	}
+	cookieKey, err := st.Secret(ctx, consoleSecret, func() []byte {
+		b := make([]byte, 32)
+		rand.Read(b)
+		return b
+	})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	console, err := web.New(web.Config{Admin: svc, Engine: n.Engine, AdminKey: cfg.AdminKey, Secret: cookieKey, Logger: cfg.Logger})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	n.API = httpapi.New(httpapi.Config{Admin: svc, Engine: n.Engine, AdminKey: cfg.AdminKey, Sessions: keys,
-		SessionTTL: cfg.SessionTTL, Ready: st.Ping, Registry: prometheus.NewRegistry(), Console: cfg.Console,
+		SessionTTL: cfg.SessionTTL, Ready: st.Ping, Registry: prometheus.NewRegistry(), Console: console,
 		Logger: cfg.Logger, Version: cfg.Version})
 	start := time.Now()
 	if err := svc.Open(ctx); err != nil {

@@ -1,0 +1,208 @@
+package web_test
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+// browser drives a real headless Chromium against a real server. Every
+// console error, uncaught exception, CSP violation or failed resource load
+// in any page fails the test.
+type browser struct {
+	t     *testing.T
+	ctx   context.Context
+	base  string
+	shots string
+
+	mu       sync.Mutex
+	problems []string
+}
+
+// chromium finds the browser: $CHROME_BIN, then Debian's chromium. With CI
+// set a missing browser fails the test instead of skipping it.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{os.Getenv("CHROME_BIN"), "/usr/bin/chromium", "/usr/lib/chromium/chromium"} {
+		if p == "" {
+			continue
+		}
+		if _, err := exec.LookPath(p); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("no Chromium found (set CHROME_BIN or apt-get install chromium); browser tests must run in CI")
+	}
+	t.Skip("no Chromium found; install it (apt-get install chromium) or set CHROME_BIN")
+	return ""
+}
+
+func newBrowser(t *testing.T, base string) *browser {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1366, 900), // a laptop screen
+	)
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	ctx, cancelT := context.WithTimeout(ctx, 3*time.Minute)
+	t.Cleanup(func() { cancelT(); cancel(); cancelA() })
+	b := &browser{t: t, ctx: ctx, base: base, shots: cmp.Or(os.Getenv("GATEHOUSE_SCREENSHOTS"), filepath.Join(t.TempDir(), "screenshots"))}
+	if err := os.MkdirAll(b.shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Start the browser, then subscribe before any page loads.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.IsException() || m.Type == chromedp.ConsoleWarning {
+				b.mu.Lock()
+				b.problems = append(b.problems, fmt.Sprintf("%s %s:%d: %s", m.Type, m.URL, m.Line+1, m.Text))
+				b.mu.Unlock()
+			}
+		}
+	}()
+	// Accept confirm() dialogs, as a person clicking OK would.
+	dialogs := chromedp.Events(ctx, page.JavascriptDialogOpening)
+	go func() {
+		for _, err := range dialogs {
+			if err != nil {
+				return
+			}
+			chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
+		}
+	}()
+	t.Cleanup(func() {
+		time.Sleep(100 * time.Millisecond) // let the last events arrive
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		for _, p := range b.problems {
+			t.Errorf("browser console: %s", p)
+		}
+		t.Logf("screenshots in %s", b.shots)
+	})
+	return b
+}
+
+// do runs actions, failing the test on error.
+func (b *browser) do(actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, actions...); err != nil {
+		b.fail("browser: %v", err)
+	}
+}
+
+// fail stops the test with a screenshot of where it was.
+func (b *browser) fail(format string, args ...any) {
+	b.t.Helper()
+	b.shot("failure")
+	loc, _ := chromedp.Run(b.ctx, chromedp.Location())
+	b.t.Fatalf(format+" (page %s)", append(args, loc)...)
+}
+
+func (b *browser) open(path string) {
+	b.t.Helper()
+	b.do(chromedp.Navigate(b.base+path), chromedp.WaitReady(chromedp.CSS("body")))
+}
+
+// click clicks an element and waits for the page or fragment it loads.
+func (b *browser) click(sel string) {
+	b.t.Helper()
+	b.do(chromedp.Click(chromedp.CSS(sel)))
+}
+
+// submit clicks a button that loads a new page and waits for it.
+func (b *browser) submit(sel string) {
+	b.t.Helper()
+	if _, err := chromedp.Run(b.ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(sel)))); err != nil {
+		b.fail("submit %s: %v", sel, err)
+	}
+}
+
+func (b *browser) text(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		b.fail("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+// waitText waits until the element's text contains want.
+func (b *browser) waitText(sel, want string) string {
+	b.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	var got string
+	for time.Now().Before(deadline) {
+		s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%q) || {}).innerText || ""`, sel)))
+		if err == nil && strings.Contains(s, want) {
+			return s
+		}
+		got = s
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.fail("%s: want text containing %q, have %q", sel, want, got)
+	return ""
+}
+
+// eval evaluates a JavaScript expression in the page.
+func eval[T any](b *browser, expr string) T {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		b.fail("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// waitTrue waits until a JavaScript condition holds.
+func (b *browser) waitTrue(expr string) {
+	b.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](expr)); err == nil && ok {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.fail("waited 10s for %s", expr)
+}
+
+func (b *browser) fill(sel, value string) {
+	b.t.Helper()
+	b.do(chromedp.SetValue(chromedp.CSS(sel), value))
+}
+
+// shot saves a full-page screenshot.
+func (b *browser) shot(name string) {
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(90))
+	if err != nil {
+		b.t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	if err := os.WriteFile(filepath.Join(b.shots, name+".png"), png, 0o644); err != nil {
+		b.t.Logf("screenshot %s: %v", name, err)
+	}
+}

@@ -1,0 +1,137 @@
+package web
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-authz/gatehouse/admin"
+	"github.com/gatehouse-authz/gatehouse/engine"
+	"github.com/gatehouse-authz/gatehouse/policy"
+)
+
+// Config is what the console is built from.
+type Config struct {
+	Admin  *admin.Service
+	Engine *engine.Engine
+	// AdminKey is the deployment admin key (X1); empty disables signing in
+	// with it.
+	AdminKey string
+	// Secret signs session cookies. Every node of a deployment must use the
+	// same one; the node keeps it in the store.
+	Secret []byte
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Console is the admin console, an http.Handler served at /.
+type Console struct {
+	cfg      Config
+	log      *slog.Logger
+	now      func() time.Time
+	secret   []byte
+	adminKey string
+	adminSum [32]byte
+	pages    *pages
+	handler  http.Handler
+}
+
+const adminScope = admin.ScopeAdmin
+
+// New returns the console for cfg.
+func New(cfg Config) (*Console, error) {
+	if len(cfg.Secret) < 16 {
+		return nil, errors.New("web: the session secret must be at least 16 bytes")
+	}
+	c := &Console{cfg: cfg, log: cfg.Logger, now: cfg.Now, secret: cfg.Secret, adminKey: cfg.AdminKey}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	c.adminSum = sha256.Sum256([]byte(cfg.AdminKey))
+	p, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	c.pages = p
+	c.handler = c.routes()
+	return c, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) { c.handler.ServeHTTP(w, r) }
+
+// request is one signed-in console request.
+type request struct {
+	*http.Request
+	sess session
+	// ws is the workspace of a /w/{ws}/… page, loaded and authorized.
+	ws    string
+	space admin.Workspace
+	cat   *policy.Catalog
+}
+
+// handler is a console page or action: it returns an error instead of
+// writing one.
+type handler func(w http.ResponseWriter, rq *request) error
+
+// signIn checks a key typed into the sign-in form: the deployment admin
+// key, or a workspace key of scope admin.
+func (c *Console) signIn(key string) (session, error) {
+	key = strings.TrimSpace(key)
+	s := session{CSRF: newToken(), Expires: c.now().Add(sessionTTL).Unix()}
+	if c.adminKey != "" {
+		sum := sha256.Sum256([]byte(key))
+		if subtle.ConstantTimeCompare(sum[:], c.adminSum[:]) == 1 {
+			s.Deployment = true
+			return s, nil
+		}
+	}
+	k, err := c.cfg.Admin.Authenticate(key)
+	if err != nil {
+		return session{}, errors.New("that key is not valid: paste the deployment admin key or a workspace admin key")
+	}
+	if k.Scope != adminScope {
+		return session{}, errors.New("that key has scope check (decisions only); the console needs a key of scope admin")
+	}
+	s.KeyID, s.Workspace = k.ID, k.Workspace
+	return s, nil
+}
+
+// wsPath is the path of a workspace page.
+func wsPath(ws string, parts ...string) string {
+	p := "/w/" + url.PathEscape(ws)
+	for _, s := range parts {
+		p += "/" + url.PathEscape(s)
+	}
+	return p
+}
+
+// redirect answers a form post: htmx gets HX-Redirect (a full navigation),
+// a plain form a 303.
+func redirect(w http.ResponseWriter, r *http.Request, to string) {
+	if r.Header.Get("HX-Request") == "true" {
+		w.Header().Set("HX-Redirect", to)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// message is what a person reads for an error: a domain error's own
+// message, a generic line for anything else (logged).
+func (c *Console) message(err error) string {
+	var pe *policy.Error
+	if errors.As(err, &pe) {
+		return pe.Message
+	}
+	c.log.Error("console", "err", err)
+	return "something went wrong on the server; the error is logged"
+}

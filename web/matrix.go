@@ -1,0 +1,324 @@
+package web
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/gatehouse-authz/gatehouse/policy"
+)
+
+// The permission matrix: the catalog's module tree as rows, actions as
+// columns, one level control per cell. The draft being edited is a grant
+// set carried in the page's form, so the server computes every cell (C2,
+// C4, C5, C6, M6, R10) from the same catalog code that validates a save.
+
+// matrix is the whole editor grid for one draft.
+type matrix struct {
+	Audience policy.Audience
+	Sections []section
+	// Grants are the draft's explicit grants, sorted, for the hidden
+	// fields that carry the draft between requests.
+	Grants []grantField
+	// Adjusted lists what a change lowered to keep C4 (a lowered view
+	// lowers the edit, delete… that need it).
+	Adjusted []string
+}
+
+type grantField struct {
+	Key   string
+	Level policy.Level
+}
+
+// section is one top-level module (a group, or a module without one) and
+// everything below it: one collapsible table.
+type section struct {
+	ID, Name, Description string
+	Columns               []string
+	Rows                  []row
+	Relation              bool
+	// Open keeps the section expanded: it holds explicit grants, or it
+	// was just edited.
+	Open bool
+}
+
+type row struct {
+	ID, Name, Description string
+	Depth                 int
+	Cells                 []cell
+	// Relation modules are not granted by roles (R10); Rules explains
+	// what each relation allows instead.
+	Relation bool
+	Rules    string
+	// Search is the text the filter box matches: names, ids, permission
+	// keys and descriptions.
+	Search string
+}
+
+// cell is one (module, action): blank when the module does not support the
+// action (C2).
+type cell struct {
+	Blank       bool
+	Key         string // the permission, e.g. leads_edit
+	Label       string // "Leads: edit"
+	Description string
+	Level       policy.Level
+	Explicit    bool
+	// From is the ancestor permission an inherited level comes from (C6).
+	From string
+	// CanInherit is set when clearing the cell would inherit from a parent.
+	CanInherit bool
+	Options    []option
+	// Next is the value a click sets: the next allowed level, cycling.
+	Next string
+	// Locked explains a cell that cannot be changed at all (M6).
+	Locked string
+	// Forbidden explains the options C4 forbids, for screen readers.
+	Forbidden string
+}
+
+// option is one level a cell can take.
+type option struct {
+	Value   string // a level, or "inherit"
+	Label   string
+	Current bool
+	Allowed bool
+	Reason  string // why not allowed
+}
+
+// standardActions order the columns; custom actions follow in catalog
+// order (C3).
+var standardActions = []string{"view", "create", "edit", "delete", "export"}
+
+const inherit = "inherit"
+
+// levelsOf lists the levels a permission can take (C5).
+func levelsOf(p *policy.Permission) []policy.Level {
+	if p.Scoped {
+		return []policy.Level{policy.LevelNone, policy.LevelOwn, policy.LevelDepartment, policy.LevelSubdepartments, policy.LevelAll}
+	}
+	return []policy.Level{policy.LevelNone, policy.LevelAll}
+}
+
+// buildMatrix lays out the draft g of a role of audience aud over cat.
+// open names sections to show expanded besides those with grants.
+func buildMatrix(cat *policy.Catalog, aud policy.Audience, g policy.Grants, open map[string]bool) matrix {
+	resolved := cat.Resolve(g, aud)
+	m := matrix{Audience: aud}
+	for _, k := range sortedKeys(g) {
+		m.Grants = append(m.Grants, grantField{Key: k, Level: g[k]})
+	}
+	for _, top := range cat.Modules() {
+		s := section{ID: top.ID, Name: top.Name, Description: top.Description, Relation: top.Kind == policy.Relation, Open: open[top.ID]}
+		s.Columns = columns(top)
+		var walk func(md *policy.Module, depth int)
+		walk = func(md *policy.Module, depth int) {
+			r := row{ID: md.ID, Name: md.Name, Description: md.Description, Depth: depth, Relation: md.Kind == policy.Relation}
+			search := []string{md.ID, md.Name, md.Description}
+			if r.Relation {
+				r.Rules = relationRules(md)
+			}
+			for _, a := range s.Columns {
+				p, ok := md.Permission(a)
+				if !ok {
+					r.Cells = append(r.Cells, cell{Blank: true})
+					continue
+				}
+				search = append(search, p.Key, p.Description)
+				c := buildCell(cat, aud, g, resolved, p)
+				if c.Explicit {
+					s.Open = true
+				}
+				r.Cells = append(r.Cells, c)
+			}
+			r.Search = strings.ToLower(strings.Join(search, " "))
+			s.Rows = append(s.Rows, r)
+			for _, ch := range md.Children {
+				walk(ch, depth+1)
+			}
+		}
+		walk(top, 0)
+		m.Sections = append(m.Sections, s)
+	}
+	return m
+}
+
+// columns are the actions of a module and its descendants: the standard
+// ones first, then custom actions in the order the catalog lists them.
+func columns(top *policy.Module) []string {
+	seen := map[string]bool{}
+	var custom []string
+	var walk func(md *policy.Module)
+	walk = func(md *policy.Module) {
+		for _, p := range md.Permissions {
+			if !seen[p.Action] {
+				seen[p.Action] = true
+				if !slices.Contains(standardActions, p.Action) {
+					custom = append(custom, p.Action)
+				}
+			}
+		}
+		for _, ch := range md.Children {
+			walk(ch)
+		}
+	}
+	walk(top)
+	var out []string
+	for _, a := range standardActions {
+		if seen[a] {
+			out = append(out, a)
+		}
+	}
+	return append(out, custom...)
+}
+
+func buildCell(cat *policy.Catalog, aud policy.Audience, g policy.Grants, resolved policy.Vector, p *policy.Permission) cell {
+	c := cell{Key: p.Key, Label: p.Module.Name + ": " + actionLabel(p.Action), Description: p.Description, Level: resolved[p.ID]}
+	_, c.Explicit = g[p.Key]
+	if !c.Explicit {
+		for q := p.InheritsFrom(); q != nil; q = q.InheritsFrom() {
+			if _, ok := g[q.Key]; ok {
+				c.From = q.Key
+				break
+			}
+		}
+	}
+	c.CanInherit = p.InheritsFrom() != nil
+	if p.Module.Kind == policy.Relation {
+		c.Locked = "Access to " + p.Module.Name + " follows each member's relation to the record (R10); roles do not grant it."
+		return c
+	}
+	if aud == policy.Client && p.Module.InternalOnly {
+		c.Locked = p.Module.Name + " is internal only: client roles can never grant it (M6)."
+		return c
+	}
+	var forbidden []string
+	if c.CanInherit {
+		c.Options = append(c.Options, option{Value: inherit, Label: "Inherit", Current: !c.Explicit, Allowed: true})
+	}
+	for _, l := range levelsOf(p) {
+		o := option{Value: l.String(), Label: levelLabel(l), Current: c.Explicit && g[p.Key] == l || !c.Explicit && !c.CanInherit && l == c.Level, Allowed: true}
+		for _, q := range p.Requires {
+			if !policy.DependencyOK(p, l, q, resolved[q.ID]) {
+				o.Allowed = false
+				o.Reason = fmt.Sprintf("%s needs %s: %s at %s or more; it is %s (C4)", levelLabel(l), q.Module.Name, actionLabel(q.Action), levelLabel(minNeeded(p, l, q)), levelLabel(resolved[q.ID]))
+				break
+			}
+		}
+		if !o.Allowed {
+			forbidden = append(forbidden, o.Reason)
+		}
+		c.Options = append(c.Options, o)
+	}
+	c.Next = nextOption(c.Options)
+	if len(forbidden) > 0 {
+		c.Forbidden = "Not available: " + strings.Join(forbidden, "; ")
+	}
+	return c
+}
+
+// minNeeded is the lowest level of q that lets p take l (C4).
+func minNeeded(p *policy.Permission, l policy.Level, q *policy.Permission) policy.Level {
+	if p.Scoped && q.Scoped {
+		return l
+	}
+	if q.Scoped {
+		return policy.LevelOwn
+	}
+	return policy.LevelAll
+}
+
+// nextOption is what a click on a cell sets: the next allowed option
+// after the current one, wrapping around.
+func nextOption(opts []option) string {
+	cur := slices.IndexFunc(opts, func(o option) bool { return o.Current })
+	for i := 1; i <= len(opts); i++ {
+		o := opts[(cur+i+len(opts))%len(opts)]
+		if o.Allowed {
+			return o.Value
+		}
+	}
+	return ""
+}
+
+func actionLabel(a string) string {
+	return strings.ToUpper(a[:1]) + strings.ReplaceAll(a[1:], "_", " ")
+}
+
+func relationRules(md *policy.Module) string {
+	var parts []string
+	for _, rel := range []string{policy.RelCreator, policy.RelResponsible, policy.RelParticipant, policy.RelObserver} {
+		if acts, ok := md.Relations[rel]; ok {
+			parts = append(parts, rel+": "+strings.Join(acts, ", "))
+		}
+	}
+	return strings.Join(parts, " · ")
+}
+
+// setLevel applies one cell change to draft g and then lowers, as
+// explicit grants, every level that the change left above what it requires
+// (C4): lowering a view lowers the edit and delete built on it. It returns
+// the adjustments, for the person to see.
+func setLevel(cat *policy.Catalog, aud policy.Audience, g policy.Grants, key, value string) ([]string, error) {
+	p, err := cat.PermissionByKey(key)
+	if err != nil {
+		return nil, err
+	}
+	switch value {
+	case inherit:
+		delete(g, key)
+	default:
+		l, err := policy.ParseLevel(value)
+		if err != nil || !p.Allows(l) {
+			return nil, policy.Errorf(policy.CodeInvalidArgument, "%s cannot take the level %q (C5)", key, value)
+		}
+		if l == policy.LevelNone && p.InheritsFrom() == nil {
+			delete(g, key) // unset is none at the top of the tree
+		} else {
+			g[key] = l
+		}
+	}
+	return settle(cat, aud, g), nil
+}
+
+// settle lowers levels that break C4 until none does. Each pass only
+// lowers, so it ends; the catalog's dependencies are acyclic.
+func settle(cat *policy.Catalog, aud policy.Audience, g policy.Grants) []string {
+	var adjusted []string
+	for range cat.NumPermissions() + 1 {
+		resolved := cat.Resolve(g, aud)
+		changed := false
+		for _, p := range cat.Permissions() {
+			if p.Module.Kind == policy.Relation {
+				continue // not granted by roles (R10)
+			}
+			lp := resolved[p.ID]
+			best := lp
+			for _, q := range p.Requires {
+				for best > policy.LevelNone && !policy.DependencyOK(p, best, q, resolved[q.ID]) {
+					best = lower(p, best)
+				}
+			}
+			if best != lp {
+				g[p.Key] = best
+				adjusted = append(adjusted, fmt.Sprintf("%s: %s lowered to %s", p.Module.Name, actionLabel(p.Action), levelLabel(best)))
+				changed = true
+			}
+		}
+		if !changed {
+			break
+		}
+	}
+	return adjusted
+}
+
+// lower is the next level below l that p can take.
+func lower(p *policy.Permission, l policy.Level) policy.Level {
+	for l > policy.LevelNone {
+		l--
+		if p.Allows(l) {
+			return l
+		}
+	}
+	return policy.LevelNone
+}

@@ -1,0 +1,292 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/gatehouse-authz/gatehouse/admin"
+	"github.com/gatehouse-authz/gatehouse/policy"
+)
+
+const membersPerPage = 50
+
+type membersView struct {
+	Members     []memberRow
+	Roles       []admin.Role
+	Departments []admin.Department
+	Role, Dept  string
+	Query       string
+	Next        string // cursor of the next page
+	After       string
+}
+
+// memberRow is a member with its roles' names resolved.
+type memberRow struct {
+	admin.Member
+	RoleNames map[string]string
+}
+
+func (c *Console) roleNames(rq *request) (map[string]string, []admin.Role, error) {
+	roles, err := c.cfg.Admin.Roles(rq.Context(), rq.ws, "", "")
+	if err != nil {
+		return nil, nil, err
+	}
+	names := map[string]string{}
+	for _, r := range roles {
+		names[r.ID] = r.Name
+	}
+	return names, roles, nil
+}
+
+func (c *Console) membersPage(w http.ResponseWriter, rq *request) error {
+	q := rq.URL.Query()
+	v := membersView{Role: q.Get("role"), Dept: q.Get("department"), Query: strings.TrimSpace(q.Get("q")), After: q.Get("after")}
+	names, roles, err := c.roleNames(rq)
+	if err != nil {
+		return err
+	}
+	v.Roles = roles
+	if v.Departments, err = c.cfg.Admin.Departments(rq.Context(), rq.ws); err != nil {
+		return err
+	}
+	ms, err := c.cfg.Admin.Members(rq.Context(), rq.ws, admin.MemberFilter{Role: v.Role, Department: v.Dept, Query: v.Query,
+		After: v.After, Limit: membersPerPage + 1})
+	if err != nil {
+		return err
+	}
+	if len(ms) > membersPerPage {
+		ms = ms[:membersPerPage]
+		v.Next = ms[len(ms)-1].UserID
+	}
+	for _, m := range ms {
+		v.Members = append(v.Members, memberRow{Member: m, RoleNames: names})
+	}
+	if rq.Header.Get("HX-Request") == "true" && rq.Header.Get("HX-Target") == "member-list" {
+		return c.partial(w, rq, "members", "member-list", v)
+	}
+	return c.render(w, rq, http.StatusOK, "members", "members", v)
+}
+
+// addMember creates a member by hand; platforms usually sync members
+// through the API, but an admin may add one (M1, M2).
+func (c *Console) addMember(w http.ResponseWriter, rq *request) error {
+	if err := rq.ParseForm(); err != nil {
+		return err
+	}
+	in := admin.MemberInput{UserID: strings.TrimSpace(rq.PostFormValue("user_id")), Name: strings.TrimSpace(rq.PostFormValue("name")),
+		Email: strings.TrimSpace(rq.PostFormValue("email")), Kind: policy.Audience(rq.PostFormValue("kind"))}
+	if d := rq.PostFormValue("department"); d != "" {
+		in.DepartmentIDs = []string{d}
+	}
+	if r := rq.PostFormValue("role"); r != "" {
+		in.RoleIDs = []string{r}
+	}
+	if _, err := c.cfg.Admin.Member(rq.Context(), rq.ws, in.UserID); err == nil {
+		return policy.Errorf(policy.CodeNameTaken, "a member with user id %q already exists", in.UserID)
+	}
+	m, _, err := c.cfg.Admin.UpsertMember(rq.Context(), rq.ws, admin.Write{}, in)
+	if err != nil {
+		return err
+	}
+	setFlash(w, rq.Request, "ok", "Member "+m.Name+" added.")
+	redirect(w, rq.Request, wsPath(rq.ws, "members", m.UserID))
+	return nil
+}
+
+type memberView struct {
+	Member    admin.Member
+	RoleNames map[string]string
+	Default   admin.Role
+	// Assignable are roles of the member's audience it does not hold.
+	Assignable  []admin.Role
+	Grants      []directGrant
+	Effective   []effectiveRow
+	Permissions []string // every permission key, for the grant picker
+	Revision    int64
+}
+
+type directGrant struct {
+	Key       string
+	Level     policy.Level
+	Redundant bool
+}
+
+type effectiveRow struct {
+	Key       string
+	Level     policy.Level
+	DecidedBy string
+	Sources   []string
+}
+
+func (c *Console) memberPage(w http.ResponseWriter, rq *request) error {
+	v, err := c.memberView(rq, rq.PathValue("user"))
+	if err != nil {
+		return err
+	}
+	return c.render(w, rq, http.StatusOK, "member", "members", v)
+}
+
+func (c *Console) memberView(rq *request, user string) (memberView, error) {
+	m, err := c.cfg.Admin.Member(rq.Context(), rq.ws, user)
+	if err != nil {
+		return memberView{}, err
+	}
+	names, roles, err := c.roleNames(rq)
+	if err != nil {
+		return memberView{}, err
+	}
+	v := memberView{Member: m, RoleNames: names}
+	held := map[string]bool{}
+	for _, a := range m.Roles {
+		held[a.RoleID] = true
+	}
+	for _, r := range roles {
+		if r.Default {
+			v.Default = r
+		}
+		if r.Audience == m.Kind && !held[r.ID] {
+			v.Assignable = append(v.Assignable, r)
+		}
+	}
+	for _, p := range rq.cat.Permissions() {
+		if p.Module.Kind != policy.Relation && !(m.Kind == policy.Client && p.Module.InternalOnly) {
+			v.Permissions = append(v.Permissions, p.Key)
+		}
+	}
+	snap, err := c.cfg.Engine.Snapshot(rq.ws)
+	if err != nil {
+		return memberView{}, err
+	}
+	v.Revision = snap.Revision()
+	redundant := snap.Redundant(user)
+	for _, k := range sortedKeys(m.Grants) {
+		v.Grants = append(v.Grants, directGrant{Key: k, Level: m.Grants[k], Redundant: slices.Contains(redundant, k)})
+	}
+	// Effective levels with their sources, from the snapshot decisions use
+	// (M3, M5, C6).
+	eff, _ := snap.Effective(user)
+	for _, p := range snap.Catalog().Permissions() {
+		if eff[p.ID] == policy.LevelNone {
+			continue
+		}
+		ex, err := snap.Explain(user, p.Key, nil)
+		if err != nil {
+			return memberView{}, err
+		}
+		row := effectiveRow{Key: p.Key, Level: ex.Level, DecidedBy: ex.DecidedBy}
+		for _, rt := range ex.Roles {
+			if rt.Level > policy.LevelNone {
+				src := fmt.Sprintf("%s r%d: %s (%s", rt.Name, rt.Revision, levelLabel(rt.Level), rt.Source)
+				if rt.From != "" && rt.From != p.Key {
+					src += " from " + rt.From
+				}
+				row.Sources = append(row.Sources, src+")")
+			}
+		}
+		if d := ex.Direct; d != nil && d.Level > policy.LevelNone {
+			src := "direct grant: " + levelLabel(d.Level)
+			if d.Redundant {
+				src += " (redundant)"
+			}
+			row.Sources = append(row.Sources, src)
+		}
+		if ex.Owner {
+			row.Sources = append(row.Sources, "workspace owner: everything (W4)")
+		}
+		v.Effective = append(v.Effective, row)
+	}
+	return v, nil
+}
+
+func (c *Console) assignRole(w http.ResponseWriter, rq *request) error {
+	user, role := rq.PathValue("user"), rq.PostFormValue("role")
+	if role == "" {
+		return policy.Errorf(policy.CodeInvalidArgument, "choose a role to assign")
+	}
+	if _, err := c.cfg.Admin.AddRoleMembers(rq.Context(), rq.ws, admin.Write{}, role, []string{user}); err != nil {
+		return err
+	}
+	r, _ := c.cfg.Admin.Role(rq.Context(), rq.ws, role)
+	setFlash(w, rq.Request, "ok", "Assigned "+r.Name+". The member's sessions must re-authenticate (A1).")
+	redirect(w, rq.Request, wsPath(rq.ws, "members", user))
+	return nil
+}
+
+// removeRole takes a role from a member with M4's rules: the last role
+// other than the default gives way to the default role; the default role
+// itself cannot be a member's last.
+func (c *Console) removeRole(w http.ResponseWriter, rq *request) error {
+	user, role := rq.PathValue("user"), rq.PathValue("role")
+	before, err := c.cfg.Admin.Member(rq.Context(), rq.ws, user)
+	if err != nil {
+		return err
+	}
+	names, _, err := c.roleNames(rq)
+	if err != nil {
+		return err
+	}
+	if _, err := c.cfg.Admin.RemoveRoleMember(rq.Context(), rq.ws, admin.Write{}, role, user); err != nil {
+		return err
+	}
+	after, err := c.cfg.Admin.Member(rq.Context(), rq.ws, user)
+	if err != nil {
+		return err
+	}
+	msg := fmt.Sprintf("Removed %s from %s.", names[role], before.Name)
+	for _, a := range after.Roles {
+		if !slices.ContainsFunc(before.Roles, func(b admin.Assignment) bool { return b.RoleID == a.RoleID }) {
+			msg = fmt.Sprintf("%s was the last role of %s, so %s now has the default role, %s (M4).", names[role], before.Name, before.Name, names[a.RoleID])
+		}
+	}
+	setFlash(w, rq.Request, "ok", msg)
+	redirect(w, rq.Request, wsPath(rq.ws, "members", user))
+	return nil
+}
+
+// setGrants changes one direct grant (M5): add or change with op=set, or
+// remove with op=remove:<key>. The member's whole set is written at once.
+func (c *Console) setGrants(w http.ResponseWriter, rq *request) error {
+	user := rq.PathValue("user")
+	m, err := c.cfg.Admin.Member(rq.Context(), rq.ws, user)
+	if err != nil {
+		return err
+	}
+	g := m.Grants.Clone()
+	if g == nil {
+		g = policy.Grants{}
+	}
+	op := rq.PostFormValue("op")
+	switch {
+	case op == "set":
+		key := strings.TrimSpace(rq.PostFormValue("permission"))
+		if _, err := rq.cat.PermissionByKey(key); err != nil {
+			return err
+		}
+		l, err := policy.ParseLevel(rq.PostFormValue("level"))
+		if err != nil {
+			return err
+		}
+		if l == policy.LevelNone {
+			delete(g, key)
+		} else {
+			g[key] = l
+		}
+	case strings.HasPrefix(op, "remove:"):
+		delete(g, strings.TrimPrefix(op, "remove:"))
+	default:
+		return policy.Errorf(policy.CodeInvalidArgument, "unknown action %q", op)
+	}
+	_, redundant, _, err := c.cfg.Admin.SetDirectGrants(rq.Context(), rq.ws, admin.Write{Reason: strings.TrimSpace(rq.PostFormValue("reason"))}, user, g)
+	if err != nil {
+		return err
+	}
+	msg := "Direct grants saved."
+	if len(redundant) > 0 {
+		msg += " Redundant (the member's roles already give as much, M5): " + strings.Join(redundant, ", ") + "."
+	}
+	setFlash(w, rq.Request, "ok", msg)
+	redirect(w, rq.Request, wsPath(rq.ws, "members", user))
+	return nil
+}

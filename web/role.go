@@ -1,0 +1,318 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse-authz/gatehouse/admin"
+	"github.com/gatehouse-authz/gatehouse/policy"
+)
+
+// roleView is the role editor: details, the matrix over a draft, and the
+// state of the role's revisions.
+type roleView struct {
+	Role   admin.Role
+	Matrix matrix
+	// Base is the revision the draft was loaded from (R7).
+	Base int64
+	// Changes counts draft grants that differ from the saved revision.
+	Changes int
+	// Behind counts members still on an older revision after a Save
+	// without apply (R6).
+	Behind    int
+	Revisions []admin.RoleRevision
+	Orphaned  []string
+	Members   []admin.Member
+}
+
+func (c *Console) rolePage(w http.ResponseWriter, rq *request) error {
+	r, err := c.cfg.Admin.Role(rq.Context(), rq.ws, rq.PathValue("role"))
+	if err != nil {
+		return err
+	}
+	v, err := c.roleView(rq, r, r.Grants.Clone(), nil)
+	if err != nil {
+		return err
+	}
+	return c.render(w, rq, http.StatusOK, "role", "roles", v)
+}
+
+func (c *Console) roleView(rq *request, r admin.Role, draft policy.Grants, open map[string]bool) (roleView, error) {
+	v := roleView{Role: r, Base: r.Revision, Orphaned: rq.cat.Orphaned(r.Grants)}
+	known := policy.Grants{}
+	for k, l := range draft {
+		if _, ok := rq.cat.Lookup(k); ok {
+			known[k] = l
+		}
+	}
+	v.Matrix = buildMatrix(rq.cat, r.Audience, known, open)
+	v.Changes = len(admin.DiffGrants(r.Grants, known))
+	revs, err := c.cfg.Admin.RoleRevisions(rq.Context(), rq.ws, r.ID)
+	if err != nil {
+		return roleView{}, err
+	}
+	for i := len(revs) - 1; i >= 0 && len(v.Revisions) < 10; i-- {
+		v.Revisions = append(v.Revisions, revs[i])
+	}
+	members, err := c.cfg.Admin.Members(rq.Context(), rq.ws, admin.MemberFilter{Role: r.ID, Limit: 1000})
+	if err != nil {
+		return roleView{}, err
+	}
+	for _, m := range members {
+		for _, a := range m.Roles {
+			if a.RoleID == r.ID && a.Revision < r.Revision {
+				v.Behind++
+			}
+		}
+	}
+	if len(members) > 20 {
+		members = members[:20]
+	}
+	v.Members = members
+	return v, nil
+}
+
+// draftGrants reads the draft carried by the editor's hidden fields
+// ("g" = "key=level").
+func draftGrants(r *http.Request, cat *policy.Catalog) (policy.Grants, error) {
+	g := policy.Grants{}
+	for _, kv := range r.PostForm["g"] {
+		k, lv, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, policy.Errorf(policy.CodeInvalidArgument, "malformed grant field %q", kv)
+		}
+		l, err := policy.ParseLevel(lv)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := cat.PermissionByKey(k); err != nil {
+			return nil, err
+		}
+		g[k] = l
+	}
+	return g, nil
+}
+
+// draftRole applies one matrix action to the draft and answers the part of
+// the editor it changed. Nothing is written.
+func (c *Console) draftRole(w http.ResponseWriter, rq *request) error {
+	if err := rq.ParseForm(); err != nil {
+		return err
+	}
+	r, err := c.cfg.Admin.Role(rq.Context(), rq.ws, rq.PathValue("role"))
+	if err != nil {
+		return err
+	}
+	g, err := draftGrants(rq.Request, rq.cat)
+	if err != nil {
+		return err
+	}
+	op := rq.PostFormValue("op")
+	open := map[string]bool{}
+	var adjusted []string
+	switch {
+	case op == "allow-all":
+		g = rq.cat.AllowAll(r.Audience) // R8
+	case op == "deny-all":
+		g = policy.Grants{}
+	case op == "discard":
+		g = r.Grants.Clone()
+	case strings.HasPrefix(op, "set:"):
+		key, value, _ := strings.Cut(strings.TrimPrefix(op, "set:"), "=")
+		if adjusted, err = setLevel(rq.cat, r.Audience, g, key, value); err != nil {
+			return err
+		}
+		p, _ := rq.cat.PermissionByKey(key)
+		top := p.Module
+		for top.Parent != nil {
+			top = top.Parent
+		}
+		open[top.ID] = true
+	default:
+		return policy.Errorf(policy.CodeInvalidArgument, "unknown editor action %q", op)
+	}
+	base, _ := strconv.ParseInt(rq.PostFormValue("base"), 10, 64)
+	v, err := c.roleView(rq, r, g, open)
+	if err != nil {
+		return err
+	}
+	v.Base = base
+	v.Matrix.Adjusted = adjusted
+	if rq.Header.Get("HX-Request") != "true" {
+		return c.render(w, rq, http.StatusOK, "role", "roles", v)
+	}
+	return c.partial(w, rq, "role", "matrix", v)
+}
+
+// reviewView is the dialog shown before a save: what changes, for whom,
+// and whether a reason is needed (P1, R6, X4).
+type reviewView struct {
+	Role    admin.Role
+	Apply   bool
+	Base    int64
+	Grants  []grantField
+	Changes []admin.GrantChange
+	Impact  admin.Impact
+	// Behind counts members on older revisions that an apply also moves.
+	Behind int
+	// Powerful lists raised delete/export permissions: a reason is
+	// required (X4).
+	Powerful []string
+	Reason   string
+	Problem  string
+	Conflict *conflictView
+}
+
+// conflictView explains a revision conflict (R7).
+type conflictView struct {
+	Yours, Now int64
+	Changes    []admin.GrantChange // what the other edit changed
+	Author     string
+}
+
+func (c *Console) reviewRole(w http.ResponseWriter, rq *request) error {
+	v, err := c.review(rq)
+	if err != nil {
+		return err
+	}
+	return c.partial(w, rq, "role", "review", v)
+}
+
+func (c *Console) review(rq *request) (reviewView, error) {
+	if err := rq.ParseForm(); err != nil {
+		return reviewView{}, err
+	}
+	r, err := c.cfg.Admin.Role(rq.Context(), rq.ws, rq.PathValue("role"))
+	if err != nil {
+		return reviewView{}, err
+	}
+	g, err := draftGrants(rq.Request, rq.cat)
+	if err != nil {
+		return reviewView{}, err
+	}
+	base, _ := strconv.ParseInt(rq.PostFormValue("base"), 10, 64)
+	v := reviewView{Role: r, Apply: rq.PostFormValue("apply") == "1", Base: base, Reason: rq.PostFormValue("reason")}
+	for _, k := range sortedKeys(g) {
+		v.Grants = append(v.Grants, grantField{Key: k, Level: g[k]})
+	}
+	if base != r.Revision {
+		v.Conflict, err = c.conflict(rq, r, base)
+		return v, err
+	}
+	v.Changes = admin.DiffGrants(r.Grants, g)
+	if err := rq.cat.ValidateGrants(g, r.Audience); err != nil {
+		v.Problem = c.message(err)
+		return v, nil
+	}
+	v.Powerful = admin.PowerfulRaises(rq.cat, r.Audience, r.Grants, g)
+	if v.Apply {
+		if v.Impact, err = c.cfg.Admin.PreviewRole(rq.Context(), rq.ws, r.ID, g); err != nil {
+			v.Problem = c.message(err)
+			return v, nil
+		}
+		members, err := c.cfg.Admin.Members(rq.Context(), rq.ws, admin.MemberFilter{Role: r.ID, Limit: 1000})
+		if err != nil {
+			return v, err
+		}
+		for _, m := range members {
+			for _, a := range m.Roles {
+				if a.RoleID == r.ID && a.Revision < r.Revision {
+					v.Behind++
+				}
+			}
+		}
+	}
+	return v, nil
+}
+
+func (c *Console) conflict(rq *request, r admin.Role, base int64) (*conflictView, error) {
+	cv := &conflictView{Yours: base, Now: r.Revision}
+	if base > 0 && base < r.Revision {
+		old, err := c.cfg.Admin.RoleRevision(rq.Context(), rq.ws, r.ID, base)
+		if err == nil {
+			cv.Changes = admin.DiffGrants(old.Revision.Grants, r.Grants)
+		}
+		revs, err := c.cfg.Admin.RoleRevisions(rq.Context(), rq.ws, r.ID)
+		if err == nil && len(revs) > 0 {
+			cv.Author = revs[len(revs)-1].Author
+		}
+	}
+	return cv, nil
+}
+
+// saveRole writes the draft as a new revision, applied or not (R6), based
+// on the revision the editor loaded (R7), with the reason X4 may need.
+func (c *Console) saveRole(w http.ResponseWriter, rq *request) error {
+	v, err := c.review(rq)
+	if err != nil {
+		return err
+	}
+	if v.Conflict != nil || v.Problem != "" {
+		return c.partial(w, rq, "role", "review", v)
+	}
+	g, _ := draftGrants(rq.Request, rq.cat)
+	apply := v.Apply
+	r, rev, err := c.cfg.Admin.UpdateRole(rq.Context(), rq.ws, admin.Write{Reason: strings.TrimSpace(v.Reason)}, v.Role.ID,
+		admin.RoleUpdate{Grants: g, Apply: &apply, IfRevision: v.Base})
+	var pe *policy.Error
+	switch {
+	case errors.As(err, &pe) && pe.Code == policy.CodeRevisionConflict:
+		now, _ := c.cfg.Admin.Role(rq.Context(), rq.ws, v.Role.ID)
+		if v.Conflict, err = c.conflict(rq, now, v.Base); err != nil {
+			return err
+		}
+		return c.partial(w, rq, "role", "review", v)
+	case err != nil:
+		v.Problem = c.message(err)
+		return c.partial(w, rq, "role", "review", v)
+	}
+	var msg string
+	switch {
+	case r.Revision == v.Base && apply:
+		msg = fmt.Sprintf("No grant changed; every member of %s is now on revision %d.", r.Name, r.Revision)
+	case r.Revision == v.Base:
+		msg = "No grant changed: nothing was saved."
+	case apply:
+		msg = fmt.Sprintf("Saved revision %d of %s and applied it to every member (workspace revision %d).", r.Revision, r.Name, rev)
+	default:
+		msg = fmt.Sprintf("Saved revision %d of %s. Current members keep the revision they have; members assigned from now on get revision %d.", r.Revision, r.Name, r.Revision)
+	}
+	setFlash(w, rq.Request, "ok", msg)
+	redirect(w, rq.Request, wsPath(rq.ws, "roles", r.ID))
+	return nil
+}
+
+// applyRole moves every member of a role to its newest revision (R6).
+func (c *Console) applyRole(w http.ResponseWriter, rq *request) error {
+	apply := true
+	base, _ := strconv.ParseInt(rq.PostFormValue("base"), 10, 64)
+	r, _, err := c.cfg.Admin.UpdateRole(rq.Context(), rq.ws, admin.Write{Reason: rq.PostFormValue("reason")}, rq.PathValue("role"),
+		admin.RoleUpdate{Apply: &apply, IfRevision: base})
+	if err != nil {
+		return err
+	}
+	setFlash(w, rq.Request, "ok", fmt.Sprintf("Every member of %s is now on revision %d.", r.Name, r.Revision))
+	redirect(w, rq.Request, wsPath(rq.ws, "roles", r.ID))
+	return nil
+}
+
+// updateRoleDetails renames a role or changes its description: not a
+// grant edit, so no new revision (R6).
+func (c *Console) updateRoleDetails(w http.ResponseWriter, rq *request) error {
+	name, desc := strings.TrimSpace(rq.PostFormValue("name")), rq.PostFormValue("description")
+	r, _, err := c.cfg.Admin.UpdateRole(rq.Context(), rq.ws, admin.Write{}, rq.PathValue("role"),
+		admin.RoleUpdate{Name: &name, Description: &desc})
+	if err != nil {
+		return err
+	}
+	setFlash(w, rq.Request, "ok", "Saved the name and description of "+r.Name+".")
+	redirect(w, rq.Request, wsPath(rq.ws, "roles", r.ID))
+	return nil
+}
+
+func sortedKeys(g policy.Grants) []string { return slices.Sorted(maps.Keys(g)) }

@@ -1,0 +1,170 @@
+package web
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// session is who is signed in to the console. It lives in a signed
+// cookie, so any node that shares the store's secret accepts it and
+// nothing is kept server-side; revocation still works because every
+// request re-checks the key it was made with.
+type session struct {
+	// Deployment is set for the deployment admin key (X1): every
+	// workspace is reachable.
+	Deployment bool `json:"d,omitempty"`
+	// KeyID and Workspace name the workspace admin key (X2) the session
+	// was opened with; the session ends when that key is revoked.
+	KeyID     string `json:"k,omitempty"`
+	Workspace string `json:"w,omitempty"`
+	// CSRF is the token every form and htmx request must echo.
+	CSRF    string `json:"c"`
+	Expires int64  `json:"e"`
+}
+
+const (
+	sessionCookie = "gatehouse_console"
+	flashCookie   = "gatehouse_flash"
+	sessionTTL    = 12 * time.Hour
+)
+
+var errBadSession = errors.New("web: bad session cookie")
+
+// sessionMAC signs sessions. Deployment sessions are signed with a key that
+// also covers the deployment admin key, so changing that key (a new one is
+// generated on each run unless configured) signs every such session out.
+func (c *Console) sessionMAC(deployment bool) []byte {
+	m := hmac.New(sha256.New, c.secret)
+	if deployment {
+		m.Write([]byte("console-session:deployment\x00"))
+		m.Write(c.adminSum[:])
+	} else {
+		m.Write([]byte("console-session:workspace"))
+	}
+	return m.Sum(nil)
+}
+
+func (c *Console) encodeSession(s session) string {
+	payload, _ := json.Marshal(s)
+	p := base64.RawURLEncoding.EncodeToString(payload)
+	m := hmac.New(sha256.New, c.sessionMAC(s.Deployment))
+	m.Write([]byte(p))
+	return p + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func (c *Console) decodeSession(v string) (session, error) {
+	p, sig, ok := strings.Cut(v, ".")
+	if !ok {
+		return session{}, errBadSession
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(p)
+	if err != nil {
+		return session{}, errBadSession
+	}
+	var s session
+	if err := json.Unmarshal(payload, &s); err != nil {
+		return session{}, errBadSession
+	}
+	got, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil {
+		return session{}, errBadSession
+	}
+	m := hmac.New(sha256.New, c.sessionMAC(s.Deployment))
+	m.Write([]byte(p))
+	if !hmac.Equal(got, m.Sum(nil)) {
+		return session{}, errBadSession
+	}
+	if c.now().Unix() >= s.Expires {
+		return session{}, errBadSession
+	}
+	return s, nil
+}
+
+// currentSession returns the request's valid session, if any. A workspace
+// session whose key was revoked (or lost its admin scope) is not valid.
+func (c *Console) currentSession(r *http.Request) (session, bool) {
+	ck, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return session{}, false
+	}
+	s, err := c.decodeSession(ck.Value)
+	if err != nil {
+		return session{}, false
+	}
+	if s.Deployment {
+		return s, c.adminKey != ""
+	}
+	k, ok := c.cfg.Admin.KeyByID(s.KeyID)
+	if !ok || k.Workspace != s.Workspace || k.Scope != adminScope {
+		return session{}, false
+	}
+	return s, true
+}
+
+func newToken() string {
+	b := make([]byte, 18)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func secure(r *http.Request) bool {
+	return r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"
+}
+
+func (c *Console) setSession(w http.ResponseWriter, r *http.Request, s session) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: c.encodeSession(s), Path: "/",
+		Expires: time.Unix(s.Expires, 0), HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secure(r)})
+}
+
+func clearCookie(w http.ResponseWriter, r *http.Request, name string) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secure(r)})
+}
+
+// checkCSRF verifies a state-changing request's token, sent as the csrf
+// form field or, by htmx, the X-CSRF-Token header. Cross-origin requests
+// are already refused by http.CrossOriginProtection; the token also covers
+// browsers that send neither Origin nor Sec-Fetch-Site.
+func checkCSRF(r *http.Request, s session) bool {
+	got := r.Header.Get("X-CSRF-Token")
+	if got == "" {
+		got = r.PostFormValue("csrf")
+	}
+	return got != "" && hmac.Equal([]byte(got), []byte(s.CSRF))
+}
+
+// flash is a one-shot message shown on the next page after a redirect.
+type flash struct {
+	Kind    string `json:"k"` // "ok" or "error"
+	Message string `json:"m"`
+}
+
+func setFlash(w http.ResponseWriter, r *http.Request, kind, msg string) {
+	b, _ := json.Marshal(flash{Kind: kind, Message: msg})
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: base64.RawURLEncoding.EncodeToString(b), Path: "/",
+		MaxAge: 60, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secure(r)})
+}
+
+func takeFlash(w http.ResponseWriter, r *http.Request) *flash {
+	ck, err := r.Cookie(flashCookie)
+	if err != nil {
+		return nil
+	}
+	clearCookie(w, r, flashCookie)
+	b, err := base64.RawURLEncoding.DecodeString(ck.Value)
+	if err != nil {
+		return nil
+	}
+	var f flash
+	if json.Unmarshal(b, &f) != nil || f.Message == "" {
+		return nil
+	}
+	return &f
+}

@@ -1,0 +1,79 @@
+// Gatehouse console: the few behaviours htmx does not cover. No build step,
+// no dependencies; everything else is server-rendered HTML.
+(function () {
+  "use strict";
+
+  // The modal dialog: htmx swaps content into #modal, this opens it.
+  function openModal() {
+    var d = document.getElementById("modal");
+    if (d && d.childElementCount > 0 && !d.open) d.showModal();
+    if (d && d.childElementCount > 0) {
+      var f = d.querySelector("select, textarea, input:not([type=hidden]), button.primary");
+      if (f) f.focus();
+    }
+  }
+  document.addEventListener("htmx:afterSettle", function (e) {
+    if (e.detail.target && e.detail.target.id === "modal") openModal();
+    if (e.detail.target && e.detail.target.id === "matrix") applyFilter();
+  });
+  document.addEventListener("click", function (e) {
+    var c = e.target.closest("[data-close]");
+    if (!c) return;
+    var d = c.closest("dialog");
+    if (d) { d.close(); d.replaceChildren(); } else { history.back(); }
+  });
+  document.addEventListener("close", function (e) {
+    if (e.target.id === "modal") e.target.replaceChildren();
+  }, true);
+
+  // Confirmations for destructive one-click forms.
+  document.addEventListener("submit", function (e) {
+    var f = e.target.closest("form[data-confirm]");
+    if (f && !window.confirm(f.getAttribute("data-confirm"))) e.preventDefault();
+  }, true);
+
+  // The matrix keeps its expanded sections across redraws: every editor
+  // request says which are open.
+  document.addEventListener("htmx:configRequest", function (e) {
+    var editor = document.getElementById("editor");
+    if (!editor || !e.detail.formData || !editor.contains(e.detail.elt)) return;
+    editor.querySelectorAll("details.section[open]").forEach(function (d) {
+      e.detail.formData.append("open", d.getAttribute("data-section"));
+    });
+  });
+
+  // The filter box over modules and permissions.
+  function applyFilter() {
+    var input = document.querySelector("[data-matrix-filter]");
+    if (!input) return;
+    var q = input.value.trim().toLowerCase();
+    document.querySelectorAll("#matrix details.section").forEach(function (sec) {
+      var any = false;
+      sec.querySelectorAll("tr[data-search]").forEach(function (tr) {
+        var hit = q === "" || tr.getAttribute("data-search").indexOf(q) >= 0;
+        tr.hidden = !hit;
+        any = any || hit;
+      });
+      sec.hidden = !any;
+      if (q !== "" && any) sec.open = true;
+    });
+  }
+  document.addEventListener("input", function (e) {
+    if (e.target.matches("[data-matrix-filter]")) applyFilter();
+  });
+
+  // Keyboard on a matrix cell: arrows step to the next allowed level up or
+  // down; Enter and Space cycle (the button's own click).
+  document.addEventListener("keydown", function (e) {
+    var chip = e.target.closest("#matrix button.chip");
+    if (!chip) return;
+    var dir = { ArrowUp: 1, ArrowRight: 1, ArrowDown: -1, ArrowLeft: -1 }[e.key];
+    if (!dir) return;
+    e.preventDefault();
+    var pips = Array.prototype.slice.call(chip.closest("td").querySelectorAll("button.pip"));
+    var i = pips.findIndex(function (p) { return p.classList.contains("on"); });
+    for (var j = i + dir; j >= 0 && j < pips.length; j += dir) {
+      if (!pips[j].disabled) { pips[j].click(); return; }
+    }
+  });
+})();
