@@ -190,6 +190,12 @@ func (b *browser) waitTrue(expr string) {
 	b.fail("waited 10s for %s", expr)
 }
 
+// settle waits until no htmx request is in flight.
+func (b *browser) settle() {
+	b.t.Helper()
+	b.waitTrue(`!document.querySelector(".htmx-request")`)
+}
+
 func (b *browser) fill(sel, value string) {
 	b.t.Helper()
 	b.do(chromedp.SetValue(chromedp.CSS(sel), value))
@@ -197,7 +203,7 @@ func (b *browser) fill(sel, value string) {
 
 // shot saves a full-page screenshot.
 func (b *browser) shot(name string) {
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100)) // 100 gives a PNG; less, a JPEG
 	if err != nil {
 		b.t.Logf("screenshot %s: %v", name, err)
 		return

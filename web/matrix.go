@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -84,6 +85,7 @@ type option struct {
 	Current bool
 	Allowed bool
 	Reason  string // why not allowed
+	level   policy.Level
 }
 
 // standardActions order the columns; custom actions follow in catalog
@@ -194,10 +196,16 @@ func buildCell(cat *policy.Catalog, aud policy.Audience, g policy.Grants, resolv
 	}
 	var forbidden []string
 	if c.CanInherit {
-		c.Options = append(c.Options, option{Value: inherit, Label: "Inherit", Current: !c.Explicit, Allowed: true})
+		inherited := c.Level
+		if c.Explicit {
+			without := maps.Clone(g)
+			delete(without, p.Key)
+			inherited = cat.Resolve(without, aud)[p.ID]
+		}
+		c.Options = append(c.Options, option{Value: inherit, Label: "Inherit", level: inherited, Current: !c.Explicit, Allowed: true})
 	}
 	for _, l := range levelsOf(p) {
-		o := option{Value: l.String(), Label: levelLabel(l), Current: c.Explicit && g[p.Key] == l || !c.Explicit && !c.CanInherit && l == c.Level, Allowed: true}
+		o := option{Value: l.String(), Label: levelLabel(l), level: l, Current: c.Explicit && g[p.Key] == l || !c.Explicit && !c.CanInherit && l == c.Level, Allowed: true}
 		for _, q := range p.Requires {
 			if !policy.DependencyOK(p, l, q, resolved[q.ID]) {
 				o.Allowed = false
@@ -229,16 +237,20 @@ func minNeeded(p *policy.Permission, l policy.Level, q *policy.Permission) polic
 }
 
 // nextOption is what a click on a cell sets: the next allowed option
-// after the current one, wrapping around.
+// after the current one, wrapping around, that shows a different level (a
+// click on an inherited None goes to Own, not to an explicit None).
 func nextOption(opts []option) string {
 	cur := slices.IndexFunc(opts, func(o option) bool { return o.Current })
-	for i := 1; i <= len(opts); i++ {
-		o := opts[(cur+i+len(opts))%len(opts)]
-		if o.Allowed {
+	if cur < 0 {
+		cur = 0
+	}
+	for i := 1; i < len(opts); i++ {
+		o := opts[(cur+i)%len(opts)]
+		if o.Allowed && o.level != opts[cur].level {
 			return o.Value
 		}
 	}
-	return ""
+	return opts[cur].Value
 }
 
 func actionLabel(a string) string {

@@ -41,6 +41,7 @@ var funcs = template.FuncMap{
 	"duplicable": duplicable,
 	"join":       strings.Join,
 	"asset":      asset,
+	"action":     actionLabel,
 	"dict":       func(xs ...any) []any { return xs },
 }
 

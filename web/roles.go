@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -13,9 +14,23 @@ type rolesView struct {
 	Roles     []admin.Role
 	Query     string
 	Audience  string
-	Templates []policy.Template
+	Templates []templateView
 	Limit     planLimit
-	Total     int
+	// Form and FormError keep the new-role form's input when it failed.
+	Form      roleForm
+	FormError string
+}
+
+// templateView is a template with what it needs to be created from.
+type templateView struct {
+	policy.Template
+	// Powerful lists its delete and export grants: creating from it needs
+	// a reason (X4).
+	Powerful []string
+}
+
+type roleForm struct {
+	Name, Description, Audience, Template, Reason string
 }
 
 // planLimit explains the plan's custom role limit (W2, W3) before anyone
@@ -54,6 +69,17 @@ func (c *Console) planLimit(rq *request) (planLimit, error) {
 }
 
 func (c *Console) rolesPage(w http.ResponseWriter, rq *request) error {
+	v, err := c.rolesView(rq)
+	if err != nil {
+		return err
+	}
+	if rq.Header.Get("HX-Request") == "true" && rq.Header.Get("HX-Target") == "role-list" {
+		return c.partial(w, rq, "roles", "role-list", v)
+	}
+	return c.render(w, rq, http.StatusOK, "roles", "roles", v)
+}
+
+func (c *Console) rolesView(rq *request) (rolesView, error) {
 	q := strings.TrimSpace(rq.URL.Query().Get("q"))
 	aud := rq.URL.Query().Get("audience")
 	if aud != string(policy.Internal) && aud != string(policy.Client) {
@@ -61,28 +87,43 @@ func (c *Console) rolesPage(w http.ResponseWriter, rq *request) error {
 	}
 	roles, err := c.cfg.Admin.Roles(rq.Context(), rq.ws, q, policy.Audience(aud))
 	if err != nil {
-		return err
+		return rolesView{}, err
 	}
 	lim, err := c.planLimit(rq)
 	if err != nil {
-		return err
+		return rolesView{}, err
 	}
-	v := rolesView{Roles: roles, Query: q, Audience: aud, Templates: policy.Templates(), Limit: lim}
-	if rq.Header.Get("HX-Request") == "true" && rq.Header.Get("HX-Target") == "role-list" {
-		return c.partial(w, rq, "roles", "role-list", v)
+	v := rolesView{Roles: roles, Query: q, Audience: aud, Limit: lim}
+	for _, t := range policy.Templates() {
+		v.Templates = append(v.Templates, templateView{Template: t, Powerful: admin.PowerfulRaises(rq.cat, t.Audience, nil, t.Grants)})
 	}
-	return c.render(w, rq, http.StatusOK, "roles", "roles", v)
+	return v, nil
 }
 
+// createRole creates a custom role, blank or from a template (R9). A
+// refusal (a name taken, the plan's limit, a missing reason) comes back on
+// the same page with what was typed.
 func (c *Console) createRole(w http.ResponseWriter, rq *request) error {
-	in := admin.RoleInput{Name: strings.TrimSpace(rq.PostFormValue("name")), Description: rq.PostFormValue("description"),
-		Audience: policy.Audience(rq.PostFormValue("audience")), Template: rq.PostFormValue("template")}
+	f := roleForm{Name: strings.TrimSpace(rq.PostFormValue("name")), Description: rq.PostFormValue("description"),
+		Audience: rq.PostFormValue("audience"), Template: rq.PostFormValue("template"), Reason: strings.TrimSpace(rq.PostFormValue("reason"))}
+	in := admin.RoleInput{Name: f.Name, Description: f.Description, Audience: policy.Audience(f.Audience), Template: f.Template}
 	if in.Template != "" {
 		// The template decides the audience (readonly_client is a client
 		// role); the form's audience applies to blank roles.
 		in.Audience = ""
 	}
-	r, _, err := c.cfg.Admin.CreateRole(rq.Context(), rq.ws, admin.Write{Reason: rq.PostFormValue("reason")}, in)
+	r, _, err := c.cfg.Admin.CreateRole(rq.Context(), rq.ws, admin.Write{Reason: f.Reason}, in)
+	var pe *policy.Error
+	if errors.As(err, &pe) {
+		v, verr := c.rolesView(rq)
+		if verr != nil {
+			return verr
+		}
+		v.Form, v.FormError = f, pe.Message
+		// 200, not 422: a browser logs every 4xx page load as a console error,
+		// and this is a form shown again, not a failure of the page.
+		return c.render(w, rq, http.StatusOK, "roles", "roles", v)
+	}
 	if err != nil {
 		return err
 	}

@@ -42,7 +42,7 @@ func (c *Console) signInPost(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.PostFormValue("next"))
 	s, err := c.signIn(r.PostFormValue("key"))
 	if err != nil {
-		c.render(w, &request{Request: r}, http.StatusUnauthorized, "signin", "", signInView{Next: next, Error: err.Error()})
+		c.render(w, &request{Request: r}, http.StatusOK, "signin", "", signInView{Next: next, Error: err.Error()})
 		return
 	}
 	c.setSession(w, r, s)
