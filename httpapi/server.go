@@ -78,19 +78,40 @@ func New(cfg Config) *Server {
 	s.metrics = newMetrics(s.cfg.Registry, cfg.Engine)
 	mux := http.NewServeMux()
 	s.routes = s.routeTable()
+	api := http.NewServeMux()
 	for _, rt := range s.routes {
 		mux.Handle(rt.method+" "+rt.path, rt.h)
+		api.Handle(rt.method+" "+rt.path, rt.h)
 	}
 	if cfg.Console != nil {
 		mux.Handle("/", cfg.Console)
-		// An unknown API path still answers in the API's own terms, not
-		// with a console page.
-		mux.Handle("/v1/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			s.writeError(w, r, &policy.Error{Code: policy.CodeNotFound, Message: "no such endpoint: " + r.Method + " " + r.URL.Path})
-		}))
+		// The console takes every path the API does not, so the API's
+		// own answers for a wrong method and an unknown path are explicit.
+		mux.Handle("/v1/", s.noRoute(api))
 	}
 	s.handler = s.instrument(mux)
 	return s
+}
+
+// noRoute answers an API request no route takes: 405 with Allow when the
+// path exists under other methods, else the API's not_found.
+func (s *Server) noRoute(api *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var allowed []string
+		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := api.Handler(probe); pattern != "" {
+				allowed = append(allowed, m)
+			}
+		}
+		if len(allowed) > 0 {
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+			http.Error(w, "method not allowed; this path takes "+strings.Join(allowed, ", "), http.StatusMethodNotAllowed)
+			return
+		}
+		s.writeError(w, r, &policy.Error{Code: policy.CodeNotFound, Message: "no such endpoint: " + r.Method + " " + r.URL.Path})
+	})
 }
 
 // ServeHTTP implements http.Handler.

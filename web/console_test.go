@@ -238,6 +238,10 @@ func TestConsole_HeadersAndAPIBoundary(t *testing.T) {
 	if resp.StatusCode != 404 || !strings.Contains(body, `"code":"not_found"`) {
 		t.Errorf("an unknown API path must answer the API's JSON error: %d %s", resp.StatusCode, body)
 	}
+	resp, _ = v.do("DELETE", "/v1/workspaces/acme/check", nil, nil)
+	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "POST" {
+		t.Errorf("a wrong method on an API path: %d, Allow %q", resp.StatusCode, resp.Header.Get("Allow"))
+	}
 	resp, _ = v.do("GET", "/static/console.css?v=x", nil, nil)
 	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Cache-Control"), "immutable") {
 		t.Errorf("versioned asset: %d %q", resp.StatusCode, resp.Header.Get("Cache-Control"))
