@@ -56,9 +56,16 @@ func (c *Console) auditPage(w http.ResponseWriter, rq *request) error {
 
 type usageView struct {
 	Days      int
-	Unused    []admin.UnusedGrant
+	Unused    []unusedByRole
 	RoleNames map[string]string
 	Used      []admin.Usage
+}
+
+// unusedByRole groups a role's unused grants, so a long report reads role
+// by role.
+type unusedByRole struct {
+	RoleID, Name string
+	Grants       []admin.UnusedGrant
 }
 
 // usagePage lists the grants no allowed decision used within N days (U1).
@@ -79,5 +86,13 @@ func (c *Console) usagePage(w http.ResponseWriter, rq *request) error {
 	if err != nil {
 		return err
 	}
-	return c.render(w, rq, http.StatusOK, "usage", "usage", usageView{Days: days, Unused: unused, RoleNames: names, Used: used})
+	v := usageView{Days: days, RoleNames: names, Used: used}
+	for _, u := range unused {
+		if n := len(v.Unused); n == 0 || v.Unused[n-1].RoleID != u.RoleID {
+			v.Unused = append(v.Unused, unusedByRole{RoleID: u.RoleID, Name: names[u.RoleID]})
+		}
+		g := &v.Unused[len(v.Unused)-1]
+		g.Grants = append(g.Grants, u)
+	}
+	return c.render(w, rq, http.StatusOK, "usage", "usage", v)
 }

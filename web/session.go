@@ -64,7 +64,7 @@ func (c *Console) decodeSession(v string) (session, error) {
 	if !ok {
 		return session{}, errBadSession
 	}
-	payload, err := base64.RawURLEncoding.DecodeString(p)
+	payload, err := base64.RawURLEncoding.Strict().DecodeString(p)
 	if err != nil {
 		return session{}, errBadSession
 	}
@@ -72,7 +72,7 @@ func (c *Console) decodeSession(v string) (session, error) {
 	if err := json.Unmarshal(payload, &s); err != nil {
 		return session{}, errBadSession
 	}
-	got, err := base64.RawURLEncoding.DecodeString(sig)
+	got, err := base64.RawURLEncoding.Strict().DecodeString(sig)
 	if err != nil {
 		return session{}, errBadSession
 	}

@@ -98,4 +98,7 @@ func TestConsole_Tour(t *testing.T) {
 		b.waitText("main h1", p.heading)
 		b.shot(p.name)
 	}
+	// U1: nothing was checked yet, so every grant is unused, role by role.
+	b.open("/w/acme/usage?days=7")
+	b.waitText("#unused", "Sales manager")
 }
