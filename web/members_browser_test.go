@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/gatehouse-authz/gatehouse/admin"
 	"github.com/gatehouse-authz/gatehouse/internal/apitest"
 )
@@ -34,6 +36,10 @@ func TestConsole_R5_DeleteWithReassignment(t *testing.T) {
 	if eval[bool](b, `!!document.querySelector('tr[data-role="head"] button')`) {
 		t.Error("R4: Head must offer no duplicate")
 	}
+	// The search filters the list as one types (htmx), and the URL follows.
+	b.do(chromedp.SendKeys(chromedp.CSS("#role-q"), "sales"))
+	b.waitTrue(`!document.querySelector('tr[data-role="hr"]') && !!document.querySelector('tr[data-role="sales_head"]')`)
+	b.waitTrue(`location.search.includes("q=sales")`)
 	b.click(`tr[data-role="sales_manager"] a[href$="/delete"]`)
 	b.waitText("#modal", "1 member has this role")
 	b.shot("delete-dialog")

@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
 	"github.com/gatehouse-authz/gatehouse/admin"
 	"github.com/gatehouse-authz/gatehouse/internal/apitest"
 	"github.com/gatehouse-authz/gatehouse/policy"
@@ -168,4 +171,43 @@ func TestConsole_R7_ConflictExplained(t *testing.T) {
 	b.shot("conflict")
 	b.submit("#reload")
 	b.waitText("#rev-title", "Revision 2")
+}
+
+// TestConsole_MatrixTreeKeyboardFilter: a group's grant reaches the
+// channels and sub-channels below it, shown as inherited (C6); arrow keys
+// change a cell; the filter box narrows the matrix.
+func TestConsole_MatrixTreeKeyboardFilter(t *testing.T) {
+	w := newWorld(t)
+	b := newBrowser(t, w.URL)
+	b.signIn(apitest.AdminKey)
+	b.open("/w/acme/roles/sales_manager")
+	b.openSection("channels")
+	b.setCell("channels_view", "all")
+	sub := `document.querySelector('td[data-key="mailbox_support_view"]')`
+	if !eval[bool](b, sub+`.classList.contains("inherited")`) || eval[string](b, cellLevel("mailbox_support_view")) != "all" {
+		t.Fatal("C6: the sub-channel must show all, inherited")
+	}
+	if label := eval[string](b, `document.getElementById("cell-mailbox_support_view").getAttribute("aria-label")`); !strings.Contains(label, "inherited from channels_view") {
+		t.Fatalf("aria-label = %q", label)
+	}
+	b.do(chromedp.Focus(chromedp.CSS("#cell-mailbox_support_view")), chromedp.KeyEvent(kb.ArrowDown))
+	b.settle()
+	b.waitTrue(cellLevel("mailbox_support_view") + ` === "subdepartments"`)
+	if !eval[bool](b, sub+`.classList.contains("explicit")`) {
+		t.Fatal("a level set with the keyboard is explicit")
+	}
+	if eval[string](b, `document.activeElement.id`) != "cell-mailbox_support_view" {
+		t.Fatal("focus must stay on the cell after the redraw")
+	}
+	b.do(chromedp.KeyEvent(kb.ArrowUp))
+	b.settle()
+	b.waitTrue(cellLevel("mailbox_support_view") + ` === "all"`)
+
+	b.do(chromedp.SendKeys(chromedp.CSS("#matrix-filter"), "sales inbox"))
+	b.waitTrue(`document.getElementById("sec-crm").hidden`)
+	if eval[bool](b, `document.querySelector('tr[data-search*="mailbox_sales"]').hidden`) ||
+		!eval[bool](b, `document.querySelector('tr[data-search*="mailbox_support"]').hidden`) {
+		t.Fatal("the filter must show the Sales inbox row only")
+	}
+	b.shot("matrix-filtered")
 }

@@ -62,18 +62,23 @@
     if (e.target.matches("[data-matrix-filter]")) applyFilter();
   });
 
-  // Keyboard on a matrix cell: arrows step to the next allowed level up or
-  // down; Enter and Space cycle (the button's own click).
+  // Keyboard on a matrix cell: arrows step to the nearest allowed level
+  // above or below the shown one; Enter and Space cycle (the button's own
+  // click).
+  var order = ["none", "own", "department", "subdepartments", "all"];
   document.addEventListener("keydown", function (e) {
     var chip = e.target.closest("#matrix button.chip");
     if (!chip) return;
     var dir = { ArrowUp: 1, ArrowRight: 1, ArrowDown: -1, ArrowLeft: -1 }[e.key];
     if (!dir) return;
     e.preventDefault();
-    var pips = Array.prototype.slice.call(chip.closest("td").querySelectorAll("button.pip"));
-    var i = pips.findIndex(function (p) { return p.classList.contains("on"); });
-    for (var j = i + dir; j >= 0 && j < pips.length; j += dir) {
-      if (!pips[j].disabled) { pips[j].click(); return; }
-    }
+    var cur = order.indexOf(chip.getAttribute("data-level"));
+    var best = null, bestDist = 99;
+    chip.closest("td").querySelectorAll("button.pip").forEach(function (p) {
+      var i = order.indexOf(p.getAttribute("data-value"));
+      var dist = (i - cur) * dir;
+      if (i >= 0 && !p.disabled && dist > 0 && dist < bestDist) { best = p; bestDist = dist; }
+    });
+    if (best) best.click();
   });
 })();
