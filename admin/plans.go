@@ -100,3 +100,12 @@ func (p Plan) CustomRoleLimit() int {
 	}
 	return r.customRoles
 }
+
+// PredefinedRoleName is the name a predefined role is created with, or the
+// id when it is not a predefined role.
+func PredefinedRoleName(id string) string {
+	if r, ok := predefinedRoles()[id]; ok {
+		return r.Name
+	}
+	return id
+}

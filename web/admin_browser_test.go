@@ -27,7 +27,7 @@ func TestConsole_WorkspacesSettingsKeys(t *testing.T) {
 		t.Fatal("W2: creating a role on the free plan must be disabled")
 	}
 	b.open("/w/initech/settings")
-	b.waitText(".plans", "Adds the predefined roles head, sales_head, sales_manager, hr")
+	b.waitText(".plans", "Adds the predefined roles Head, Head of sales, Sales manager, HR")
 	b.shot("settings-plans")
 	b.click(`input[name=plan][value=standard]`)
 	b.submit(`form[action="/w/initech/settings"] button[type=submit]`)

@@ -116,7 +116,7 @@ func planConsequence(p planView, have map[string]bool, custom int) string {
 	var add []string
 	for _, id := range p.Plan.PredefinedRoles() {
 		if !have[id] {
-			add = append(add, id)
+			add = append(add, admin.PredefinedRoleName(id))
 		}
 	}
 	if len(add) > 0 {
@@ -131,7 +131,7 @@ func planConsequence(p planView, have map[string]bool, custom int) string {
 	case custom == p.CustomLimit:
 		parts = append(parts, fmt.Sprintf("You would be at the limit of %d custom roles: no new one could be created.", p.CustomLimit))
 	default:
-		parts = append(parts, fmt.Sprintf("Room for %d more custom roles.", p.CustomLimit-custom))
+		parts = append(parts, "Room for "+plural(p.CustomLimit-custom, "more custom role.", "more custom roles."))
 	}
 	parts = append(parts, "No role or assignment is ever deleted by a plan change.")
 	return strings.Join(parts, " ")
