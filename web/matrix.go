@@ -64,14 +64,16 @@ type cell struct {
 	Label       string // "Leads: edit"
 	Description string
 	Level       policy.Level
+	LevelLabel  string
 	Explicit    bool
 	// From is the ancestor permission an inherited level comes from (C6).
 	From string
 	// CanInherit is set when clearing the cell would inherit from a parent.
 	CanInherit bool
 	Options    []option
-	// Next is the value a click sets: the next allowed level, cycling.
-	Next string
+	// Next is the value a click sets: the next allowed level, cycling;
+	// Op is the editor action that sets it.
+	Next, Op string
 	// Locked explains a cell that cannot be changed at all (M6).
 	Locked string
 	// Forbidden explains the options C4 forbids, for screen readers.
@@ -82,6 +84,8 @@ type cell struct {
 type option struct {
 	Value   string // a level, or "inherit"
 	Label   string
+	Short   string // the letter on the button
+	Op      string // the editor action that sets it
 	Current bool
 	Allowed bool
 	Reason  string // why not allowed
@@ -176,6 +180,7 @@ func columns(top *policy.Module) []string {
 
 func buildCell(cat *policy.Catalog, aud policy.Audience, g policy.Grants, resolved policy.Vector, p *policy.Permission) cell {
 	c := cell{Key: p.Key, Label: p.Module.Name + ": " + actionLabel(p.Action), Description: p.Description, Level: resolved[p.ID]}
+	c.LevelLabel = levelLabel(c.Level)
 	_, c.Explicit = g[p.Key]
 	if !c.Explicit {
 		for q := p.InheritsFrom(); q != nil; q = q.InheritsFrom() {
@@ -218,7 +223,12 @@ func buildCell(cat *policy.Catalog, aud policy.Audience, g policy.Grants, resolv
 		}
 		c.Options = append(c.Options, o)
 	}
+	for i := range c.Options {
+		o := &c.Options[i]
+		o.Short, o.Op = o.Label[:1], "set:"+p.Key+"="+o.Value
+	}
 	c.Next = nextOption(c.Options)
+	c.Op = "set:" + p.Key + "=" + c.Next
 	if len(forbidden) > 0 {
 		c.Forbidden = "Not available: " + strings.Join(forbidden, "; ")
 	}
