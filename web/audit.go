@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-authz/gatehouse/admin"
-	"github.com/gatehouse-authz/gatehouse/policy"
 )
 
 const auditPerPage = 50
@@ -15,29 +14,45 @@ const auditPerPage = 50
 type auditView struct {
 	Entries              []admin.AuditEntry
 	Actor, Target, Since string
-	Next                 int64
-	Chain                admin.AuditReport
+	// Next and Prev are the cursors of the later and earlier pages; HasPrev
+	// says whether there is an earlier page.
+	Next, Prev int64
+	HasPrev    bool
+	Chain      admin.AuditReport
+	Problem    string
 }
 
-// auditPage lists the audit log (X4), newest filters first, with the
-// verification of the whole hash chain.
+// auditPage lists the audit log (X4) in time order, a page at a time,
+// with the verification of the whole hash chain. Without filters it opens
+// on the latest page (entry numbers run from 1 without gaps); filtered, on
+// the first match.
 func (c *Console) auditPage(w http.ResponseWriter, rq *request) error {
 	q := rq.URL.Query()
 	v := auditView{Actor: strings.TrimSpace(q.Get("actor")), Target: strings.TrimSpace(q.Get("target")), Since: q.Get("since")}
+	var err error
+	if v.Chain, err = c.cfg.Admin.VerifyAudit(rq.Context(), rq.ws); err != nil {
+		return err
+	}
 	f := admin.AuditFilter{Actor: v.Actor, Target: v.Target, Limit: auditPerPage + 1}
 	if v.Since != "" {
 		t, err := time.Parse("2006-01-02", v.Since)
 		if err != nil {
-			return policy.Errorf(policy.CodeInvalidArgument, "since: want a date like 2026-01-31")
+			v.Problem = "Since: choose a date (like 2026-01-31)."
+			v.Since = ""
 		}
 		f.Since = t
 	}
-	if a := q.Get("after"); a != "" {
+	filtered := v.Actor != "" || v.Target != "" || !f.Since.IsZero()
+	switch a := q.Get("after"); {
+	case a != "":
 		n, err := strconv.ParseInt(a, 10, 64)
-		if err != nil {
-			return policy.Errorf(policy.CodeInvalidArgument, "after: want an entry number")
+		if err != nil || n < 0 {
+			v.Problem = "That page does not exist; showing the first."
+		} else {
+			f.After = n
 		}
-		f.After = n
+	case !filtered:
+		f.After = max(0, v.Chain.Entries-auditPerPage)
 	}
 	entries, err := c.cfg.Admin.Audit(rq.Context(), rq.ws, f)
 	if err != nil {
@@ -48,8 +63,8 @@ func (c *Console) auditPage(w http.ResponseWriter, rq *request) error {
 		v.Next = entries[len(entries)-1].Seq
 	}
 	v.Entries = entries
-	if v.Chain, err = c.cfg.Admin.VerifyAudit(rq.Context(), rq.ws); err != nil {
-		return err
+	if !filtered && f.After > 0 {
+		v.HasPrev, v.Prev = true, max(0, f.After-auditPerPage)
 	}
 	return c.render(w, rq, http.StatusOK, "audit", "audit", v)
 }

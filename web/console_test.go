@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -176,6 +177,15 @@ func TestConsole_SignIn_Keys(t *testing.T) {
 			t.Fatalf("forged cookie: %d", resp.StatusCode)
 		}
 	})
+	t.Run("Secure behind TLS", func(t *testing.T) {
+		v := newVisitor(t, w.URL)
+		resp, _ := v.do("POST", "/signin", url.Values{"key": {apitest.AdminKey}}, map[string]string{"X-Forwarded-Proto": "https"})
+		for _, c := range resp.Cookies() {
+			if c.Name == "gatehouse_console" && !c.Secure {
+				t.Fatal("a session over TLS must be Secure")
+			}
+		}
+	})
 	t.Run("sign-out", func(t *testing.T) {
 		v := newVisitor(t, w.URL)
 		v.signIn(apitest.AdminKey)
@@ -257,5 +267,38 @@ func TestVendoredHTMX(t *testing.T) {
 	sum := sha256.Sum256(b)
 	if got := hex.EncodeToString(sum[:]); got != "d6fdc75f204e6bdefa99b69bf1e6d4ac69b8a364f77929f45c13476b4000f717" {
 		t.Fatalf("htmx-2.0.11.min.js changed: sha256 %s", got)
+	}
+}
+
+// TestConsole_DraftErrorKeepsTheEditor: a refused matrix action is shown
+// above the matrix, which htmx swaps in whole, draft kept.
+func TestConsole_DraftErrorKeepsTheEditor(t *testing.T) {
+	w := newWorld(t)
+	v := newVisitor(t, w.URL)
+	v.signIn(apitest.AdminKey)
+	form := url.Values{"csrf": {v.csrf()}, "base": {"1"}, "g": {"leads_view=all"}, "op": {"set:leads_create=own"}}
+	resp, body := v.do("POST", "/w/acme/roles/sales_manager/draft", form, map[string]string{"HX-Request": "true", "HX-Target": "matrix"})
+	if resp.StatusCode != 200 || !strings.Contains(body, `id="draft-problem"`) || !strings.Contains(body, "(C5)") ||
+		!strings.Contains(body, `name="g" value="leads_view=all"`) {
+		t.Fatalf("status %d; want the matrix with the C5 problem and the draft kept:\n%.400s", resp.StatusCode, body)
+	}
+}
+
+// TestConsole_AuditOpensOnLatestPage: the log opens where the latest
+// writes are, with a way back.
+func TestConsole_AuditOpensOnLatestPage(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	for i := range 60 {
+		d := admin.Department{ID: fmt.Sprintf("d%02d", i), Name: fmt.Sprintf("Team %02d", i)}
+		if _, _, err := w.Admin.PutDepartment(ctx, "acme", admin.Write{}, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v := newVisitor(t, w.URL)
+	v.signIn(apitest.AdminKey)
+	_, body := v.do("GET", "/w/acme/audit", nil, nil)
+	if !strings.Contains(body, "department:d59") || strings.Contains(body, "department:emea<") || !strings.Contains(body, "Earlier entries") {
+		t.Fatalf("the audit page must open on the latest entries with a link to earlier ones")
 	}
 }

@@ -111,9 +111,7 @@ func levelsOf(p *policy.Permission) []policy.Level {
 func buildMatrix(cat *policy.Catalog, aud policy.Audience, g policy.Grants, open map[string]bool) matrix {
 	resolved := cat.Resolve(g, aud)
 	m := matrix{Audience: aud}
-	for _, k := range sortedKeys(g) {
-		m.Grants = append(m.Grants, grantField{Key: k, Level: g[k]})
-	}
+	m.Grants = sortedGrants(g)
 	for _, top := range cat.Modules() {
 		s := section{ID: top.ID, Name: top.Name, Description: top.Description, Relation: top.Kind == policy.Relation, Open: open[top.ID]}
 		s.Columns = columns(top)

@@ -83,8 +83,11 @@ func (c *Console) addMember(w http.ResponseWriter, rq *request) error {
 	if r := rq.PostFormValue("role"); r != "" {
 		in.RoleIDs = []string{r}
 	}
-	if _, err := c.cfg.Admin.Member(rq.Context(), rq.ws, in.UserID); err == nil {
+	switch _, err := c.cfg.Admin.Member(rq.Context(), rq.ws, in.UserID); {
+	case err == nil:
 		return policy.Errorf(policy.CodeNameTaken, "a member with user id %q already exists", in.UserID)
+	case policy.ErrorCode(err) != policy.CodeNotFound:
+		return err
 	}
 	m, _, err := c.cfg.Admin.UpsertMember(rq.Context(), rq.ws, admin.Write{}, in)
 	if err != nil {
@@ -208,8 +211,11 @@ func (c *Console) assignRole(w http.ResponseWriter, rq *request) error {
 	if _, err := c.cfg.Admin.AddRoleMembers(rq.Context(), rq.ws, admin.Write{}, role, []string{user}); err != nil {
 		return err
 	}
-	r, _ := c.cfg.Admin.Role(rq.Context(), rq.ws, role)
-	setFlash(w, rq.Request, "ok", "Assigned "+r.Name+". The member's sessions must re-authenticate (A1).")
+	name := role
+	if r, err := c.cfg.Admin.Role(rq.Context(), rq.ws, role); err == nil {
+		name = r.Name
+	}
+	setFlash(w, rq.Request, "ok", "Assigned "+name+". The member's sessions must re-authenticate (A1).")
 	redirect(w, rq.Request, wsPath(rq.ws, "members", user))
 	return nil
 }

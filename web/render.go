@@ -133,11 +133,13 @@ func (c *Console) fail(w http.ResponseWriter, rq *request, err error) {
 // back is where a failed form post returns: the form's own "back" field,
 // kept to this console's paths, or the page the form was on.
 func back(r *http.Request) string {
-	if b := r.PostFormValue("back"); strings.HasPrefix(b, "/") && !strings.HasPrefix(b, "//") {
+	if b := safeNext(r.PostFormValue("back")); b != "" {
 		return b
 	}
-	if u, err := url.Parse(r.Referer()); err == nil && u.Host == r.Host && u.Path != "" {
-		return u.RequestURI()
+	if u, err := url.Parse(r.Referer()); err == nil && u.Host == r.Host {
+		if b := safeNext(u.RequestURI()); b != "" {
+			return b
+		}
 	}
 	return "/"
 }

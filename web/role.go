@@ -28,6 +28,11 @@ type roleView struct {
 	Revisions []admin.RoleRevision
 	Orphaned  []string
 	Members   []admin.Member
+	// Saved are the role's grants as saved, for the "apply to everyone"
+	// review.
+	Saved []grantField
+	// Problem is a refused editor action, shown above the matrix.
+	Problem string
 }
 
 func (c *Console) rolePage(w http.ResponseWriter, rq *request) error {
@@ -51,7 +56,16 @@ func (c *Console) roleView(rq *request, r admin.Role, draft policy.Grants, open 
 		}
 	}
 	v.Matrix = buildMatrix(rq.cat, r.Audience, known, open)
-	v.Changes = len(admin.DiffGrants(r.Grants, known))
+	saved := policy.Grants{}
+	for k, l := range r.Grants {
+		if _, ok := rq.cat.Lookup(k); ok {
+			saved[k] = l
+		}
+	}
+	// Orphaned grants (C7) are not drafts' business: they neither count as
+	// changes nor can be edited here.
+	v.Changes = len(admin.DiffGrants(saved, known))
+	v.Saved = sortedGrants(saved)
 	revs, err := c.cfg.Admin.RoleRevisions(rq.Context(), rq.ws, r.ID)
 	if err != nil {
 		return roleView{}, err
@@ -98,8 +112,10 @@ func draftGrants(r *http.Request, cat *policy.Catalog) (policy.Grants, error) {
 	return g, nil
 }
 
-// draftRole applies one matrix action to the draft and answers the part of
-// the editor it changed. Nothing is written.
+// draftRole applies one matrix action to the draft and answers the
+// redrawn matrix. Nothing is written. A refused action (a level a cell
+// cannot take, a key the catalog no longer has) is shown above the matrix,
+// which keeps the last good draft, so the person loses nothing.
 func (c *Console) draftRole(w http.ResponseWriter, rq *request) error {
 	if err := rq.ParseForm(); err != nil {
 		return err
@@ -108,24 +124,54 @@ func (c *Console) draftRole(w http.ResponseWriter, rq *request) error {
 	if err != nil {
 		return err
 	}
-	g, err := draftGrants(rq.Request, rq.cat)
-	if err != nil {
-		return err
-	}
-	op := rq.PostFormValue("op")
 	open := map[string]bool{}
+	for _, id := range rq.PostForm["open"] {
+		open[id] = true
+	}
+	base, _ := strconv.ParseInt(rq.PostFormValue("base"), 10, 64)
+	g, err := draftGrants(rq.Request, rq.cat)
 	var adjusted []string
+	if err == nil {
+		next := g.Clone()
+		if adjusted, err = c.applyDraftOp(rq, r, next, open); err == nil {
+			g = next
+		}
+	} else {
+		g = r.Grants.Clone() // the draft itself is unreadable: start again from the saved role
+		base = r.Revision
+	}
+	v, verr := c.roleView(rq, r, g, open)
+	if verr != nil {
+		return verr
+	}
+	v.Base = base
+	v.Matrix.Adjusted = adjusted
+	if err != nil {
+		v.Problem = c.message(err)
+	}
+	if rq.Header.Get("HX-Request") != "true" {
+		return c.render(w, rq, http.StatusOK, "role", "roles", v)
+	}
+	return c.partial(w, rq, "role", "matrix", v)
+}
+
+// applyDraftOp applies the editor action named by the form's op to g.
+func (c *Console) applyDraftOp(rq *request, r admin.Role, g policy.Grants, open map[string]bool) ([]string, error) {
+	op := rq.PostFormValue("op")
 	switch {
 	case op == "allow-all":
-		g = rq.cat.AllowAll(r.Audience) // R8
+		clear(g)
+		maps.Copy(g, rq.cat.AllowAll(r.Audience)) // R8
 	case op == "deny-all":
-		g = policy.Grants{}
+		clear(g)
 	case op == "discard":
-		g = r.Grants.Clone()
+		clear(g)
+		maps.Copy(g, r.Grants)
 	case strings.HasPrefix(op, "set:"):
 		key, value, _ := strings.Cut(strings.TrimPrefix(op, "set:"), "=")
-		if adjusted, err = setLevel(rq.cat, r.Audience, g, key, value); err != nil {
-			return err
+		adjusted, err := setLevel(rq.cat, r.Audience, g, key, value)
+		if err != nil {
+			return nil, err
 		}
 		p, _ := rq.cat.PermissionByKey(key)
 		top := p.Module
@@ -133,20 +179,11 @@ func (c *Console) draftRole(w http.ResponseWriter, rq *request) error {
 			top = top.Parent
 		}
 		open[top.ID] = true
+		return adjusted, nil
 	default:
-		return policy.Errorf(policy.CodeInvalidArgument, "unknown editor action %q", op)
+		return nil, policy.Errorf(policy.CodeInvalidArgument, "unknown editor action %q", op)
 	}
-	base, _ := strconv.ParseInt(rq.PostFormValue("base"), 10, 64)
-	v, err := c.roleView(rq, r, g, open)
-	if err != nil {
-		return err
-	}
-	v.Base = base
-	v.Matrix.Adjusted = adjusted
-	if rq.Header.Get("HX-Request") != "true" {
-		return c.render(w, rq, http.StatusOK, "role", "roles", v)
-	}
-	return c.partial(w, rq, "role", "matrix", v)
+	return nil, nil
 }
 
 // reviewView is the dialog shown before a save: what changes, for whom,
@@ -197,9 +234,7 @@ func (c *Console) review(rq *request) (reviewView, error) {
 	}
 	base, _ := strconv.ParseInt(rq.PostFormValue("base"), 10, 64)
 	v := reviewView{Role: r, Apply: rq.PostFormValue("apply") == "1", Base: base, Reason: rq.PostFormValue("reason")}
-	for _, k := range sortedKeys(g) {
-		v.Grants = append(v.Grants, grantField{Key: k, Level: g[k]})
-	}
+	v.Grants = sortedGrants(g)
 	if base != r.Revision {
 		v.Conflict, err = c.conflict(rq, r, base)
 		return v, err
@@ -287,20 +322,6 @@ func (c *Console) saveRole(w http.ResponseWriter, rq *request) error {
 	return nil
 }
 
-// applyRole moves every member of a role to its newest revision (R6).
-func (c *Console) applyRole(w http.ResponseWriter, rq *request) error {
-	apply := true
-	base, _ := strconv.ParseInt(rq.PostFormValue("base"), 10, 64)
-	r, _, err := c.cfg.Admin.UpdateRole(rq.Context(), rq.ws, admin.Write{Reason: rq.PostFormValue("reason")}, rq.PathValue("role"),
-		admin.RoleUpdate{Apply: &apply, IfRevision: base})
-	if err != nil {
-		return err
-	}
-	setFlash(w, rq.Request, "ok", fmt.Sprintf("Every member of %s is now on revision %d.", r.Name, r.Revision))
-	redirect(w, rq.Request, wsPath(rq.ws, "roles", r.ID))
-	return nil
-}
-
 // updateRoleDetails renames a role or changes its description: not a
 // grant edit, so no new revision (R6).
 func (c *Console) updateRoleDetails(w http.ResponseWriter, rq *request) error {
@@ -316,3 +337,11 @@ func (c *Console) updateRoleDetails(w http.ResponseWriter, rq *request) error {
 }
 
 func sortedKeys(g policy.Grants) []string { return slices.Sorted(maps.Keys(g)) }
+
+func sortedGrants(g policy.Grants) []grantField {
+	out := make([]grantField, 0, len(g))
+	for _, k := range sortedKeys(g) {
+		out = append(out, grantField{Key: k, Level: g[k]})
+	}
+	return out
+}

@@ -211,3 +211,27 @@ func TestConsole_MatrixTreeKeyboardFilter(t *testing.T) {
 	}
 	b.shot("matrix-filtered")
 }
+
+// TestConsole_R6_ApplyLaterThroughReview: after a save without apply, the
+// role page offers to apply, through the same impact preview (P1).
+func TestConsole_R6_ApplyLaterThroughReview(t *testing.T) {
+	w := newWorld(t)
+	apply := false
+	g := policy.Grants{"reports_view": policy.LevelAll}
+	if _, _, err := w.Admin.UpdateRole(context.Background(), "acme", admin.Write{}, "sales_manager", admin.RoleUpdate{Grants: g, Apply: &apply}); err != nil {
+		t.Fatal(err)
+	}
+	if w.check("bob", "reports_view").Allowed {
+		t.Fatal("bob is still on revision 1")
+	}
+	b := newBrowser(t, w.URL)
+	b.signIn(apitest.AdminKey)
+	b.open("/w/acme/roles/sales_manager")
+	b.click("#apply-all")
+	b.waitText("#impact", "bob")
+	b.submit("#confirm")
+	b.waitText(".flash.ok", "every member of Sales manager is now on revision 2")
+	if !w.check("bob", "reports_view").Allowed {
+		t.Fatal("R6: the later apply must move bob to revision 2")
+	}
+}

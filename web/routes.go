@@ -30,7 +30,6 @@ func (c *Console) routes() http.Handler {
 	mux.Handle("POST "+ws+"/roles/{role}/draft", c.inWorkspace(c.draftRole))
 	mux.Handle("POST "+ws+"/roles/{role}/review", c.inWorkspace(c.reviewRole))
 	mux.Handle("POST "+ws+"/roles/{role}/save", c.inWorkspace(c.saveRole))
-	mux.Handle("POST "+ws+"/roles/{role}/apply", c.inWorkspace(c.applyRole))
 	mux.Handle("POST "+ws+"/roles/{role}/duplicate", c.inWorkspace(c.duplicateRole))
 	mux.Handle("GET "+ws+"/roles/{role}/delete", c.inWorkspace(c.deleteRoleDialog))
 	mux.Handle("POST "+ws+"/roles/{role}/delete", c.inWorkspace(c.deleteRole))

@@ -125,6 +125,10 @@ func planConsequence(p planView, have map[string]bool, custom int) string {
 	switch {
 	case p.CustomLimit < 0:
 		parts = append(parts, "Unlimited custom roles.")
+	case p.CustomLimit == 0 && custom > 0:
+		parts = append(parts, fmt.Sprintf("The plan has no custom roles: your %d keep working and keep their members, but none can be created or duplicated.", custom))
+	case p.CustomLimit == 0:
+		parts = append(parts, "No custom roles: only the predefined ones.")
 	case custom > p.CustomLimit:
 		parts = append(parts, fmt.Sprintf("Your %d custom roles keep working and keep their members, but no new custom role can be created until you are under the limit of %d (delete %d).",
 			custom, p.CustomLimit, custom-p.CustomLimit+1))

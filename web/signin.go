@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -23,12 +24,24 @@ type signInView struct {
 	Next, Error string
 }
 
-// safeNext keeps a post-sign-in destination to this console's own paths.
+// safeNext keeps a post-sign-in (or post-error) destination to this
+// console's own paths: one leading slash, no backslash, no control
+// character (browsers drop tabs and newlines, so "/\t/evil" would become
+// "//evil"), and nothing that parses with a scheme or a host.
 func safeNext(next string) string {
-	if strings.HasPrefix(next, "/") && !strings.HasPrefix(next, "//") && !strings.HasPrefix(next, "/\\") {
-		return next
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsRune(next, '\\') {
+		return ""
 	}
-	return ""
+	for _, r := range next {
+		if r < 0x20 || r == 0x7f {
+			return ""
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
+		return ""
+	}
+	return next
 }
 
 func (c *Console) signInPage(w http.ResponseWriter, r *http.Request) {
