@@ -216,23 +216,14 @@ func (s *Server) memberPermissions(w http.ResponseWriter, r *http.Request, c *ca
 	if out.Redundant == nil {
 		out.Redundant = []string{}
 	}
-	eff, _ := snap.Effective(user)
-	for _, p := range snap.Catalog().Permissions() {
-		if eff[p.ID] == policy.LevelNone {
-			continue
+	perms, _ := snap.EffectivePermissions(user)
+	for _, ep := range perms {
+		out.Owner = ep.Owner
+		pj := permissionJSON{Permission: ep.Permission, Level: ep.Level, DecidedBy: ep.DecidedBy, Sources: []sourceJSON{}}
+		for _, rt := range ep.Roles {
+			pj.Sources = append(pj.Sources, sourceJSON{RoleID: rt.RoleID, Revision: rt.Revision, Level: rt.Level, Source: rt.Source, From: rt.From})
 		}
-		ex, err := snap.Explain(user, p.Key, nil)
-		if err != nil {
-			return err
-		}
-		out.Owner = ex.Owner
-		pj := permissionJSON{Permission: p.Key, Level: ex.Level, DecidedBy: ex.DecidedBy, Sources: []sourceJSON{}}
-		for _, rt := range ex.Roles {
-			if rt.Level > policy.LevelNone {
-				pj.Sources = append(pj.Sources, sourceJSON{RoleID: rt.RoleID, Revision: rt.Revision, Level: rt.Level, Source: rt.Source, From: rt.From})
-			}
-		}
-		if d := ex.Direct; d != nil && d.Level > policy.LevelNone {
+		if d := ep.Direct; d != nil {
 			pj.Sources = append(pj.Sources, sourceJSON{Direct: true, Level: d.Level, Source: "direct", From: d.From})
 		}
 		out.Permissions = append(out.Permissions, pj)

@@ -168,34 +168,25 @@ func (c *Console) memberView(rq *request, user string) (memberView, error) {
 		v.Grants = append(v.Grants, directGrant{Key: k, Level: m.Grants[k], Redundant: slices.Contains(redundant, k)})
 	}
 	// Effective levels with their sources, from the snapshot decisions use
-	// (M3, M5, C6).
-	eff, _ := snap.Effective(user)
-	for _, p := range snap.Catalog().Permissions() {
-		if eff[p.ID] == policy.LevelNone {
-			continue
-		}
-		ex, err := snap.Explain(user, p.Key, nil)
-		if err != nil {
-			return memberView{}, err
-		}
-		row := effectiveRow{Key: p.Key, Level: ex.Level, DecidedBy: ex.DecidedBy}
-		for _, rt := range ex.Roles {
-			if rt.Level > policy.LevelNone {
-				src := fmt.Sprintf("%s r%d: %s (%s", rt.Name, rt.Revision, levelLabel(rt.Level), rt.Source)
-				if rt.From != "" && rt.From != p.Key {
-					src += " from " + rt.From
-				}
-				row.Sources = append(row.Sources, src+")")
+	// (M3, M5, C6, W4).
+	perms, _ := snap.EffectivePermissions(user)
+	for _, ep := range perms {
+		row := effectiveRow{Key: ep.Permission, Level: ep.Level, DecidedBy: ep.DecidedBy}
+		for _, rt := range ep.Roles {
+			src := fmt.Sprintf("%s r%d: %s (%s", rt.Name, rt.Revision, levelLabel(rt.Level), rt.Source)
+			if rt.From != "" && rt.From != ep.Permission {
+				src += " from " + rt.From
 			}
+			row.Sources = append(row.Sources, src+")")
 		}
-		if d := ex.Direct; d != nil && d.Level > policy.LevelNone {
+		if d := ep.Direct; d != nil {
 			src := "direct grant: " + levelLabel(d.Level)
 			if d.Redundant {
 				src += " (redundant)"
 			}
 			row.Sources = append(row.Sources, src)
 		}
-		if ex.Owner {
+		if ep.Owner {
 			row.Sources = append(row.Sources, "workspace owner: everything (W4)")
 		}
 		v.Effective = append(v.Effective, row)
