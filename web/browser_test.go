@@ -130,12 +130,22 @@ func (b *browser) open(path string) {
 // click clicks an element and waits for the page or fragment it loads.
 func (b *browser) click(sel string) {
 	b.t.Helper()
+	b.idle()
 	b.do(chromedp.Click(chromedp.CSS(sel)))
+}
+
+// idle waits until no htmx request is in flight or being swapped in: a
+// click on an element that a pending swap is about to replace would hit
+// an element htmx has not processed yet, and follow its plain link.
+func (b *browser) idle() {
+	b.t.Helper()
+	b.waitTrue(`!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')`)
 }
 
 // submit clicks a button that loads a new page and waits for it.
 func (b *browser) submit(sel string) {
 	b.t.Helper()
+	b.idle()
 	if _, err := chromedp.Run(b.ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(sel)))); err != nil {
 		b.fail("submit %s: %v", sel, err)
 	}
