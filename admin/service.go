@@ -77,18 +77,10 @@ func New(store Store, o Options) *Service {
 func (s *Service) Catalog() *policy.Catalog { return s.catalog }
 
 // Open loads every stored workspace and publishes its snapshot: what a
-// restart does.
+// restart does. It fails if any workspace fails to load.
 func (s *Service) Open(ctx context.Context) error {
-	ids, err := s.store.Workspaces(ctx)
-	if err != nil {
-		return fmt.Errorf("list workspaces: %w", err)
-	}
-	for _, id := range ids {
-		if _, err := s.space(ctx, id); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := s.Sync(ctx)
+	return err
 }
 
 // space returns the served workspace id, loading it on first use.

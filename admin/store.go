@@ -25,6 +25,10 @@ type Store interface {
 	Load(ctx context.Context, workspace string) (*Dataset, error)
 	// Workspaces returns the id of every workspace, sorted.
 	Workspaces(ctx context.Context) ([]string, error)
+	// Heads returns every workspace's current revision, sorted by
+	// workspace: what a node compares its snapshots with to learn what
+	// other nodes committed (see Service.Sync).
+	Heads(ctx context.Context) ([]Head, error)
 	// RoleRevisions returns a role's revisions, oldest first.
 	RoleRevisions(ctx context.Context, workspace, role string) ([]RoleRevision, error)
 	// Members returns a page of members matching f, sorted by user id.
@@ -44,6 +48,12 @@ type Store interface {
 	// value of generate if there is none. Concurrent callers, in this
 	// process or another, all get the one value that was stored first.
 	Secret(ctx context.Context, name string, generate func() []byte) ([]byte, error)
+}
+
+// Head is a workspace's current revision.
+type Head struct {
+	Workspace string
+	Revision  int64
 }
 
 // ErrStale is returned by Store.Commit when the workspace moved past the

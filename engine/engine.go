@@ -36,6 +36,10 @@ type Engine struct {
 	// so checks read it without a lock.
 	spaces atomic.Pointer[map[string]*slot]
 	mu     sync.Mutex // serializes replacing spaces
+	// added is closed and replaced when a workspace first appears, for
+	// WaitFor on a workspace another node created a moment ago. Guarded by
+	// mu.
+	added chan struct{}
 
 	flushOK, flushFailed atomic.Int64
 }
@@ -73,7 +77,7 @@ func New(o Options) *Engine {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	e := &Engine{opts: o}
+	e := &Engine{opts: o, added: make(chan struct{})}
 	e.spaces.Store(&map[string]*slot{})
 	return e
 }
@@ -86,35 +90,56 @@ func (e *Engine) slot(ws string) *slot {
 // has a newer one, and wakes readers waiting for its revision.
 func (e *Engine) Publish(s *policy.Snapshot) {
 	sl := e.slot(s.Workspace())
+	if sl == nil && e.add(s) {
+		return
+	}
 	if sl == nil {
-		e.mu.Lock()
-		if sl = e.slot(s.Workspace()); sl == nil {
-			old := *e.spaces.Load()
-			next := make(map[string]*slot, len(old)+1)
-			for k, v := range old {
-				next[k] = v
-			}
-			sl = &slot{changed: make(chan struct{})}
-			next[s.Workspace()] = sl
-			e.spaces.Store(&next)
-		}
-		e.mu.Unlock()
+		sl = e.slot(s.Workspace())
 	}
 	sl.mu.Lock()
 	defer sl.mu.Unlock()
-	if cur := sl.snap.Load(); cur != nil && cur.Revision() > s.Revision() {
+	if cur := sl.snap.Load(); cur.Revision() > s.Revision() {
 		return
 	}
-	var c *counters
-	if e.opts.Usage != nil {
-		c = &counters{snap: s, n: make([]atomic.Int64, s.NumRoleRevisions()*s.Catalog().NumPermissions())}
-	}
-	if old := sl.counts.Swap(c); old != nil {
+	if old := sl.counts.Swap(e.counters(s)); old != nil {
 		sl.retired = append(sl.retired, old)
 	}
 	sl.snap.Store(s)
 	close(sl.changed)
 	sl.changed = make(chan struct{})
+}
+
+// add installs the first snapshot of a workspace, in a slot that has it
+// before anyone can see the slot, and wakes WaitFor calls waiting for the
+// workspace to appear. It returns false if another Publish added the
+// workspace first.
+func (e *Engine) add(s *policy.Snapshot) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	old := *e.spaces.Load()
+	if old[s.Workspace()] != nil {
+		return false
+	}
+	sl := &slot{changed: make(chan struct{})}
+	sl.snap.Store(s)
+	sl.counts.Store(e.counters(s))
+	next := make(map[string]*slot, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	next[s.Workspace()] = sl
+	e.spaces.Store(&next)
+	close(e.added)
+	e.added = make(chan struct{})
+	return true
+}
+
+// counters returns fresh usage counters for s, nil when counting is off.
+func (e *Engine) counters(s *policy.Snapshot) *counters {
+	if e.opts.Usage == nil {
+		return nil
+	}
+	return &counters{snap: s, n: make([]atomic.Int64, s.NumRoleRevisions()*s.Catalog().NumPermissions())}
 }
 
 // Snapshot returns a workspace's current snapshot. not_found if the engine
@@ -194,13 +219,23 @@ const maxWait = time.Second
 
 // WaitFor returns a workspace's snapshot once it is at revision min or
 // later (D8: read-your-writes across nodes), waiting at most a second or
-// until ctx ends; then revision_unavailable.
+// until ctx ends; then revision_unavailable. A workspace this node has
+// not loaded yet (created on another node a moment ago) is waited for
+// too, then not_found.
 func (e *Engine) WaitFor(ctx context.Context, ws string, min int64) (*policy.Snapshot, error) {
 	timer := time.NewTimer(maxWait)
 	defer timer.Stop()
 	for {
-		sl := e.slot(ws)
+		e.mu.Lock()
+		sl, added := e.slot(ws), e.added
+		e.mu.Unlock()
 		if sl == nil {
+			select {
+			case <-added:
+				continue
+			case <-timer.C:
+			case <-ctx.Done():
+			}
 			return nil, &policy.Error{Code: policy.CodeNotFound, Message: "no workspace " + ws}
 		}
 		sl.mu.Lock()

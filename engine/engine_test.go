@@ -79,6 +79,28 @@ func TestD8_WaitForRevision(t *testing.T) {
 	}
 }
 
+// A workspace created on another node a moment ago is waited for, like a
+// revision: read-your-writes holds for a workspace's creation too.
+func TestD8_WaitForWorkspaceNotLoadedYet(t *testing.T) {
+	t.Parallel()
+	e := engine.New(engine.Options{})
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		e.Publish(snapshot(t, "other", 1, policy.LevelOwn))
+		time.Sleep(20 * time.Millisecond)
+		e.Publish(snapshot(t, "new", 1, policy.LevelAll))
+	}()
+	s, err := e.WaitFor(context.Background(), "new", 1)
+	if err != nil || s.Revision() != 1 || s.Workspace() != "new" {
+		t.Fatalf("wait for new workspace: %v %v", s, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	if _, err := e.WaitFor(ctx, "never", 1); policy.ErrorCode(err) != policy.CodeNotFound {
+		t.Errorf("wait for a workspace that never comes: %v, want not_found", err)
+	}
+}
+
 type sink struct {
 	mu  sync.Mutex
 	got map[string]int64

@@ -34,6 +34,15 @@ type Config struct {
 	SessionTTL time.Duration
 	// Ready reports whether the database is reachable (/readyz).
 	Ready func(context.Context) error
+	// Freshness reports how current the node's snapshots are (the
+	// follower's view: see package follow); /readyz shows it. Nil on a
+	// node that follows nothing: its snapshots are always current.
+	Freshness func() Freshness
+	// MaxStale, when positive, makes /readyz answer 503 once the snapshots
+	// have been stale for longer: for operators who prefer no answer to
+	// an old one. Zero keeps a node ready, answering from its snapshots,
+	// however long the database is away.
+	MaxStale time.Duration
 	// Registry receives the server's metrics; a new one if nil. /metrics
 	// serves it.
 	Registry *prometheus.Registry

@@ -18,6 +18,8 @@ type serveConfig struct {
 	Demo       bool
 	LogLevel   string
 	SessionTTL time.Duration
+	PollEvery  time.Duration
+	MaxStale   time.Duration
 }
 
 // envFlags binds flags whose defaults come from the environment.

@@ -11,12 +11,14 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatehouse-authz/gatehouse/admin"
 	"github.com/gatehouse-authz/gatehouse/engine"
+	"github.com/gatehouse-authz/gatehouse/follow"
 	"github.com/gatehouse-authz/gatehouse/httpapi"
 	"github.com/gatehouse-authz/gatehouse/policy"
 	"github.com/gatehouse-authz/gatehouse/session"
@@ -36,6 +38,12 @@ type Config struct {
 	SessionTTL time.Duration
 	// FlushEvery is how often usage counts are written; 5 s if zero.
 	FlushEvery time.Duration
+	// PollEvery is how often the node compares every workspace's stored
+	// revision with its own, the fallback for change notices; 1 s if zero.
+	PollEvery time.Duration
+	// MaxStale makes /readyz fail once the snapshots have been stale for
+	// longer; 0 never does (see httpapi.Config.MaxStale).
+	MaxStale time.Duration
 	Logger     *slog.Logger
 	Version    string
 }
@@ -53,6 +61,8 @@ type Node struct {
 	Admin  *admin.Service
 	Engine *engine.Engine
 	API    *httpapi.Server
+	// Follower brings in the changes other nodes commit.
+	Follower *follow.Follower
 }
 
 // Secrets kept in the store, shared by every node of a deployment.
@@ -121,21 +131,46 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		st.Close()
 		return nil, err
 	}
+	fo := follow.Options{Replica: svc, PollEvery: cfg.PollEvery, Logger: cfg.Logger}
+	if l, ok := st.(follow.Listener); ok {
+		fo.Listener = l
+	}
+	reg := prometheus.NewRegistry()
 	n.API = httpapi.New(httpapi.Config{Admin: svc, Engine: n.Engine, AdminKey: cfg.AdminKey, Sessions: keys,
-		SessionTTL: cfg.SessionTTL, Ready: st.Ping, Registry: prometheus.NewRegistry(), Console: console,
+		SessionTTL: cfg.SessionTTL, Ready: st.Ping, Registry: reg, Console: console,
+		Freshness: func() httpapi.Freshness {
+			if n.Follower == nil {
+				return httpapi.Freshness{}
+			}
+			f := n.Follower.Status()
+			return httpapi.Freshness{Age: f.Age, Stale: f.Stale}
+		}, MaxStale: cfg.MaxStale,
 		Logger: cfg.Logger, Version: cfg.Version})
 	start := time.Now()
 	if err := svc.Open(ctx); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("load workspaces: %w", err)
 	}
+	// The follower starts from the state just loaded; whatever other nodes
+	// commit from now on, or committed during the load, it brings in.
+	n.Follower = follow.New(fo)
+	if err := n.Follower.Register(reg); err != nil {
+		st.Close()
+		return nil, err
+	}
 	n.API.MarkLoaded()
 	cfg.Logger.Info("workspaces loaded", "workspaces", len(n.Engine.Workspaces()), "duration", time.Since(start))
 	return n, nil
 }
 
-// Run flushes usage counts until ctx ends, then once more.
-func (n *Node) Run(ctx context.Context) { n.Engine.Run(ctx) }
+// Run flushes usage counts and follows the changes of other nodes until
+// ctx ends, then flushes once more.
+func (n *Node) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { n.Follower.Run(ctx) })
+	n.Engine.Run(ctx)
+	wg.Wait()
+}
 
 // Close closes the database.
 func (n *Node) Close() error { return n.Store.Close() }

@@ -14,6 +14,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -31,6 +33,10 @@ var migrations embed.FS
 type Store struct {
 	*sqlstore.Store
 	pool *pgxpool.Pool
+	// channel carries the change notices (admin.Notice) of this store's
+	// schema, so that deployments sharing a database do not hear each
+	// other.
+	channel string
 }
 
 // Open connects to the database at dsn (a postgres:// URL or key=value
@@ -44,8 +50,16 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	return OpenConfig(ctx, cfg)
 }
 
+// connectTimeout bounds a connection attempt when the DSN sets none
+// (connect_timeout): a write while the database is down fails within it
+// with unavailable rather than hanging on the network.
+const connectTimeout = 3 * time.Second
+
 // OpenConfig is Open with a parsed pool configuration.
 func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*Store, error) {
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = connectTimeout
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect postgres: %w", err)
@@ -58,12 +72,22 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &Store{pool: pool, Store: sqlstore.New(pgDB{pool}, sqlstore.Dialect{
+	var schema string
+	if err := pool.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres schema: %w", err)
+	}
+	channel := "gatehouse_changes:" + schema
+	return &Store{pool: pool, channel: channel, Store: sqlstore.New(pgDB{pool}, sqlstore.Dialect{
 		Placeholder:       func(n int) string { return fmt.Sprintf("$%d", n) },
 		JSONStrings:       "SELECT json_array_elements_text(?::json)",
 		IsUniqueViolation: isUniqueViolation,
+		Notify:            "SELECT pg_notify(" + quoteLiteral(channel) + ", ?)",
 	})}, nil
 }
+
+// quoteLiteral quotes s as an SQL string literal.
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	db := stdlib.OpenDBFromPool(pool)
@@ -113,7 +137,13 @@ func (d pgDB) Read(ctx context.Context, fn func(sqlstore.Tx) error) error {
 }
 
 func (d pgDB) run(ctx context.Context, opts pgx.TxOptions, fn func(sqlstore.Tx) error) error {
-	return pgx.BeginTxFunc(ctx, d.pool, opts, func(tx pgx.Tx) error { return fn(pgTx{tx}) })
+	err := pgx.BeginTxFunc(ctx, d.pool, opts, func(tx pgx.Tx) error { return fn(pgTx{tx}) })
+	if err != nil && pgconn.SafeToRetry(err) {
+		// Nothing reached the server (typically a pooled connection the
+		// server closed while it restarted): one more try on a new one.
+		err = pgx.BeginTxFunc(ctx, d.pool, opts, func(tx pgx.Tx) error { return fn(pgTx{tx}) })
+	}
+	return unreachable(err)
 }
 
 type pgTx struct{ tx pgx.Tx }

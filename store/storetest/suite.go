@@ -65,6 +65,7 @@ func Run(t *testing.T, h Harness) {
 		{"PolicyAsCode", testPolicyFile},
 		{"Changelog", testChangelog},
 		{"Restart_RebuildsSameState", testRestart},
+		{"Follow_OtherNodesChanges", testFollow},
 		{"Import_AllOrNothing", testImportAllOrNothing},
 		{"Race_LastRoleRemovals", testRaceLastRole},
 		{"Race_PlanLimit", testRacePlanLimit},

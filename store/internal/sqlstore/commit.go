@@ -29,9 +29,17 @@ func (s *Store) Commit(ctx context.Context, c *admin.Commit) error {
 			}
 		}
 		ch := c.Change
-		_, err := s.exec(ctx, tx, `INSERT INTO changes (workspace_id, revision, time, action, targets, epochs) VALUES (?, ?, ?, ?, ?, ?)`,
-			c.Workspace, ch.Revision, micros(ch.Time), ch.Action, stringsJSON(ch.Targets), stringsJSON(ch.Epochs))
-		return err
+		if _, err := s.exec(ctx, tx, `INSERT INTO changes (workspace_id, revision, time, action, targets, epochs) VALUES (?, ?, ?, ?, ?, ?)`,
+			c.Workspace, ch.Revision, micros(ch.Time), ch.Action, stringsJSON(ch.Targets), stringsJSON(ch.Epochs)); err != nil {
+			return err
+		}
+		if s.d.Notify != "" {
+			n := admin.Notice{Workspace: c.Workspace, Revision: c.Revision, Time: c.Time}
+			if _, err := s.exec(ctx, tx, s.d.Notify, n.String()); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if errors.Is(err, admin.ErrStale) { // the compare-and-set failed: nothing was written
 		return admin.ErrStale

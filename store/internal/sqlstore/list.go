@@ -30,6 +30,27 @@ func (s *Store) Workspaces(ctx context.Context) ([]string, error) {
 	return out, err
 }
 
+// Heads implements admin.Store.
+func (s *Store) Heads(ctx context.Context) ([]admin.Head, error) {
+	var out []admin.Head
+	err := s.db.Read(ctx, func(tx Tx) error {
+		rows, err := s.query(ctx, tx, `SELECT id, revision FROM workspaces ORDER BY id`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var h admin.Head
+			if err := rows.Scan(&h.Workspace, &h.Revision); err != nil {
+				return err
+			}
+			out = append(out, h)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
 // RoleRevisions implements admin.Store.
 func (s *Store) RoleRevisions(ctx context.Context, ws, role string) ([]admin.RoleRevision, error) {
 	var out []admin.RoleRevision

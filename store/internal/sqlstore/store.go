@@ -57,6 +57,11 @@ type Dialect struct {
 	JSONStrings string
 	// IsUniqueViolation reports a primary-key or unique violation.
 	IsUniqueViolation func(error) bool
+	// Notify, when set, is a statement run last in every Commit's
+	// transaction with the change's notice (see admin.Notice) bound at its
+	// one placeholder: PostgreSQL's pg_notify, which delivers it to the
+	// other nodes when, and only if, the transaction commits.
+	Notify string
 }
 
 // Store implements admin.Store.
