@@ -25,12 +25,17 @@ func (c *Client) Health(ctx context.Context) (*Health, error) {
 // Readiness is the answer of /readyz.
 type Readiness struct {
 	Ready bool `json:"ready"`
-	// Checks names each dependency and its state, e.g. "database": "ok".
+	// Checks names each dependency and its state, e.g. "database": "ok",
+	// "snapshots": "current" (or "stale" while the database is away).
 	Checks map[string]string `json:"checks"`
+	// SnapshotAge is the time, in seconds, since the node last confirmed
+	// that it holds every committed change.
+	SnapshotAge float64 `json:"snapshot_age_seconds"`
 }
 
-// Ready reports whether the server can serve (/readyz): its database
-// answers and every workspace is loaded. A server that is not ready is
+// Ready reports whether the server can serve (/readyz): every workspace
+// is loaded (a node whose database is unreachable stays ready, answering
+// decisions from its snapshots, and says so in Checks). A server that is not ready is
 // not an error: Ready returns its Readiness with Ready false. It is asked
 // once, without retries, as a probe should be.
 func (c *Client) Ready(ctx context.Context) (*Readiness, error) {
