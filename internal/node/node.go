@@ -44,8 +44,8 @@ type Config struct {
 	// MaxStale makes /readyz fail once the snapshots have been stale for
 	// longer; 0 never does (see httpapi.Config.MaxStale).
 	MaxStale time.Duration
-	Logger     *slog.Logger
-	Version    string
+	Logger   *slog.Logger
+	Version  string
 }
 
 // Store is what a node needs of its database.
