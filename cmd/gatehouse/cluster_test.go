@@ -43,7 +43,7 @@ type clusterNode struct {
 func (n *clusterNode) url() string { return "http://" + n.addr }
 
 // start runs the node and waits until it is ready.
-func (n *clusterNode) start(t *testing.T) {
+func (n *clusterNode) start(t testing.TB) {
 	t.Helper()
 	logf, err := os.OpenFile(n.log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
@@ -80,7 +80,7 @@ func (n *clusterNode) start(t *testing.T) {
 }
 
 // kill ends the node with SIGKILL: no shutdown, no flush.
-func (n *clusterNode) kill(t *testing.T) {
+func (n *clusterNode) kill(t testing.TB) {
 	t.Helper()
 	n.cmd.Process.Signal(syscall.SIGKILL)
 	<-n.exited
@@ -100,7 +100,7 @@ func (n *clusterNode) client() *client.Client {
 		client.WithHTTPClient(&http.Client{Timeout: 10 * time.Second}))
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
