@@ -183,6 +183,13 @@ func (s *Service) update(ctx context.Context, ws string, w Write, action string,
 	}
 	sp.write.Lock()
 	defer sp.write.Unlock()
+	if l, ok := s.store.(WorkspaceLocker); ok {
+		unlock, err := l.LockWorkspace(ctx, ws)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+	}
 	for attempt := 1; ; attempt++ {
 		v := newView(sp.m, s.now().UTC(), w.Actor)
 		v.reason, v.action = w.Reason, action

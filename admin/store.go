@@ -50,6 +50,15 @@ type Store interface {
 	Secret(ctx context.Context, name string, generate func() []byte) ([]byte, error)
 }
 
+// WorkspaceLocker is implemented by stores that several processes share
+// (store/postgres). Service holds a workspace's lock around each write,
+// so that nodes writing one workspace take turns rather than race: under
+// contention every write still gets through. Correctness does not depend
+// on it: Commit's compare-and-set does that.
+type WorkspaceLocker interface {
+	LockWorkspace(ctx context.Context, ws string) (unlock func(), err error)
+}
+
 // Head is a workspace's current revision.
 type Head struct {
 	Workspace string

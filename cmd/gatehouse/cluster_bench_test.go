@@ -92,6 +92,7 @@ func BenchmarkCluster_Writes(b *testing.B) {
 		b.Run(mode, func(b *testing.B) {
 			nodes := startCluster(b, 3)
 			var next, failed atomic.Int64
+			var firstErr atomic.Pointer[error]
 			var wg sync.WaitGroup
 			b.ResetTimer()
 			for i, n := range nodes {
@@ -107,6 +108,7 @@ func BenchmarkCluster_Writes(b *testing.B) {
 							u := fmt.Sprintf("w%d-%d-%d", i, w, next.Load())
 							if _, _, err := c.PutMember(ctx, ws, client.MemberInput{UserID: u}); err != nil {
 								failed.Add(1)
+								firstErr.CompareAndSwap(nil, &err)
 							}
 						}
 					})
@@ -115,7 +117,7 @@ func BenchmarkCluster_Writes(b *testing.B) {
 			wg.Wait()
 			b.StopTimer()
 			if f := failed.Load(); f > 0 {
-				b.Errorf("%d writes failed", f)
+				b.Errorf("%d writes failed, the first with %v", f, *firstErr.Load())
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
 		})

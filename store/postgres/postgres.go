@@ -38,6 +38,7 @@ type Store struct {
 	// schema, so that deployments sharing a database do not hear each
 	// other.
 	channel string
+	locks   *pgxpool.Pool // see LockWorkspace
 }
 
 // Open connects to the database at dsn (a postgres:// URL or key=value
@@ -79,7 +80,12 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*Store, error) {
 		return nil, fmt.Errorf("postgres schema: %w", err)
 	}
 	channel := "gatehouse_changes:" + schema
-	return &Store{pool: pool, channel: channel, Store: sqlstore.New(pgDB{pool}, sqlstore.Dialect{
+	locks, err := newLockPool(ctx, cfg)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect postgres: %w", err)
+	}
+	return &Store{pool: pool, locks: locks, channel: channel, Store: sqlstore.New(pgDB{pool}, sqlstore.Dialect{
 		Placeholder:       func(n int) string { return fmt.Sprintf("$%d", n) },
 		JSONStrings:       "SELECT json_array_elements_text(?::json)",
 		IsUniqueViolation: isUniqueViolation,
@@ -113,8 +119,9 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	return nil
 }
 
-// Close closes the pool.
+// Close closes the pools.
 func (s *Store) Close() error {
+	s.locks.Close()
 	s.pool.Close()
 	return nil
 }
