@@ -248,6 +248,10 @@ func unique(xs []string) []string {
 	return slices.Compact(out)
 }
 
+// HashAuditEntry returns the hash an audit entry's Hash must hold (X4):
+// for tools that write audit rows themselves, such as bulk seeders.
+func HashAuditEntry(e *AuditEntry) string { return hashEntry(e) }
+
 // hashEntry is the SHA-256 of an entry's fields and its predecessor's hash,
 // each length-prefixed so that no two entries encode alike.
 func hashEntry(e *AuditEntry) string {
