@@ -170,7 +170,7 @@ func TestCluster_ThreeNodesOnePostgreSQL(t *testing.T) {
 			t.Fatalf("D8: check with min_revision %d on another node = %+v, %v", rev, d, err)
 		}
 	}
-	_, rev, err = ca.PutMember(ctx, "acme", client.MemberInput{UserID: "bob", RoleIDs: []string{rep.ID}})
+	_, _, err = ca.PutMember(ctx, "acme", client.MemberInput{UserID: "bob", RoleIDs: []string{rep.ID}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,61 +2,17 @@ package node_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net/url"
-	"os"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/gatehouse-authz/gatehouse/admin"
 	"github.com/gatehouse-authz/gatehouse/internal/node"
+	"github.com/gatehouse-authz/gatehouse/internal/pgtest"
 	"github.com/gatehouse-authz/gatehouse/policy"
 )
-
-// schemaDSN returns the test server's DSN with a fresh schema of its own
-// selected (pgx sends unknown URL parameters as run-time parameters).
-func schemaDSN(tb testing.TB) string {
-	tb.Helper()
-	dsn := os.Getenv("GATEHOUSE_TEST_POSTGRES")
-	if dsn == "" {
-		if os.Getenv("CI") != "" {
-			tb.Fatal("GATEHOUSE_TEST_POSTGRES is not set; CI must run the PostgreSQL tests (use ./scripts/test)")
-		}
-		tb.Skip("GATEHOUSE_TEST_POSTGRES is not set; ./scripts/postgres starts a throwaway server")
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "n_" + hex.EncodeToString(b)
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		if c, err := pgx.Connect(context.Background(), dsn); err == nil {
-			c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(context.Background())
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 // openNode opens and runs a node until the test ends.
 func openNode(tb testing.TB, dsn string) *node.Node {
@@ -82,7 +38,7 @@ func openNode(tb testing.TB, dsn string) *node.Node {
 //
 //	./scripts/postgres go test -run '^$' -bench Propagation -benchtime 400x ./internal/node
 func BenchmarkPropagation(b *testing.B) {
-	dsn := schemaDSN(b)
+	_, dsn := pgtest.Schema(b, pgtest.Shared(b), "n", b.Cleanup)
 	w, r := openNode(b, dsn), openNode(b, dsn)
 	ctx := context.Background()
 	const spaces, members = 10, 1000

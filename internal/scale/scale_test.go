@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -15,9 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/gatehouse-authz/gatehouse/internal/node"
+	"github.com/gatehouse-authz/gatehouse/internal/pgtest"
 	"github.com/gatehouse-authz/gatehouse/policy"
 )
 
@@ -295,40 +293,17 @@ func liveHeap() uint64 {
 	return ms.HeapAlloc
 }
 
-// freshSchema creates a schema dropped at the end of the test and returns
-// dsn with its search_path set to it (pgx passes unknown URL parameters to
-// the server as run-time parameters).
+// freshSchema creates a schema for one size and returns the DSN that
+// selects it.
 func freshSchema(t *testing.T, dsn string) string {
 	t.Helper()
-	ctx := context.Background()
-	u, err := url.Parse(dsn)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		t.Fatalf("GATEHOUSE_TEST_POSTGRES must be a postgres:// URL, as node.Open takes")
+	cleanup := t.Cleanup
+	if os.Getenv("GATEHOUSE_SCALE_KEEP") == "1" {
+		cleanup = nil
 	}
-	schema := fmt.Sprintf("scale_%012x", rand.Uint64()>>16)
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("PostgreSQL at GATEHOUSE_TEST_POSTGRES is unreachable: %v", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
+	schema, schemaDSN := pgtest.Schema(t, dsn, "scale", cleanup)
 	t.Logf("schema %s", schema)
-	t.Cleanup(func() {
-		if os.Getenv("GATEHOUSE_SCALE_KEEP") == "1" {
-			return
-		}
-		c, err := pgx.Connect(context.Background(), dsn)
-		if err == nil {
-			c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(context.Background())
-		}
-	})
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return schemaDSN
 }
 
 func writeHeapProfile(t *testing.T, path string) {
