@@ -38,6 +38,12 @@ type Config struct {
 	// follower's view: see package follow); /readyz shows it. Nil on a
 	// node that follows nothing: its snapshots are always current.
 	Freshness func() Freshness
+	// RateLimit, when positive, is how many requests per second each API
+	// key may send (the deployment admin key counts as one key), with
+	// bursts of RateBurst (RateLimit rounded up if zero); beyond it the
+	// answer is 429 rate_limited with Retry-After. Zero: no limit.
+	RateLimit float64
+	RateBurst int
 	// MaxStale, when positive, makes /readyz answer 503 once the snapshots
 	// have been stale for longer: for operators who prefer no answer to
 	// an old one. Zero keeps a node ready, answering from its snapshots,
@@ -64,6 +70,7 @@ type Server struct {
 	handler  http.Handler
 	routes   []route
 	loaded   atomic.Bool
+	limits   *limiters
 }
 
 // New returns the API server for cfg.
@@ -85,6 +92,7 @@ func New(cfg Config) *Server {
 		s.adminSum = sha256.Sum256([]byte(cfg.AdminKey))
 	}
 	s.metrics = newMetrics(s.cfg.Registry, cfg.Engine)
+	s.limits = newLimiters(cfg.RateLimit, cfg.RateBurst)
 	mux := http.NewServeMux()
 	s.routes = s.routeTable()
 	api := http.NewServeMux()
@@ -154,6 +162,16 @@ func (s *Server) serve(a access, h handler) http.Handler {
 		if err := s.authenticate(r, a, c); err != nil {
 			s.writeError(w, r, err)
 			return
+		}
+		if a != public {
+			key := c.key.ID
+			if c.deployed {
+				key = "deployment"
+			}
+			if err := s.limits.allow(w, key); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
 		}
 		if err := h(w, r, c); err != nil {
 			s.writeError(w, r, err)

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -20,6 +21,8 @@ type serveConfig struct {
 	SessionTTL time.Duration
 	PollEvery  time.Duration
 	MaxStale   time.Duration
+	RateLimit  float64
+	RateBurst  int
 }
 
 // envFlags binds flags whose defaults come from the environment.
@@ -60,6 +63,32 @@ func (e *envFlags) duration(p *time.Duration, name string, def time.Duration, us
 		def = d
 	}
 	e.fs.DurationVar(p, name, def, usage+" ($"+env+")")
+	return nil
+}
+
+func (e *envFlags) float(p *float64, name string, def float64, usage string) error {
+	env := e.envName(name)
+	if v := e.getenv(env); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 {
+			return fmt.Errorf("$%s: want a number ≥ 0, got %q", env, v)
+		}
+		def = f
+	}
+	e.fs.Float64Var(p, name, def, usage+" ($"+env+")")
+	return nil
+}
+
+func (e *envFlags) int(p *int, name string, def int, usage string) error {
+	env := e.envName(name)
+	if v := e.getenv(env); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("$%s: want a whole number ≥ 0, got %q", env, v)
+		}
+		def = n
+	}
+	e.fs.IntVar(p, name, def, usage+" ($"+env+")")
 	return nil
 }
 

@@ -35,6 +35,12 @@ func serveFlags(getenv func(string) string, stderr io.Writer) (*flag.FlagSet, *s
 	if err := e.duration(&c.PollEvery, "poll-interval", time.Second, "how often to compare every workspace's stored revision with this node's (the fallback for change notices)"); err != nil {
 		return nil, nil, err
 	}
+	if err := e.float(&c.RateLimit, "rate-limit", 0, "requests per second each API key may send, beyond which it gets 429 rate_limited (0: no limit)"); err != nil {
+		return nil, nil, err
+	}
+	if err := e.int(&c.RateBurst, "rate-burst", 0, "requests a key may send at once above --rate-limit (default: the limit, rounded up)"); err != nil {
+		return nil, nil, err
+	}
 	if err := e.duration(&c.MaxStale, "max-stale", 0, "fail /readyz once snapshots have been stale this long while the database is unreachable (0: stay ready, answering from snapshots)"); err != nil {
 		return nil, nil, err
 	}
@@ -76,7 +82,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		cfg.AdminKey = "gha_" + base64.RawURLEncoding.EncodeToString(b)
 	}
 	n, err := node.Open(ctx, node.Config{Database: cfg.Database, Catalog: cat, AdminKey: cfg.AdminKey,
-		SessionTTL: cfg.SessionTTL, PollEvery: cfg.PollEvery, MaxStale: cfg.MaxStale, Logger: log, Version: version})
+		SessionTTL: cfg.SessionTTL, PollEvery: cfg.PollEvery, MaxStale: cfg.MaxStale,
+		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, Logger: log, Version: version})
 	if err != nil {
 		return err
 	}

@@ -32,6 +32,9 @@ type Options struct {
 	Wrap func(http.Handler) http.Handler
 	// FlushEvery is the usage flush interval; an hour (manual) if zero.
 	FlushEvery time.Duration
+	// RateLimit and RateBurst limit each key (node.Config); none if zero.
+	RateLimit float64
+	RateBurst int
 }
 
 // Start starts a node and stops it when the test ends.
@@ -43,7 +46,8 @@ func Start(t testing.TB, o Options) *Env {
 	if o.FlushEvery == 0 {
 		o.FlushEvery = time.Hour
 	}
-	n, err := node.Open(context.Background(), node.Config{Database: o.Database, AdminKey: AdminKey, FlushEvery: o.FlushEvery, Version: "test"})
+	n, err := node.Open(context.Background(), node.Config{Database: o.Database, AdminKey: AdminKey, FlushEvery: o.FlushEvery,
+		RateLimit: o.RateLimit, RateBurst: o.RateBurst, Version: "test"})
 	if err != nil {
 		t.Fatalf("start node: %v", err)
 	}

@@ -44,8 +44,11 @@ type Config struct {
 	// MaxStale makes /readyz fail once the snapshots have been stale for
 	// longer; 0 never does (see httpapi.Config.MaxStale).
 	MaxStale time.Duration
-	Logger   *slog.Logger
-	Version  string
+	// RateLimit and RateBurst limit each API key (httpapi.Config).
+	RateLimit float64
+	RateBurst int
+	Logger    *slog.Logger
+	Version   string
 }
 
 // Store is what a node needs of its database.
@@ -144,7 +147,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 			}
 			f := n.Follower.Status()
 			return httpapi.Freshness{Age: f.Age, Stale: f.Stale}
-		}, MaxStale: cfg.MaxStale,
+		}, MaxStale: cfg.MaxStale, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
 		Logger: cfg.Logger, Version: cfg.Version})
 	start := time.Now()
 	if err := svc.Open(ctx); err != nil {
