@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/cases"
@@ -12,10 +13,41 @@ import (
 	"github.com/gatehouse-authz/gatehouse/policy"
 )
 
-// nameKey is the form two role names are compared in (R1): Unicode
-// normalized (NFC) and case folded, so "STRASSE" and "straße" collide.
+// nameKey is the form two role names are compared in (R1): compatibility
+// normalized (NFKC: full-width and other compatibility forms become
+// plain), case folded ("STRASSE" and "straße" collide), spaces collapsed,
+// and Cyrillic and Greek letters that look like Latin ones taken as those
+// (a "Sаles" with a Cyrillic а is not a second "Sales"): two roles an
+// admin cannot tell apart in a list are one name.
 func nameKey(name string) string {
-	return cases.Fold().String(norm.NFC.String(name))
+	folded := cases.Fold().String(norm.NFKC.String(name))
+	var b strings.Builder
+	space := false
+	for _, r := range strings.TrimSpace(folded) {
+		if unicode.IsSpace(r) {
+			space = true
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		if l, ok := lookalike[r]; ok {
+			r = l
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// lookalike maps case-folded Cyrillic and Greek letters to the Latin
+// letter they are drawn like, in lower or upper case (UTS #39's
+// confusables, the cross-script letters of names).
+var lookalike = map[rune]rune{
+	'а': 'a', 'в': 'b', 'е': 'e', 'ё': 'ë', 'к': 'k', 'м': 'm', 'н': 'h', 'о': 'o', 'р': 'p', 'с': 'c',
+	'т': 't', 'у': 'y', 'х': 'x', 'ѕ': 's', 'і': 'i', 'ї': 'ï', 'ј': 'j', 'ԁ': 'd', 'һ': 'h', 'ӏ': 'l',
+	'ԛ': 'q', 'ԝ': 'w', 'α': 'a', 'β': 'b', 'ε': 'e', 'ζ': 'z', 'η': 'h', 'ι': 'i', 'κ': 'k', 'μ': 'm',
+	'ν': 'v', 'ο': 'o', 'ρ': 'p', 'τ': 't', 'υ': 'u', 'χ': 'x',
 }
 
 // cleanName trims a display name and checks it has 1 to max characters.
@@ -26,6 +58,12 @@ func cleanName(what, name string, max int) (string, error) {
 	}
 	if strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f }) {
 		return "", policy.Errorf(policy.CodeInvalidArgument, "%s name must not contain control characters", what)
+	}
+	// Invisible characters (zero-width spaces and joiners, the byte-order
+	// mark, soft hyphens, bidirectional controls) would let two names
+	// that look alike differ.
+	if strings.ContainsFunc(name, func(r rune) bool { return unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Variation_Selector, r) }) {
+		return "", policy.Errorf(policy.CodeInvalidArgument, "%s name must not contain invisible characters", what)
 	}
 	return name, nil
 }

@@ -27,17 +27,23 @@ func FuzzParsePolicy(f *testing.F) {
 	})
 }
 
-// TestR1_NameKey: role names compare NFC-normalized and fully case folded.
+// TestR1_NameKey: role names compare normalized, fully case folded,
+// with spaces collapsed and look-alike letters of other scripts taken as
+// the Latin ones.
 func TestR1_NameKey(t *testing.T) {
 	t.Parallel()
-	same := [][2]string{{"Sales", "SALES"}, {"Straße", "STRASSE"}, {"Ǆemal", "ǆemal"}, {"e\u0301", "é"}}
+	same := [][2]string{{"Sales", "SALES"}, {"Straße", "STRASSE"}, {"Ǆemal", "ǆemal"}, {"e\u0301", "é"},
+		{"Sales", "S\u0430les"}, {"ADMIN", "\u0410DMIN"}, {"Boss", "\u0392\u03bf\u0455\u0455"}, {"Sales", "Ｓａｌｅｓ"},
+		{"Sales manager", "Sales  manager"}, {"Sales manager", "Sales\u00a0manager"}, {"Ops", "\u041e\u0440s"}}
 	for _, p := range same {
 		if nameKey(p[0]) != nameKey(p[1]) {
 			t.Errorf("%q and %q should collide", p[0], p[1])
 		}
 	}
-	if nameKey("Sales") == nameKey("Sale") {
-		t.Error("different names collide")
+	for _, p := range [][2]string{{"Sales", "Sale"}, {"Sales", "Salès"}, {"Продажи", "Sales"}, {"Role 1", "Role 2"}} {
+		if nameKey(p[0]) == nameKey(p[1]) {
+			t.Errorf("%q and %q should not collide", p[0], p[1])
+		}
 	}
 }
 

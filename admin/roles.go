@@ -177,7 +177,7 @@ func (v *view) checkRoleName(self, name string) (string, error) {
 	for _, r := range v.roles {
 		if r.ID != self && nameKey(r.Name) == key {
 			return "", &policy.Error{Code: policy.CodeNameTaken,
-				Message: fmt.Sprintf("a role named %q already exists (names are compared ignoring case)", r.Name),
+				Message: fmt.Sprintf("a role named %q already exists (names are compared ignoring case, spacing and look-alike letters)", r.Name),
 				Details: map[string]any{"name": name, "role_id": r.ID}}
 		}
 	}

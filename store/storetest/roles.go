@@ -118,11 +118,12 @@ func testR1Names(t *testing.T, h Harness) {
 	e.workspace("w", admin.PlanProfessional)
 	e.role("w", "Sales", policy.Internal, nil)
 	e.role("w", "Straße", policy.Internal, nil)
-	for _, name := range []string{"sales", "SALES", "  Sales  ", "STRASSE", "employee"} {
+	// Look-alikes: a Cyrillic а, full-width letters, a doubled space.
+	for _, name := range []string{"sales", "SALES", "  Sales  ", "STRASSE", "employee", "S\u0430les", "Ｓａｌｅｓ", "Sales\u00a0", "Head  of sales"} {
 		_, _, err := e.svc.CreateRole(e.ctx, "w", admin.Write{}, admin.RoleInput{Name: name})
 		wantCode(t, err, policy.CodeNameTaken)
 	}
-	for _, name := range []string{"", "   ", strings.Repeat("x", 101), "bad\x00name"} {
+	for _, name := range []string{"", "   ", strings.Repeat("x", 101), "bad\x00name", "Sa\u200bles", "Sales\ufeff", "\u202eselaS", "bad\xffname"} {
 		_, _, err := e.svc.CreateRole(e.ctx, "w", admin.Write{}, admin.RoleInput{Name: name})
 		wantCode(t, err, policy.CodeInvalidArgument)
 	}
