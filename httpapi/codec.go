@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"unicode/utf8"
 
 	"github.com/gatehouse-authz/gatehouse/policy"
 )
@@ -23,10 +25,41 @@ func decode(w http.ResponseWriter, r *http.Request, dst any) error {
 	return decodeLimit(w, r, dst, MaxBody)
 }
 
-// decodeLimit is decode with a body limit of its own.
+// bodies recycles request body buffers: decisions arrive at high rates.
+var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// decodeLimit is decode with a body limit of its own. The body is read
+// whole first: encoding/json would silently turn invalid UTF-8 into
+// U+FFFD, and ids or names that are not what the client sent must be
+// refused, not stored.
 func decodeLimit(w http.ResponseWriter, r *http.Request, dst any, limit int64) error {
-	body := http.MaxBytesReader(w, r.Body, limit)
-	dec := json.NewDecoder(body)
+	buf := bodies.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 64<<10 { // keep small buffers only; an import's 16 MiB goes
+			bodies.Put(buf)
+		}
+	}()
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return decodeError(err)
+		}
+		return invalid("", "reading the request body: %v", err)
+	}
+	if !utf8.Valid(buf.Bytes()) {
+		at := 0
+		for b := buf.Bytes(); at < len(b); {
+			r, n := utf8.DecodeRune(b[at:])
+			if r == utf8.RuneError && n <= 1 {
+				break
+			}
+			at += n
+		}
+		return &policy.Error{Code: policy.CodeInvalidArgument,
+			Message: fmt.Sprintf("the request body is not valid UTF-8 (byte %d)", at), Details: map[string]any{"offset": at}}
+	}
+	dec := json.NewDecoder(buf)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return decodeError(err)
