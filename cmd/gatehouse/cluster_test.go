@@ -36,6 +36,7 @@ const clusterKey = "gha_cluster-test-admin-key"
 // clusterNode is one gatehouse serve process.
 type clusterNode struct {
 	name, addr, dsn, log string
+	extra                []string // more serve flags
 	cmd                  *exec.Cmd
 	exited               chan struct{}
 }
@@ -49,8 +50,9 @@ func (n *clusterNode) start(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n.cmd = exec.Command(os.Args[0], "serve", "--addr", n.addr, "--database", n.dsn,
-		"--admin-key", clusterKey, "--poll-interval", "200ms", "--log-level", "warn")
+	args := append([]string{"serve", "--addr", n.addr, "--database", n.dsn,
+		"--admin-key", clusterKey, "--poll-interval", "200ms", "--log-level", "warn"}, n.extra...)
+	n.cmd = exec.Command(os.Args[0], args...)
 	n.cmd.Env = append(os.Environ(), "GATEHOUSE_TEST_BE_SERVER=1")
 	n.cmd.Stdout, n.cmd.Stderr = logf, logf
 	if err := n.cmd.Start(); err != nil {
