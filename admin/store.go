@@ -48,6 +48,11 @@ type Store interface {
 	// value of generate if there is none. Concurrent callers, in this
 	// process or another, all get the one value that was stored first.
 	Secret(ctx context.Context, name string, generate func() []byte) ([]byte, error)
+	// UpdateSecret replaces the secret called name with what update makes
+	// of its value, atomically: if another process changes it in between,
+	// update runs again on the newer value. It returns ErrSecretMissing
+	// when there is no such secret, and update's own errors as they are.
+	UpdateSecret(ctx context.Context, name string, update func(old []byte) ([]byte, error)) ([]byte, error)
 }
 
 // WorkspaceLocker is implemented by stores that several processes share
@@ -68,6 +73,10 @@ type Head struct {
 // ErrStale is returned by Store.Commit when the workspace moved past the
 // revision the write was computed against.
 var ErrStale = errors.New("admin: workspace changed concurrently")
+
+// ErrSecretMissing is returned by Store.UpdateSecret for a secret that was
+// never stored.
+var ErrSecretMissing = errors.New("admin: no such secret")
 
 // Commit is one committed change of a workspace.
 type Commit struct {

@@ -415,6 +415,28 @@ func TestEveryRoute(t *testing.T) {
 				t.Errorf("export: %s", exported)
 			}
 		}},
+		{"GET /v1/session-keys", func(t *testing.T) {
+			ks, err := dep.SessionKeys(ctx)
+			must(t, err)
+			if len(ks) != 1 || !ks[0].Signing || ks[0].AcceptUntil != nil || ks[0].ID == "" {
+				t.Errorf("session keys %+v", ks)
+			}
+			if _, err := adm.SessionKeys(ctx); client.ErrorCode(err) != policy.CodeForbidden {
+				t.Errorf("session keys with a workspace key: %v", err)
+			}
+		}},
+		{"POST /v1/session-keys/rotate", func(t *testing.T) {
+			s, err := chk.CreateSession(ctx, ws, "ann", time.Hour)
+			must(t, err)
+			ks, err := dep.RotateSessionKey(ctx)
+			must(t, err)
+			if len(ks) != 2 || !ks[0].Signing || ks[0].AcceptUntil == nil || ks[1].Signing || ks[1].AcceptUntil != nil {
+				t.Errorf("session keys after a rotation %+v", ks)
+			}
+			if _, err := chk.Check(ctx, ws, client.CheckRequest{Session: s.Token, Permission: "contacts_view"}); err != nil {
+				t.Errorf("a session from before the rotation: %v", err)
+			}
+		}},
 		{"PUT /v1/workspaces/{ws}/policy", func(t *testing.T) {
 			before := adm.LastRevision(ws)
 			rev, err := adm.ImportPolicy(ctx, ws, exported, "")

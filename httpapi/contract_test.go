@@ -564,6 +564,13 @@ func TestContract_Tour(t *testing.T) {
 	sess := chk.want(201, "", "POST", ws+"/sessions", map[string]any{"user": "rep", "ttl_seconds": 600})
 	token := sess.str("token")
 	chk.want(200, "", "POST", ws+"/check", map[string]any{"session": token, "permission": "contacts_view"})
+	// Rotating the signing key keeps the token valid (A2).
+	dep.want(200, "", "GET", "/v1/session-keys", nil)
+	adm.want(403, "forbidden", "POST", "/v1/session-keys/rotate", nil)
+	if keys := dep.want(200, "", "POST", "/v1/session-keys/rotate", nil).items(); len(keys) != 2 {
+		t.Fatalf("after a rotation: %d keys, want 2", len(keys))
+	}
+	chk.want(200, "", "POST", ws+"/check", map[string]any{"session": token, "permission": "contacts_view"})
 	wrote := adm.want(200, "", "PUT", ws+"/members/rep/grants", map[string]any{"grants": map[string]any{}})
 	rev := int64(wrote.body["workspace_revision"].(float64))
 	chk.want(401, "reauthentication_required", "POST", ws+"/check", map[string]any{"session": token, "permission": "contacts_view", "min_revision": rev})

@@ -355,7 +355,7 @@ type sessionJSON struct {
 }
 
 // maxSessionTTL bounds a session's lifetime.
-const maxSessionTTL = 24 * time.Hour
+const maxSessionTTL = session.MaxTTL
 
 // createSession issues a session token bound to the member's current
 // epoch (A2).
@@ -387,7 +387,7 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request, c *call) 
 			Details: map[string]any{"user_id": in.User}}
 	}
 	exp := s.now().Add(ttl).UTC().Truncate(time.Second)
-	tok := s.cfg.Sessions.Sign(session.Claims{Workspace: c.ws, User: in.User, Epoch: epoch, Expires: exp})
+	tok := s.cfg.Sessions.Sign(session.Claims{Workspace: c.ws, User: in.User, Epoch: epoch, Expires: exp}, s.now())
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusCreated, sessionJSON{Token: tok, User: in.User, Epoch: epoch, ExpiresAt: exp, Revision: snap.Revision()})
 	return nil

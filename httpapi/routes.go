@@ -26,6 +26,8 @@ func (s *Server) routeTable() []route {
 
 		r("POST", "/v1/workspaces", deployment, s.createWorkspace),
 		r("GET", "/v1/workspaces", deployment, s.listWorkspaces),
+		r("GET", "/v1/session-keys", deployment, s.listSessionKeys),
+		r("POST", "/v1/session-keys/rotate", deployment, s.rotateSessionKey),
 		r("GET", ws, checker, s.getWorkspace),
 		r("PATCH", ws, manager, s.updateWorkspace),
 		r("GET", ws+"/catalog", checker, s.getWorkspaceCatalog),

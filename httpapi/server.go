@@ -30,6 +30,9 @@ type Config struct {
 	AdminKey string
 	// Sessions signs and verifies session tokens (A2).
 	Sessions *session.Keys
+	// Rotator rotates the session signing keys; nil: rotation is not
+	// offered.
+	Rotator KeyRotator
 	// SessionTTL is the default lifetime of a session token; 1 h if zero.
 	SessionTTL time.Duration
 	// Ready reports whether the database is reachable (/readyz).

@@ -23,7 +23,7 @@ func mustKeys(t testing.TB, s []byte, prev ...[]byte) *Keys {
 
 func TestA2_RoundTrip(t *testing.T) {
 	k := mustKeys(t, seed(1))
-	tok := k.Sign(Claims{Workspace: "acme", User: "u1", Epoch: 7, Expires: t0.Add(time.Hour)})
+	tok := k.Sign(Claims{Workspace: "acme", User: "u1", Epoch: 7, Expires: t0.Add(time.Hour)}, t0)
 	c, err := k.Verify(tok, t0)
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +36,7 @@ func TestA2_RoundTrip(t *testing.T) {
 func TestA2_RejectsForgedExpiredAndForeign(t *testing.T) {
 	k := mustKeys(t, seed(1))
 	other := mustKeys(t, seed(2))
-	good := k.Sign(Claims{Workspace: "acme", User: "u1", Epoch: 7, Expires: t0.Add(time.Hour)})
+	good := k.Sign(Claims{Workspace: "acme", User: "u1", Epoch: 7, Expires: t0.Add(time.Hour)}, t0)
 	head, sig, _ := strings.Cut(good[len(version)+1:], ".")
 	forgedClaims := version + "." + strings.Replace(head, head[:4], "eyJ4", 1) + "." + sig
 	flip := func(s string, i int) string {
@@ -52,9 +52,9 @@ func TestA2_RejectsForgedExpiredAndForeign(t *testing.T) {
 		"wrong version":    "gh0" + good[3:],
 		"signature bit":    flip(good, len(good)-10),
 		"claims changed":   forgedClaims,
-		"signed elsewhere": other.Sign(Claims{Workspace: "acme", User: "u1", Epoch: 7, Expires: t0.Add(time.Hour)}),
-		"expired":          k.Sign(Claims{Workspace: "acme", User: "u1", Epoch: 7, Expires: t0}),
-		"no user":          k.Sign(Claims{Workspace: "acme", Expires: t0.Add(time.Hour)}),
+		"signed elsewhere": other.Sign(Claims{Workspace: "acme", User: "u1", Epoch: 7, Expires: t0.Add(time.Hour)}, t0),
+		"expired":          k.Sign(Claims{Workspace: "acme", User: "u1", Epoch: 7, Expires: t0}, t0),
+		"no user":          k.Sign(Claims{Workspace: "acme", Expires: t0.Add(time.Hour)}, t0),
 		"too long":         good + strings.Repeat("A", MaxTokenLen),
 		"extra part":       good + ".x",
 	}
@@ -67,7 +67,7 @@ func TestA2_RejectsForgedExpiredAndForeign(t *testing.T) {
 
 func TestA2_RotationKeepsPreviousKeyValid(t *testing.T) {
 	old := mustKeys(t, seed(1))
-	tok := old.Sign(Claims{Workspace: "acme", User: "u1", Epoch: 1, Expires: t0.Add(time.Hour)})
+	tok := old.Sign(Claims{Workspace: "acme", User: "u1", Epoch: 1, Expires: t0.Add(time.Hour)}, t0)
 	rotated := mustKeys(t, seed(2), seed(1))
 	if _, err := rotated.Verify(tok, t0); err != nil {
 		t.Fatalf("token of the previous key: %v", err)
@@ -75,8 +75,8 @@ func TestA2_RotationKeepsPreviousKeyValid(t *testing.T) {
 	if _, err := mustKeys(t, seed(2)).Verify(tok, t0); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("token of a dropped key verified: %v", err)
 	}
-	if c, _ := rotated.Verify(rotated.Sign(Claims{Workspace: "a", User: "u", Expires: t0.Add(time.Hour)}), t0); c.KeyID != rotated.kid {
-		t.Fatalf("new tokens signed with %s, want %s", c.KeyID, rotated.kid)
+	if c, _ := rotated.Verify(rotated.Sign(Claims{Workspace: "a", User: "u", Expires: t0.Add(time.Hour)}, t0), t0); c.KeyID != idOf(seed(2)) {
+		t.Fatalf("new tokens signed with %s, want %s", c.KeyID, idOf(seed(2)))
 	}
 }
 
@@ -88,7 +88,7 @@ func TestNewKeys_RejectsBadSeed(t *testing.T) {
 
 func FuzzVerify(f *testing.F) {
 	k := mustKeys(f, seed(1))
-	f.Add(k.Sign(Claims{Workspace: "acme", User: "u1", Epoch: 7, Expires: t0.Add(time.Hour)}))
+	f.Add(k.Sign(Claims{Workspace: "acme", User: "u1", Epoch: 7, Expires: t0.Add(time.Hour)}, t0))
 	f.Add("gh1.e30.AAAA")
 	f.Add("")
 	f.Fuzz(func(t *testing.T, tok string) {
@@ -98,7 +98,7 @@ func FuzzVerify(f *testing.F) {
 		}
 		// Whatever verifies must be what was signed: re-signing the claims
 		// gives the same token (Ed25519 is deterministic).
-		if again := k.Sign(c); again != tok {
+		if again := k.Sign(c, t0); again != tok {
 			t.Fatalf("verified token %q is not the canonical signature %q of its claims", tok, again)
 		}
 	})

@@ -26,6 +26,7 @@ func init() {
 	clientCommands["who-can"] = remoteWhoCan
 	clientCommands["policy"] = remotePolicy
 	clientCommands["audit"] = remoteAudit
+	clientCommands["session-keys"] = remoteSessionKeys
 }
 
 // defaultServer is where the client commands look for a server.
@@ -37,10 +38,13 @@ type remote struct {
 	server    string
 	key       string
 	workspace string
-	json      bool
-	getenv    func(string) string
-	stdout    io.Writer
-	stderr    io.Writer
+	// deployment marks a command of the deployment admin, which names
+	// no workspace.
+	deployment bool
+	json       bool
+	getenv     func(string) string
+	stdout     io.Writer
+	stderr     io.Writer
 }
 
 // newRemote makes the flag set of command name ("gatehouse check") with
@@ -83,7 +87,7 @@ func (r *remote) parse(args []string) ([]string, error) {
 	if r.key == "" {
 		r.key = r.getenv("GATEHOUSE_KEY")
 	}
-	if r.workspace == "" {
+	if r.workspace == "" && !r.deployment {
 		return nil, r.usageError("no workspace: pass --workspace or set GATEHOUSE_WORKSPACE")
 	}
 	return pos, nil

@@ -185,6 +185,17 @@ func TestClientCommands(t *testing.T) {
 			stdout: []string{`"ok": true`, `"entries": `}},
 		{name: "audit without verify", args: []string{"audit", "list"}, status: 2,
 			stderr: []string{"audit needs a subcommand: verify"}},
+
+		{name: "session-keys list", args: []string{"session-keys", "list"}, env: map[string]string{"GATEHOUSE_KEY": apitest.AdminKey},
+			stdout: []string{"KEY", "SIGNS FROM", "ACCEPTED UNTIL", "SIGNING", "-  ", "yes"}},
+		{name: "session-keys rotate", args: []string{"session-keys", "rotate"}, env: map[string]string{"GATEHOUSE_KEY": apitest.AdminKey, "GATEHOUSE_WORKSPACE": ""},
+			stdout: []string{"KEY", "yes", "-  ", "no"}},
+		{name: "session-keys list JSON", args: []string{"session-keys", "list", "--json"}, env: map[string]string{"GATEHOUSE_KEY": apitest.AdminKey},
+			stdout: []string{`"id": `, `"accept_until": "`, `"signing": true`, `"accept_until": null`, `"signing": false`}},
+		{name: "session-keys rotate with a workspace key", args: []string{"session-keys", "rotate"}, status: 1,
+			stderr: []string{"error: forbidden: "}},
+		{name: "session-keys without a subcommand", args: []string{"session-keys"}, status: 2,
+			stderr: []string{"session-keys needs a subcommand: list or rotate"}},
 	}
 	for _, tt := range tests {
 		// Sequential: the policy steps build on each other.

@@ -23,6 +23,7 @@ type serveConfig struct {
 	MaxStale   time.Duration
 	RateLimit  float64
 	RateBurst  int
+	KeyGrace   time.Duration
 }
 
 // envFlags binds flags whose defaults come from the environment.

@@ -49,6 +49,7 @@ commands:
   who-can        list the members who hold a permission
   policy         export or import a workspace's policy as YAML
   audit verify   verify a workspace's audit chain
+  session-keys   list or rotate the session signing keys (deployment admin)
   bench          measure decision throughput and latency
 
 Run "gatehouse <command> -h" for a command's flags.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -16,6 +17,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/gatehouse-authz/gatehouse/client"
+	"github.com/gatehouse-authz/gatehouse/session"
 )
 
 // TestSecrets_NeverInLogsErrorsOrMetrics drives a server logging at debug
@@ -78,6 +80,16 @@ func TestSecrets_NeverInLogsErrorsOrMetrics(t *testing.T) {
 	said.WriteString(errText(err))
 	_, _, err = kc.PutMember(ctx, "acme", client.MemberInput{UserID: "bob"})
 	said.WriteString(errText(err))
+	// A rotation of the session signing key is logged, by key id only.
+	if _, err := c.RotateSessionKey(ctx); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := c.SessionKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(keys)
+	said.Write(raw)
 	for _, path := range []string{"/metrics", "/readyz", "/healthz"} {
 		resp, err := http.Get(n.url() + path)
 		if err != nil {
@@ -112,10 +124,18 @@ func TestSecrets_NeverInLogsErrorsOrMetrics(t *testing.T) {
 		if err := rows.Scan(&v); err != nil {
 			t.Fatal(err)
 		}
-		secrets = append(secrets, hex.EncodeToString(v), base64.StdEncoding.EncodeToString(v), base64.RawURLEncoding.EncodeToString(v))
+		values := [][]byte{v}
+		if ring, err := session.ParseRing(v); err == nil {
+			for _, k := range ring.Keys {
+				values = append(values, k.Seed)
+			}
+		}
+		for _, v := range values {
+			secrets = append(secrets, hex.EncodeToString(v), base64.StdEncoding.EncodeToString(v), base64.RawURLEncoding.EncodeToString(v))
+		}
 	}
 	rows.Close()
-	if len(secrets) < 7 {
+	if len(secrets) < 13 {
 		t.Fatalf("only %d secrets to look for", len(secrets))
 	}
 	for _, secret := range secrets {

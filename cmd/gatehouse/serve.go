@@ -41,6 +41,9 @@ func serveFlags(getenv func(string) string, stderr io.Writer) (*flag.FlagSet, *s
 	if err := e.int(&c.RateBurst, "rate-burst", 0, "requests a key may send at once above --rate-limit (default: the limit, rounded up)"); err != nil {
 		return nil, nil, err
 	}
+	if err := e.duration(&c.KeyGrace, "session-key-grace", node.DefaultKeyGrace, "how long a rotated-in session signing key is announced before it signs; more than --poll-interval plus the clock skew between nodes"); err != nil {
+		return nil, nil, err
+	}
 	if err := e.duration(&c.MaxStale, "max-stale", 0, "fail /readyz once snapshots have been stale this long while the database is unreachable (0: stay ready, answering from snapshots)"); err != nil {
 		return nil, nil, err
 	}
@@ -83,7 +86,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	n, err := node.Open(ctx, node.Config{Database: cfg.Database, Catalog: cat, AdminKey: cfg.AdminKey,
 		SessionTTL: cfg.SessionTTL, PollEvery: cfg.PollEvery, MaxStale: cfg.MaxStale,
-		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, Logger: log, Version: version})
+		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, KeyGrace: cfg.KeyGrace, Logger: log, Version: version})
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ package node
 
 import (
 	"context"
-	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -21,7 +20,6 @@ import (
 	"github.com/gatehouse-authz/gatehouse/follow"
 	"github.com/gatehouse-authz/gatehouse/httpapi"
 	"github.com/gatehouse-authz/gatehouse/policy"
-	"github.com/gatehouse-authz/gatehouse/session"
 	"github.com/gatehouse-authz/gatehouse/store/postgres"
 	"github.com/gatehouse-authz/gatehouse/store/sqlite"
 	"github.com/gatehouse-authz/gatehouse/web"
@@ -47,8 +45,12 @@ type Config struct {
 	// RateLimit and RateBurst limit each API key (httpapi.Config).
 	RateLimit float64
 	RateBurst int
-	Logger    *slog.Logger
-	Version   string
+	// KeyGrace is how long a rotated-in session signing key is announced
+	// before it signs; DefaultKeyGrace if zero. It must exceed PollEvery
+	// plus the clock skew between nodes.
+	KeyGrace time.Duration
+	Logger   *slog.Logger
+	Version  string
 }
 
 // Store is what a node needs of its database.
@@ -66,12 +68,17 @@ type Node struct {
 	API    *httpapi.Server
 	// Follower brings in the changes other nodes commit.
 	Follower *follow.Follower
+
+	sessionKeys *sessionKeys
+	pollEvery   time.Duration
 }
 
 // Secrets kept in the store, shared by every node of a deployment.
 const (
-	sessionSecret = "session_ed25519_seed" // signs API session tokens (A2)
-	consoleSecret = "console_cookie_key"   // signs console session cookies
+	// The ring of keys that sign API session tokens (A2); the name is
+	// from when it held a single seed, which session.ParseRing still reads.
+	sessionSecret = "session_ed25519_seed"
+	consoleSecret = "console_cookie_key" // signs console session cookies
 )
 
 // OpenStore opens the database named by a --database value.
@@ -99,26 +106,20 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{Store: st}
+	n := &Node{Store: st, pollEvery: cfg.PollEvery}
+	if n.pollEvery <= 0 {
+		n.pollEvery = time.Second // follow.Options.PollEvery's default
+	}
 	var svc *admin.Service
 	n.Engine = engine.New(engine.Options{Usage: usageSink(func(ctx context.Context, ws string, u []admin.Usage) error {
 		return svc.RecordUsage(ctx, ws, u)
 	}), FlushEvery: cfg.FlushEvery, Logger: cfg.Logger})
 	svc = admin.New(st, admin.Options{Catalog: cfg.Catalog, Logger: cfg.Logger, Publisher: n.Engine})
 	n.Admin = svc
-	seed, err := st.Secret(ctx, sessionSecret, func() []byte {
-		b := make([]byte, ed25519.SeedSize)
-		rand.Read(b)
-		return b
-	})
+	n.sessionKeys, err = openSessionKeys(ctx, st, cfg.KeyGrace, cfg.Logger)
 	if err != nil {
 		st.Close()
-		return nil, err
-	}
-	keys, err := session.NewKeys(seed)
-	if err != nil {
-		st.Close()
-		return nil, err
+		return nil, fmt.Errorf("session keys: %w", err)
 	}
 	cookieKey, err := st.Secret(ctx, consoleSecret, func() []byte {
 		b := make([]byte, 32)
@@ -139,7 +140,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		fo.Listener = l
 	}
 	reg := prometheus.NewRegistry()
-	n.API = httpapi.New(httpapi.Config{Admin: svc, Engine: n.Engine, AdminKey: cfg.AdminKey, Sessions: keys,
+	n.API = httpapi.New(httpapi.Config{Admin: svc, Engine: n.Engine, AdminKey: cfg.AdminKey, Sessions: n.sessionKeys.keys, Rotator: n.sessionKeys,
 		SessionTTL: cfg.SessionTTL, Ready: st.Ping, Registry: reg, Console: console,
 		Freshness: func() httpapi.Freshness {
 			if n.Follower == nil {
@@ -171,6 +172,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 func (n *Node) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { n.Follower.Run(ctx) })
+	wg.Go(func() { n.sessionKeys.follow(ctx, n.pollEvery) })
 	n.Engine.Run(ctx)
 	wg.Wait()
 }

@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"bytes"
+	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -107,5 +109,47 @@ func testSecrets(t *testing.T, h Harness) {
 	other, err := e.store.Secret(e.ctx, "other", func() []byte { return []byte("x") })
 	if err != nil || string(other) != "x" {
 		t.Fatalf("second secret: %q, %v", other, err)
+	}
+}
+
+// testUpdateSecret: concurrent updates all count (none is lost to another
+// that read the same value), an update's error leaves the value alone,
+// and a missing secret is reported.
+func testUpdateSecret(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	if _, err := e.store.UpdateSecret(e.ctx, "ring", func(old []byte) ([]byte, error) { return old, nil }); !errors.Is(err, admin.ErrSecretMissing) {
+		t.Fatalf("update of a missing secret: %v, want ErrSecretMissing", err)
+	}
+	if _, err := e.store.Secret(e.ctx, "ring", func() []byte { return []byte("-") }); err != nil {
+		t.Fatal(err)
+	}
+	const n = 6
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			_, err := e.store.UpdateSecret(e.ctx, "ring", func(old []byte) ([]byte, error) {
+				return append(bytes.Clone(old), byte('a'+i)), nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	got, err := e.store.Secret(e.ctx, "ring", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sorted := slices.Clone(got)
+	slices.Sort(sorted)
+	if string(sorted) != "-abcdef" {
+		t.Fatalf("after %d concurrent updates the secret is %q, want each update once", n, got)
+	}
+	refuse := errors.New("refused")
+	if _, err := e.store.UpdateSecret(e.ctx, "ring", func([]byte) ([]byte, error) { return nil, refuse }); !errors.Is(err, refuse) {
+		t.Fatalf("update's error: %v", err)
+	}
+	if again, _ := e.store.Secret(e.ctx, "ring", nil); !bytes.Equal(again, got) {
+		t.Fatalf("a refused update changed the secret: %q", again)
 	}
 }

@@ -38,6 +38,7 @@ func Run(t *testing.T, h Harness) {
 		{"W1_Isolation", testW1Isolation},
 		{"X2_KeysHashedAuditedRevocable", testX2Keys},
 		{"Secrets_OneValuePerName", testSecrets},
+		{"Secrets_UpdatesAreAtomic", testUpdateSecret},
 		{"W2_PlanRolesAndLimits", testW2PlanRolesAndLimits},
 		{"W3_PlanChangeKeepsEverything", testW3PlanChange},
 		{"R1_NamesUniqueIgnoringCase", testR1Names},

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-authz/gatehouse/admin"
+	"github.com/gatehouse-authz/gatehouse/policy"
 )
 
 // Workspaces implements admin.Store.
@@ -253,21 +254,17 @@ func (s *Store) Usage(ctx context.Context, ws string) ([]admin.Usage, error) {
 	return out, err
 }
 
-// Secret implements admin.Store.
+// Secret implements admin.Store. A read comes first, so that nodes that
+// re-read a secret to follow its changes never take the write lock.
 func (s *Store) Secret(ctx context.Context, name string, generate func() []byte) ([]byte, error) {
-	var value []byte
-	err := s.db.Write(ctx, func(tx Tx) error {
+	value, found, err := s.readSecret(ctx, name)
+	if err != nil || found {
+		return value, err
+	}
+	err = s.db.Write(ctx, func(tx Tx) error {
 		for attempt := 0; attempt < 2; attempt++ {
-			rows, err := s.query(ctx, tx, `SELECT value FROM secrets WHERE name = ?`, name)
-			if err != nil {
-				return err
-			}
-			found := rows.Next()
-			if found {
-				err = rows.Scan(&value)
-			}
-			rows.Close()
-			if found || err != nil {
+			var found bool
+			if value, found, err = s.selectSecret(ctx, tx, name); found || err != nil {
 				return err
 			}
 			// Another process may insert first; then the second pass reads its value.
@@ -282,4 +279,65 @@ func (s *Store) Secret(ctx context.Context, name string, generate func() []byte)
 		return nil, fmt.Errorf("secret %s: %w", name, err)
 	}
 	return value, nil
+}
+
+// UpdateSecret implements admin.Store. The read and the write share a
+// transaction, and the write replaces the value only if it is still the
+// one update saw: where transactions of several processes interleave
+// (PostgreSQL's read committed), the loser runs update again on the newer
+// value, so that concurrent updates all count.
+func (s *Store) UpdateSecret(ctx context.Context, name string, update func(old []byte) ([]byte, error)) ([]byte, error) {
+	const attempts = 10
+	for range attempts {
+		var value []byte
+		var swapped bool
+		err := s.db.Write(ctx, func(tx Tx) error {
+			old, found, err := s.selectSecret(ctx, tx, name)
+			if err != nil {
+				return err
+			}
+			if !found {
+				return admin.ErrSecretMissing
+			}
+			if value, err = update(old); err != nil {
+				return err
+			}
+			n, err := s.exec(ctx, tx, `UPDATE secrets SET value = ? WHERE name = ? AND value = ?`, value, name, old)
+			swapped = n == 1
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("update secret %s: %w", name, err)
+		}
+		if swapped {
+			return value, nil
+		}
+	}
+	return nil, policy.Errorf(policy.CodeUnavailable, "secret %s kept changing while it was being updated; try again", name)
+}
+
+func (s *Store) readSecret(ctx context.Context, name string) (value []byte, found bool, err error) {
+	err = s.db.Read(ctx, func(tx Tx) error {
+		value, found, err = s.selectSecret(ctx, tx, name)
+		return err
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("read secret %s: %w", name, err)
+	}
+	return value, found, nil
+}
+
+func (s *Store) selectSecret(ctx context.Context, tx Tx, name string) (value []byte, found bool, err error) {
+	rows, err := s.query(ctx, tx, `SELECT value FROM secrets WHERE name = ?`, name)
+	if err != nil {
+		return nil, false, err
+	}
+	defer rows.Close()
+	if rows.Next() {
+		if err := rows.Scan(&value); err != nil {
+			return nil, false, err
+		}
+		found = true
+	}
+	return value, found, rows.Err()
 }
