@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -150,7 +151,7 @@ func (e *Engine) Snapshot(ws string) (*policy.Snapshot, error) {
 			return s, nil
 		}
 	}
-	return nil, &policy.Error{Code: policy.CodeNotFound, Message: "no workspace " + ws, Details: map[string]any{"workspace": ws}}
+	return nil, noWorkspace(ws)
 }
 
 // Check decides one check (D1, D2) on a workspace's current snapshot and
@@ -158,7 +159,7 @@ func (e *Engine) Snapshot(ws string) (*policy.Snapshot, error) {
 func (e *Engine) Check(ws, user, permission string, r *policy.Resource) (policy.Decision, error) {
 	sl := e.slot(ws)
 	if sl == nil {
-		return policy.Decision{}, &policy.Error{Code: policy.CodeNotFound, Message: "no workspace " + ws}
+		return policy.Decision{}, noWorkspace(ws)
 	}
 	return sl.check(sl.snap.Load(), user, permission, r)
 }
@@ -190,7 +191,7 @@ func (sl *slot) check(s *policy.Snapshot, user, permission string, r *policy.Res
 func (e *Engine) Changed(ws string) (int64, <-chan struct{}, error) {
 	sl := e.slot(ws)
 	if sl == nil {
-		return 0, nil, &policy.Error{Code: policy.CodeNotFound, Message: "no workspace " + ws}
+		return 0, nil, noWorkspace(ws)
 	}
 	sl.mu.Lock()
 	defer sl.mu.Unlock()
@@ -236,7 +237,7 @@ func (e *Engine) WaitFor(ctx context.Context, ws string, min int64) (*policy.Sna
 			case <-timer.C:
 			case <-ctx.Done():
 			}
-			return nil, &policy.Error{Code: policy.CodeNotFound, Message: "no workspace " + ws}
+			return nil, noWorkspace(ws)
 		}
 		sl.mu.Lock()
 		s, changed := sl.snap.Load(), sl.changed
@@ -258,4 +259,11 @@ func unavailable(ws string, min, have int64) error {
 	return &policy.Error{Code: policy.CodeRevisionUnavailable,
 		Message: "workspace " + ws + " has not reached the requested revision yet; retry shortly",
 		Details: map[string]any{"min_revision": min, "revision": have}}
+}
+
+// noWorkspace is the not_found answer for a workspace the engine does not
+// hold, worded like the store's and the API's (W1: one answer for every
+// route).
+func noWorkspace(ws string) error {
+	return &policy.Error{Code: policy.CodeNotFound, Message: "no workspace " + strconv.Quote(ws), Details: map[string]any{"workspace": ws}}
 }
