@@ -23,10 +23,16 @@ func TestX1_DeploymentKeyManagesWorkspaces(t *testing.T) {
 	}
 	w.deployment.fails(409, "name_taken", "POST", "/v1/workspaces", map[string]any{"id": "acme", "name": "Again"})
 	// Malformed Authorization headers are refused like a missing key.
-	for _, h := range []string{"acme", "Basic abc", "Bearer", "bearer " + apitest.AdminKey} {
+	for _, h := range []string{"acme", "Basic abc", "Bearer", "Bearer ", "Bearer  " + apitest.AdminKey} {
 		r := anon.do("GET", "/v1/workspaces", nil, "Authorization", h)
-		if r.status != 401 || r.code() != "unauthenticated" {
-			t.Errorf("Authorization %q: %d %s", h, r.status, r.code())
+		if r.status != 401 || r.code() != "unauthenticated" || r.header.Get("WWW-Authenticate") != `Bearer realm="gatehouse"` {
+			t.Errorf("Authorization %q: %d %s, WWW-Authenticate %q", h, r.status, r.code(), r.header.Get("WWW-Authenticate"))
+		}
+	}
+	// The scheme is case-insensitive (RFC 9110 §11.1).
+	for _, scheme := range []string{"bearer", "BEARER"} {
+		if r := anon.do("GET", "/v1/workspaces", nil, "Authorization", scheme+" "+apitest.AdminKey); r.status != 200 {
+			t.Errorf("scheme %q: %d %s", scheme, r.status, r.code())
 		}
 	}
 }

@@ -58,8 +58,13 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		pe = &policy.Error{Code: policy.CodeInternal, Message: "internal error; the server log has the cause"}
 	}
 	st := status(pe.Code)
-	if st == http.StatusServiceUnavailable {
+	switch st {
+	case http.StatusServiceUnavailable:
 		w.Header().Set("Retry-After", "1")
+	case http.StatusUnauthorized:
+		// RFC 9110 §11.6.1: a 401 names the scheme to use. The same
+		// challenge for every cause, so it tells nothing apart.
+		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
 	}
 	writeJSON(w, st, errorBody{Error: errorJSON{Code: pe.Code, Message: pe.Message, Details: pe.Details}})
 	if st >= 500 && pe.Code != policy.CodeInternal {

@@ -189,6 +189,16 @@ var (
 		Message: "this endpoint needs the deployment admin key"}
 )
 
+// bearer returns the token of an "Authorization: Bearer <token>" header.
+// The scheme is case-insensitive (RFC 9110 §11.1).
+func bearer(h string) (string, bool) {
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return "", false
+	}
+	return token, true
+}
+
 // authenticate establishes who calls (X1, X2, X3) and whether they may
 // call this endpoint. A key of another workspace gets the answer a missing
 // workspace gets (W1).
@@ -196,8 +206,8 @@ func (s *Server) authenticate(r *http.Request, a access, c *call) error {
 	if a == public {
 		return nil
 	}
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || token == "" {
+	token, ok := bearer(r.Header.Get("Authorization"))
+	if !ok {
 		return errNoKey
 	}
 	if s.cfg.AdminKey != "" {
