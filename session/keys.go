@@ -2,6 +2,7 @@ package session
 
 import (
 	"crypto/ed25519"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -120,4 +121,30 @@ func (k *Keys) Info(now time.Time) []KeyInfo {
 func KeyID(pub ed25519.PublicKey) string {
 	sum := sha256.Sum256(pub)
 	return hex.EncodeToString(sum[:8])
+}
+
+// MACKey returns a key for MACs made for purpose, derived from the key
+// that signs at now, and that key's id: values other than tokens (the
+// console's cookies) are signed with the ring and rotate with it.
+func (k *Keys) MACKey(purpose string, now time.Time) (id string, mac []byte) {
+	signer := k.set.Load().signer(now)
+	return signer.id, signer.derive(purpose)
+}
+
+// MACKeyByID returns the MAC key for purpose derived from key id, when
+// that key is accepted at now.
+func (k *Keys) MACKeyByID(id, purpose string, now time.Time) ([]byte, bool) {
+	kk := k.set.Load().byID[id]
+	if kk == nil || !kk.accepts(now) {
+		return nil, false
+	}
+	return kk.derive(purpose), true
+}
+
+// derive makes a key for purpose from the key's seed, so that the
+// Ed25519 key itself is used for nothing but tokens.
+func (k *key) derive(purpose string) []byte {
+	m := hmac.New(sha256.New, k.priv.Seed())
+	m.Write([]byte("gatehouse derived key\x00" + purpose))
+	return m.Sum(nil)
 }

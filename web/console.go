@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse-authz/gatehouse/admin"
 	"github.com/gatehouse-authz/gatehouse/engine"
 	"github.com/gatehouse-authz/gatehouse/policy"
+	keyring "github.com/gatehouse-authz/gatehouse/session"
 )
 
 // Config is what the console is built from.
@@ -22,9 +23,10 @@ type Config struct {
 	// AdminKey is the deployment admin key (X1); empty disables signing in
 	// with it.
 	AdminKey string
-	// Secret signs session cookies. Every node of a deployment must use the
-	// same one; the node keeps it in the store.
-	Secret []byte
+	// Keys sign session cookies, with keys derived from the session key
+	// ring (A2) that every node of a deployment shares: a cookie signed
+	// before a rotation stays valid until it expires.
+	Keys   *keyring.Keys
 	Logger *slog.Logger
 	Now    func() time.Time
 }
@@ -34,7 +36,7 @@ type Console struct {
 	cfg      Config
 	log      *slog.Logger
 	now      func() time.Time
-	secret   []byte
+	keys     *keyring.Keys
 	adminKey string
 	adminSum [32]byte
 	pages    *pages
@@ -45,10 +47,10 @@ const adminScope = admin.ScopeAdmin
 
 // New returns the console for cfg.
 func New(cfg Config) (*Console, error) {
-	if len(cfg.Secret) < 16 {
-		return nil, errors.New("web: the session secret must be at least 16 bytes")
+	if cfg.Keys == nil {
+		return nil, errors.New("web: no keys to sign session cookies with")
 	}
-	c := &Console{cfg: cfg, log: cfg.Logger, now: cfg.Now, secret: cfg.Secret, adminKey: cfg.AdminKey}
+	c := &Console{cfg: cfg, log: cfg.Logger, now: cfg.Now, keys: cfg.Keys, adminKey: cfg.AdminKey}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}

@@ -8,12 +8,17 @@ import (
 	"time"
 
 	"github.com/gatehouse-authz/gatehouse/policy"
+	keyring "github.com/gatehouse-authz/gatehouse/session"
 )
 
 // FuzzDecodeSession: no cookie value crashes the decoder, and no change to
 // a cookie the console signed is accepted.
 func FuzzDecodeSession(f *testing.F) {
-	c := &Console{secret: []byte("0123456789abcdef0123456789abcdef"), adminKey: "k", now: time.Now}
+	keys, err := keyring.New(keyring.NewRing([]byte("0123456789abcdef0123456789abcdef")))
+	if err != nil {
+		f.Fatal(err)
+	}
+	c := &Console{keys: keys, adminKey: "k", now: time.Now}
 	good := c.encodeSession(session{KeyID: "abc", Workspace: "acme", CSRF: "t", Expires: time.Now().Add(time.Hour).Unix()})
 	f.Add("", 0, byte('A'))
 	f.Add(".", 3, byte('.'))

@@ -27,6 +27,8 @@ type session struct {
 	// CSRF is the token every form and htmx request must echo.
 	CSRF    string `json:"c"`
 	Expires int64  `json:"e"`
+	// SignedBy is the id of the ring key the cookie's MAC key derives from.
+	SignedBy string `json:"s"`
 }
 
 const (
@@ -37,11 +39,16 @@ const (
 
 var errBadSession = errors.New("web: bad session cookie")
 
-// sessionMAC signs sessions. Deployment sessions are signed with a key that
-// also covers the deployment admin key, so changing that key (a new one is
-// generated on each run unless configured) signs every such session out.
-func (c *Console) sessionMAC(deployment bool) []byte {
-	m := hmac.New(sha256.New, c.secret)
+// cookiePurpose names the keys derived from the session key ring for
+// console cookies.
+const cookiePurpose = "console-session"
+
+// sessionMAC is the MAC key of a session signed with secret. Deployment
+// sessions are signed with a key that also covers the deployment admin key,
+// so changing that key (a new one is generated on each run unless
+// configured) signs every such session out.
+func (c *Console) sessionMAC(secret []byte, deployment bool) []byte {
+	m := hmac.New(sha256.New, secret)
 	if deployment {
 		m.Write([]byte("console-session:deployment\x00"))
 		m.Write(c.adminSum[:])
@@ -52,9 +59,11 @@ func (c *Console) sessionMAC(deployment bool) []byte {
 }
 
 func (c *Console) encodeSession(s session) string {
+	id, secret := c.keys.MACKey(cookiePurpose, c.now())
+	s.SignedBy = id
 	payload, _ := json.Marshal(s)
 	p := base64.RawURLEncoding.EncodeToString(payload)
-	m := hmac.New(sha256.New, c.sessionMAC(s.Deployment))
+	m := hmac.New(sha256.New, c.sessionMAC(secret, s.Deployment))
 	m.Write([]byte(p))
 	return p + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
@@ -76,7 +85,11 @@ func (c *Console) decodeSession(v string) (session, error) {
 	if err != nil {
 		return session{}, errBadSession
 	}
-	m := hmac.New(sha256.New, c.sessionMAC(s.Deployment))
+	secret, ok := c.keys.MACKeyByID(s.SignedBy, cookiePurpose, c.now())
+	if !ok {
+		return session{}, errBadSession
+	}
+	m := hmac.New(sha256.New, c.sessionMAC(secret, s.Deployment))
 	m.Write([]byte(p))
 	if !hmac.Equal(got, m.Sum(nil)) {
 		return session{}, errBadSession

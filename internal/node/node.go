@@ -5,7 +5,6 @@ package node
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -75,10 +74,10 @@ type Node struct {
 
 // Secrets kept in the store, shared by every node of a deployment.
 const (
-	// The ring of keys that sign API session tokens (A2); the name is
-	// from when it held a single seed, which session.ParseRing still reads.
+	// The ring of keys that sign API session tokens (A2) and, through
+	// keys derived from it, the console's cookies. The name is from when
+	// it held a single seed, which session.ParseRing still reads.
 	sessionSecret = "session_ed25519_seed"
-	consoleSecret = "console_cookie_key" // signs console session cookies
 )
 
 // OpenStore opens the database named by a --database value.
@@ -121,16 +120,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		st.Close()
 		return nil, fmt.Errorf("session keys: %w", err)
 	}
-	cookieKey, err := st.Secret(ctx, consoleSecret, func() []byte {
-		b := make([]byte, 32)
-		rand.Read(b)
-		return b
-	})
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	console, err := web.New(web.Config{Admin: svc, Engine: n.Engine, AdminKey: cfg.AdminKey, Secret: cookieKey, Logger: cfg.Logger})
+	console, err := web.New(web.Config{Admin: svc, Engine: n.Engine, AdminKey: cfg.AdminKey, Keys: n.sessionKeys.keys, Logger: cfg.Logger})
 	if err != nil {
 		st.Close()
 		return nil, err
