@@ -59,11 +59,13 @@ func memberNotFound(user string) error {
 
 // UpsertMember creates or updates a member (M1, M2, M6, M7).
 func (s *Service) UpsertMember(ctx context.Context, ws string, w Write, in MemberInput) (Member, int64, error) {
-	v, err := s.update(ctx, ws, w, "member.upsert", func(v *view) error { return v.upsertMember(in) })
+	var out Member
+	v, err := s.update(ctx, ws, w, "member.upsert", func(v *view) error { return v.upsertMember(in) },
+		func(v *view) { out = *v.member(in.UserID) })
 	if err != nil {
 		return Member{}, 0, err
 	}
-	return *v.member(in.UserID), v.ws.Revision, nil
+	return out, v.ws.Revision, nil
 }
 
 // ImportMembers upserts up to MaxImport members, all or nothing: the first
@@ -127,7 +129,10 @@ func (v *view) upsertMember(in MemberInput) error {
 	old := v.member(in.UserID)
 	var m *Member
 	if old == nil {
-		m = &Member{UserID: in.UserID, CreatedAt: v.now, Epoch: 1}
+		// A new member starts at the revision that creates it: above any
+		// epoch an earlier member of the same id reached (epochs move at
+		// most once per revision), so its old sessions stay dead (A1, A2).
+		m = &Member{UserID: in.UserID, CreatedAt: v.now, Epoch: v.ws.Revision + 1}
 	} else {
 		m = old.clone()
 	}
@@ -252,6 +257,7 @@ func (v *view) lastRoleError(m *Member, def *Role) error {
 
 // SetMemberRoles replaces a member's roles (M2, M4, M6, M7).
 func (s *Service) SetMemberRoles(ctx context.Context, ws string, w Write, user string, roleIDs []string) (Member, int64, error) {
+	var out Member
 	v, err := s.update(ctx, ws, w, "member.roles", func(v *view) error {
 		old := v.member(user)
 		if old == nil {
@@ -267,11 +273,11 @@ func (s *Service) SetMemberRoles(ctx context.Context, ws string, w Write, user s
 		v.putMember(m)
 		v.record("member.roles", "member:"+user, assignmentsJSON(old), assignmentsJSON(m))
 		return nil
-	})
+	}, func(v *view) { out = *v.member(user) })
 	if err != nil {
 		return Member{}, 0, err
 	}
-	return *v.member(user), v.ws.Revision, nil
+	return out, v.ws.Revision, nil
 }
 
 // AddRoleMembers assigns a role to members (M6, M7). Members who already
@@ -370,6 +376,7 @@ func (s *Service) RemoveMember(ctx context.Context, ws string, w Write, user str
 // returns the grants that are redundant (at or below what the roles give).
 func (s *Service) SetDirectGrants(ctx context.Context, ws string, w Write, user string, grants policy.Grants) (Member, []string, int64, error) {
 	var redundant []string
+	var out Member
 	v, err := s.update(ctx, ws, w, "member.grants", func(v *view) error {
 		old := v.member(user)
 		if old == nil {
@@ -394,11 +401,11 @@ func (s *Service) SetDirectGrants(ctx context.Context, ws string, w Write, user 
 		v.putMember(m)
 		v.record("member.grants", "member:"+user, map[string]any{"grants": old.Grants}, map[string]any{"grants": m.Grants})
 		return nil
-	})
+	}, func(v *view) { out = *v.member(user) })
 	if err != nil {
 		return Member{}, nil, 0, err
 	}
-	return *v.member(user), redundant, v.ws.Revision, nil
+	return out, redundant, v.ws.Revision, nil
 }
 
 // memberJSON is a member as the audit log shows it.

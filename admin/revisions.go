@@ -79,6 +79,7 @@ func (s *Service) RestoreRevision(ctx context.Context, ws string, w Write, id st
 	if err != nil {
 		return Role{}, 0, err
 	}
+	var out Role
 	v, err := s.update(ctx, ws, w, "role.restore", func(v *view) error {
 		r, err := v.role(id)
 		if err != nil {
@@ -98,9 +99,9 @@ func (s *Service) RestoreRevision(ctx context.Context, ws string, w Write, id st
 			v.newRevs[len(v.newRevs)-1].Restored = n
 		}
 		return nil
-	})
+	}, func(v *view) { out = v.roleResult(id) })
 	if err != nil {
 		return Role{}, 0, err
 	}
-	return v.roleResult(id), v.ws.Revision, nil
+	return out, v.ws.Revision, nil
 }

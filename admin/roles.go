@@ -86,7 +86,9 @@ func (v *view) role(id string) (*Role, error) {
 	return nil, roleNotFound(id)
 }
 
-// roleResult reads a role back from a committed view.
+// roleResult reads a role back from a committed view. It reads the
+// workspace's model, so it runs inside update (a "then" function), before
+// another writer can change the model.
 func (v *view) roleResult(id string) Role {
 	r := *v.roles[id]
 	r.Grants = v.newest(&r).Grants.Clone()
@@ -97,6 +99,7 @@ func (v *view) roleResult(id string) Role {
 // CreateRole creates a custom role (R1, R9, W2, M6, C1, C4, C5, X3, X4).
 func (s *Service) CreateRole(ctx context.Context, ws string, w Write, in RoleInput) (Role, int64, error) {
 	var id string
+	var out Role
 	v, err := s.update(ctx, ws, w, "role.create", func(v *view) error {
 		grants := policy.Grants{}
 		if in.Template != "" {
@@ -128,11 +131,11 @@ func (s *Service) CreateRole(ctx context.Context, ws string, w Write, in RoleInp
 		}
 		id = r.ID
 		return nil
-	})
+	}, func(v *view) { out = v.roleResult(id) })
 	if err != nil {
 		return Role{}, 0, err
 	}
-	return v.roleResult(id), v.ws.Revision, nil
+	return out, v.ws.Revision, nil
 }
 
 // newRole adds a custom role at revision 1 after validating it. An empty
@@ -213,13 +216,14 @@ func (v *view) checkPlanLimit() error {
 // UpdateRole renames a role, changes its description, or edits its grants
 // as a new immutable revision, applied to every assignee or not (R6, R7).
 func (s *Service) UpdateRole(ctx context.Context, ws string, w Write, id string, in RoleUpdate) (Role, int64, error) {
+	var out Role
 	v, err := s.update(ctx, ws, w, "role.update", func(v *view) error {
 		return v.updateRole(id, in)
-	})
+	}, func(v *view) { out = v.roleResult(id) })
 	if err != nil {
 		return Role{}, 0, err
 	}
-	return v.roleResult(id), v.ws.Revision, nil
+	return out, v.ws.Revision, nil
 }
 
 func (v *view) updateRole(id string, in RoleUpdate) error {
@@ -279,6 +283,7 @@ func (v *view) updateRole(id string, in RoleUpdate) error {
 // permission the role's audience may hold to its highest level; "Deny
 // everything" sets none. It is a grant edit like any other (R6, R7).
 func (s *Service) SetAllGrants(ctx context.Context, ws string, w Write, id string, allow bool, apply *bool, ifRevision int64) (Role, int64, error) {
+	var out Role
 	v, err := s.update(ctx, ws, w, "role.update", func(v *view) error {
 		r, err := v.role(id)
 		if err != nil {
@@ -289,11 +294,11 @@ func (s *Service) SetAllGrants(ctx context.Context, ws string, w Write, id strin
 			g = v.cat.AllowAll(r.Audience)
 		}
 		return v.updateRole(id, RoleUpdate{Grants: g, Apply: apply, IfRevision: ifRevision})
-	})
+	}, func(v *view) { out = v.roleResult(id) })
 	if err != nil {
 		return Role{}, 0, err
 	}
-	return v.roleResult(id), v.ws.Revision, nil
+	return out, v.ws.Revision, nil
 }
 
 // DuplicateRole copies a role's grants, audience and description, never
@@ -301,6 +306,7 @@ func (s *Service) SetAllGrants(ctx context.Context, ws string, w Write, id strin
 // Head cannot be duplicated; a duplicate counts against the plan (W2).
 func (s *Service) DuplicateRole(ctx context.Context, ws string, w Write, id, name string) (Role, int64, error) {
 	var newID string
+	var out Role
 	v, err := s.update(ctx, ws, w, "role.duplicate", func(v *view) error {
 		r, err := v.role(id)
 		if err != nil {
@@ -323,11 +329,11 @@ func (s *Service) DuplicateRole(ctx context.Context, ws string, w Write, id, nam
 		}
 		newID = nr.ID
 		return nil
-	})
+	}, func(v *view) { out = v.roleResult(newID) })
 	if err != nil {
 		return Role{}, 0, err
 	}
-	return v.roleResult(newID), v.ws.Revision, nil
+	return out, v.ws.Revision, nil
 }
 
 // copyName finds the first free "<name> (Copy)", "<name> (Copy 2)", …,

@@ -176,7 +176,7 @@ const maxAttempts = 5
 // more than once (see maxAttempts), so it must not have side effects
 // outside the view. A write that changes nothing commits nothing: no
 // revision, no audit entry.
-func (s *Service) update(ctx context.Context, ws string, w Write, action string, fn func(v *view) error) (*view, error) {
+func (s *Service) update(ctx context.Context, ws string, w Write, action string, fn func(v *view) error, then ...func(v *view)) (*view, error) {
 	sp, err := s.space(ctx, ws)
 	if err != nil {
 		return nil, err
@@ -200,6 +200,9 @@ func (s *Service) update(ctx context.Context, ws string, w Write, action string,
 			return nil, err
 		}
 		if v.empty() {
+			for _, f := range then {
+				f(v)
+			}
 			return v, nil
 		}
 		c, err := v.finish()
@@ -234,6 +237,9 @@ func (s *Service) update(ctx context.Context, ws string, w Write, action string,
 			// The change is committed; a snapshot that cannot be compiled
 			// is a bug, and the next reload surfaces it again.
 			s.log.Error("publish snapshot", "workspace", ws, "err", err)
+		}
+		for _, f := range then {
+			f(v)
 		}
 		return v, nil
 	}

@@ -123,6 +123,16 @@ func TestA2_Sessions(t *testing.T) {
 	// A session of a removed member fails too.
 	del := w.admin.ok(200, "DELETE", w.path("/members/rep"), nil)
 	w.check.fails(401, "reauthentication_required", "POST", w.path("/check"), map[string]any{"session": fresh, "permission": "contacts_view", "min_revision": del.num("workspace_revision")})
+	// A1: the member added again under the same id starts above every
+	// epoch the removed one reached, so its sessions stay dead.
+	again := w.admin.ok(200, "PUT", w.path("/members/rep"), map[string]any{"name": "Rep again"})
+	if again.num("epoch") <= s.num("epoch") {
+		t.Errorf("re-added member's epoch %d, the removed one's session had %d", again.num("epoch"), s.num("epoch"))
+	}
+	for _, tok := range []string{token, fresh} {
+		w.check.fails(401, "reauthentication_required", "POST", w.path("/check"),
+			map[string]any{"session": tok, "permission": "contacts_view", "min_revision": again.num("workspace_revision")})
+	}
 }
 
 func TestD5_D6_D7_FilterExplainWhoCan(t *testing.T) {

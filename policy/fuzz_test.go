@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-authz/gatehouse/internal/policyref"
 	"github.com/gatehouse-authz/gatehouse/policy"
 )
 
@@ -113,12 +114,12 @@ func FuzzCompileAndCheck(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ref := newRef(w.cat, w.st)
+		ref := policyref.New(w.cat, w.st)
 		user := w.users[int(u)%len(w.users)]
 		perm := w.cat.Permissions()[int(p)%w.cat.NumPermissions()]
 		d, _ := s.Check(user, perm.Key)
-		if d.Level != ref.level(user, perm.Key) {
-			t.Fatalf("seed %d %s %s: %s, reference %s", seed, user, perm.Key, d.Level, ref.level(user, perm.Key))
+		if d.Level != ref.Level(user, perm.Key) {
+			t.Fatalf("seed %d %s %s: %s, reference %s", seed, user, perm.Key, d.Level, ref.Level(user, perm.Key))
 		}
 	})
 }

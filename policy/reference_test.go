@@ -7,169 +7,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-authz/gatehouse/internal/policyref"
 	"github.com/gatehouse-authz/gatehouse/policy"
 )
 
-// This file holds a deliberately simple reference model of the decision
-// rules, written from DESIGN.md without looking at the compiled snapshot:
-// maps and recursion, no ids, no sharing. The differential tests below ask
-// it and the snapshot the same random questions.
-
-type refModule struct {
-	id, parent string
-	actions    map[string]bool // action → scoped
-	requires   map[string][]string
-	relation   bool
-	internal   bool
-	relations  map[string][]string
-	predefined map[string]map[string]policy.Level
-}
-
-type refModel struct {
-	modules map[string]*refModule
-	roles   map[policy.RoleRef]policy.RoleRevision
-	members map[string]policy.Member
-	parent  map[string]string // department → parent
-}
-
-func newRef(cat *policy.Catalog, st policy.State) *refModel {
-	r := &refModel{modules: map[string]*refModule{}, roles: map[policy.RoleRef]policy.RoleRevision{},
-		members: map[string]policy.Member{}, parent: map[string]string{}}
-	for _, m := range cat.AllModules() {
-		rm := &refModule{id: m.ID, actions: map[string]bool{}, requires: map[string][]string{},
-			relation: m.Kind == policy.Relation, internal: m.InternalOnly, relations: m.Relations, predefined: m.PredefinedRoles}
-		if m.Parent != nil {
-			rm.parent = m.Parent.ID
-		}
-		for _, p := range m.Permissions {
-			rm.actions[p.Action] = p.Scoped
-			for _, q := range p.Requires {
-				rm.requires[p.Action] = append(rm.requires[p.Action], q.Action)
-			}
-		}
-		r.modules[m.ID] = rm
-	}
-	for _, ro := range st.Roles {
-		r.roles[policy.RoleRef{RoleID: ro.RoleID, Revision: ro.Revision}] = ro
-	}
-	for _, m := range st.Members {
-		r.members[m.UserID] = m
-	}
-	for _, d := range st.Departments {
-		r.parent[d.ID] = d.ParentID
-	}
-	return r
-}
-
-// split finds the module and action of a key by trying every module.
-func (r *refModel) split(key string) (*refModule, string, bool) {
-	for id, m := range r.modules {
-		if a, ok := strings.CutPrefix(key, id+"_"); ok {
-			if _, ok := m.actions[a]; ok {
-				return m, a, true
-			}
-		}
-	}
-	return nil, "", false
-}
-
-// grantLevel is C6 by recursion: an explicit grant, else the nearest
-// ancestor's that supports the action.
-func (r *refModel) grantLevel(g policy.Grants, m *refModule, action string, aud policy.Audience) policy.Level {
-	if m.relation || (aud == policy.Client && m.internal) {
-		return policy.LevelNone
-	}
-	for cur := m; cur != nil; cur = r.modules[cur.parent] {
-		if _, ok := cur.actions[action]; !ok {
-			continue
-		}
-		if l, ok := g[cur.id+"_"+action]; ok {
-			return l
-		}
-	}
-	return policy.LevelNone
-}
-
-func (r *refModel) level(user, key string) policy.Level {
-	mem, ok := r.members[user]
-	m, action, _ := r.split(key)
-	if !ok {
-		return policy.LevelNone
-	}
-	if mem.Owner {
-		return policy.LevelAll
-	}
-	best := policy.LevelNone
-	if m.relation && len(m.relations) > 0 {
-		for _, acts := range m.relations {
-			if slices.Contains(acts, action) {
-				best = policy.LevelOwn
-			}
-		}
-	}
-	for _, ref := range mem.Roles {
-		ro := r.roles[ref]
-		best = max(best, r.grantLevel(ro.Grants, m, action, ro.Audience))
-		if ro.Predefined && m.relation {
-			if l, ok := m.predefined[ro.RoleID][action]; ok {
-				best = max(best, l)
-			}
-		}
-	}
-	return max(best, r.grantLevel(mem.Grants, m, action, mem.Kind))
-}
-
-func (r *refModel) under(d, anc string) bool {
-	for seen := 0; d != "" && seen < 1000; seen++ {
-		if d == anc {
-			return true
-		}
-		d = r.parent[d]
-	}
-	return false
-}
-
-func (r *refModel) allowed(user, key string, rec *policy.Resource) bool {
-	l := r.level(user, key)
-	if l == policy.LevelNone {
-		return false
-	}
-	if rec == nil || l == policy.LevelAll {
-		return true
-	}
-	m, action, _ := r.split(key)
-	if m.relation {
-		lists := map[string][]string{"creator": rec.Relations.Creator, "responsible": rec.Relations.Responsible,
-			"participant": rec.Relations.Participant, "observer": rec.Relations.Observer}
-		for rel, acts := range m.relations {
-			if slices.Contains(acts, action) && slices.Contains(lists[rel], user) {
-				return true
-			}
-		}
-		return false
-	}
-	if rec.OwnerID == user || slices.Contains(rec.Relations.Responsible, user) {
-		return true
-	}
-	if l == policy.LevelOwn {
-		return false
-	}
-	depts := []string{rec.DepartmentID}
-	if rec.DepartmentID == "" {
-		depts = r.members[rec.OwnerID].DepartmentIDs
-	}
-	for _, d := range depts {
-		if _, known := r.parent[d]; !known {
-			continue
-		}
-		for _, md := range r.members[user].DepartmentIDs {
-			if d == md || (l == policy.LevelSubdepartments && r.under(d, md)) {
-				return true
-			}
-		}
-	}
-	return false
-}
+// The reference model of the decision rules lives in internal/policyref,
+// written from DESIGN.md without looking at the compiled snapshot; the
+// differential tests below ask it and the snapshot the same random
+// questions over random worlds.
 
 // randomWorld builds a random catalog, roles, departments and members.
 type world struct {
@@ -337,7 +182,7 @@ func TestDifferential_CheckAgreesWithReference(t *testing.T) {
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
-		ref := newRef(w.cat, w.st)
+		ref := policyref.New(w.cat, w.st)
 		rng := rand.New(rand.NewPCG(seed, 99))
 		perms := w.cat.Permissions()
 		for range 2000 {
@@ -355,8 +200,8 @@ func TestDifferential_CheckAgreesWithReference(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantLevel := ref.level(user, p.Key)
-			want := ref.allowed(user, p.Key, rec)
+			wantLevel := ref.Level(user, p.Key)
+			want := ref.Allowed(user, p.Key, rec)
 			if d.Allowed != want || d.Level != wantLevel {
 				t.Fatalf("seed %d: %s %s %+v: snapshot %+v, reference allowed=%v level=%s", seed, user, p.Key, rec, d, want, wantLevel)
 			}
@@ -432,7 +277,7 @@ func TestValidation_IsTotal(t *testing.T) {
 	t.Parallel()
 	for seed := uint64(3000); seed < 3040; seed++ {
 		w := randomWorld(t, seed)
-		ref := newRef(w.cat, w.st)
+		ref := policyref.New(w.cat, w.st)
 		rng := rand.New(rand.NewPCG(seed, 11))
 		for range 500 {
 			aud := []policy.Audience{policy.Internal, policy.Client}[rng.IntN(2)]
@@ -444,37 +289,7 @@ func TestValidation_IsTotal(t *testing.T) {
 			if rng.IntN(15) == 0 {
 				g["nope_view"] = policy.LevelAll
 			}
-			valid := true
-			for key, l := range g {
-				m, _, ok := ref.split(key)
-				switch {
-				case !ok, m.relation:
-					valid = false
-				case aud == policy.Client && m.internal && l > policy.LevelNone:
-					valid = false
-				default:
-					_, a, _ := ref.split(key)
-					if !m.actions[a] && l != policy.LevelNone && l != policy.LevelAll {
-						valid = false
-					}
-				}
-			}
-			if valid {
-				for _, m := range ref.modules {
-					for a, scoped := range m.actions {
-						la := ref.grantLevel(g, m, a, aud)
-						for _, req := range m.requires[a] {
-							lr := ref.grantLevel(g, m, req, aud)
-							if la == policy.LevelNone {
-								continue
-							}
-							if scoped && m.actions[req] && la > lr || (!scoped || !m.actions[req]) && lr == policy.LevelNone {
-								valid = false
-							}
-						}
-					}
-				}
-			}
+			valid := ref.Valid(g, aud)
 			err := w.cat.ValidateGrants(g, aud)
 			if (err == nil) != valid {
 				t.Fatalf("seed %d: %v (%s): validate %v, brute force valid=%v", seed, g, aud, err, valid)
