@@ -57,7 +57,13 @@ type slot struct {
 
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced on every publish
-	retired []*counters   // counters of replaced snapshots, drained by the next flush
+	// retired holds the counters of the snapshot replaced last, which a
+	// check that loaded them just before may still count into; the next
+	// publish or flush drains them into pending. Only one generation is
+	// kept, so a replaced snapshot is not held for the rest of the flush
+	// interval (with hundreds of writes a second, that was gigabytes).
+	retired *counters
+	pending map[[2]string]int64 // drained counts, keyed by (role id, permission)
 }
 
 // counters counts allowed decisions of one snapshot per (role revision,
@@ -103,11 +109,24 @@ func (e *Engine) Publish(s *policy.Snapshot) {
 		return
 	}
 	if old := sl.counts.Swap(e.counters(s)); old != nil {
-		sl.retired = append(sl.retired, old)
+		sl.retire(old, e.opts.Usage != nil)
 	}
 	sl.snap.Store(s)
 	close(sl.changed)
 	sl.changed = make(chan struct{})
+}
+
+// retire makes c the retired counters, draining the previous ones into
+// pending (or dropping them when nothing records usage). The caller holds
+// sl.mu.
+func (sl *slot) retire(c *counters, keep bool) {
+	if sl.retired != nil && keep {
+		if sl.pending == nil {
+			sl.pending = map[[2]string]int64{}
+		}
+		sl.retired.drain(sl.pending)
+	}
+	sl.retired = c
 }
 
 // add installs the first snapshot of a workspace, in a slot that has it

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/gatehouse-authz/gatehouse/admin"
 	"github.com/gatehouse-authz/gatehouse/engine"
@@ -138,6 +140,36 @@ func TestU1_CountsAllowedDecisions(t *testing.T) {
 	e.Flush(context.Background())
 	if sk.got["w/rep/deals_view"] != 4 {
 		t.Errorf("a second flush counted again: %v", sk.got)
+	}
+}
+
+// U1 across many publishes between two flushes: every generation's counts
+// arrive, and a replaced snapshot is not kept until the flush (under a
+// stream of writes that held gigabytes).
+func TestU1_ReplacedSnapshotsAreReleasedBeforeTheFlush(t *testing.T) {
+	t.Parallel()
+	sk := &sink{got: map[string]int64{}}
+	e := engine.New(engine.Options{Usage: sk})
+	first := snapshot(t, "w", 1, policy.LevelAll)
+	gone := weak.Make(first)
+	e.Publish(first)
+	first = nil
+	const revisions = 50
+	for rev := int64(1); rev <= revisions; rev++ {
+		if rev > 1 {
+			e.Publish(snapshot(t, "w", rev, policy.LevelAll))
+		}
+		e.Check("w", "rep", "deals_view", nil)
+		e.Check("w", "rep", "deals_view", nil)
+	}
+	runtime.GC()
+	runtime.GC()
+	if gone.Value() != nil {
+		t.Errorf("the snapshot of revision 1 is still held after %d publishes without a flush", revisions-1)
+	}
+	e.Flush(context.Background())
+	if got := sk.got["w/rep/deals_view"]; got != 2*revisions {
+		t.Fatalf("usage %v, want w/rep/deals_view = %d", sk.got, 2*revisions)
 	}
 }
 

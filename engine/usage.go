@@ -38,15 +38,16 @@ func (e *Engine) Flush(ctx context.Context) {
 	now := e.opts.Now()
 	for ws, sl := range *e.spaces.Load() {
 		sl.mu.Lock()
-		all := append(sl.retired, sl.counts.Load())
-		sl.retired = nil
+		sum, retired := sl.pending, sl.retired
+		sl.pending, sl.retired = nil, nil
 		sl.mu.Unlock()
-		sum := map[[2]string]int64{}
-		for _, c := range all {
-			if c != nil {
-				c.drain(sum)
-			}
+		if sum == nil {
+			sum = map[[2]string]int64{}
 		}
+		if retired != nil {
+			retired.drain(sum)
+		}
+		sl.counts.Load().drain(sum)
 		if len(sum) == 0 {
 			continue
 		}
