@@ -436,6 +436,15 @@ func TestEveryRoute(t *testing.T) {
 			if _, err := chk.Check(ctx, ws, client.CheckRequest{Session: s.Token, Permission: "contacts_view"}); err != nil {
 				t.Errorf("a session from before the rotation: %v", err)
 			}
+			// A ring holds 8 keys; the 8th rotation within a day waits.
+			for range 6 {
+				_, err = dep.RotateSessionKey(ctx)
+				must(t, err)
+			}
+			_, err = dep.RotateSessionKey(ctx)
+			if client.ErrorCode(err) != policy.CodeUnavailable || !strings.Contains(err.Error(), "rotate again once it is dropped") {
+				t.Errorf("rotation into a full ring: %v", err)
+			}
 		}},
 		{"PUT /v1/workspaces/{ws}/policy", func(t *testing.T) {
 			before := adm.LastRevision(ws)

@@ -53,7 +53,14 @@ type errorJSON struct {
 // so no internal detail (SQL, paths, secrets) reaches a client.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var pe *policy.Error
-	if !errors.As(err, &pe) {
+	if !errors.As(err, &pe) && r.Context().Err() != nil && errors.Is(err, r.Context().Err()) {
+		// The client hung up (or its deadline passed): not a server
+		// failure, and nobody reads the answer.
+		s.log.DebugContext(r.Context(), "request canceled", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: errorJSON{Code: policy.CodeUnavailable, Message: "the request was canceled"}})
+		return
+	}
+	if pe == nil {
 		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		pe = &policy.Error{Code: policy.CodeInternal, Message: "internal error; the server log has the cause"}
 	}

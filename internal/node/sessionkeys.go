@@ -5,12 +5,14 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/gatehouse-authz/gatehouse/admin"
+	"github.com/gatehouse-authz/gatehouse/policy"
 	"github.com/gatehouse-authz/gatehouse/session"
 )
 
@@ -97,6 +99,9 @@ func (k *sessionKeys) RotateSessionKey(ctx context.Context) error {
 		}
 		return next.Marshal(), nil
 	})
+	if errors.Is(err, session.ErrRingFull) {
+		return policy.Errorf(policy.CodeUnavailable, "%v; rotate again once it is dropped", err)
+	}
 	if err != nil {
 		return fmt.Errorf("rotate session key: %w", err)
 	}
