@@ -2,11 +2,13 @@ package httpapi
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -59,6 +61,7 @@ func decodeLimit(w http.ResponseWriter, r *http.Request, dst any, limit int64) e
 		return &policy.Error{Code: policy.CodeInvalidArgument,
 			Message: fmt.Sprintf("the request body is not valid UTF-8 (byte %d)", at), Details: map[string]any{"offset": at}}
 	}
+	body := buf.Bytes()
 	dec := json.NewDecoder(buf)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
@@ -71,7 +74,48 @@ func decodeLimit(w http.ResponseWriter, r *http.Request, dst any, limit int64) e
 		}
 		return invalid("", "the request body must hold one JSON value and nothing after it")
 	}
-	return nil
+	return loneSurrogate(body)
+}
+
+// loneSurrogate refuses a \u escape of half a UTF-16 surrogate pair
+// (\ud800 alone): it is no character, and encoding/json would store
+// U+FFFD in its place, as it would for invalid UTF-8. body is valid JSON,
+// so a backslash is always an escape within a string.
+func loneSurrogate(body []byte) error {
+	for i := 0; ; {
+		j := bytes.IndexByte(body[i:], '\\')
+		if j < 0 {
+			return nil
+		}
+		i += j
+		if i+6 > len(body) || body[i+1] != 'u' {
+			i += 2 // \" \\ \n and the like
+			if i >= len(body) {
+				return nil
+			}
+			continue
+		}
+		r := hex4(body[i+2 : i+6])
+		switch {
+		case r < 0xd800 || r > 0xdfff:
+			i += 6
+			continue
+		case r < 0xdc00 && len(body) >= i+12 && body[i+6] == '\\' && body[i+7] == 'u':
+			if lo := hex4(body[i+8 : i+12]); lo >= 0xdc00 && lo <= 0xdfff {
+				i += 12
+				continue
+			}
+		}
+		return &policy.Error{Code: policy.CodeInvalidArgument,
+			Message: fmt.Sprintf("the request body has a lone UTF-16 surrogate %s at byte %d; escape characters whole", body[i:i+6], i),
+			Details: map[string]any{"offset": i}}
+	}
+}
+
+// hex4 is the value of four hex digits, which a valid \u escape has.
+func hex4(b []byte) rune {
+	n, _ := strconv.ParseUint(string(b), 16, 16)
+	return rune(n)
 }
 
 // decodeError turns an encoding/json error into an API error.
@@ -94,22 +138,76 @@ func decodeError(err error) error {
 		return &policy.Error{Code: policy.CodeInvalidArgument,
 			Message: fmt.Sprintf("malformed JSON at byte %d: %s", syn.Offset, syn.Error()), Details: map[string]any{"offset": syn.Offset}}
 	case errors.As(err, &typ):
-		field := typ.Field
+		field, value := excerpt(typ.Field), excerpt(typ.Value) // a value is "number 123…", as long as the client made it
 		if field == "" {
-			return invalid("", "the request body must be a JSON object, not %s", typ.Value)
+			return invalid("", "the request body must be a JSON object, not %s", value)
 		}
-		return invalid(field, "field %q must be %s, not %s", field, jsonType(typ.Type.Kind().String()), typ.Value)
+		if k := typ.Type.Kind(); k >= reflect.Int && k <= reflect.Int64 && strings.HasPrefix(typ.Value, "number") {
+			// A fraction, or an integer out of range.
+			bits := typ.Type.Bits()
+			return invalid(field, "field %q must be an integer from %d to %d, not %s", field,
+				int64(-1)<<(bits-1), int64(uint64(1)<<(bits-1)-1), value)
+		}
+		return invalid(field, "field %q must be %s, not %s", field, jsonType(typ.Type), value)
 	case errors.As(err, &perr):
+		// A decoder of our own (a level's) quotes what it refused whole.
+		if len(perr.Message) > maxMessage {
+			return &policy.Error{Code: perr.Code, Message: shorten(perr.Message), Details: perr.Details}
+		}
 		return perr
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.TrimPrefix(err.Error(), "json: unknown field ")
 		name, _ = strconv.Unquote(name)
+		name = excerpt(name)
 		return invalid(name, "unknown field %q", name)
 	}
-	return invalid("", "invalid JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+	return invalid("", "invalid JSON: %s", shorten(strings.TrimPrefix(err.Error(), "json: ")))
 }
 
-func jsonType(kind string) string {
+// Error messages quote what the client sent, but a bounded excerpt of it:
+// a megabyte of field name must not come back as four megabytes of error
+// (%q escapes) nor fill the logs.
+const (
+	maxExcerpt = 64  // bytes of one quoted input
+	maxMessage = 512 // bytes of a whole message
+)
+
+// excerpt returns s, or its first maxExcerpt bytes and "…" when longer.
+func excerpt(s string) string {
+	if len(s) <= maxExcerpt {
+		return s
+	}
+	cut := maxExcerpt
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// shorten cuts the middle out of a message longer than maxMessage,
+// keeping its start (what failed) and its end (often the hint).
+func shorten(msg string) string {
+	if len(msg) <= maxMessage {
+		return msg
+	}
+	head, tail := maxMessage*2/3, len(msg)-maxMessage/3
+	for head > 0 && !utf8.RuneStart(msg[head]) {
+		head--
+	}
+	for tail < len(msg) && !utf8.RuneStart(msg[tail]) {
+		tail++
+	}
+	return msg[:head] + "…" + msg[tail:]
+}
+
+var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+
+// jsonType names what a Go type takes in JSON.
+func jsonType(t reflect.Type) string {
+	if reflect.PointerTo(t).Implements(textUnmarshaler) {
+		return "a string" // a level, by its name
+	}
+	kind := t.Kind().String()
 	switch kind {
 	case "string":
 		return "a string"

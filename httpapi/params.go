@@ -15,7 +15,7 @@ func boolParam(r *http.Request, name string) (bool, error) {
 	}
 	b, err := strconv.ParseBool(v)
 	if err != nil {
-		return false, invalid(name, "query parameter %s must be true or false, not %q", name, v)
+		return false, invalid(name, "query parameter %s must be true or false, not %q", name, excerpt(v))
 	}
 	return b, nil
 }
@@ -28,7 +28,7 @@ func intParam(r *http.Request, name string, def, max int64) (int64, error) {
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < 0 || n > max {
-		return 0, invalid(name, "query parameter %s must be an integer from 0 to %d, not %q", name, max, v)
+		return 0, invalid(name, "query parameter %s must be an integer from 0 to %d, not %q", name, max, excerpt(v))
 	}
 	return n, nil
 }
@@ -38,10 +38,10 @@ const maxLimit = 1000
 
 func limitParam(r *http.Request) (int, error) {
 	n, err := intParam(r, "limit", 100, maxLimit)
-	if err == nil && n == 0 {
-		err = invalid("limit", "query parameter limit must be at least 1")
+	if err != nil || n == 0 {
+		return 0, invalid("limit", "query parameter limit must be an integer from 1 to %d, not %q", maxLimit, excerpt(r.URL.Query().Get("limit")))
 	}
-	return int(n), err
+	return int(n), nil
 }
 
 // Cursors are opaque to clients: a kind tag and a position, base64url.
@@ -73,7 +73,7 @@ func revisionHeader(r *http.Request) (int64, error) {
 	v = strings.Trim(v, `"`)
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < 1 {
-		return 0, invalid("If-Match", "If-Match must be a role revision such as \"3\", not %q", r.Header.Get("If-Match"))
+		return 0, invalid("If-Match", "If-Match must be a role revision such as \"3\", not %q", excerpt(r.Header.Get("If-Match")))
 	}
 	return n, nil
 }
