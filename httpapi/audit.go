@@ -30,7 +30,7 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, c *call) erro
 	f := admin.AuditFilter{Target: q.Get("target"), Actor: q.Get("actor"), After: after, Limit: limit + 1}
 	if v := q.Get("since"); v != "" {
 		if f.Since, err = time.Parse(time.RFC3339, v); err != nil {
-			return invalid("since", "since must be an RFC 3339 time such as 2026-11-24T09:00:00Z, not %q", v)
+			return invalid("since", "since must be an RFC 3339 time such as 2026-11-24T09:00:00Z, not %q", excerpt(v))
 		}
 	}
 	entries, err := s.cfg.Admin.Audit(r.Context(), c.ws, f)

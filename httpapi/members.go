@@ -61,7 +61,7 @@ func (s *Server) putMember(w http.ResponseWriter, r *http.Request, c *call) erro
 	}
 	user := r.PathValue("user")
 	if in.UserID != "" && in.UserID != user {
-		return invalid("user_id", "user_id %q in the body differs from %q in the path", in.UserID, user)
+		return invalid("user_id", "user_id %q in the body differs from %q in the path", excerpt(in.UserID), excerpt(user))
 	}
 	in.UserID = user
 	m, rev, err := s.cfg.Admin.UpsertMember(r.Context(), c.ws, c.write, in.input())

@@ -12,7 +12,7 @@ func (s *Server) listRoles(w http.ResponseWriter, r *http.Request, c *call) erro
 	q := r.URL.Query()
 	aud := policy.Audience(q.Get("audience"))
 	if aud != "" && aud != policy.Internal && aud != policy.Client {
-		return invalid("audience", "audience must be internal or client, not %q", aud)
+		return invalid("audience", "audience must be internal or client, not %q", excerpt(string(aud)))
 	}
 	roles, err := s.cfg.Admin.Roles(r.Context(), c.ws, q.Get("q"), aud)
 	if err != nil {
@@ -110,7 +110,7 @@ func (s *Server) updateRole(w http.ResponseWriter, r *http.Request, c *call) err
 		}
 		ro, rev, err = s.cfg.Admin.SetAllGrants(r.Context(), c.ws, c.write, id, in.SetAll == "allow", in.Apply, ifRev)
 	default:
-		return invalid("set_all", "set_all must be allow or deny, not %q", in.SetAll)
+		return invalid("set_all", "set_all must be allow or deny, not %q", excerpt(in.SetAll))
 	}
 	if err != nil {
 		return err
@@ -202,7 +202,7 @@ func (s *Server) listRevisions(w http.ResponseWriter, r *http.Request, c *call) 
 func revisionParam(r *http.Request) (int64, error) {
 	n, err := strconv.ParseInt(r.PathValue("n"), 10, 64)
 	if err != nil || n < 1 {
-		return 0, invalid("n", "a revision is a positive integer, not %q", r.PathValue("n"))
+		return 0, invalid("n", "a revision is a positive integer, not %q", excerpt(r.PathValue("n")))
 	}
 	return n, nil
 }

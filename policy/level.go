@@ -39,6 +39,9 @@ func ParseLevel(s string) (Level, error) {
 			return Level(i), nil
 		}
 	}
+	if len(s) > 32 { // a level name is short; do not echo a megabyte
+		s = s[:32] + "…"
+	}
 	return LevelNone, Errorf(CodeInvalidArgument, "unknown level %q: use none, own, department, subdepartments or all", s)
 }
 
