@@ -1,7 +1,6 @@
 package load
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -9,10 +8,11 @@ import (
 	"maps"
 	"net/http"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // Sample is one reading of a Go server's /metrics (the Prometheus Go and
@@ -42,29 +42,30 @@ var sampleSeries = map[string]func(*Sample) *float64{
 }
 
 // ParseSample reads the sample's series from a Prometheus text
-// exposition. A missing series is an error.
+// exposition (with Prometheus's own parser). A missing series is an error.
 func ParseSample(text []byte) (Sample, error) {
 	var s Sample
-	seen := 0
-	sc := bufio.NewScanner(bytes.NewReader(text))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		name, value, ok := strings.Cut(sc.Text(), " ")
-		field := sampleSeries[name]
-		if !ok || field == nil {
-			continue
-		}
-		v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
-		if err != nil {
-			return s, fmt.Errorf("load: metric %s: %w", name, err)
-		}
-		*field(&s) = v
-		seen++
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(bytes.NewReader(text))
+	if err != nil {
+		return s, fmt.Errorf("load: /metrics: %w", err)
 	}
-	if seen < len(sampleSeries) {
-		return s, fmt.Errorf("load: /metrics lacks some of the series %v", slices.Sorted(maps.Keys(sampleSeries)))
+	for name, field := range sampleSeries {
+		f := families[name]
+		if f == nil || len(f.GetMetric()) != 1 {
+			return s, fmt.Errorf("load: /metrics lacks some of the series %v", slices.Sorted(maps.Keys(sampleSeries)))
+		}
+		m := f.GetMetric()[0]
+		switch {
+		case m.GetGauge() != nil:
+			*field(&s) = m.GetGauge().GetValue()
+		case m.GetCounter() != nil:
+			*field(&s) = m.GetCounter().GetValue()
+		default:
+			*field(&s) = m.GetUntyped().GetValue()
+		}
 	}
-	return s, sc.Err()
+	return s, nil
 }
 
 // Sampler reads a server's metrics at a fixed interval until Stop.

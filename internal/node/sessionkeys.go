@@ -37,7 +37,7 @@ func openSessionKeys(ctx context.Context, st admin.Store, grace time.Duration, l
 	if grace <= 0 {
 		grace = DefaultKeyGrace
 	}
-	stored, err := st.Secret(ctx, sessionSecret, func() []byte { return session.NewRing(newSeed()).Marshal() })
+	stored, err := storedRing(ctx, st)
 	if err != nil {
 		return nil, err
 	}
@@ -50,6 +50,11 @@ func openSessionKeys(ctx context.Context, st admin.Store, grace time.Duration, l
 		return nil, err
 	}
 	return &sessionKeys{store: st, keys: keys, grace: grace, log: log, last: stored}, nil
+}
+
+// storedRing reads the stored ring, storing a new one on first start.
+func storedRing(ctx context.Context, st admin.Store) ([]byte, error) {
+	return st.Secret(ctx, sessionSecret, func() []byte { return session.NewRing(newSeed()).Marshal() })
 }
 
 func newSeed() []byte {
@@ -78,7 +83,7 @@ func (k *sessionKeys) apply(stored []byte) error {
 
 // refresh reads the stored ring and applies it.
 func (k *sessionKeys) refresh(ctx context.Context) error {
-	stored, err := k.store.Secret(ctx, sessionSecret, func() []byte { return session.NewRing(newSeed()).Marshal() })
+	stored, err := storedRing(ctx, k.store)
 	if err != nil {
 		return err
 	}
