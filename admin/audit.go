@@ -3,14 +3,41 @@ package admin
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/gatehouse-authz/gatehouse/policy"
 )
 
-// Audit returns a page of a workspace's audit log (X4).
-func (s *Service) Audit(ctx context.Context, ws string, f AuditFilter) ([]AuditEntry, error) {
+// Audit returns a page of a workspace's audit log (X4), as who may read it
+// (X3): the whole log needs settings_roles_view at all; below it, only the
+// history of one member in who's span, asked for by target.
+//
+// The target filter takes a typed target ("role:sales") or a bare id
+// ("sales"), which matches every kind of target with that id (X5).
+func (s *Service) Audit(ctx context.Context, ws string, who Actor, f AuditFilter) ([]AuditEntry, error) {
 	if _, err := s.space(ctx, ws); err != nil {
 		return nil, err
+	}
+	a, err := s.Authority(ctx, ws, who)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.Can(AreaReports); err != nil {
+		if err := a.Can(AreaPeopleRead); err != nil {
+			return nil, err
+		}
+		user, ok := strings.CutPrefix(f.Target, "member:")
+		if !ok && !strings.Contains(f.Target, ":") {
+			user = f.Target
+		}
+		if user == "" {
+			return nil, err
+		}
+		mb, merr := s.Member(ctx, ws, who, user)
+		if merr != nil {
+			return nil, merr
+		}
+		f.Target = "member:" + mb.UserID
 	}
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
@@ -86,4 +113,24 @@ func (s *Service) Changes(ctx context.Context, ws string, after int64, limit int
 		return nil, policy.Errorf(policy.CodeInvalidArgument, "after must not be negative")
 	}
 	return s.store.Changes(ctx, ws, after, limit)
+}
+
+// targetKinds are the kinds of audit targets ("role:sales").
+var targetKinds = []string{"department", "key", "member", "object", "role", "workspace"}
+
+// TargetsOf returns the audit targets a target filter matches (X5): a
+// typed target ("role:sales") matches itself, a bare id ("sales") that id
+// under every kind, "" everything (nil). Stores call it.
+func TargetsOf(filter string) []string {
+	if filter == "" {
+		return nil
+	}
+	if strings.Contains(filter, ":") {
+		return []string{filter}
+	}
+	out := make([]string, len(targetKinds))
+	for i, k := range targetKinds {
+		out[i] = k + ":" + filter
+	}
+	return out
 }

@@ -9,30 +9,6 @@ import (
 	"github.com/gatehouse-authz/gatehouse/policy"
 )
 
-// permRolesEdit is the permission that lets a member manage roles (W4, X3).
-const permRolesEdit = "settings_roles_edit"
-
-// authorize checks the acting member (X3): an owner, or a member whose
-// effective levels include settings_roles_edit.
-func (v *view) authorize() error {
-	if v.actor.UserID == "" {
-		return nil
-	}
-	a := v.base.members[v.actor.UserID]
-	if a == nil {
-		return policy.Errorf(policy.CodeForbidden, "acting user %q is not a member of workspace %s", v.actor.UserID, v.ws.ID)
-	}
-	if a.Owner {
-		return nil
-	}
-	if id, ok := v.base.cat.Lookup(permRolesEdit); ok && v.baseEffective(a)[id] > policy.LevelNone {
-		return nil
-	}
-	return &policy.Error{Code: policy.CodeForbidden,
-		Message: fmt.Sprintf("%s may not manage roles: that needs %s or workspace ownership", v.actor.UserID, permRolesEdit),
-		Details: map[string]any{"actor": v.actor.UserID, "permission": permRolesEdit}}
-}
-
 // levelOf returns the level of key in a vector of catalog cat; none when
 // cat does not know key.
 func levelOf(cat *policy.Catalog, vec policy.Vector, key string) policy.Level {
@@ -72,8 +48,13 @@ func raised(ca *policy.Catalog, a policy.Vector, cb *policy.Catalog, b policy.Ve
 	var out []*policy.Permission
 	for _, p := range cb.Permissions() {
 		// Relation modules are not granted (R10): every role reaches
-		// related records alike, so they never count as raised.
-		if p.Module.Kind != policy.Relation && b[p.ID] > levelOf(ca, a, p.Key) {
+		// related records alike, so relation access never counts as
+		// raised; a level beyond it (predefined Head sees every task)
+		// does.
+		if p.Module.Kind == policy.Relation && b[p.ID] <= policy.LevelOwn {
+			continue
+		}
+		if b[p.ID] > levelOf(ca, a, p.Key) {
 			out = append(out, p)
 		}
 	}

@@ -20,9 +20,21 @@ func (v *view) empty() bool {
 // record appends an audit entry for this write (X4). before and after are
 // the target's states, marshalled as JSON; nil marks absence.
 func (v *view) record(action, target string, before, after any) {
-	v.audit = append(v.audit, AuditEntry{Time: v.now, Actor: v.actor.UserID, Action: action, Target: target,
+	v.audit = append(v.audit, AuditEntry{Time: v.now, Actor: v.actor.AuditName(), ActorName: v.actorName(), Action: action, Target: target,
 		Before: marshal(before), After: marshal(after), Reason: v.reason})
 	v.target(target)
+}
+
+// actorName is the acting member's name before the write, for the audit
+// log (X5): names change, the entry keeps the one the actor had.
+func (v *view) actorName() string {
+	if v.actor.UserID == "" {
+		return ""
+	}
+	if m := v.base.members[v.actor.UserID]; m != nil {
+		return m.Name
+	}
+	return ""
 }
 
 func marshal(x any) json.RawMessage {
@@ -44,16 +56,16 @@ func marshal(x any) json.RawMessage {
 //     those whose effective levels, departments or kind changed (A1);
 //   - no member's effective levels break C4 (a role edit can take away
 //     what a member's direct grant relied on);
-//   - the actor grants nothing above its own levels (X3);
+//   - the actor escalates on no path (X3a: see escalation.go);
 //   - a raised delete or export level carries a reason (X4).
 func (v *view) finish() (*Commit, error) {
 	rev := v.ws.Revision + 1
-	var actorLevels policy.Vector
-	if v.actor.UserID != "" {
-		a := v.base.members[v.actor.UserID]
-		if !a.Owner {
-			actorLevels = v.baseEffective(a)
-		}
+	if err := v.checkEscalation(); err != nil {
+		return nil, err
+	}
+	var actorLevels policy.Vector // nil: not limited by X3a
+	if !v.auth.unlimited {
+		actorLevels = v.auth.levels
 	}
 	if err := v.checkRoleRaises(actorLevels); err != nil {
 		return nil, err
@@ -261,6 +273,11 @@ func hashEntry(e *AuditEntry) string {
 		h.Write(strconv.AppendInt(nil, int64(len(f)), 10))
 		h.Write([]byte{':'})
 		h.Write([]byte(f))
+	}
+	if e.ActorName != "" {
+		// Entries written before X5 recorded names have none, and keep
+		// the hash they were written with.
+		h.Write([]byte("name" + strconv.Itoa(len(e.ActorName)) + ":" + e.ActorName))
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

@@ -63,7 +63,7 @@ func (s *Service) CreateKey(ctx context.Context, ws string, w Write, scope KeySc
 	var key APIKey
 	v, err := s.update(ctx, ws, w, "key.create", func(v *view) error {
 		key = APIKey{ID: hex.EncodeToString(id[:]), Workspace: ws, Scope: scope, Name: name, Hash: sum[:],
-			CreatedAt: v.now, CreatedBy: v.actor.UserID}
+			CreatedAt: v.now, CreatedBy: v.actor.AuditName()}
 		v.keys[key.ID] = &key
 		v.keysPut = append(v.keysPut, key.ID)
 		v.record("key.create", "key:"+key.ID, nil, keyJSON(&key))

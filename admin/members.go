@@ -27,13 +27,17 @@ type MemberInput struct {
 // MaxImport is the most members one ImportMembers call takes.
 const MaxImport = 10_000
 
-// Member returns a member. not_found if absent.
-func (s *Service) Member(ctx context.Context, ws, user string) (Member, error) {
+// Member returns a member, as who may see it (X3): not_found if absent,
+// forbidden if outside who's span.
+func (s *Service) Member(ctx context.Context, ws string, who Actor, user string) (Member, error) {
 	var out Member
-	err := s.read(ctx, ws, func(m *model) error {
+	err := s.readAs(ctx, ws, who, AreaPeopleRead, func(m *model, a Authority) error {
 		mb := m.members[user]
 		if mb == nil {
 			return memberNotFound(user)
+		}
+		if err := a.seeMember(mb); err != nil {
+			return err
 		}
 		out = *mb.clone()
 		return nil
@@ -41,15 +45,47 @@ func (s *Service) Member(ctx context.Context, ws, user string) (Member, error) {
 	return out, err
 }
 
-// Members lists members matching f (M7), served by the store's indexes.
-func (s *Service) Members(ctx context.Context, ws string, f MemberFilter) ([]Member, error) {
+// Members lists members matching f (M7), served by the store's indexes,
+// leaving out those who may not see (X3): the page is filled from further
+// store pages, so a page is short only at the end.
+func (s *Service) Members(ctx context.Context, ws string, who Actor, f MemberFilter) ([]Member, error) {
 	if _, err := s.space(ctx, ws); err != nil {
+		return nil, err
+	}
+	a, err := s.Authority(ctx, ws, who)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.Can(AreaPeopleRead); err != nil {
 		return nil, err
 	}
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
 	}
-	return s.store.Members(ctx, ws, f)
+	if a.unlimited || a.view == policy.LevelAll {
+		return s.store.Members(ctx, ws, f)
+	}
+	want := f.Limit
+	var out []Member
+	for {
+		page, err := s.store.Members(ctx, ws, f)
+		if err != nil {
+			return nil, err
+		}
+		for i := range page {
+			if a.Sees(&page[i]) {
+				out = append(out, page[i])
+				if len(out) == want {
+					return out, nil
+				}
+			}
+		}
+		if len(page) < f.Limit {
+			return out, nil
+		}
+		f.After = page[len(page)-1].UserID
+		f.Limit = 1000
+	}
 }
 
 func memberNotFound(user string) error {
@@ -218,7 +254,7 @@ func (v *view) setRoles(m *Member, roleIDs []string) error {
 			roles = append(roles, m.Roles[i])
 			continue
 		}
-		roles = append(roles, Assignment{RoleID: id, Revision: r.Revision, AssignedAt: v.now, AssignedBy: v.actor.UserID})
+		roles = append(roles, Assignment{RoleID: id, Revision: r.Revision, AssignedAt: v.now, AssignedBy: v.actor.AuditName()})
 	}
 	m.Roles = roles
 	return v.checkAudiences(m)
@@ -297,7 +333,7 @@ func (s *Service) AddRoleMembers(ctx context.Context, ws string, w Write, roleID
 				continue
 			}
 			m := old.clone()
-			m.addAssignment(Assignment{RoleID: roleID, Revision: r.Revision, AssignedAt: v.now, AssignedBy: v.actor.UserID})
+			m.addAssignment(Assignment{RoleID: roleID, Revision: r.Revision, AssignedAt: v.now, AssignedBy: v.actor.AuditName()})
 			if err := v.checkAudiences(m); err != nil {
 				return err
 			}
@@ -336,7 +372,7 @@ func (s *Service) RemoveRoleMember(ctx context.Context, ws string, w Write, role
 			if roleID == def.ID {
 				return v.lastRoleError(m, def)
 			}
-			m.addAssignment(Assignment{RoleID: def.ID, Revision: def.Revision, AssignedAt: v.now, AssignedBy: v.actor.UserID})
+			m.addAssignment(Assignment{RoleID: def.ID, Revision: def.Revision, AssignedAt: v.now, AssignedBy: v.actor.AuditName()})
 			if err := v.checkAudiences(m); err != nil {
 				return &policy.Error{Code: policy.CodeLastRole,
 					Message: fmt.Sprintf("%q is the only role of %s, and the default role %q is not for %s members; give them another %s role first", v.roles[roleID].Name, user, def.Name, m.Kind, m.Kind),

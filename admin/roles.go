@@ -157,7 +157,7 @@ func (v *view) newRole(id, name, description string, aud policy.Audience, grants
 	r := &Role{ID: id, Name: name, Description: strings.TrimSpace(description), Audience: aud,
 		Revision: 1, CreatedAt: v.now}
 	v.putRole(r)
-	v.addRevision(r, RoleRevision{Revision: 1, Grants: grants.Clone(), Author: v.actor.UserID, Reason: v.reason, Applied: true})
+	v.addRevision(r, RoleRevision{Revision: 1, Grants: grants.Clone(), Author: v.actor.AuditName(), Reason: v.reason, Applied: true})
 	v.record("role.create", "role:"+r.ID, nil, roleJSON(r, grants))
 	return r, nil
 }
@@ -266,7 +266,7 @@ func (v *view) updateRole(id string, in RoleUpdate) error {
 		}
 		grants = in.Grants.Clone()
 		nr.Revision = r.Revision + 1
-		v.addRevision(&nr, RoleRevision{Revision: nr.Revision, Grants: grants, Author: v.actor.UserID, Reason: v.reason, Applied: apply})
+		v.addRevision(&nr, RoleRevision{Revision: nr.Revision, Grants: grants, Author: v.actor.AuditName(), Reason: v.reason, Applied: apply})
 		changed = true
 	}
 	if changed {
@@ -397,7 +397,7 @@ func (s *Service) DeleteRole(ctx context.Context, ws string, w Write, id, reassi
 				i, _ := m.assignment(id)
 				m.Roles = slices.Delete(m.Roles, i, i+1)
 				if !m.holds(to.ID) {
-					m.addAssignment(Assignment{RoleID: to.ID, Revision: to.Revision, AssignedAt: v.now, AssignedBy: v.actor.UserID})
+					m.addAssignment(Assignment{RoleID: to.ID, Revision: to.Revision, AssignedAt: v.now, AssignedBy: v.actor.AuditName()})
 				}
 				v.putMember(m)
 			}

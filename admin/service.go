@@ -193,7 +193,10 @@ func (s *Service) update(ctx context.Context, ws string, w Write, action string,
 	for attempt := 1; ; attempt++ {
 		v := newView(sp.m, s.now().UTC(), w.Actor)
 		v.reason, v.action = w.Reason, action
-		if err := v.authorize(); err != nil {
+		if v.auth, err = sp.m.authority(w.Actor); err != nil {
+			return nil, err
+		}
+		if err := v.auth.Can(areaOf(action)); err != nil {
 			return nil, err
 		}
 		if err := fn(v); err != nil {

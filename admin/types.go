@@ -48,7 +48,7 @@ type RoleRevision struct {
 	RoleID    string
 	Revision  int64
 	Grants    policy.Grants
-	Author    string // the acting member, or "" for an API key
+	Author    string // who made it, named as in the audit log (X5)
 	Reason    string
 	Applied   bool  // whether the edit that made it moved the assignees (R6)
 	Restored  int64 // the revision it restores, or 0 (R6a)
@@ -60,7 +60,7 @@ type Assignment struct {
 	RoleID     string
 	Revision   int64
 	AssignedAt time.Time
-	AssignedBy string
+	AssignedBy string // who made it, named as in the audit log (X5)
 }
 
 // Member is a user of a workspace (M1).
@@ -91,14 +91,16 @@ type AuditEntry struct {
 	Seq      int64
 	Time     time.Time
 	Revision int64
-	Actor    string // the acting member; "" for an API key
-	Action   string // e.g. "role.update"
-	Target   string // e.g. "role:sales", "member:u1"
-	Before   json.RawMessage
-	After    json.RawMessage
-	Reason   string
-	PrevHash string
-	Hash     string
+	Actor    string // who acted (X5): a user id, "key:<id>", "deployment" or "system"
+	// ActorName is the acting member's name when it acted, if a member did.
+	ActorName string
+	Action    string // e.g. "role.update"
+	Target    string // e.g. "role:sales", "member:u1"
+	Before    json.RawMessage
+	After     json.RawMessage
+	Reason    string
+	PrevHash  string
+	Hash      string
 }
 
 // Change is a workspace's changelog row for one revision: what changed and
@@ -119,11 +121,30 @@ type Usage struct {
 	LastUsed   time.Time
 }
 
-// Actor is who performs an admin operation. The zero Actor is an API key
-// (deployment admin or workspace admin key), which the X3 checks do not
-// restrict; a non-empty UserID names the acting member.
+// Actor is who performs an admin operation (X3, X5). UserID names an
+// acting member (Gatehouse-Actor, or a member's console session): its
+// authority is checked (X3) and it cannot escalate (X3a). Without one, the
+// key that made the call acts for itself, as the host platform does, with
+// KeyID naming it, or Deployment set for the deployment admin key. The zero
+// Actor is an in-process call with no key, such as a test or a seeder.
 type Actor struct {
-	UserID string
+	UserID     string
+	KeyID      string
+	Deployment bool
+}
+
+// AuditName is how the audit log names the actor (X5): the member's user
+// id, "key:<id>", "deployment", or "" for an in-process call.
+func (a Actor) AuditName() string {
+	switch {
+	case a.UserID != "":
+		return a.UserID
+	case a.KeyID != "":
+		return "key:" + a.KeyID
+	case a.Deployment:
+		return "deployment"
+	}
+	return ""
 }
 
 // SmartObject is a workspace's own object type (C9).

@@ -16,6 +16,7 @@ type view struct {
 	base    *model
 	now     time.Time
 	actor   Actor
+	auth    Authority // the actor's authority before the write (X3)
 	ws      Workspace
 	cat     *policy.Catalog
 	roles   map[string]*Role

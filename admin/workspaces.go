@@ -37,7 +37,8 @@ func (s *Service) CreateWorkspace(ctx context.Context, in WorkspaceInput) (Works
 	if err != nil {
 		return Workspace{}, err
 	}
-	v := newView(m, now, Actor{})
+	v := newView(m, now, Actor{Deployment: true})
+	v.auth = Authority{actor: v.actor, unlimited: true, owner: true}
 	v.action, v.reason = "workspace.create", "workspace created on plan "+string(in.Plan)
 	v.wsDirty = true
 	for _, id := range rules.predefined {
@@ -97,7 +98,8 @@ type WorkspaceUpdate struct {
 	Plan *Plan
 }
 
-// UpdateWorkspace renames a workspace or changes its plan (W3): an upgrade
+// UpdateWorkspace renames a workspace (owners, X3) or changes its plan
+// (the deployment admin key only: W2 is billing) (W3): an upgrade
 // adds the plan's missing predefined roles; a downgrade deletes nothing,
 // roles over the new limit keep working, and no custom role can be created
 // until the count is under it.
@@ -114,6 +116,9 @@ func (s *Service) UpdateWorkspace(ctx context.Context, id string, w Write, in Wo
 			}
 		}
 		if in.Plan != nil && *in.Plan != v.ws.Plan {
+			if err := v.auth.Can(AreaPlan); err != nil {
+				return err
+			}
 			rules, err := in.Plan.rules()
 			if err != nil {
 				return err

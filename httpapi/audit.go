@@ -33,7 +33,7 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, c *call) erro
 			return invalid("since", "since must be an RFC 3339 time such as 2026-11-24T09:00:00Z, not %q", excerpt(v))
 		}
 	}
-	entries, err := s.cfg.Admin.Audit(r.Context(), c.ws, f)
+	entries, err := s.cfg.Admin.Audit(r.Context(), c.ws, c.write.Actor, f)
 	if err != nil {
 		return err
 	}
@@ -43,7 +43,7 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, c *call) erro
 			out.NextCursor = encodeCursor("audit", strconv.FormatInt(entries[i-1].Seq, 10))
 			break
 		}
-		out.Items = append(out.Items, auditJSON{Seq: e.Seq, Time: e.Time, Revision: e.Revision, Actor: e.Actor, Action: e.Action,
+		out.Items = append(out.Items, auditJSON{Seq: e.Seq, Time: e.Time, Revision: e.Revision, Actor: e.Actor, ActorName: e.ActorName, Action: e.Action,
 			Target: e.Target, Before: rawOrNull(e.Before), After: rawOrNull(e.After), Reason: e.Reason, Hash: e.Hash})
 	}
 	writeJSON(w, http.StatusOK, out)

@@ -374,6 +374,35 @@ func TestOpenAPI_CoversEveryRoute(t *testing.T) {
 	}
 }
 
+// TestX3_OpenAPINamesEachRoutesAuthority: every route that takes a key
+// says in x-gatehouse-authority exactly the authority the route table
+// enforces (X3).
+func TestX3_OpenAPINamesEachRoutesAuthority(t *testing.T) {
+	doc, _ := loadContract(t)
+	env := apitest.Start(t, apitest.Options{})
+	want := env.API.Authorities()
+	seen := 0
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			got, _ := op.Extensions["x-gatehouse-authority"].(string)
+			w, ok := want[method+" "+path]
+			if !ok {
+				if got != "" {
+					t.Errorf("%s %s: x-gatehouse-authority %q on a route that needs none", method, path, got)
+				}
+				continue
+			}
+			seen++
+			if got != w {
+				t.Errorf("%s %s: x-gatehouse-authority %q, the route table enforces %q", method, path, got, w)
+			}
+		}
+	}
+	if seen != len(want) {
+		t.Errorf("the document names the authority of %d routes, the table has %d", seen, len(want))
+	}
+}
+
 func TestOpenAPI_Golden(t *testing.T) {
 	env := apitest.Start(t, apitest.Options{})
 	resp, err := http.Get(env.URL + "/openapi.json")

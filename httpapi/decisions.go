@@ -261,6 +261,11 @@ func (s *Server) explain(w http.ResponseWriter, r *http.Request, c *call) error 
 	if err != nil {
 		return err
 	}
+	if c.write.Actor.UserID != "" && snap.HasMember(user) {
+		if _, err := s.cfg.Admin.Member(r.Context(), c.ws, c.write.Actor, user); err != nil {
+			return err
+		}
+	}
 	ex, err := snap.Explain(user, in.Permission, in.Resource)
 	if err != nil {
 		return err
@@ -321,6 +326,9 @@ func (s *Server) whoCan(w http.ResponseWriter, r *http.Request, c *call) error {
 	}
 	users, err := snap.WhoCan(perm, min)
 	if err != nil {
+		return err
+	}
+	if users, err = s.cfg.Admin.Visible(r.Context(), c.ws, c.write.Actor, users); err != nil {
 		return err
 	}
 	slices.Sort(users)

@@ -22,7 +22,7 @@ func (s *Server) membersPage(w http.ResponseWriter, r *http.Request, c *call, ro
 		return err
 	}
 	q := r.URL.Query()
-	ms, err := s.cfg.Admin.Members(r.Context(), c.ws, admin.MemberFilter{Role: role, Department: q.Get("department"),
+	ms, err := s.cfg.Admin.Members(r.Context(), c.ws, c.write.Actor, admin.MemberFilter{Role: role, Department: q.Get("department"),
 		Query: q.Get("q"), After: after, Limit: limit + 1})
 	if err != nil {
 		return err
@@ -73,7 +73,7 @@ func (s *Server) putMember(w http.ResponseWriter, r *http.Request, c *call) erro
 }
 
 func (s *Server) getMember(w http.ResponseWriter, r *http.Request, c *call) error {
-	m, err := s.cfg.Admin.Member(r.Context(), c.ws, r.PathValue("user"))
+	m, err := s.cfg.Admin.Member(r.Context(), c.ws, c.write.Actor, r.PathValue("user"))
 	if err != nil {
 		return err
 	}
@@ -204,6 +204,9 @@ type permissionsJSON struct {
 // sources (M3, M5, C6), from the snapshot decisions use.
 func (s *Server) memberPermissions(w http.ResponseWriter, r *http.Request, c *call) error {
 	user := r.PathValue("user")
+	if _, err := s.cfg.Admin.Member(r.Context(), c.ws, c.write.Actor, user); err != nil {
+		return err
+	}
 	snap, err := s.cfg.Engine.Snapshot(c.ws)
 	if err != nil {
 		return err

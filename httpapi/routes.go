@@ -1,84 +1,135 @@
 package httpapi
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/gatehouse-authz/gatehouse/admin"
+)
 
 // route is one endpoint of the API.
 type route struct {
 	method, path string
-	h            http.Handler
+	access       access
+	// area is the authority an acting member needs (X3), or one of
+	// areaDecision and areaDeployment.
+	area admin.Area
+	h    http.Handler
+}
+
+// Areas beyond admin's: decision calls act as their key, whatever
+// Gatehouse-Actor says (they are the host's own questions); deployment
+// routes are the deployment admin key's.
+const (
+	areaDecision   admin.Area = -1
+	areaDeployment admin.Area = -2
+)
+
+// AreaName names a route's authority as the OpenAPI document gives it
+// (x-gatehouse-authority).
+func AreaName(a admin.Area) string {
+	switch a {
+	case areaDecision:
+		return "decision"
+	case areaDeployment:
+		return "deployment"
+	}
+	return a.String()
+}
+
+// Authorities lists every route as "METHOD /path" with the name of the
+// authority it needs, for the contract test and the documents.
+func (s *Server) Authorities() map[string]string {
+	out := map[string]string{}
+	for _, rt := range s.routes {
+		if rt.h != nil && (rt.access != public || rt.area == areaDecision) && rt.path != "/metrics" {
+			out[rt.method+" "+rt.path] = AreaName(rt.area)
+		}
+	}
+	return out
 }
 
 // routeTable is the whole API surface, in one place (DESIGN.md §3). The
 // contract test checks that the OpenAPI document lists exactly these.
 func (s *Server) routeTable() []route {
 	const ws = "/v1/workspaces/{ws}"
-	r := func(method, path string, a access, h handler) route {
-		return route{method: method, path: path, h: s.serve(a, h)}
+	r := func(method, path string, a access, area admin.Area, h handler) route {
+		return route{method: method, path: path, area: area, access: a, h: s.serve(a, area, h)}
 	}
+	const (
+		workspace   = admin.AreaWorkspace
+		rolesRead   = admin.AreaRolesRead
+		peopleRead  = admin.AreaPeopleRead
+		peopleEdit  = admin.AreaPeopleEdit
+		reports     = admin.AreaReports
+		rolesEdit   = admin.AreaRolesEdit
+		owner       = admin.AreaOwner
+		decision    = areaDecision
+		deployments = areaDeployment
+	)
 	return []route{
 		{method: "GET", path: "/healthz", h: http.HandlerFunc(s.healthz)},
 		{method: "GET", path: "/readyz", h: http.HandlerFunc(s.readyz)},
 		{method: "GET", path: "/metrics", h: s.metricsHandler()},
 		{method: "GET", path: "/openapi.json", h: http.HandlerFunc(serveOpenAPI)},
 
-		r("GET", "/v1/catalog", public, s.getCatalog),
-		r("GET", "/v1/templates", public, s.listTemplates),
+		r("GET", "/v1/catalog", public, decision, s.getCatalog),
+		r("GET", "/v1/templates", public, decision, s.listTemplates),
 
-		r("POST", "/v1/workspaces", deployment, s.createWorkspace),
-		r("GET", "/v1/workspaces", deployment, s.listWorkspaces),
-		r("GET", "/v1/session-keys", deployment, s.listSessionKeys),
-		r("POST", "/v1/session-keys/rotate", deployment, s.rotateSessionKey),
-		r("GET", ws, checker, s.getWorkspace),
-		r("PATCH", ws, manager, s.updateWorkspace),
-		r("GET", ws+"/catalog", checker, s.getWorkspaceCatalog),
-		r("PUT", ws+"/catalog/objects/{id}", manager, s.putObject),
-		r("DELETE", ws+"/catalog/objects/{id}", manager, s.deleteObject),
+		r("POST", "/v1/workspaces", deployment, deployments, s.createWorkspace),
+		r("GET", "/v1/workspaces", deployment, deployments, s.listWorkspaces),
+		r("GET", "/v1/session-keys", deployment, deployments, s.listSessionKeys),
+		r("POST", "/v1/session-keys/rotate", deployment, deployments, s.rotateSessionKey),
+		r("GET", ws, checker, workspace, s.getWorkspace),
+		r("PATCH", ws, manager, owner, s.updateWorkspace),
+		r("GET", ws+"/catalog", checker, rolesRead, s.getWorkspaceCatalog),
+		r("PUT", ws+"/catalog/objects/{id}", manager, rolesEdit, s.putObject),
+		r("DELETE", ws+"/catalog/objects/{id}", manager, rolesEdit, s.deleteObject),
 
-		r("POST", ws+"/keys", manager, s.createKey),
-		r("GET", ws+"/keys", manager, s.listKeys),
-		r("DELETE", ws+"/keys/{id}", manager, s.revokeKey),
+		r("POST", ws+"/keys", manager, owner, s.createKey),
+		r("GET", ws+"/keys", manager, owner, s.listKeys),
+		r("DELETE", ws+"/keys/{id}", manager, owner, s.revokeKey),
 
-		r("GET", ws+"/roles", manager, s.listRoles),
-		r("POST", ws+"/roles", manager, s.createRole),
-		r("GET", ws+"/roles/{role}", manager, s.getRole),
-		r("PATCH", ws+"/roles/{role}", manager, s.updateRole),
-		r("DELETE", ws+"/roles/{role}", manager, s.deleteRole),
-		r("POST", ws+"/roles/{role}/duplicate", manager, s.duplicateRole),
-		r("POST", ws+"/roles/{role}/preview", manager, s.previewRole),
-		r("GET", ws+"/roles/{role}/revisions", manager, s.listRevisions),
-		r("GET", ws+"/roles/{role}/revisions/{n}", manager, s.getRevision),
-		r("POST", ws+"/roles/{role}/revisions/{n}/restore", manager, s.restoreRevision),
-		r("GET", ws+"/roles/{role}/members", manager, s.listRoleMembers),
-		r("POST", ws+"/roles/{role}/members", manager, s.addRoleMembers),
-		r("DELETE", ws+"/roles/{role}/members/{user}", manager, s.removeRoleMember),
+		r("GET", ws+"/roles", manager, rolesRead, s.listRoles),
+		r("POST", ws+"/roles", manager, rolesEdit, s.createRole),
+		r("GET", ws+"/roles/{role}", manager, rolesRead, s.getRole),
+		r("PATCH", ws+"/roles/{role}", manager, rolesEdit, s.updateRole),
+		r("DELETE", ws+"/roles/{role}", manager, rolesEdit, s.deleteRole),
+		r("POST", ws+"/roles/{role}/duplicate", manager, rolesEdit, s.duplicateRole),
+		r("POST", ws+"/roles/{role}/preview", manager, reports, s.previewRole),
+		r("GET", ws+"/roles/{role}/revisions", manager, rolesRead, s.listRevisions),
+		r("GET", ws+"/roles/{role}/revisions/{n}", manager, rolesRead, s.getRevision),
+		r("POST", ws+"/roles/{role}/revisions/{n}/restore", manager, rolesEdit, s.restoreRevision),
+		r("GET", ws+"/roles/{role}/members", manager, peopleRead, s.listRoleMembers),
+		r("POST", ws+"/roles/{role}/members", manager, peopleEdit, s.addRoleMembers),
+		r("DELETE", ws+"/roles/{role}/members/{user}", manager, peopleEdit, s.removeRoleMember),
 
-		r("GET", ws+"/members", manager, s.listMembers),
-		r("POST", ws+"/members/import", manager, s.importMembers),
-		r("PUT", ws+"/members/{user}", manager, s.putMember),
-		r("GET", ws+"/members/{user}", manager, s.getMember),
-		r("DELETE", ws+"/members/{user}", manager, s.deleteMember),
-		r("PUT", ws+"/members/{user}/roles", manager, s.setMemberRoles),
-		r("PUT", ws+"/members/{user}/grants", manager, s.setMemberGrants),
-		r("GET", ws+"/members/{user}/permissions", manager, s.memberPermissions),
+		r("GET", ws+"/members", manager, peopleRead, s.listMembers),
+		r("POST", ws+"/members/import", manager, peopleEdit, s.importMembers),
+		r("PUT", ws+"/members/{user}", manager, peopleEdit, s.putMember),
+		r("GET", ws+"/members/{user}", manager, peopleRead, s.getMember),
+		r("DELETE", ws+"/members/{user}", manager, peopleEdit, s.deleteMember),
+		r("PUT", ws+"/members/{user}/roles", manager, peopleEdit, s.setMemberRoles),
+		r("PUT", ws+"/members/{user}/grants", manager, peopleEdit, s.setMemberGrants),
+		r("GET", ws+"/members/{user}/permissions", manager, peopleRead, s.memberPermissions),
 
-		r("GET", ws+"/departments", manager, s.listDepartments),
-		r("PUT", ws+"/departments/{id}", manager, s.putDepartment),
-		r("GET", ws+"/departments/{id}", manager, s.getDepartment),
-		r("DELETE", ws+"/departments/{id}", manager, s.deleteDepartment),
+		r("GET", ws+"/departments", manager, rolesRead, s.listDepartments),
+		r("PUT", ws+"/departments/{id}", manager, peopleEdit, s.putDepartment),
+		r("GET", ws+"/departments/{id}", manager, rolesRead, s.getDepartment),
+		r("DELETE", ws+"/departments/{id}", manager, peopleEdit, s.deleteDepartment),
 
-		r("POST", ws+"/check", checker, s.check),
-		r("POST", ws+"/check/batch", checker, s.checkBatch),
-		r("POST", ws+"/filter", checker, s.filter),
-		r("POST", ws+"/explain", checker, s.explain),
-		r("GET", ws+"/who-can", checker, s.whoCan),
-		r("POST", ws+"/sessions", checker, s.createSession),
-		r("GET", ws+"/events", checker, s.events),
+		r("POST", ws+"/check", checker, decision, s.check),
+		r("POST", ws+"/check/batch", checker, decision, s.checkBatch),
+		r("POST", ws+"/filter", checker, decision, s.filter),
+		r("POST", ws+"/explain", checker, peopleRead, s.explain),
+		r("GET", ws+"/who-can", checker, peopleRead, s.whoCan),
+		r("POST", ws+"/sessions", checker, decision, s.createSession),
+		r("GET", ws+"/events", checker, decision, s.events),
 
-		r("GET", ws+"/audit", manager, s.listAudit),
-		r("GET", ws+"/audit/verify", manager, s.verifyAudit),
-		r("GET", ws+"/usage", manager, s.usage),
-		r("GET", ws+"/policy", manager, s.exportPolicy),
-		r("PUT", ws+"/policy", manager, s.importPolicy),
+		r("GET", ws+"/audit", manager, peopleRead, s.listAudit),
+		r("GET", ws+"/audit/verify", manager, reports, s.verifyAudit),
+		r("GET", ws+"/usage", manager, reports, s.usage),
+		r("GET", ws+"/policy", manager, reports, s.exportPolicy),
+		r("PUT", ws+"/policy", manager, rolesEdit, s.importPolicy),
 	}
 }
 

@@ -143,6 +143,9 @@ type call struct {
 	deployed bool   // made with the deployment admin key
 	key      admin.APIKey
 	write    admin.Write
+	// auth is the caller's authority in the workspace (X3), set on
+	// workspace routes other than decisions.
+	auth admin.Authority
 }
 
 // handler is an API endpoint: it returns an error instead of writing one.
@@ -158,11 +161,12 @@ const (
 	manager                  // an admin key of the workspace, or the deployment key
 )
 
-// serve wraps an endpoint with authentication and error answers.
-func (s *Server) serve(a access, h handler) http.Handler {
+// serve wraps an endpoint with authentication, the authority its area
+// needs (X3) and error answers.
+func (s *Server) serve(a access, area admin.Area, h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := &call{ws: r.PathValue("ws")}
-		if err := s.authenticate(r, a, c); err != nil {
+		if err := s.authenticate(r, a, area, c); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
@@ -202,7 +206,7 @@ func bearer(h string) (string, bool) {
 // authenticate establishes who calls (X1, X2, X3) and whether they may
 // call this endpoint. A key of another workspace gets the answer a missing
 // workspace gets (W1).
-func (s *Server) authenticate(r *http.Request, a access, c *call) error {
+func (s *Server) authenticate(r *http.Request, a access, area admin.Area, c *call) error {
 	if a == public {
 		return nil
 	}
@@ -234,9 +238,18 @@ func (s *Server) authenticate(r *http.Request, a access, c *call) error {
 				Details: map[string]any{"scope": k.Scope}}
 		}
 	}
+	c.write.Actor = admin.Actor{KeyID: c.key.ID, Deployment: c.deployed}
+	if c.ws == "" || area == areaDecision {
+		return nil
+	}
+	c.write.Actor.UserID = r.Header.Get("Gatehouse-Actor")
 	if a == manager {
-		c.write.Actor.UserID = r.Header.Get("Gatehouse-Actor")
 		c.write.Reason = r.Header.Get("Gatehouse-Reason")
 	}
-	return nil
+	auth, err := s.cfg.Admin.Authority(r.Context(), c.ws, c.write.Actor)
+	if err != nil {
+		return err
+	}
+	c.auth = auth
+	return auth.Can(area)
 }

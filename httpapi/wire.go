@@ -129,12 +129,14 @@ type auditJSON struct {
 	Time     time.Time `json:"time"`
 	Revision int64     `json:"revision"`
 	Actor    string    `json:"actor"`
-	Action   string    `json:"action"`
-	Target   string    `json:"target"`
-	Before   any       `json:"before"`
-	After    any       `json:"after"`
-	Reason   string    `json:"reason"`
-	Hash     string    `json:"hash"`
+	// ActorName is the acting member's name when it acted (X5).
+	ActorName string `json:"actor_name,omitempty"`
+	Action    string `json:"action"`
+	Target    string `json:"target"`
+	Before    any    `json:"before"`
+	After     any    `json:"after"`
+	Reason    string `json:"reason"`
+	Hash      string `json:"hash"`
 }
 
 type changeJSON struct {

@@ -13,13 +13,24 @@ func (c *Catalog) RoleVector(r RoleRevision) Vector { return c.compileRole(r).ve
 func (c *Catalog) EffectiveLevels(kind Audience, owner bool, roles []Vector, direct Grants) Vector {
 	v := c.roleLevels(roles...)
 	if owner {
-		for i := range v {
-			v[i] = LevelAll
-		}
+		c.ownerLevels(v, kind)
 		return v
 	}
 	if len(direct) > 0 {
 		maxInto(v, c.resolve(direct, kind))
 	}
 	return v
+}
+
+// ownerLevels sets v to what a workspace owner of the given kind holds:
+// every permission at all (W4), except that a client is never reached by
+// an internal-only module, owner or not (M6).
+func (c *Catalog) ownerLevels(v Vector, kind Audience) {
+	for i, p := range c.perms {
+		if kind == Client && p.Module.InternalOnly {
+			v[i] = LevelNone
+			continue
+		}
+		v[i] = LevelAll
+	}
 }

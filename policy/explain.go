@@ -108,7 +108,7 @@ func (s *Snapshot) Explain(user, permission string, r *Resource) (*Explanation, 
 		}
 		e.Roles = append(e.Roles, t)
 	}
-	if a.owner {
+	if a.owner && (m.kind() != Client || !perm.Module.InternalOnly) {
 		e.DecidedBy = "workspace owner"
 	}
 	if src := s.cat.origin(a.direct, perm); src != nil {

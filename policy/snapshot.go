@@ -220,7 +220,10 @@ const maxUserIDLen = 1024
 // accessKey renders a member's combination as a map key.
 func accessKey(b []byte, roles []int32, direct Grants, owner bool, kind Audience) []byte {
 	if owner {
+		// An owner's vector depends on its kind (M6).
 		b = append(b, 'O')
+		b = append(b, kind...)
+		b = append(b, ':')
 	}
 	if len(direct) > 0 {
 		// Direct grants resolve differently for clients (M6).
@@ -279,9 +282,7 @@ func (s *Snapshot) newAccess(roles []int32, direct Grants, owner bool, kind Audi
 	}
 	a.vec = s.cat.roleLevels(vs...)
 	if owner {
-		for i := range a.vec {
-			a.vec[i] = LevelAll
-		}
+		s.cat.ownerLevels(a.vec, kind)
 	}
 	if len(direct) > 0 {
 		a.direct = direct.Clone()

@@ -54,7 +54,7 @@ func (c *Console) auditPage(w http.ResponseWriter, rq *request) error {
 	case !filtered:
 		f.After = max(0, v.Chain.Entries-auditPerPage)
 	}
-	entries, err := c.cfg.Admin.Audit(rq.Context(), rq.ws, f)
+	entries, err := c.cfg.Admin.Audit(rq.Context(), rq.ws, rq.actor(), f)
 	if err != nil {
 		return err
 	}

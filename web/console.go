@@ -80,6 +80,17 @@ type request struct {
 	cat   *policy.Catalog
 }
 
+// actor is who the console acts as (X5): the key the session was opened
+// with, or the deployment admin.
+func (rq *request) actor() admin.Actor {
+	return admin.Actor{KeyID: rq.sess.KeyID, Deployment: rq.sess.Deployment}
+}
+
+// write is what a write from this request carries: its actor and reason.
+func (rq *request) write(reason string) admin.Write {
+	return admin.Write{Actor: rq.actor(), Reason: reason}
+}
+
 // handler is a console page or action: it returns an error instead of
 // writing one.
 type handler func(w http.ResponseWriter, rq *request) error

@@ -81,7 +81,7 @@ func (c *Console) putDepartment(w http.ResponseWriter, rq *request) error {
 			}
 		}
 	}
-	if _, _, err := c.cfg.Admin.PutDepartment(rq.Context(), rq.ws, admin.Write{}, d); err != nil {
+	if _, _, err := c.cfg.Admin.PutDepartment(rq.Context(), rq.ws, rq.write(""), d); err != nil {
 		return err
 	}
 	msg := "Department " + d.Name + " saved."
@@ -95,7 +95,7 @@ func (c *Console) putDepartment(w http.ResponseWriter, rq *request) error {
 
 func (c *Console) deleteDepartment(w http.ResponseWriter, rq *request) error {
 	id := rq.PathValue("id")
-	if _, err := c.cfg.Admin.DeleteDepartment(rq.Context(), rq.ws, admin.Write{}, id); err != nil {
+	if _, err := c.cfg.Admin.DeleteDepartment(rq.Context(), rq.ws, rq.write(""), id); err != nil {
 		return err
 	}
 	setFlash(w, rq.Request, "ok", "Department "+id+" deleted: its sub-departments moved to its parent and its members left it.")

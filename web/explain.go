@@ -29,7 +29,7 @@ func (c *Console) explainPage(w http.ResponseWriter, rq *request) error {
 		v.Permissions = append(v.Permissions, p.Key)
 	}
 	var err error
-	if v.Members, err = c.cfg.Admin.Members(rq.Context(), rq.ws, admin.MemberFilter{Limit: 500}); err != nil {
+	if v.Members, err = c.cfg.Admin.Members(rq.Context(), rq.ws, rq.actor(), admin.MemberFilter{Limit: 500}); err != nil {
 		return err
 	}
 	if v.User != "" && v.Permission != "" {

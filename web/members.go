@@ -51,7 +51,7 @@ func (c *Console) membersPage(w http.ResponseWriter, rq *request) error {
 	if v.Departments, err = c.cfg.Admin.Departments(rq.Context(), rq.ws); err != nil {
 		return err
 	}
-	ms, err := c.cfg.Admin.Members(rq.Context(), rq.ws, admin.MemberFilter{Role: v.Role, Department: v.Dept, Query: v.Query,
+	ms, err := c.cfg.Admin.Members(rq.Context(), rq.ws, rq.actor(), admin.MemberFilter{Role: v.Role, Department: v.Dept, Query: v.Query,
 		After: v.After, Limit: membersPerPage + 1})
 	if err != nil {
 		return err
@@ -83,13 +83,13 @@ func (c *Console) addMember(w http.ResponseWriter, rq *request) error {
 	if r := rq.PostFormValue("role"); r != "" {
 		in.RoleIDs = []string{r}
 	}
-	switch _, err := c.cfg.Admin.Member(rq.Context(), rq.ws, in.UserID); {
+	switch _, err := c.cfg.Admin.Member(rq.Context(), rq.ws, rq.actor(), in.UserID); {
 	case err == nil:
 		return policy.Errorf(policy.CodeNameTaken, "a member with user id %q already exists", in.UserID)
 	case policy.ErrorCode(err) != policy.CodeNotFound:
 		return err
 	}
-	m, _, err := c.cfg.Admin.UpsertMember(rq.Context(), rq.ws, admin.Write{}, in)
+	m, _, err := c.cfg.Admin.UpsertMember(rq.Context(), rq.ws, rq.write(""), in)
 	if err != nil {
 		return err
 	}
@@ -132,7 +132,7 @@ func (c *Console) memberPage(w http.ResponseWriter, rq *request) error {
 }
 
 func (c *Console) memberView(rq *request, user string) (memberView, error) {
-	m, err := c.cfg.Admin.Member(rq.Context(), rq.ws, user)
+	m, err := c.cfg.Admin.Member(rq.Context(), rq.ws, rq.actor(), user)
 	if err != nil {
 		return memberView{}, err
 	}
@@ -199,7 +199,7 @@ func (c *Console) assignRole(w http.ResponseWriter, rq *request) error {
 	if role == "" {
 		return policy.Errorf(policy.CodeInvalidArgument, "choose a role to assign")
 	}
-	if _, err := c.cfg.Admin.AddRoleMembers(rq.Context(), rq.ws, admin.Write{}, role, []string{user}); err != nil {
+	if _, err := c.cfg.Admin.AddRoleMembers(rq.Context(), rq.ws, rq.write(""), role, []string{user}); err != nil {
 		return err
 	}
 	name := role
@@ -216,7 +216,7 @@ func (c *Console) assignRole(w http.ResponseWriter, rq *request) error {
 // itself cannot be a member's last.
 func (c *Console) removeRole(w http.ResponseWriter, rq *request) error {
 	user, role := rq.PathValue("user"), rq.PathValue("role")
-	before, err := c.cfg.Admin.Member(rq.Context(), rq.ws, user)
+	before, err := c.cfg.Admin.Member(rq.Context(), rq.ws, rq.actor(), user)
 	if err != nil {
 		return err
 	}
@@ -224,10 +224,10 @@ func (c *Console) removeRole(w http.ResponseWriter, rq *request) error {
 	if err != nil {
 		return err
 	}
-	if _, err := c.cfg.Admin.RemoveRoleMember(rq.Context(), rq.ws, admin.Write{}, role, user); err != nil {
+	if _, err := c.cfg.Admin.RemoveRoleMember(rq.Context(), rq.ws, rq.write(""), role, user); err != nil {
 		return err
 	}
-	after, err := c.cfg.Admin.Member(rq.Context(), rq.ws, user)
+	after, err := c.cfg.Admin.Member(rq.Context(), rq.ws, rq.actor(), user)
 	if err != nil {
 		return err
 	}
@@ -246,7 +246,7 @@ func (c *Console) removeRole(w http.ResponseWriter, rq *request) error {
 // remove with op=remove:<key>. The member's whole set is written at once.
 func (c *Console) setGrants(w http.ResponseWriter, rq *request) error {
 	user := rq.PathValue("user")
-	m, err := c.cfg.Admin.Member(rq.Context(), rq.ws, user)
+	m, err := c.cfg.Admin.Member(rq.Context(), rq.ws, rq.actor(), user)
 	if err != nil {
 		return err
 	}
@@ -275,7 +275,7 @@ func (c *Console) setGrants(w http.ResponseWriter, rq *request) error {
 	default:
 		return policy.Errorf(policy.CodeInvalidArgument, "unknown action %q", op)
 	}
-	_, redundant, _, err := c.cfg.Admin.SetDirectGrants(rq.Context(), rq.ws, admin.Write{Reason: strings.TrimSpace(rq.PostFormValue("reason"))}, user, g)
+	_, redundant, _, err := c.cfg.Admin.SetDirectGrants(rq.Context(), rq.ws, rq.write(strings.TrimSpace(rq.PostFormValue("reason"))), user, g)
 	if err != nil {
 		return err
 	}

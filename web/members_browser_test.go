@@ -46,7 +46,7 @@ func TestConsole_R5_DeleteWithReassignment(t *testing.T) {
 	b.fill("#reassign", "hr")
 	b.submit(`#delete-form button[type=submit]`)
 	b.waitText(".flash.ok", "Role Sales manager deleted; its 1 member moved to HR")
-	m, err := w.Admin.Member(context.Background(), "acme", "bob")
+	m, err := w.Admin.Member(context.Background(), "acme", admin.Actor{}, "bob")
 	if err != nil || !slices.Equal(roleIDs(m), []string{"hr"}) {
 		t.Fatalf("bob after R5 = %v, %v", roleIDs(m), err)
 	}
@@ -73,7 +73,7 @@ func TestConsole_M4_LastRoleFallsBackToDefault(t *testing.T) {
 	b.submit(`tr[data-role="sales_manager"] button[type=submit]`)
 	b.waitText(".flash.ok", "Sales manager was the last role of Bob Kim, so Bob Kim now has the default role, Basic access (M4)")
 	b.shot("member-fallback")
-	m, _ := w.Admin.Member(context.Background(), "acme", "bob")
+	m, _ := w.Admin.Member(context.Background(), "acme", admin.Actor{}, "bob")
 	if !slices.Equal(roleIDs(m), []string{"employee"}) {
 		t.Fatalf("bob's roles = %v, want the default", roleIDs(m))
 	}

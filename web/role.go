@@ -73,7 +73,7 @@ func (c *Console) roleView(rq *request, r admin.Role, draft policy.Grants, open 
 	for i := len(revs) - 1; i >= 0 && len(v.Revisions) < 10; i-- {
 		v.Revisions = append(v.Revisions, revs[i])
 	}
-	members, err := c.cfg.Admin.Members(rq.Context(), rq.ws, admin.MemberFilter{Role: r.ID, Limit: 1000})
+	members, err := c.cfg.Admin.Members(rq.Context(), rq.ws, rq.actor(), admin.MemberFilter{Role: r.ID, Limit: 1000})
 	if err != nil {
 		return roleView{}, err
 	}
@@ -250,7 +250,7 @@ func (c *Console) review(rq *request) (reviewView, error) {
 			v.Problem = c.message(err)
 			return v, nil
 		}
-		members, err := c.cfg.Admin.Members(rq.Context(), rq.ws, admin.MemberFilter{Role: r.ID, Limit: 1000})
+		members, err := c.cfg.Admin.Members(rq.Context(), rq.ws, rq.actor(), admin.MemberFilter{Role: r.ID, Limit: 1000})
 		if err != nil {
 			return v, err
 		}
@@ -292,7 +292,7 @@ func (c *Console) saveRole(w http.ResponseWriter, rq *request) error {
 	}
 	g, _ := draftGrants(rq.Request, rq.cat)
 	apply := v.Apply
-	r, rev, err := c.cfg.Admin.UpdateRole(rq.Context(), rq.ws, admin.Write{Reason: strings.TrimSpace(v.Reason)}, v.Role.ID,
+	r, rev, err := c.cfg.Admin.UpdateRole(rq.Context(), rq.ws, rq.write(strings.TrimSpace(v.Reason)), v.Role.ID,
 		admin.RoleUpdate{Grants: g, Apply: &apply, IfRevision: v.Base})
 	var pe *policy.Error
 	switch {
@@ -326,7 +326,7 @@ func (c *Console) saveRole(w http.ResponseWriter, rq *request) error {
 // grant edit, so no new revision (R6).
 func (c *Console) updateRoleDetails(w http.ResponseWriter, rq *request) error {
 	name, desc := strings.TrimSpace(rq.PostFormValue("name")), rq.PostFormValue("description")
-	r, _, err := c.cfg.Admin.UpdateRole(rq.Context(), rq.ws, admin.Write{}, rq.PathValue("role"),
+	r, _, err := c.cfg.Admin.UpdateRole(rq.Context(), rq.ws, rq.write(""), rq.PathValue("role"),
 		admin.RoleUpdate{Name: &name, Description: &desc})
 	if err != nil {
 		return err

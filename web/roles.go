@@ -112,7 +112,7 @@ func (c *Console) createRole(w http.ResponseWriter, rq *request) error {
 		// role); the form's audience applies to blank roles.
 		in.Audience = ""
 	}
-	r, _, err := c.cfg.Admin.CreateRole(rq.Context(), rq.ws, admin.Write{Reason: f.Reason}, in)
+	r, _, err := c.cfg.Admin.CreateRole(rq.Context(), rq.ws, rq.write(f.Reason), in)
 	var pe *policy.Error
 	if errors.As(err, &pe) {
 		v, verr := c.rolesView(rq)
@@ -133,7 +133,7 @@ func (c *Console) createRole(w http.ResponseWriter, rq *request) error {
 }
 
 func (c *Console) duplicateRole(w http.ResponseWriter, rq *request) error {
-	r, _, err := c.cfg.Admin.DuplicateRole(rq.Context(), rq.ws, admin.Write{}, rq.PathValue("role"), "")
+	r, _, err := c.cfg.Admin.DuplicateRole(rq.Context(), rq.ws, rq.write(""), rq.PathValue("role"), "")
 	if err != nil {
 		return err
 	}
@@ -177,7 +177,7 @@ func (c *Console) deleteRole(w http.ResponseWriter, rq *request) error {
 		return err
 	}
 	to := rq.PostFormValue("reassign_to")
-	if _, err := c.cfg.Admin.DeleteRole(rq.Context(), rq.ws, admin.Write{Reason: rq.PostFormValue("reason")}, id, to); err != nil {
+	if _, err := c.cfg.Admin.DeleteRole(rq.Context(), rq.ws, rq.write(rq.PostFormValue("reason")), id, to); err != nil {
 		return err
 	}
 	msg := "Role " + r.Name + " deleted."

@@ -39,7 +39,7 @@ func (c *Console) updateSettings(w http.ResponseWriter, rq *request) error {
 		redirect(w, rq.Request, wsPath(rq.ws, "settings"))
 		return nil
 	}
-	ws, err := c.cfg.Admin.UpdateWorkspace(rq.Context(), rq.ws, admin.Write{Reason: rq.PostFormValue("reason")}, in)
+	ws, err := c.cfg.Admin.UpdateWorkspace(rq.Context(), rq.ws, rq.write(rq.PostFormValue("reason")), in)
 	if err != nil {
 		return err
 	}
@@ -54,7 +54,7 @@ func (c *Console) updateSettings(w http.ResponseWriter, rq *request) error {
 
 func (c *Console) createKey(w http.ResponseWriter, rq *request) error {
 	scope := admin.KeyScope(rq.PostFormValue("scope"))
-	_, token, _, err := c.cfg.Admin.CreateKey(rq.Context(), rq.ws, admin.Write{}, scope, strings.TrimSpace(rq.PostFormValue("name")))
+	_, token, _, err := c.cfg.Admin.CreateKey(rq.Context(), rq.ws, rq.write(""), scope, strings.TrimSpace(rq.PostFormValue("name")))
 	if err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func (c *Console) revokeKey(w http.ResponseWriter, rq *request) error {
 		redirect(w, rq.Request, wsPath(rq.ws, "settings"))
 		return nil
 	}
-	if _, err := c.cfg.Admin.RevokeKey(rq.Context(), rq.ws, admin.Write{}, id); err != nil {
+	if _, err := c.cfg.Admin.RevokeKey(rq.Context(), rq.ws, rq.write(""), id); err != nil {
 		return err
 	}
 	setFlash(w, rq.Request, "ok", "Key "+id+" revoked: requests made with it now fail.")

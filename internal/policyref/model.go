@@ -110,8 +110,9 @@ func (r *Model) resolve(g policy.Grants, m *module, action string, aud policy.Au
 	return policy.LevelNone
 }
 
-// Level is user's effective level of perm (M3, M5, W4, R10): an owner has
-// all; otherwise the highest over the member's roles at their revisions,
+// Level is user's effective level of perm (M3, M5, W4, R10, M6): an owner
+// has all, except that a client never holds an internal-only module;
+// otherwise the highest over the member's roles at their revisions,
 // its direct grants and its relation access. A non-member or an unknown
 // permission has none.
 func (r *Model) Level(user, perm string) policy.Level {
@@ -120,10 +121,13 @@ func (r *Model) Level(user, perm string) policy.Level {
 	if !ok || !known {
 		return policy.LevelNone
 	}
+	m, action := k.m, k.action
 	if mem.Owner {
+		if mem.Kind == policy.Client && m.internal {
+			return policy.LevelNone
+		}
 		return policy.LevelAll
 	}
-	m, action := k.m, k.action
 	best := policy.LevelNone
 	if m.relation {
 		for _, acts := range m.relations {

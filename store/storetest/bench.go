@@ -120,7 +120,7 @@ func BenchApplyEdit(b *testing.B, svc *admin.Service, eng *engine.Engine, ws str
 		b.Fatal(err)
 	}
 	snap, _ := eng.Snapshot(ws)
-	ms, _ := svc.Members(ctx, ws, admin.MemberFilter{Role: TeamRole, Limit: 1000})
+	ms, _ := svc.Members(ctx, ws, admin.Actor{}, admin.MemberFilter{Role: TeamRole, Limit: 1000})
 	if r.MemberCount != TeamSize || len(ms) == 0 || ms[0].Roles[len(ms[0].Roles)-1].Revision != r.Revision {
 		b.Fatalf("the edit did not reach the %d members: %d members, revision %d", TeamSize, r.MemberCount, r.Revision)
 	}

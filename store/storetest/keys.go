@@ -62,7 +62,7 @@ func testX2Keys(t *testing.T, h Harness) {
 	if keys, _ := restarted.Keys(e.ctx, "b"); len(keys) != 0 {
 		t.Errorf("workspace b lists a's keys: %+v", keys)
 	}
-	entries, err := e.svc.Audit(e.ctx, "a", admin.AuditFilter{Target: "key:" + k.ID})
+	entries, err := e.svc.Audit(e.ctx, "a", admin.Actor{}, admin.AuditFilter{Target: "key:" + k.ID})
 	if err != nil || len(entries) != 1 || entries[0].Action != "key.create" || strings.Contains(string(entries[0].After), token) {
 		t.Fatalf("audit of key creation: %+v, %v", entries, err)
 	}

@@ -142,7 +142,7 @@ func testM7Filters(t *testing.T, h Harness) {
 		{admin.MemberFilter{After: "bob", Limit: 2}, "boss,cy"},
 	}
 	for _, c := range cases {
-		ms, err := e.svc.Members(e.ctx, "w", c.f)
+		ms, err := e.svc.Members(e.ctx, "w", admin.Actor{}, c.f)
 		must(t, err)
 		var ids []string
 		for _, m := range ms {
@@ -152,7 +152,7 @@ func testM7Filters(t *testing.T, h Harness) {
 			t.Errorf("members %+v = %q, want %q", c.f, got, c.want)
 		}
 	}
-	ms, _ := e.svc.Members(e.ctx, "w", admin.MemberFilter{Role: r.ID})
+	ms, _ := e.svc.Members(e.ctx, "w", admin.Actor{}, admin.MemberFilter{Role: r.ID})
 	if len(ms) != 2 || len(ms[1].DepartmentIDs) != 2 || len(ms[0].Roles) != 2 {
 		t.Errorf("listed members lack departments or roles: %+v", ms)
 	}
@@ -173,16 +173,16 @@ func testM8RemoveMember(t *testing.T, h Harness) {
 	must(t, err)
 	_, err = e.svc.RemoveMember(e.ctx, "w", admin.Write{}, "u")
 	must(t, err)
-	if _, err := e.svc.Member(e.ctx, "w", "u"); policy.ErrorCode(err) != policy.CodeNotFound {
+	if _, err := e.svc.Member(e.ctx, "w", admin.Actor{}, "u"); policy.ErrorCode(err) != policy.CodeNotFound {
 		t.Errorf("removed member still there: %v", err)
 	}
 	if d, _ := e.snaps.get("w").Check("u", "leads_view"); d.Allowed {
 		t.Error("removed member still allowed")
 	}
-	if ms, _ := e.svc.Members(e.ctx, "w", admin.MemberFilter{Role: r.ID}); len(ms) != 0 {
+	if ms, _ := e.svc.Members(e.ctx, "w", admin.Actor{}, admin.MemberFilter{Role: r.ID}); len(ms) != 0 {
 		t.Error("removed member still listed under its role")
 	}
-	entries, err := e.svc.Audit(e.ctx, "w", admin.AuditFilter{Target: "member:u"})
+	entries, err := e.svc.Audit(e.ctx, "w", admin.Actor{}, admin.AuditFilter{Target: "member:u"})
 	must(t, err)
 	if len(entries) != 3 || entries[2].Action != "member.remove" || entries[2].Before == nil {
 		t.Errorf("audit of member u: %+v", entries)

@@ -38,10 +38,10 @@ func testPolicyFile(t *testing.T, h Harness) {
 		t.Errorf("import then export differs:\n%s\nwant\n%s", got, doc)
 	}
 	rev := e.revision("dst")
-	audit, _ := e.svc.Audit(e.ctx, "dst", admin.AuditFilter{Limit: 1000})
+	audit, _ := e.svc.Audit(e.ctx, "dst", admin.Actor{}, admin.AuditFilter{Limit: 1000})
 	_, err = e.svc.ImportPolicy(e.ctx, "dst", admin.Write{Reason: "sync"}, doc)
 	must(t, err)
-	audit2, _ := e.svc.Audit(e.ctx, "dst", admin.AuditFilter{Limit: 1000})
+	audit2, _ := e.svc.Audit(e.ctx, "dst", admin.Actor{}, admin.AuditFilter{Limit: 1000})
 	if e.revision("dst") != rev || len(audit2) != len(audit) {
 		t.Errorf("second import of the same file: revision %d→%d, audit %d→%d entries", rev, e.revision("dst"), len(audit), len(audit2))
 	}
@@ -153,8 +153,8 @@ func testRestart(t *testing.T, h Harness) {
 		if !slices.Equal(va, vb) || ea != eb {
 			t.Errorf("restart: member %s differs", u)
 		}
-		ma, _ := e.svc.Member(e.ctx, "w", u)
-		mb, _ := svc2.Member(e.ctx, "w", u)
+		ma, _ := e.svc.Member(e.ctx, "w", admin.Actor{}, u)
+		mb, _ := svc2.Member(e.ctx, "w", admin.Actor{}, u)
 		if fmt.Sprint(ma) != fmt.Sprint(mb) {
 			t.Errorf("restart: member %s\n%+v\n%+v", u, ma, mb)
 		}
@@ -180,13 +180,13 @@ func testImportAllOrNothing(t *testing.T, h Harness) {
 	if !strings.Contains(pe.Message, "members[250]") {
 		t.Errorf("message %q does not say which member failed", pe.Message)
 	}
-	if ms, _ := e.svc.Members(e.ctx, "w", admin.MemberFilter{}); len(ms) != 0 || e.revision("w") != rev {
+	if ms, _ := e.svc.Members(e.ctx, "w", admin.Actor{}, admin.MemberFilter{}); len(ms) != 0 || e.revision("w") != rev {
 		t.Fatalf("failed import left %d members", len(ms))
 	}
 	in[250].RoleIDs = nil
 	_, err = e.svc.ImportMembers(e.ctx, "w", admin.Write{}, in)
 	must(t, err)
-	if ms, _ := e.svc.Members(e.ctx, "w", admin.MemberFilter{Limit: 1000}); len(ms) != 500 {
+	if ms, _ := e.svc.Members(e.ctx, "w", admin.Actor{}, admin.MemberFilter{Limit: 1000}); len(ms) != 500 {
 		t.Errorf("import stored %d members", len(ms))
 	}
 	if e.revision("w") != rev+1 {

@@ -73,7 +73,7 @@ func testRaceLastRole(t *testing.T, h Harness) {
 			return err
 		})
 		fresh, _ := e.service()
-		m, err := fresh.Member(e.ctx, "w", u)
+		m, err := fresh.Member(e.ctx, "w", admin.Actor{}, u)
 		must(t, err)
 		if len(m.Roles) == 0 {
 			t.Fatalf("round %d: member left without roles (M2)", round)
@@ -130,13 +130,13 @@ func testRaceDeleteAssign(t *testing.T, h Harness) {
 		if _, err := fresh.Role(e.ctx, "w", doomed.ID); policy.ErrorCode(err) != policy.CodeNotFound {
 			t.Fatalf("round %d: role survived: %v", round, err)
 		}
-		ms, err := fresh.Members(e.ctx, "w", admin.MemberFilter{Role: doomed.ID})
+		ms, err := fresh.Members(e.ctx, "w", admin.Actor{}, admin.MemberFilter{Role: doomed.ID})
 		must(t, err)
 		if len(ms) != 0 {
 			t.Errorf("round %d: %d members hold the deleted role", round, len(ms))
 		}
 		for _, u := range []string{fmt.Sprintf("m%d", round), fmt.Sprintf("n%d", round)} {
-			if m, _ := fresh.Member(e.ctx, "w", u); len(m.Roles) == 0 {
+			if m, _ := fresh.Member(e.ctx, "w", admin.Actor{}, u); len(m.Roles) == 0 {
 				t.Errorf("round %d: %s has no roles", round, u)
 			}
 		}

@@ -18,7 +18,7 @@ func testW1Isolation(t *testing.T, h Harness) {
 	if _, err := e.svc.Role(e.ctx, "b", r.ID); policy.ErrorCode(err) != policy.CodeNotFound {
 		t.Errorf("role of a read in b: %v, want not_found", err)
 	}
-	if _, err := e.svc.Member(e.ctx, "b", "u1"); policy.ErrorCode(err) != policy.CodeNotFound {
+	if _, err := e.svc.Member(e.ctx, "b", admin.Actor{}, "u1"); policy.ErrorCode(err) != policy.CodeNotFound {
 		t.Errorf("member of a read in b: %v, want not_found", err)
 	}
 	_, _, err := e.svc.UpsertMember(e.ctx, "b", admin.Write{}, admin.MemberInput{UserID: "u2", RoleIDs: []string{r.ID}})
@@ -226,7 +226,7 @@ func testR5DeleteReassign(t *testing.T, h Harness) {
 	}
 	e2, _ := e.service()
 	must(t, e2.Open(e.ctx))
-	if m, _ := e2.Member(e.ctx, "w", "a"); len(m.Roles) != 1 || m.Roles[0].RoleID != to.ID {
+	if m, _ := e2.Member(e.ctx, "w", admin.Actor{}, "a"); len(m.Roles) != 1 || m.Roles[0].RoleID != to.ID {
 		t.Errorf("stored member a: %+v", m.Roles)
 	}
 }

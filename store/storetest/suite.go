@@ -171,7 +171,7 @@ func (e *env) member(ws string, in admin.MemberInput) admin.Member {
 
 func (e *env) getMember(ws, user string) admin.Member {
 	e.t.Helper()
-	m, err := e.svc.Member(e.ctx, ws, user)
+	m, err := e.svc.Member(e.ctx, ws, admin.Actor{}, user)
 	if err != nil {
 		e.t.Fatalf("member %s: %v", user, err)
 	}

@@ -21,9 +21,9 @@ func (s *Store) Commit(ctx context.Context, c *admin.Commit) error {
 			}
 		}
 		for _, e := range c.Audit {
-			if _, err := s.exec(ctx, tx, `INSERT INTO audit (workspace_id, seq, time, revision, actor, action, target, before, after, reason, prev_hash, hash)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				c.Workspace, e.Seq, micros(e.Time), e.Revision, e.Actor, e.Action, e.Target,
+			if _, err := s.exec(ctx, tx, `INSERT INTO audit (workspace_id, seq, time, revision, actor, actor_name, action, target, before, after, reason, prev_hash, hash)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				c.Workspace, e.Seq, micros(e.Time), e.Revision, e.Actor, e.ActorName, e.Action, e.Target,
 				string(e.Before), string(e.After), e.Reason, e.PrevHash, e.Hash); err != nil {
 				return err
 			}

@@ -138,11 +138,18 @@ func (s *Store) Members(ctx context.Context, ws string, f admin.MemberFilter) ([
 // Audit implements admin.Store.
 func (s *Store) Audit(ctx context.Context, ws string, f admin.AuditFilter) ([]admin.AuditEntry, error) {
 	var b strings.Builder
-	b.WriteString(`SELECT seq, time, revision, actor, action, target, before, after, reason, prev_hash, hash FROM audit WHERE workspace_id = ? AND seq > ?`)
+	b.WriteString(`SELECT seq, time, revision, actor, actor_name, action, target, before, after, reason, prev_hash, hash FROM audit WHERE workspace_id = ? AND seq > ?`)
 	args := []any{ws, f.After}
-	if f.Target != "" {
+	switch targets := admin.TargetsOf(f.Target); len(targets) {
+	case 0:
+	case 1:
 		b.WriteString(` AND target = ?`)
-		args = append(args, f.Target)
+		args = append(args, targets[0])
+	default:
+		b.WriteString(` AND target IN (?` + strings.Repeat(`, ?`, len(targets)-1) + `)`)
+		for _, t := range targets {
+			args = append(args, t)
+		}
 	}
 	if f.Actor != "" {
 		b.WriteString(` AND actor = ?`)
@@ -165,7 +172,7 @@ func (s *Store) Audit(ctx context.Context, ws string, f admin.AuditFilter) ([]ad
 			var e admin.AuditEntry
 			var t int64
 			var before, after string
-			if err := rows.Scan(&e.Seq, &t, &e.Revision, &e.Actor, &e.Action, &e.Target, &before, &after, &e.Reason, &e.PrevHash, &e.Hash); err != nil {
+			if err := rows.Scan(&e.Seq, &t, &e.Revision, &e.Actor, &e.ActorName, &e.Action, &e.Target, &before, &after, &e.Reason, &e.PrevHash, &e.Hash); err != nil {
 				return err
 			}
 			e.Time, e.Before, e.After = fromMicros(t), rawOrNil(before), rawOrNil(after)

@@ -1,0 +1,200 @@
+package admin
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/gatehouse-authz/gatehouse/policy"
+)
+
+// This file is X3a, no escalation on any path, in one place: every write
+// reaches finish, and finish calls checkEscalation on the whole change
+// before anything is committed, whatever operation made it. A new kind of
+// grant (conditions, expiry, department roles) only has to show in the
+// members' effective levels, the department tree or the members'
+// departments for these checks to hold it too.
+//
+// The three conditions, for a write made by an acting member who is not an
+// owner (keys acting for themselves and owners are not limited):
+//  1. no member's effective level of any permission rises above the
+//     actor's own (finish, with raisedAbove, and checkRoleRaises);
+//  2. nothing changes outside the actor's span: the members it changes lie
+//     in the span before and after, and so do the departments it creates,
+//     moves, renames or deletes (checkSpan);
+//  3. the actor's own reach does not widen: for every permission, the
+//     records it can act on after the write are among those it could
+//     before (checkOwnReach).
+// Ownership is the owners' (checkOwnership), whoever acts.
+
+// areas maps every write action to the area it needs (X3). update refuses
+// an action missing here, so a new operation cannot forget its area.
+var areas = map[string]Area{
+	"role.create": AreaRolesEdit, "role.update": AreaRolesEdit, "role.delete": AreaRolesEdit,
+	"role.duplicate": AreaRolesEdit, "role.restore": AreaRolesEdit, "object.put": AreaRolesEdit,
+	"object.delete": AreaRolesEdit, "policy.import": AreaRolesEdit,
+
+	"member.upsert": AreaPeopleEdit, "member.import": AreaPeopleEdit, "member.roles": AreaPeopleEdit,
+	"role.members.add": AreaPeopleEdit, "role.members.remove": AreaPeopleEdit, "member.remove": AreaPeopleEdit,
+	"member.grants": AreaPeopleEdit, "department.put": AreaPeopleEdit, "department.delete": AreaPeopleEdit,
+
+	"key.create": AreaOwner, "key.revoke": AreaOwner, "workspace.update": AreaOwner, "console.link": AreaOwner,
+}
+
+// areaOf returns the area of a write action.
+func areaOf(action string) Area {
+	a, ok := areas[action]
+	if !ok {
+		panic("admin: write action " + action + " has no area; add it to areas")
+	}
+	return a
+}
+
+// checkEscalation enforces X3a's conditions 2 and 3 and the owners' hold
+// on ownership on a finished view. Condition 1 is checked where finish
+// compares each member's levels.
+func (v *view) checkEscalation() error {
+	if err := v.checkOwnership(); err != nil {
+		return err
+	}
+	if v.auth.unlimited {
+		return nil
+	}
+	if err := v.checkSpan(); err != nil {
+		return err
+	}
+	return v.checkOwnReach()
+}
+
+// checkOwnership refuses a change of any member's ownership, or a client
+// owner, unless owners make it (X3 "ownership: owners only", M6).
+func (v *view) checkOwnership() error {
+	for u, m := range v.members {
+		if m == nil {
+			continue
+		}
+		old := v.base.members[u]
+		was := old != nil && old.Owner
+		if m.Owner && m.Kind == policy.Client {
+			return &policy.Error{Code: policy.CodeAudienceMismatch,
+				Message: fmt.Sprintf("%s is a client member and cannot own the workspace: owners are internal members (M6)", m.UserID),
+				Details: map[string]any{"user_id": m.UserID, "kind": m.Kind}}
+		}
+		if m.Owner != was {
+			if err := v.auth.Can(AreaOwner); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkSpan is X3a.2: every member the write changes lies in the actor's
+// span before and after, and every department it puts or deletes lies in
+// the span before (if it existed) and after (if it still exists), the
+// span being measured from the actor's departments on each tree.
+func (v *view) checkSpan() error {
+	for u, m := range v.members {
+		if m != nil && !v.dirty[u] {
+			continue // moved by a role apply or an epoch bump only
+		}
+		if old := v.base.members[u]; old != nil && !v.auth.Manages(old) {
+			return v.outsideSpan("member "+u, u, old.DepartmentIDs)
+		}
+		if m != nil && !v.auth.Manages(m) {
+			return v.outsideSpan("member "+u+" in the departments given", u, m.DepartmentIDs)
+		}
+	}
+	if len(v.deptsPut) == 0 && len(v.deptsDeleted) == 0 {
+		return nil
+	}
+	actor := v.base.members[v.auth.actor.UserID]
+	after := deptSpan(v.depts, actor.DepartmentIDs, v.auth.edit)
+	for _, id := range append(unique(v.deptsPut), v.deptsDeleted...) {
+		if _, existed := v.base.depts[id]; existed && !v.auth.ManagesDepartment(id) {
+			return v.outsideSpan("department "+id, "", []string{id})
+		}
+		if _, exists := v.depts[id]; exists && v.auth.edit != policy.LevelAll && !after[id] {
+			return v.outsideSpan("department "+id+" where it would be", "", []string{id})
+		}
+	}
+	return nil
+}
+
+func (v *view) outsideSpan(what, user string, depts []string) error {
+	d := map[string]any{"reason": "outside_span", "department_ids": depts}
+	if user != "" {
+		d["user_id"] = user
+	}
+	return &policy.Error{Code: policy.CodePrivilegeEscalation,
+		Message: fmt.Sprintf("%s is outside what you manage: your %s reaches %s", what, permRolesEdit, v.spanText()),
+		Details: d}
+}
+
+func (v *view) spanText() string {
+	if v.auth.edit < policy.LevelDepartment {
+		return "no one else"
+	}
+	if len(v.auth.editSpan) == 0 {
+		return "no department"
+	}
+	return "departments " + strings.Join(sortedKeys(v.auth.editSpan), ", ")
+}
+
+// checkOwnReach is X3a.3: after the write the actor can act on no record
+// it could not act on before, for any permission. Levels compare by what
+// they reach: own and relation access are the actor's own records;
+// department and subdepartments reach the departments deptSpan gives, on
+// the tree and with the actor's departments before and after the write;
+// all reaches everything. A change that reaches nothing new passes, such
+// as joining a department while holding no department-level grant.
+func (v *view) checkOwnReach() error {
+	u := v.auth.actor.UserID
+	old, nw := v.base.members[u], v.member(u)
+	if nw == nil {
+		return nil // leaving reaches nothing
+	}
+	oldEff, newEff := v.auth.levels, v.effective(nw)
+	type pair struct{ o, n policy.Level }
+	wider := map[pair]bool{}
+	widens := func(o, n policy.Level) bool {
+		switch {
+		case n == policy.LevelNone || o == policy.LevelAll:
+			return false
+		case n == policy.LevelAll:
+			return true
+		case o < policy.LevelOwn:
+			return true
+		case n == policy.LevelOwn:
+			return false
+		}
+		if w, ok := wider[pair{o, n}]; ok {
+			return w
+		}
+		before := deptSpan(v.base.depts, old.DepartmentIDs, o)
+		w := false
+		for d := range deptSpan(v.depts, nw.DepartmentIDs, n) {
+			if !before[d] {
+				w = true
+				break
+			}
+		}
+		wider[pair{o, n}] = w
+		return w
+	}
+	var gained []string
+	for _, p := range v.cat.Permissions() {
+		o, n := levelOf(v.base.cat, oldEff, p.Key), newEff[p.ID]
+		if widens(o, n) {
+			gained = append(gained, fmt.Sprintf("%s: %s (yours now: %s)", p.Key, n, o))
+		}
+	}
+	if len(gained) == 0 {
+		return nil
+	}
+	if len(gained) > 20 {
+		gained = append(gained[:20], fmt.Sprintf("and %d more", len(gained)-20))
+	}
+	return &policy.Error{Code: policy.CodePrivilegeEscalation,
+		Message: "you cannot widen your own access: " + strings.Join(gained, ", "),
+		Details: map[string]any{"reason": "own_reach", "permissions": gained}}
+}
