@@ -27,8 +27,8 @@ func (s *Service) Audit(ctx context.Context, ws string, who Actor, f AuditFilter
 			return nil, err
 		}
 		user, ok := strings.CutPrefix(f.Target, "member:")
-		if !ok && !strings.Contains(f.Target, ":") {
-			user = f.Target
+		if !ok && strings.Contains(f.Target, ":") {
+			user = "" // another kind of target: the whole log's
 		}
 		if user == "" {
 			return nil, err

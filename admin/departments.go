@@ -56,6 +56,7 @@ func (v *view) putDepartment(d Department) error {
 			}
 		}
 	}
+	v.addressedDepts = append(v.addressedDepts, d.ID)
 	old := v.depts[d.ID]
 	if old != nil && *old == d {
 		return nil

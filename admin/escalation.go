@@ -2,6 +2,7 @@ package admin
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/gatehouse-authz/gatehouse/policy"
@@ -93,23 +94,35 @@ func (v *view) checkOwnership() error {
 // the span before (if it existed) and after (if it still exists), the
 // span being measured from the actor's departments on each tree.
 func (v *view) checkSpan() error {
+	check := func(u string) error {
+		if old := v.base.members[u]; old != nil && !v.auth.Manages(old) {
+			return v.outsideSpan("member "+u, u, old.DepartmentIDs)
+		}
+		if m := v.member(u); m != nil && !v.auth.Manages(m) {
+			return v.outsideSpan("member "+u+" in the departments given", u, m.DepartmentIDs)
+		}
+		return nil
+	}
+	for _, u := range v.addressedMembers {
+		if err := check(u); err != nil {
+			return err
+		}
+	}
 	for u, m := range v.members {
 		if m != nil && !v.dirty[u] {
 			continue // moved by a role apply or an epoch bump only
 		}
-		if old := v.base.members[u]; old != nil && !v.auth.Manages(old) {
-			return v.outsideSpan("member "+u, u, old.DepartmentIDs)
-		}
-		if m != nil && !v.auth.Manages(m) {
-			return v.outsideSpan("member "+u+" in the departments given", u, m.DepartmentIDs)
+		if err := check(u); err != nil {
+			return err
 		}
 	}
-	if len(v.deptsPut) == 0 && len(v.deptsDeleted) == 0 {
+	touched := append(append(slices.Clone(v.addressedDepts), v.deptsPut...), v.deptsDeleted...)
+	if len(touched) == 0 {
 		return nil
 	}
 	actor := v.base.members[v.auth.actor.UserID]
 	after := deptSpan(v.depts, actor.DepartmentIDs, v.auth.edit)
-	for _, id := range append(unique(v.deptsPut), v.deptsDeleted...) {
+	for _, id := range unique(touched) {
 		if _, existed := v.base.depts[id]; existed && !v.auth.ManagesDepartment(id) {
 			return v.outsideSpan("department "+id, "", []string{id})
 		}
@@ -146,7 +159,15 @@ func (v *view) spanText() string {
 // department and subdepartments reach the departments deptSpan gives, on
 // the tree and with the actor's departments before and after the write;
 // all reaches everything. A change that reaches nothing new passes, such
-// as joining a department while holding no department-level grant.
+// as joining a department while holding no department-level grant, or
+// creating a sub-department (it holds no records yet).
+//
+// Records without a department follow their owner's departments (D2).
+// Where another member sits is X3a.2's business: an actor may move the
+// members of its span within it, and their records without a department
+// move with them. Members outside the span cannot be moved by the actor,
+// so their records are reached anew only through the departments the
+// actor reaches, which this check compares.
 func (v *view) checkOwnReach() error {
 	u := v.auth.actor.UserID
 	old, nw := v.base.members[u], v.member(u)
@@ -173,7 +194,8 @@ func (v *view) checkOwnReach() error {
 		before := deptSpan(v.base.depts, old.DepartmentIDs, o)
 		w := false
 		for d := range deptSpan(v.depts, nw.DepartmentIDs, n) {
-			if !before[d] {
+			// A department this write creates holds no records yet.
+			if _, existed := v.base.depts[d]; existed && !before[d] {
 				w = true
 				break
 			}

@@ -162,6 +162,7 @@ func (v *view) upsertMember(in MemberInput) error {
 	if err != nil {
 		return err
 	}
+	v.addressedMembers = append(v.addressedMembers, in.UserID)
 	old := v.member(in.UserID)
 	var m *Member
 	if old == nil {
@@ -299,6 +300,7 @@ func (s *Service) SetMemberRoles(ctx context.Context, ws string, w Write, user s
 		if old == nil {
 			return memberNotFound(user)
 		}
+		v.addressedMembers = append(v.addressedMembers, user)
 		m := old.clone()
 		if err := v.setRoles(m, roleIDs); err != nil {
 			return err
@@ -329,6 +331,7 @@ func (s *Service) AddRoleMembers(ctx context.Context, ws string, w Write, roleID
 			if old == nil {
 				return memberNotFound(u)
 			}
+			v.addressedMembers = append(v.addressedMembers, u)
 			if old.holds(roleID) {
 				continue
 			}
@@ -360,6 +363,7 @@ func (s *Service) RemoveRoleMember(ctx context.Context, ws string, w Write, role
 		if old == nil {
 			return memberNotFound(user)
 		}
+		v.addressedMembers = append(v.addressedMembers, user)
 		i, ok := old.assignment(roleID)
 		if !ok {
 			return &policy.Error{Code: policy.CodeNotFound, Message: fmt.Sprintf("%s does not hold role %q", user, v.roles[roleID].Name),
@@ -397,6 +401,7 @@ func (s *Service) RemoveMember(ctx context.Context, ws string, w Write, user str
 		if old == nil {
 			return memberNotFound(user)
 		}
+		v.addressedMembers = append(v.addressedMembers, user)
 		v.removeMember(user)
 		v.record("member.remove", "member:"+user, memberJSON(old), nil)
 		return nil
@@ -418,6 +423,7 @@ func (s *Service) SetDirectGrants(ctx context.Context, ws string, w Write, user 
 		if old == nil {
 			return memberNotFound(user)
 		}
+		v.addressedMembers = append(v.addressedMembers, user)
 		vs := make([]policy.Vector, 0, len(old.Roles))
 		for _, a := range old.Roles {
 			vs = append(vs, v.base.roleVector(v.cat, v.roles[a.RoleID], v.roleRevision(a.RoleID, a.Revision)))

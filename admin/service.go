@@ -203,6 +203,11 @@ func (s *Service) update(ctx context.Context, ws string, w Write, action string,
 			return nil, err
 		}
 		if v.empty() {
+			// Nothing to commit, but a no-op is answered only within
+			// the actor's authority, like the write it would have been.
+			if err := v.checkEscalation(); err != nil {
+				return nil, err
+			}
 			for _, f := range then {
 				f(v)
 			}

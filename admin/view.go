@@ -41,6 +41,11 @@ type view struct {
 	keysPut      []string
 	keysDeleted  []string
 
+	// addressed lists the members and departments the write names, changed
+	// or not: X3a.2 holds for them even when the write changes nothing,
+	// so a no-op cannot probe outside the span.
+	addressedMembers, addressedDepts []string
+
 	audit   []AuditEntry
 	targets []string
 	seen    map[string]bool // targets, for a constant-time dedupe

@@ -1,0 +1,605 @@
+package storetest
+
+import (
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/gatehouse-authz/gatehouse/admin"
+	"github.com/gatehouse-authz/gatehouse/internal/policyref"
+	"github.com/gatehouse-authz/gatehouse/policy"
+)
+
+// This file is the escalation oracle (X3, X3a): random worlds, random
+// admin writes by random actors, and two independent judges.
+//
+//  1. A deliberately naive reference, written from DESIGN.md's words and
+//     computing levels with internal/policyref, decides each write on the
+//     write's effect on a plain copy of the world; the service must accept
+//     exactly the writes the reference accepts (writes the service refuses
+//     for other rules — C4, M4, cycles — are left out of the comparison).
+//  2. By brute force over a universe of records, after every accepted
+//     write by an acting member, the actor's reach ((permission, record)
+//     pairs it can act on) is a subset of its reach before, and no member's
+//     level rose above the actor's own.
+//
+// GATEHOUSE_ORACLE_SEEDS sets how many worlds to walk (default 4).
+
+// world is a workspace as plain data: what the reference reasons about.
+type world struct {
+	depts   map[string]string // id → parent
+	roles   map[string]policy.RoleRevision
+	revs    map[policy.RoleRef]policy.RoleRevision
+	members map[string]*naiveMember
+}
+
+type naiveMember struct {
+	depts  []string
+	roles  []policy.RoleRef
+	grants policy.Grants
+	owner  bool
+	kind   policy.Audience
+}
+
+func worldOf(d *admin.Dataset) *world {
+	w := &world{depts: map[string]string{}, roles: map[string]policy.RoleRevision{}, revs: map[policy.RoleRef]policy.RoleRevision{},
+		members: map[string]*naiveMember{}}
+	for _, dp := range d.Departments {
+		w.depts[dp.ID] = dp.ParentID
+	}
+	for _, r := range d.Roles {
+		rr := policy.RoleRevision{RoleID: r.ID, Revision: r.Revision, Name: r.Name, Audience: r.Audience, Predefined: r.Predefined, Grants: r.Grants}
+		w.roles[r.ID] = rr
+		w.revs[policy.RoleRef{RoleID: r.ID, Revision: r.Revision}] = rr
+	}
+	for _, rv := range d.Revisions {
+		r := w.roles[rv.RoleID]
+		w.revs[policy.RoleRef{RoleID: rv.RoleID, Revision: rv.Revision}] = policy.RoleRevision{RoleID: r.RoleID, Revision: rv.Revision,
+			Name: r.Name, Audience: r.Audience, Predefined: r.Predefined, Grants: rv.Grants}
+	}
+	for _, m := range d.Members {
+		nm := &naiveMember{depts: slices.Clone(m.DepartmentIDs), grants: m.Grants.Clone(), owner: m.Owner, kind: m.Kind}
+		for _, a := range m.Roles {
+			nm.roles = append(nm.roles, policy.RoleRef{RoleID: a.RoleID, Revision: a.Revision})
+		}
+		w.members[m.UserID] = nm
+	}
+	return w
+}
+
+func (w *world) clone() *world {
+	c := &world{depts: maps.Clone(w.depts), roles: maps.Clone(w.roles), revs: maps.Clone(w.revs), members: map[string]*naiveMember{}}
+	for u, m := range w.members {
+		cm := *m
+		cm.depts, cm.roles, cm.grants = slices.Clone(m.depts), slices.Clone(m.roles), m.grants.Clone()
+		c.members[u] = &cm
+	}
+	return c
+}
+
+func (w *world) ref(cat *policy.Catalog) *policyref.Model {
+	st := policy.State{Workspace: "w", Catalog: cat}
+	for id, p := range w.depts {
+		st.Departments = append(st.Departments, policy.Department{ID: id, Name: id, ParentID: p})
+	}
+	for _, rv := range w.revs {
+		st.Roles = append(st.Roles, rv)
+	}
+	for u, m := range w.members {
+		st.Members = append(st.Members, policy.Member{UserID: u, Kind: m.kind, Owner: m.owner, DepartmentIDs: m.depts, Roles: m.roles, Grants: m.grants})
+	}
+	return policyref.New(cat, st)
+}
+
+// span is the departments level l reaches from depts on w's tree, by
+// walking parents (D2): nil for all.
+func (w *world) span(depts []string, l policy.Level) map[string]bool {
+	if l == policy.LevelAll {
+		return nil
+	}
+	out := map[string]bool{}
+	if l < policy.LevelDepartment {
+		return out
+	}
+	for id := range w.depts {
+		for a, hops := id, 0; a != "" && hops < 100; a, hops = w.depts[a], hops+1 {
+			if slices.Contains(depts, a) {
+				out[id] = true
+			}
+			if l == policy.LevelDepartment {
+				break
+			}
+		}
+	}
+	return out
+}
+
+func within(span map[string]bool, depts []string) bool {
+	if span == nil {
+		return true
+	}
+	if len(depts) == 0 {
+		return false
+	}
+	for _, d := range depts {
+		if !span[d] {
+			return false
+		}
+	}
+	return true
+}
+
+// oracleOp is one random write: what it does to the service and to a
+// world, and what it touches (X3a.2).
+type oracleOp struct {
+	name    string
+	area    string // "people", "roles" or "owner"
+	members []string
+	depts   []string
+	apply   func(w *world) bool // false: the reference cannot model it (a rule other than X3 refuses it)
+	run     func(e *env, wr admin.Write) error
+}
+
+var oraclePerms = []string{"crm_view", "deals_view", "deals_edit", "leads_view", "contacts_view", "contacts_edit",
+	"settings_roles_view", "settings_roles_edit", "reports_view"}
+
+// randomGrants draws grants over oraclePerms that satisfy C4.
+func randomGrants(rng *rand.Rand, n int) policy.Grants {
+	g := policy.Grants{}
+	lv := []policy.Level{policy.LevelNone, policy.LevelOwn, policy.LevelDepartment, policy.LevelSubdepartments, policy.LevelAll}
+	for range n {
+		p := oraclePerms[rng.IntN(len(oraclePerms))]
+		g[p] = lv[rng.IntN(len(lv))]
+	}
+	for _, pair := range [][2]string{{"deals_edit", "deals_view"}, {"contacts_edit", "contacts_view"}, {"settings_roles_edit", "settings_roles_view"}} {
+		if e, ok := g[pair[0]]; ok {
+			if v, ok := g[pair[1]]; !ok || v < e {
+				g[pair[1]] = e
+			}
+		}
+	}
+	return g
+}
+
+func testX3aEscalationOracle(t *testing.T, h Harness) {
+	seeds := 4
+	if v, err := strconv.Atoi(os.Getenv("GATEHOUSE_ORACLE_SEEDS")); err == nil && v > 0 {
+		seeds = v
+	}
+	var compared, accepted, refused, skipped int
+	for seed := range seeds {
+		c, a, r, s := walkOracle(t, h, uint64(seed))
+		compared, accepted, refused, skipped = compared+c, accepted+a, refused+r, skipped+s
+	}
+	t.Logf("%d writes by acting members compared: %d accepted, %d refused for X3/X3a; %d refused by other rules", compared, accepted, refused, skipped)
+	if accepted < 20*seeds || refused < 20*seeds {
+		t.Errorf("too few accepted (%d) or refused (%d) writes for the oracle to mean anything", accepted, refused)
+	}
+}
+
+func walkOracle(t *testing.T, h Harness, seed uint64) (compared, accepted, refused, skipped int) {
+	rng := rand.New(rand.NewPCG(seed, 0x6a7e))
+	e := newEnv(t, h)
+	e.workspace("w", admin.PlanProfessional)
+	host := admin.Write{Reason: "seed"}
+	var depts []string
+	for i := range 6 {
+		d := admin.Department{ID: fmt.Sprintf("d%d", i), Name: fmt.Sprintf("D%d", i)}
+		if i > 0 && rng.IntN(3) != 0 {
+			d.ParentID = depts[rng.IntN(len(depts))]
+		}
+		_, _, err := e.svc.PutDepartment(e.ctx, "w", host, d)
+		must(t, err)
+		depts = append(depts, d.ID)
+	}
+	roles := []string{admin.RoleEmployee}
+	for i := range 5 {
+		g := randomGrants(rng, 4)
+		if rng.IntN(2) == 0 { // administrators of every span
+			l := []policy.Level{policy.LevelDepartment, policy.LevelSubdepartments, policy.LevelAll}[rng.IntN(3)]
+			g["settings_roles_view"], g["settings_roles_edit"] = l, l
+		}
+		r, _, err := e.svc.CreateRole(e.ctx, "w", host, admin.RoleInput{Name: fmt.Sprintf("R%d", i), Grants: g})
+		must(t, err)
+		roles = append(roles, r.ID)
+	}
+	pickDepts := func() []string {
+		var out []string
+		for range rng.IntN(3) {
+			out = append(out, depts[rng.IntN(len(depts))])
+		}
+		return out
+	}
+	pickRoles := func() []string {
+		var out []string
+		for range 1 + rng.IntN(2) {
+			out = append(out, roles[rng.IntN(len(roles))])
+		}
+		return out
+	}
+	users := []string{}
+	for i := range 10 {
+		u := fmt.Sprintf("u%d", i)
+		_, _, err := e.svc.UpsertMember(e.ctx, "w", host, admin.MemberInput{UserID: u, Name: u, DepartmentIDs: pickDepts(),
+			RoleIDs: pickRoles(), Owner: ptr(i == 0)})
+		must(t, err)
+		users = append(users, u)
+	}
+	cat := e.svc.Catalog()
+	next := 0
+	for step := range 200 {
+		d, err := e.store.Load(e.ctx, "w")
+		must(t, err)
+		if len(d.Departments) < 3 { // keep a tree and people to work on
+			next++
+			_, _, err := e.svc.PutDepartment(e.ctx, "w", host, admin.Department{ID: fmt.Sprintf("n%d", next), Name: "N"})
+			must(t, err)
+			continue
+		}
+		if len(d.Members) < 5 {
+			next++
+			_, _, err := e.svc.UpsertMember(e.ctx, "w", host, admin.MemberInput{UserID: fmt.Sprintf("m%d", next), Name: "M",
+				DepartmentIDs: []string{d.Departments[0].ID}, RoleIDs: pickRoles()})
+			must(t, err)
+			continue
+		}
+		before := worldOf(d)
+		live := slices.Sorted(maps.Keys(before.members))
+		liveDepts := slices.Sorted(maps.Keys(before.depts))
+		target := live[rng.IntN(len(live))]
+		var actor admin.Actor
+		switch x := rng.IntN(20); {
+		case x == 0:
+			actor = admin.Actor{KeyID: "host"}
+		case x == 1:
+			actor = admin.Actor{UserID: "stranger"}
+		case x < 8:
+			actor = admin.Actor{UserID: live[rng.IntN(len(live))]}
+		default: // mostly administrators, who get past the areas
+			rb := before.ref(cat)
+			admins := slices.DeleteFunc(slices.Clone(live), func(u string) bool {
+				return rb.Level(u, "settings_roles_edit") < policy.LevelDepartment || before.members[u].owner
+			})
+			if len(admins) == 0 {
+				admins = live
+			}
+			actor = admin.Actor{UserID: admins[rng.IntN(len(admins))]}
+		}
+		if rng.IntN(3) == 0 && actor.UserID != "" && before.members[actor.UserID] != nil {
+			target = actor.UserID // an actor working on itself
+		}
+		op := randomOp(rng, before, target, liveDepts, roles, &next)
+		after := before.clone()
+		if !op.apply(after) {
+			continue
+		}
+		refBefore, refAfter := before.ref(cat), after.ref(cat)
+		ok, why := decide(cat, before, after, refBefore, refAfter, actor, op)
+		err = op.run(e, admin.Write{Actor: actor, Reason: "oracle"})
+		code := policy.ErrorCode(err)
+		label := fmt.Sprintf("seed %d step %d: %s by %+v", seed, step, op.name, actor)
+		switch {
+		case err == nil:
+			if !ok {
+				t.Fatalf("%s: accepted, but the reference refuses it: %s", label, why)
+			}
+		case code == policy.CodeForbidden || code == policy.CodePrivilegeEscalation:
+			if ok {
+				t.Fatalf("%s: refused with %v, but the reference accepts it", label, err)
+			}
+		default:
+			switch code {
+			case policy.CodeLastRole, policy.CodeDependencyViolation, policy.CodeInvalidArgument, policy.CodeNotFound, policy.CodeReasonRequired:
+				skipped++
+				continue
+			}
+			t.Fatalf("%s: unexpected error %v", label, err)
+		}
+		if actor.UserID == "" || before.members[actor.UserID] == nil {
+			continue
+		}
+		compared++
+		if err != nil {
+			refused++
+			continue
+		}
+		accepted++
+		d2, err := e.store.Load(e.ctx, "w")
+		must(t, err)
+		real := worldOf(d2)
+		checkOracleInvariants(t, label, cat, before, real, refBefore, real.ref(cat), actor.UserID)
+	}
+	return compared, accepted, refused, skipped
+}
+
+// randomOp draws a write about target.
+func randomOp(rng *rand.Rand, w *world, target string, depts, roles []string, next *int) oracleOp {
+	m := w.members[target]
+	pickDepts := func() []string {
+		var out []string
+		for range rng.IntN(3) {
+			out = append(out, depts[rng.IntN(len(depts))])
+		}
+		slices.Sort(out)
+		return slices.Compact(out)
+	}
+	role := roles[rng.IntN(len(roles))]
+	newest := func(id string) policy.RoleRef { return policy.RoleRef{RoleID: id, Revision: w.roles[id].Revision} }
+	switch rng.IntN(10) {
+	case 0, 1:
+		ids := []string{role}
+		if rng.IntN(2) == 0 {
+			ids = append(ids, roles[rng.IntN(len(roles))])
+		}
+		return oracleOp{name: fmt.Sprintf("set roles of %s to %v", target, ids), area: "people", members: []string{target},
+			apply: func(w *world) bool {
+				nm := w.members[target]
+				var refs []policy.RoleRef
+				for _, id := range unique(ids) {
+					if i := slices.IndexFunc(nm.roles, func(r policy.RoleRef) bool { return r.RoleID == id }); i >= 0 {
+						refs = append(refs, nm.roles[i])
+					} else {
+						refs = append(refs, newest(id))
+					}
+				}
+				nm.roles = refs
+				return true
+			},
+			run: func(e *env, wr admin.Write) error { return third(e.svc.SetMemberRoles(e.ctx, "w", wr, target, ids)) }}
+	case 2:
+		g := randomGrants(rng, rng.IntN(3))
+		return oracleOp{name: fmt.Sprintf("grant %v to %s", g, target), area: "people", members: []string{target},
+			apply: func(w *world) bool { w.members[target].grants = g; return true },
+			run: func(e *env, wr admin.Write) error {
+				return fourth(e.svc.SetDirectGrants(e.ctx, "w", wr, target, g))
+			}}
+	case 3:
+		ds := pickDepts()
+		return oracleOp{name: fmt.Sprintf("move %s to %v", target, ds), area: "people", members: []string{target},
+			apply: func(w *world) bool { w.members[target].depts = ds; return true },
+			run: func(e *env, wr admin.Write) error {
+				return third(e.svc.UpsertMember(e.ctx, "w", wr, admin.MemberInput{UserID: target, Name: target, Kind: m.kind, DepartmentIDs: ds}))
+			}}
+	case 4:
+		id := depts[rng.IntN(len(depts))]
+		if rng.IntN(3) == 0 {
+			*next++
+			id = fmt.Sprintf("n%d", *next)
+		}
+		parent := ""
+		if rng.IntN(4) != 0 {
+			parent = depts[rng.IntN(len(depts))]
+		}
+		return oracleOp{name: fmt.Sprintf("put department %s under %q", id, parent), area: "people", depts: []string{id},
+			apply: func(w *world) bool {
+				for a, hops := parent, 0; a != ""; a, hops = w.depts[a], hops+1 {
+					if a == id || hops > 100 {
+						return false // a cycle: invalid_argument
+					}
+				}
+				w.depts[id] = parent
+				return true
+			},
+			run: func(e *env, wr admin.Write) error {
+				return third(e.svc.PutDepartment(e.ctx, "w", wr, admin.Department{ID: id, Name: id, ParentID: parent}))
+			}}
+	case 5:
+		id := depts[rng.IntN(len(depts))]
+		var in []string
+		for u, nm := range w.members {
+			if slices.Contains(nm.depts, id) {
+				in = append(in, u)
+			}
+		}
+		touched := []string{id} // and its children, which move to its parent
+		for c, p := range w.depts {
+			if p == id {
+				touched = append(touched, c)
+			}
+		}
+		return oracleOp{name: "delete department " + id, area: "people", depts: touched, members: in,
+			apply: func(w *world) bool {
+				p := w.depts[id]
+				for c, cp := range w.depts {
+					if cp == id {
+						w.depts[c] = p
+					}
+				}
+				delete(w.depts, id)
+				for _, u := range in {
+					nm := w.members[u]
+					nm.depts = slices.DeleteFunc(nm.depts, func(d string) bool { return d == id })
+				}
+				return true
+			},
+			run: func(e *env, wr admin.Write) error { return second(e.svc.DeleteDepartment(e.ctx, "w", wr, id)) }}
+	case 6:
+		*next++
+		u := fmt.Sprintf("m%d", *next)
+		ds := pickDepts()
+		return oracleOp{name: fmt.Sprintf("create %s in %v", u, ds), area: "people", members: []string{u},
+			apply: func(w *world) bool {
+				w.members[u] = &naiveMember{depts: ds, roles: []policy.RoleRef{newest(admin.RoleEmployee)}, kind: policy.Internal}
+				return true
+			},
+			run: func(e *env, wr admin.Write) error {
+				return third(e.svc.UpsertMember(e.ctx, "w", wr, admin.MemberInput{UserID: u, Name: u, DepartmentIDs: ds}))
+			}}
+	case 7:
+		return oracleOp{name: "remove " + target, area: "people", members: []string{target},
+			apply: func(w *world) bool { delete(w.members, target); return true },
+			run:   func(e *env, wr admin.Write) error { return second(e.svc.RemoveMember(e.ctx, "w", wr, target)) }}
+	case 8:
+		if role == admin.RoleEmployee {
+			role = roles[1]
+		}
+		g := randomGrants(rng, 3)
+		return oracleOp{name: fmt.Sprintf("edit role %s to %v", role, g), area: "roles",
+			apply: func(w *world) bool {
+				r := w.roles[role]
+				r.Revision++
+				r.Grants = g
+				w.roles[role] = r
+				w.revs[policy.RoleRef{RoleID: role, Revision: r.Revision}] = r
+				for _, nm := range w.members {
+					for i := range nm.roles {
+						if nm.roles[i].RoleID == role {
+							nm.roles[i].Revision = r.Revision
+						}
+					}
+				}
+				return true
+			},
+			run: func(e *env, wr admin.Write) error {
+				return third(e.svc.UpdateRole(e.ctx, "w", wr, role, admin.RoleUpdate{Grants: g}))
+			}}
+	default:
+		owner := !m.owner
+		return oracleOp{name: fmt.Sprintf("make %s owner=%v", target, owner), area: "people", members: []string{target},
+			apply: func(w *world) bool { w.members[target].owner = owner; return true },
+			run: func(e *env, wr admin.Write) error {
+				return third(e.svc.UpsertMember(e.ctx, "w", wr, admin.MemberInput{UserID: target, Name: target, Kind: m.kind,
+					DepartmentIDs: m.depts, Owner: &owner}))
+			}}
+	}
+}
+
+// decide is the naive reference: X3 and X3a read literally.
+func decide(cat *policy.Catalog, before, after *world, rb, ra *policyref.Model, actor admin.Actor, op oracleOp) (bool, string) {
+	if actor.UserID == "" {
+		return true, ""
+	}
+	a := before.members[actor.UserID]
+	if a == nil {
+		return false, "the actor is no member"
+	}
+	for u, m := range after.members {
+		if o := before.members[u]; (o != nil && o.owner != m.owner) || (o == nil && m.owner) {
+			if !a.owner {
+				return false, "ownership is the owners'"
+			}
+		}
+	}
+	if a.owner {
+		return true, ""
+	}
+	edit := rb.Level(actor.UserID, "settings_roles_edit")
+	switch op.area {
+	case "roles":
+		if edit != policy.LevelAll {
+			return false, "role definitions need settings_roles_edit at all"
+		}
+	case "people":
+		if edit < policy.LevelDepartment {
+			return false, "members need settings_roles_edit at department or above"
+		}
+	}
+	// 1. No member's level above the actor's own, and no role defined
+	// above it either ("through grants, templates, duplicates…").
+	for id, r := range after.roles {
+		old := before.roles[id]
+		if old.Revision == r.Revision {
+			continue
+		}
+		for _, p := range cat.Permissions() {
+			if n := ra.Resolve(r.Grants, p.Key, r.Audience); n > rb.Resolve(old.Grants, p.Key, old.Audience) && n > rb.Level(actor.UserID, p.Key) {
+				return false, fmt.Sprintf("role %s grants %s %s above the actor's", id, p.Key, n)
+			}
+		}
+	}
+	for u := range after.members {
+		for _, p := range cat.Permissions() {
+			old := policy.LevelNone
+			if before.members[u] != nil {
+				old = rb.Level(u, p.Key)
+			}
+			if n := ra.Level(u, p.Key); n > old && n > rb.Level(actor.UserID, p.Key) {
+				return false, fmt.Sprintf("%s gets %s %s above the actor's", u, p.Key, n)
+			}
+		}
+	}
+	// 2. Nothing outside the span.
+	spanBefore := before.span(a.depts, edit)
+	for _, u := range op.members {
+		if m := before.members[u]; m != nil && !within(spanBefore, m.depts) {
+			return false, u + " is outside the span"
+		}
+		if m := after.members[u]; m != nil && !within(spanBefore, m.depts) {
+			return false, u + " would be outside the span"
+		}
+	}
+	spanAfter := after.span(a.depts, edit)
+	for _, d := range op.depts {
+		if _, ok := before.depts[d]; ok && spanBefore != nil && !spanBefore[d] {
+			return false, "department " + d + " is outside the span"
+		}
+		if _, ok := after.depts[d]; ok && spanAfter != nil && !spanAfter[d] {
+			return false, "department " + d + " would be outside the span"
+		}
+	}
+	// 3. The actor's own reach does not widen.
+	if w := widened(cat, before, rb, ra, actor.UserID, spanBefore); w != "" {
+		return false, "the actor's reach widens: " + w
+	}
+	return true, ""
+}
+
+// widened finds a (permission, record) the actor reaches in ra but not in
+// rb, over the universe of records of before's departments and owners.
+// Records without a department owned by a member of the actor's span
+// follow that member wherever the actor may put it (X3a.2), so they are
+// left out.
+func widened(cat *policy.Catalog, before *world, rb, ra *policyref.Model, actor string, span map[string]bool) string {
+	owners := append(slices.Sorted(maps.Keys(before.members)), "outsider")
+	depts := append(slices.Sorted(maps.Keys(before.depts)), "")
+	for _, p := range cat.Permissions() {
+		for _, o := range owners {
+			for _, d := range depts {
+				if d == "" && o != actor {
+					if m := before.members[o]; m == nil || within(span, m.depts) {
+						continue
+					}
+				}
+				rec := &policy.Resource{OwnerID: o, DepartmentID: d}
+				if ra.Allowed(actor, p.Key, rec) && !rb.Allowed(actor, p.Key, rec) {
+					return fmt.Sprintf("%s on a record of %s in %q", p.Key, o, d)
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// checkOracleInvariants is the second judge, on the state the store holds
+// after an accepted write.
+func checkOracleInvariants(t *testing.T, label string, cat *policy.Catalog, before, after *world, rb, ra *policyref.Model, actor string) {
+	t.Helper()
+	a := before.members[actor]
+	if a.owner {
+		return
+	}
+	if w := widened(cat, before, rb, ra, actor, before.span(a.depts, rb.Level(actor, "settings_roles_edit"))); w != "" {
+		t.Fatalf("%s: the actor's reach widened: %s", label, w)
+	}
+	for u := range after.members {
+		for _, p := range cat.Permissions() {
+			old := policy.LevelNone
+			if before.members[u] != nil {
+				old = rb.Level(u, p.Key)
+			}
+			if n := ra.Level(u, p.Key); n > old && n > rb.Level(actor, p.Key) {
+				t.Fatalf("%s: %s now holds %s at %s, above the actor's %s", label, u, p.Key, n, rb.Level(actor, p.Key))
+			}
+		}
+	}
+}
+
+func unique(xs []string) []string {
+	out := slices.Clone(xs)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
