@@ -18,9 +18,12 @@ type AuditEntry struct {
 	Seq      int64     `json:"seq"`
 	Time     time.Time `json:"time"`
 	Revision int64     `json:"revision"`
-	Actor    string    `json:"actor"`
-	Action   string    `json:"action"`
-	Target   string    `json:"target"`
+	// Actor is who acted (X5): a member's user id, "key:<id>",
+	// "deployment" or "system"; ActorName the member's name then.
+	Actor     string `json:"actor"`
+	ActorName string `json:"actor_name,omitempty"`
+	Action    string `json:"action"`
+	Target    string `json:"target"`
 	// Before and After are the target's JSON before and after the
 	// change; null when it did not exist.
 	Before json.RawMessage `json:"before"`
@@ -32,7 +35,8 @@ type AuditEntry struct {
 // AuditQuery filters and pages Audit; the zero value is the first page of
 // every entry, oldest first.
 type AuditQuery struct {
-	// Target keeps the entries of one target, e.g. "role:sales_rep".
+	// Target keeps the entries of one target, e.g. "role:sales_rep", or
+	// of every target with a bare id, e.g. "sales_rep".
 	Target string
 	Actor  string
 	// Since keeps the entries from this time on, if not zero.

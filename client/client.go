@@ -78,9 +78,12 @@ func New(baseURL, key string, opts ...Option) *Client {
 	return c
 }
 
-// As returns a copy of c whose administration calls name actor as the
-// acting member (X3, header Gatehouse-Actor): the server then checks that
-// actor may manage roles and grants nothing above its own levels.
+// As returns a copy of c whose calls name actor as the acting member (X3,
+// header Gatehouse-Actor): the server then answers what that member may
+// see and do — reads limited to its span, writes to its authority, and
+// no write that escalates (privilege_escalation, X3a). Decision calls
+// (check, batch, filter, sessions, events) are the host's own and ignore
+// it.
 func (c *Client) As(actor string) *Client {
 	cp := *c
 	cp.actor = actor

@@ -268,6 +268,8 @@ func newIsolationFixture(t *testing.T) *isolationFixture {
 	fx := &isolationFixture{env: env, absent: "absent", client: &http.Client{Timeout: 30 * time.Second}}
 	fx.victim = newWorld(t, env, "victim")
 	fx.other = newWorld(t, env, "intruder")
+	fx.other.admin.ok(200, "PUT", fx.other.path("/members/intruder-only"), map[string]any{"name": "Ivo", "kind": "internal",
+		"department_ids": []string{"sales"}})
 	v := fx.victim
 	role := v.admin.ok(201, "POST", v.path("/roles"), map[string]any{"name": "Vault keeper", "description": "Vault secret role",
 		"grants": map[string]any{"leads_view": "all"}}).str("id")
@@ -480,6 +482,9 @@ type walkCase struct {
 	// absentOnly asks only the workspace that does not exist (the
 	// deployment key may see the victim).
 	absentOnly bool
+	// perArea expects one answer per authority area rather than one on
+	// every route (X3: the refusal names what the area needs).
+	perArea bool
 }
 
 // cases lists what a route must refuse, and how.
@@ -500,6 +505,18 @@ func (fx *isolationFixture) cases(rt walkRoute) []walkCase {
 		add(fx.foreignKeys(), false, 404, "not_found")
 		if rt.class == classManager {
 			add(fx.checkScopeKeys(), true, 403, "forbidden")
+		}
+		// X3: the victim's own admin key naming an actor who is no
+		// member, a member of another workspace only, or a member with no
+		// authority is refused on every route that reads the actor.
+		if area := fx.env.API.Authorities()[rt.String()]; area != "decision" && area != "workspace" {
+			admin := "Bearer " + fx.victim.adminKey
+			add([]credential{
+				{name: "admin-key-acting-as-no-member", auth: admin, hdr: []string{"Gatehouse-Actor", "nobody-here", "Gatehouse-Reason", "pwned"}},
+				{name: "admin-key-acting-as-other-workspace-member", auth: admin, hdr: []string{"Gatehouse-Actor", "intruder-only", "Gatehouse-Reason", "pwned"}},
+			}, true, 403, "forbidden")
+			out = append(out, walkCase{credential: credential{name: "admin-key-acting-as-member-without-authority", auth: admin,
+				hdr: []string{"Gatehouse-Actor", "vault-user-7", "Gatehouse-Reason", "pwned"}}, status: 403, code: "forbidden", own: true, perArea: true})
 		}
 		out = append(out, walkCase{credential: credential{name: "deployment-key", auth: "Bearer " + apitest.AdminKey},
 			status: 404, code: "not_found", absentOnly: true})
@@ -701,7 +718,11 @@ func (fx *isolationFixture) walk(t *testing.T, rt walkRoute, seen *refusals) int
 			// One answer per case on every route: the deployment key's
 			// not_found for a missing workspace too (the engine and the
 			// server word it alike).
-			seen.add(c.name+" on "+scope+" routes", want, rt.String())
+			key := c.name + " on " + scope + " routes"
+			if c.perArea {
+				key += " of area " + fx.env.API.Authorities()[rt.String()]
+			}
+			seen.add(key, want, rt.String())
 		})
 	}
 	return n
