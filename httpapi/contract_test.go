@@ -381,9 +381,13 @@ func TestX3_OpenAPINamesEachRoutesAuthority(t *testing.T) {
 	doc, _ := loadContract(t)
 	env := apitest.Start(t, apitest.Options{})
 	want := env.API.Authorities()
+	scopes := env.API.KeyScopes()
 	seen := 0
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
+			if got, _ := op.Extensions["x-gatehouse-key-scope"].(string); got != scopes[method+" "+path] {
+				t.Errorf("%s %s: x-gatehouse-key-scope %q, the route table takes %q", method, path, got, scopes[method+" "+path])
+			}
 			got, _ := op.Extensions["x-gatehouse-authority"].(string)
 			w, ok := want[method+" "+path]
 			if !ok {

@@ -42,6 +42,7 @@ var bodyEndpoints = []bodyEndpoint{
 	{"PATCH /v1/workspaces/{ws}", func() any { return new(updateWorkspaceRequest) }, MaxBody},
 	{"PUT /v1/workspaces/{ws}/catalog/objects/{id}", func() any { return new(objectRequest) }, MaxBody},
 	{"POST /v1/workspaces/{ws}/keys", func() any { return new(createKeyRequest) }, MaxBody},
+	{"POST /v1/workspaces/{ws}/console-links", func() any { return new(consoleLinkRequest) }, MaxBody},
 	{"POST /v1/workspaces/{ws}/roles", func() any { return new(createRoleRequest) }, MaxBody},
 	{"PATCH /v1/workspaces/{ws}/roles/{role}", func() any { return new(updateRoleRequest) }, MaxBody},
 	{"POST /v1/workspaces/{ws}/roles/{role}/duplicate", func() any { return new(duplicateRoleRequest) }, MaxBody},

@@ -36,6 +36,21 @@ func AreaName(a admin.Area) string {
 	return a.String()
 }
 
+// KeyScopes lists every workspace route as "METHOD /path" with the key
+// scope it takes: "check" (any key of the workspace) or "admin".
+func (s *Server) KeyScopes() map[string]string {
+	out := map[string]string{}
+	for _, rt := range s.routes {
+		switch rt.access {
+		case checker:
+			out[rt.method+" "+rt.path] = "check"
+		case manager:
+			out[rt.method+" "+rt.path] = "admin"
+		}
+	}
+	return out
+}
+
 // Authorities lists every route as "METHOD /path" with the name of the
 // authority it needs, for the contract test and the documents.
 func (s *Server) Authorities() map[string]string {
@@ -88,6 +103,7 @@ func (s *Server) routeTable() []route {
 		r("POST", ws+"/keys", manager, owner, s.createKey),
 		r("GET", ws+"/keys", manager, owner, s.listKeys),
 		r("DELETE", ws+"/keys/{id}", manager, owner, s.revokeKey),
+		r("POST", ws+"/console-links", manager, owner, s.createConsoleLink),
 
 		r("GET", ws+"/roles", manager, rolesRead, s.listRoles),
 		r("POST", ws+"/roles", manager, rolesEdit, s.createRole),

@@ -57,8 +57,11 @@ type Config struct {
 	Registry *prometheus.Registry
 	// Console is served at / (the admin console); nothing if nil.
 	Console http.Handler
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// ConsoleLinks mints console sign-in links (X6), usually the Console
+	// itself; POST …/console-links answers unavailable without it.
+	ConsoleLinks ConsoleLinks
+	Logger       *slog.Logger
+	Now          func() time.Time
 	// Version is reported by /healthz.
 	Version string
 }
