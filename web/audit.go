@@ -1,7 +1,9 @@
 package web
 
 import (
+	"cmp"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,28 +14,59 @@ import (
 const auditPerPage = 50
 
 type auditView struct {
-	Entries              []admin.AuditEntry
+	// Entries are newest first.
+	Entries              []auditRow
 	Actor, Target, Since string
-	// Next and Prev are the cursors of the later and earlier pages; HasPrev
-	// says whether there is an earlier page.
-	Next, Prev int64
-	HasPrev    bool
-	Chain      admin.AuditReport
-	Problem    string
+	// Older and Newer are the cursors of the pages before and after this
+	// one: entries before Older, entries after Newer.
+	Older, Newer       int64
+	HasOlder, HasNewer bool
+	// Chain is the verification of the whole hash chain, for those who
+	// may read the whole log (X3 reports).
+	Chain   *admin.AuditReport
+	Problem string
+	// Limited is set below reports: the page shows the history of one
+	// member of the session's span at a time, chosen from Members.
+	Limited bool
+	Members []admin.Member
 }
 
-// auditPage lists the audit log (X4) in time order, a page at a time,
-// with the verification of the whole hash chain. Without filters it opens
-// on the latest page (entry numbers run from 1 without gaps); filtered, on
-// the first match.
+// auditRow is an entry with its actor named for people (X5).
+type auditRow struct {
+	admin.AuditEntry
+	Who, WhoID string
+}
+
+// actorLabel names an audit entry's actor (X5): a member by the name it
+// had then, a key by its name when known, the deployment admin, the
+// system. keys maps key ids to names.
+func actorLabel(e admin.AuditEntry, keys map[string]string) (who, id string) {
+	switch {
+	case e.Actor == "":
+		return "API key", "" // entries from before keys were named (X5)
+	case e.Actor == "deployment":
+		return "Deployment admin", ""
+	case e.Actor == "system":
+		return "System", ""
+	case strings.HasPrefix(e.Actor, "key:"):
+		k := strings.TrimPrefix(e.Actor, "key:")
+		if n := keys[k]; n != "" {
+			return "API key " + n, k
+		}
+		return "API key " + k, ""
+	}
+	return cmp.Or(e.ActorName, e.Actor), e.Actor
+}
+
+// auditPage lists the audit log (X4), newest first, a page at a time,
+// with the verification of the whole hash chain. Below reports (X3) it
+// lists the history of one member of the session's span, asked for by
+// target; admin decides what that covers.
 func (c *Console) auditPage(w http.ResponseWriter, rq *request) error {
 	q := rq.URL.Query()
-	v := auditView{Actor: strings.TrimSpace(q.Get("actor")), Target: strings.TrimSpace(q.Get("target")), Since: q.Get("since")}
-	var err error
-	if v.Chain, err = c.cfg.Admin.VerifyAudit(rq.Context(), rq.ws); err != nil {
-		return err
-	}
-	f := admin.AuditFilter{Actor: v.Actor, Target: v.Target, Limit: auditPerPage + 1}
+	v := auditView{Actor: strings.TrimSpace(q.Get("actor")), Target: strings.TrimSpace(q.Get("target")), Since: q.Get("since"),
+		Limited: !rq.can(admin.AreaReports)}
+	f := admin.AuditFilter{Actor: v.Actor, Target: v.Target}
 	if v.Since != "" {
 		t, err := time.Parse("2006-01-02", v.Since)
 		if err != nil {
@@ -42,31 +75,114 @@ func (c *Console) auditPage(w http.ResponseWriter, rq *request) error {
 		}
 		f.Since = t
 	}
-	filtered := v.Actor != "" || v.Target != "" || !f.Since.IsZero()
-	switch a := q.Get("after"); {
-	case a != "":
-		n, err := strconv.ParseInt(a, 10, 64)
-		if err != nil || n < 0 {
-			v.Problem = "That page does not exist; showing the first."
-		} else {
-			f.After = n
+	if v.Limited {
+		var err error
+		if v.Members, err = c.cfg.Admin.Members(rq.Context(), rq.ws, rq.actor(), admin.MemberFilter{Limit: 500}); err != nil {
+			return err
 		}
-	case !filtered:
-		f.After = max(0, v.Chain.Entries-auditPerPage)
+		if v.Target == "" {
+			return c.render(w, rq, http.StatusOK, "audit", "audit", v)
+		}
+	} else {
+		chain, err := c.cfg.Admin.VerifyAudit(rq.Context(), rq.ws)
+		if err != nil {
+			return err
+		}
+		v.Chain = &chain
 	}
-	entries, err := c.cfg.Admin.Audit(rq.Context(), rq.ws, rq.actor(), f)
+	var before, after int64
+	for name, p := range map[string]*int64{"before": &before, "after": &after} {
+		if s := q.Get(name); s != "" {
+			n, err := strconv.ParseInt(s, 10, 64)
+			if err != nil || n < 0 {
+				v.Problem = "That page does not exist; showing the latest entries."
+				before, after = 0, 0
+				break
+			}
+			*p = n
+		}
+	}
+	entries, err := c.auditEntries(rq, f, &v, before, after)
 	if err != nil {
 		return err
 	}
-	if len(entries) > auditPerPage {
-		entries = entries[:auditPerPage]
-		v.Next = entries[len(entries)-1].Seq
+	keys := map[string]string{}
+	if rq.can(admin.AreaOwner) {
+		ks, err := c.cfg.Admin.Keys(rq.Context(), rq.ws)
+		if err != nil {
+			return err
+		}
+		for _, k := range ks {
+			keys[k.ID] = k.Name
+		}
 	}
-	v.Entries = entries
-	if !filtered && f.After > 0 {
-		v.HasPrev, v.Prev = true, max(0, f.After-auditPerPage)
+	for _, e := range entries {
+		who, id := actorLabel(e, keys)
+		v.Entries = append(v.Entries, auditRow{AuditEntry: e, Who: who, WhoID: id})
+	}
+	if n := len(v.Entries); n > 0 {
+		v.Newer, v.Older = v.Entries[0].Seq, v.Entries[n-1].Seq
 	}
 	return c.render(w, rq, http.StatusOK, "audit", "audit", v)
+}
+
+// auditEntries reads one page of entries matching f, newest first: those
+// just after after, or else just before before (0: the newest), and says
+// whether there are older and newer ones. The store pages forward only;
+// an unfiltered log numbers its entries without gaps (the chain says so),
+// so its page is one read; a filtered one is read forward to find the
+// page's end.
+func (c *Console) auditEntries(rq *request, f admin.AuditFilter, v *auditView, before, after int64) ([]admin.AuditEntry, error) {
+	filtered := f.Actor != "" || f.Target != "" || !f.Since.IsZero()
+	var out []admin.AuditEntry
+	switch {
+	case after > 0:
+		f.After, f.Limit = after, auditPerPage+1
+		page, err := c.cfg.Admin.Audit(rq.Context(), rq.ws, rq.actor(), f)
+		if err != nil {
+			return nil, err
+		}
+		if len(page) > auditPerPage {
+			page, v.HasNewer = page[:auditPerPage], true
+		}
+		out, v.HasOlder = page, true
+	case !filtered && v.Chain != nil && v.Chain.OK:
+		top := v.Chain.Entries
+		if before > 0 && before-1 < top {
+			top, v.HasNewer = before-1, true
+		}
+		f.After, f.Limit = max(0, top-auditPerPage), auditPerPage
+		page, err := c.cfg.Admin.Audit(rq.Context(), rq.ws, rq.actor(), f)
+		if err != nil {
+			return nil, err
+		}
+		out, v.HasOlder = page, f.After > 0
+	default:
+		f.Limit = 1000
+	scan:
+		for {
+			page, err := c.cfg.Admin.Audit(rq.Context(), rq.ws, rq.actor(), f)
+			if err != nil {
+				return nil, err
+			}
+			for _, e := range page {
+				if before > 0 && e.Seq >= before {
+					v.HasNewer = true
+					break scan
+				}
+				out = append(out, e)
+				if len(out) > auditPerPage {
+					out, v.HasOlder = out[1:], true
+				}
+			}
+			if len(page) < f.Limit {
+				break
+			}
+			f.After = page[len(page)-1].Seq
+		}
+	}
+	slices.Reverse(out)
+	return out, nil
 }
 
 type usageView struct {

@@ -25,7 +25,7 @@ func BenchmarkMatrixDraft(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		m := buildMatrix(cat, policy.Internal, g, map[string]bool{"crm": true})
+		m := buildMatrix(cat, policy.Internal, g, map[string]bool{"crm": true}, nil)
 		m.Adjusted = adjusted
 		v := roleView{Role: admin.Role{ID: "sales", Name: "Sales", Audience: policy.Internal}, Matrix: m, Base: 1}
 		buf.Reset()

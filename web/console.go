@@ -26,9 +26,14 @@ type Config struct {
 	// Keys sign session cookies, with keys derived from the session key
 	// ring (A2) that every node of a deployment shares: a cookie signed
 	// before a rotation stays valid until it expires.
-	Keys   *keyring.Keys
-	Logger *slog.Logger
-	Now    func() time.Time
+	Keys *keyring.Keys
+	// FrameAncestors are the origins that may show the console in a frame
+	// (CSP frame-ancestors), such as "https://crm.example.com": a host
+	// platform embedding it for its own admins (X6). None: the console is
+	// never framed.
+	FrameAncestors []string
+	Logger         *slog.Logger
+	Now            func() time.Time
 }
 
 // Console is the admin console, an http.Handler served at /.
@@ -41,6 +46,10 @@ type Console struct {
 	adminSum [32]byte
 	pages    *pages
 	handler  http.Handler
+	// framed is set when other sites may frame the console: its cookies
+	// then work in a cross-site frame (see cookie).
+	framed bool
+	csp    string
 }
 
 const adminScope = admin.ScopeAdmin
@@ -58,6 +67,17 @@ func New(cfg Config) (*Console, error) {
 		c.now = time.Now
 	}
 	c.adminSum = sha256.Sum256([]byte(cfg.AdminKey))
+	ancestors := "'none'"
+	if len(cfg.FrameAncestors) > 0 {
+		for _, o := range cfg.FrameAncestors {
+			if err := CheckFrameAncestor(o); err != nil {
+				return nil, err
+			}
+		}
+		c.framed = true
+		ancestors = strings.Join(cfg.FrameAncestors, " ")
+	}
+	c.csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors " + ancestors + "; form-action 'self'; base-uri 'none'"
 	p, err := parsePages()
 	if err != nil {
 		return nil, err
@@ -74,17 +94,27 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) { c.handler.
 type request struct {
 	*http.Request
 	sess session
+	// member is the member a member's session acts as (X6), as of this
+	// request; nil for key sessions.
+	member *admin.Member
 	// ws is the workspace of a /w/{ws}/… page, loaded and authorized.
 	ws    string
 	space admin.Workspace
 	cat   *policy.Catalog
+	// auth is what the session may do in ws (X3), computed for this
+	// request from the workspace's current state: a member's session
+	// follows every change of its authority at once.
+	auth admin.Authority
 }
 
-// actor is who the console acts as (X5): the key the session was opened
-// with, or the deployment admin.
+// actor is who the console acts as (X3, X5): the member a console link
+// signed in, the key the session was opened with, or the deployment admin.
 func (rq *request) actor() admin.Actor {
-	return admin.Actor{KeyID: rq.sess.KeyID, Deployment: rq.sess.Deployment}
+	return admin.Actor{UserID: rq.sess.UserID, KeyID: rq.sess.KeyID, Deployment: rq.sess.Deployment}
 }
+
+// can reports whether the session may use area of the workspace (X3).
+func (rq *request) can(area admin.Area) bool { return rq.auth.Can(area) == nil }
 
 // write is what a write from this request carries: its actor and reason.
 func (rq *request) write(reason string) admin.Write {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gatehouse-authz/gatehouse/admin"
@@ -15,11 +16,18 @@ type deptNode struct {
 	// Parents are the departments it may move under: not itself, not one
 	// of its descendants.
 	Parents []admin.Department
+	// Manages is set when the session may change the department (X3: it
+	// lies in the span of its settings_roles_edit).
+	Manages bool
 }
 
 type departmentsView struct {
 	Roots []*deptNode
-	All   []admin.Department
+	// Parents are the departments a new one may go under; TopLevel says
+	// whether it may be a root (settings_roles_edit at all).
+	Parents  []admin.Department
+	Edit     bool
+	TopLevel bool
 }
 
 func (c *Console) departmentsPage(w http.ResponseWriter, rq *request) error {
@@ -27,7 +35,27 @@ func (c *Console) departmentsPage(w http.ResponseWriter, rq *request) error {
 	if err != nil {
 		return err
 	}
-	return c.render(w, rq, http.StatusOK, "departments", "departments", departmentsView{Roots: deptTree(ds), All: ds})
+	v := departmentsView{Roots: deptTree(ds), Edit: rq.can(admin.AreaPeopleEdit)}
+	if v.Edit {
+		v.TopLevel = rq.auth.Owner() || rq.auth.Level("settings_roles_edit") == policy.LevelAll
+		for _, d := range ds {
+			if rq.auth.ManagesDepartment(d.ID) {
+				v.Parents = append(v.Parents, d)
+			}
+		}
+		var mark func(ns []*deptNode)
+		mark = func(ns []*deptNode) {
+			for _, n := range ns {
+				n.Manages = rq.auth.ManagesDepartment(n.ID)
+				if !v.TopLevel {
+					n.Parents = slices.DeleteFunc(n.Parents, func(d admin.Department) bool { return !rq.auth.ManagesDepartment(d.ID) && d.ID != n.ParentID })
+				}
+				mark(n.Children)
+			}
+		}
+		mark(v.Roots)
+	}
+	return c.render(w, rq, http.StatusOK, "departments", "departments", v)
 }
 
 func deptTree(ds []admin.Department) []*deptNode {
@@ -88,7 +116,7 @@ func (c *Console) putDepartment(w http.ResponseWriter, rq *request) error {
 	if !found {
 		msg = "Department " + d.Name + " added."
 	}
-	setFlash(w, rq.Request, "ok", msg)
+	c.setFlash(w, rq.Request, "ok", msg)
 	redirect(w, rq.Request, wsPath(rq.ws, "departments"))
 	return nil
 }
@@ -98,7 +126,7 @@ func (c *Console) deleteDepartment(w http.ResponseWriter, rq *request) error {
 	if _, err := c.cfg.Admin.DeleteDepartment(rq.Context(), rq.ws, rq.write(""), id); err != nil {
 		return err
 	}
-	setFlash(w, rq.Request, "ok", "Department "+id+" deleted: its sub-departments moved to its parent and its members left it.")
+	c.setFlash(w, rq.Request, "ok", "Department "+id+" deleted: its sub-departments moved to its parent and its members left it.")
 	redirect(w, rq.Request, wsPath(rq.ws, "departments"))
 	return nil
 }

@@ -32,6 +32,14 @@ func (c *Console) explainPage(w http.ResponseWriter, rq *request) error {
 	if v.Members, err = c.cfg.Admin.Members(rq.Context(), rq.ws, rq.actor(), admin.MemberFilter{Limit: 500}); err != nil {
 		return err
 	}
+	if v.User != "" && v.Permission != "" && !rq.auth.Owner() {
+		// A member explains only members it may see (X3); an unknown user
+		// id is the engine's to explain (D3) for the host's keys only.
+		if _, err := c.cfg.Admin.Member(rq.Context(), rq.ws, rq.actor(), v.User); err != nil {
+			v.Problem = c.message(err)
+			return c.render(w, rq, http.StatusOK, "explain", "explain", v)
+		}
+	}
 	if v.User != "" && v.Permission != "" {
 		snap, err := c.cfg.Engine.Snapshot(rq.ws)
 		if err != nil {

@@ -24,6 +24,28 @@ type matrix struct {
 	// Adjusted lists what a change lowered to keep C4 (a lowered view
 	// lowers the edit, delete… that need it).
 	Adjusted []string
+	// ReadOnly draws the levels without controls: the session may read
+	// roles but not change them (X6).
+	ReadOnly bool
+	// Limited is set when an acting member edits: levels above its own
+	// are disabled (X3a), and so is Allow everything.
+	Limited bool
+}
+
+// ceiling is what an acting member who is no owner may grant (X3a.1):
+// nothing that raises a permission above its own effective level. Raises
+// are measured from the role as saved, as admin measures them on save:
+// a level the role already had is not a raise.
+type ceiling struct {
+	own   func(key string) policy.Level
+	saved policy.Vector
+}
+
+// column is an action column's heading: custom actions (C3) are explained
+// where they appear, since their names ("skip_cr") say little.
+type column struct {
+	Action, Label, Description string
+	Custom                     bool
 }
 
 type grantField struct {
@@ -36,6 +58,7 @@ type grantField struct {
 type section struct {
 	ID, Name, Description string
 	Columns               []string
+	Heads                 []column
 	Rows                  []row
 	Relation              bool
 	// Open keeps the section expanded: it holds explicit grants, or it
@@ -107,14 +130,16 @@ func levelsOf(p *policy.Permission) []policy.Level {
 }
 
 // buildMatrix lays out the draft g of a role of audience aud over cat.
-// open names sections to show expanded besides those with grants.
-func buildMatrix(cat *policy.Catalog, aud policy.Audience, g policy.Grants, open map[string]bool) matrix {
+// open names sections to show expanded besides those with grants. lim,
+// when not nil, disables the levels an acting member may not grant.
+func buildMatrix(cat *policy.Catalog, aud policy.Audience, g policy.Grants, open map[string]bool, lim *ceiling) matrix {
 	resolved := cat.Resolve(g, aud)
-	m := matrix{Audience: aud}
+	m := matrix{Audience: aud, Limited: lim != nil}
 	m.Grants = sortedGrants(g)
 	for _, top := range cat.Modules() {
 		s := section{ID: top.ID, Name: top.Name, Description: top.Description, Relation: top.Kind == policy.Relation, Open: open[top.ID]}
 		s.Columns = columns(top)
+		s.Heads = heads(top, s.Columns)
 		var walk func(md *policy.Module, depth int)
 		walk = func(md *policy.Module, depth int) {
 			r := row{ID: md.ID, Name: md.Name, Description: md.Description, Depth: depth, Relation: md.Kind == policy.Relation}
@@ -129,7 +154,7 @@ func buildMatrix(cat *policy.Catalog, aud policy.Audience, g policy.Grants, open
 					continue
 				}
 				search = append(search, p.Key, p.Description)
-				c := buildCell(cat, aud, g, resolved, p)
+				c := buildCell(cat, aud, g, resolved, p, lim)
 				if c.Explicit {
 					s.Open = true
 				}
@@ -176,7 +201,29 @@ func columns(top *policy.Module) []string {
 	return append(out, custom...)
 }
 
-func buildCell(cat *policy.Catalog, aud policy.Audience, g policy.Grants, resolved policy.Vector, p *policy.Permission) cell {
+// heads describes a section's columns: a custom action takes the
+// description of its first permission in the section.
+func heads(top *policy.Module, cols []string) []column {
+	out := make([]column, len(cols))
+	for i, a := range cols {
+		out[i] = column{Action: a, Label: actionLabel(a), Custom: !slices.Contains(standardActions, a)}
+		if !out[i].Custom {
+			continue
+		}
+		var find func(md *policy.Module) bool
+		find = func(md *policy.Module) bool {
+			if p, ok := md.Permission(a); ok && p.Description != "" {
+				out[i].Description = p.Description
+				return true
+			}
+			return slices.ContainsFunc(md.Children, find)
+		}
+		find(top)
+	}
+	return out
+}
+
+func buildCell(cat *policy.Catalog, aud policy.Audience, g policy.Grants, resolved policy.Vector, p *policy.Permission, lim *ceiling) cell {
 	c := cell{Key: p.Key, Label: p.Module.Name + ": " + actionLabel(p.Action), Description: p.Description, Level: resolved[p.ID]}
 	c.LevelLabel = levelLabel(c.Level)
 	_, c.Explicit = g[p.Key]
@@ -216,10 +263,20 @@ func buildCell(cat *policy.Catalog, aud policy.Audience, g policy.Grants, resolv
 				break
 			}
 		}
+		if o.Allowed && lim != nil {
+			o.Allowed, o.Reason = lim.allows(cat, aud, g, resolved, p, o.Value)
+		}
 		if !o.Allowed {
 			forbidden = append(forbidden, o.Reason)
 		}
 		c.Options = append(c.Options, o)
+	}
+	if lim != nil && c.CanInherit && c.Explicit {
+		// Inheriting can raise too: a child set below its group's level.
+		o := &c.Options[0]
+		if o.Allowed, o.Reason = lim.allows(cat, aud, g, resolved, p, inherit); !o.Allowed {
+			forbidden = append(forbidden, o.Reason)
+		}
 	}
 	for i := range c.Options {
 		o := &c.Options[i]
@@ -231,6 +288,43 @@ func buildCell(cat *policy.Catalog, aud policy.Audience, g policy.Grants, resolv
 		c.Forbidden = "Not available: " + strings.Join(forbidden, "; ")
 	}
 	return c
+}
+
+// allows reports whether setting p to value (a level or inherit) in the
+// draft g, whose levels are resolved, keeps every level it changes within
+// the acting member's own or at most what the saved role had (X3a.1), and
+// if not, why. Only raises are looked at: a lower level never escalates.
+func (lim *ceiling) allows(cat *policy.Catalog, aud policy.Audience, g policy.Grants, resolved policy.Vector, p *policy.Permission, value string) (bool, string) {
+	if value != inherit {
+		l, _ := policy.ParseLevel(value)
+		if l <= resolved[p.ID] {
+			return true, ""
+		}
+		if own := lim.own(p.Key); l > own && l > lim.saved[p.ID] {
+			return false, fmt.Sprintf("%s is above your own level (%s) of %s: %s (X3a)", levelLabel(l), levelLabel(own), p.Module.Name, actionLabel(p.Action))
+		}
+	}
+	next := maps.Clone(g)
+	if value == inherit {
+		delete(next, p.Key)
+	} else {
+		l, _ := policy.ParseLevel(value)
+		next[p.Key] = l
+	}
+	after := cat.Resolve(next, aud)
+	for _, q := range cat.Permissions() {
+		l := after[q.ID]
+		if l <= resolved[q.ID] || l <= lim.saved[q.ID] {
+			continue
+		}
+		if own := lim.own(q.Key); l > own {
+			if q == p {
+				return false, fmt.Sprintf("%s would be %s, above your own level (%s) (X3a)", p.Key, levelLabel(l), levelLabel(own))
+			}
+			return false, fmt.Sprintf("%s would give %s: %s %s, above your own level (%s) (X3a)", levelLabel(l), q.Module.Name, actionLabel(q.Action), levelLabel(l), levelLabel(own))
+		}
+	}
+	return true, ""
 }
 
 // minNeeded is the lowest level of q that lets p take l (C4).
@@ -261,8 +355,20 @@ func nextOption(opts []option) string {
 	return opts[cur].Value
 }
 
+// actionLabel is how an action reads as a column: "skip_cr" is "Skip CR"
+// (a short word after the first is an abbreviation).
 func actionLabel(a string) string {
-	return strings.ToUpper(a[:1]) + strings.ReplaceAll(a[1:], "_", " ")
+	words := strings.Split(a, "_")
+	for i, w := range words {
+		switch {
+		case w == "":
+		case i == 0:
+			words[i] = strings.ToUpper(w[:1]) + w[1:]
+		case len(w) <= 2:
+			words[i] = strings.ToUpper(w)
+		}
+	}
+	return strings.Join(words, " ")
 }
 
 func relationRules(md *policy.Module) string {

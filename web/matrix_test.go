@@ -48,7 +48,7 @@ func allowed(c cell) []string {
 
 func TestMatrix_C2_UnsupportedActionsAreBlank(t *testing.T) {
 	cat := policy.DefaultCatalog()
-	m := buildMatrix(cat, policy.Internal, policy.Grants{}, nil)
+	m := buildMatrix(cat, policy.Internal, policy.Grants{}, nil, nil)
 	s, r := findRow(t, m, "calls") // view, edit, export only
 	for i, a := range s.Columns {
 		blank := r.Cells[i].Blank
@@ -64,7 +64,7 @@ func TestMatrix_C2_UnsupportedActionsAreBlank(t *testing.T) {
 
 func TestMatrix_C4_ForbiddenOptionsDisabledWithReason(t *testing.T) {
 	cat := policy.DefaultCatalog()
-	m := buildMatrix(cat, policy.Internal, policy.Grants{"leads_view": policy.LevelDepartment}, nil)
+	m := buildMatrix(cat, policy.Internal, policy.Grants{"leads_view": policy.LevelDepartment}, nil, nil)
 	c := findCell(t, m, "leads_edit")
 	if got, want := allowed(c), []string{"inherit", "none", "own", "department"}; !slices.Equal(got, want) {
 		t.Fatalf("leads_edit options = %v, want %v", got, want)
@@ -78,7 +78,7 @@ func TestMatrix_C4_ForbiddenOptionsDisabledWithReason(t *testing.T) {
 		t.Error("no screen-reader text for the forbidden options")
 	}
 	// An unscoped action needs some level of what it requires.
-	m = buildMatrix(cat, policy.Internal, policy.Grants{}, nil)
+	m = buildMatrix(cat, policy.Internal, policy.Grants{}, nil, nil)
 	if got := allowed(findCell(t, m, "leads_create")); slices.Contains(got, "all") {
 		t.Errorf("leads_create may not be all without leads_view: %v", got)
 	}
@@ -86,7 +86,7 @@ func TestMatrix_C4_ForbiddenOptionsDisabledWithReason(t *testing.T) {
 
 func TestMatrix_C6_InheritedShownApartFromExplicit(t *testing.T) {
 	cat := policy.DefaultCatalog()
-	m := buildMatrix(cat, policy.Internal, policy.Grants{"crm_view": policy.LevelAll, "deals_view": policy.LevelNone}, nil)
+	m := buildMatrix(cat, policy.Internal, policy.Grants{"crm_view": policy.LevelAll, "deals_view": policy.LevelNone}, nil, nil)
 	leads := findCell(t, m, "leads_view")
 	if leads.Explicit || leads.From != "crm_view" || leads.Level != policy.LevelAll {
 		t.Errorf("leads_view = %+v, want all inherited from crm_view", leads)
@@ -102,7 +102,7 @@ func TestMatrix_C6_InheritedShownApartFromExplicit(t *testing.T) {
 
 func TestMatrix_M6_R10_LockedCells(t *testing.T) {
 	cat := policy.DefaultCatalog()
-	m := buildMatrix(cat, policy.Client, policy.Grants{}, nil)
+	m := buildMatrix(cat, policy.Client, policy.Grants{}, nil, nil)
 	if c := findCell(t, m, "settings_roles_view"); c.Locked == "" || len(c.Options) != 0 {
 		t.Errorf("client role: settings_roles_view must be locked (M6): %+v", c)
 	}
@@ -116,7 +116,7 @@ func TestMatrix_ClickCyclesThroughAllowedLevels(t *testing.T) {
 	g := policy.Grants{"leads_view": policy.LevelDepartment}
 	var seen []string
 	for range 6 {
-		c := findCell(t, buildMatrix(cat, policy.Internal, g, nil), "leads_edit")
+		c := findCell(t, buildMatrix(cat, policy.Internal, g, nil, nil), "leads_edit")
 		seen = append(seen, c.Next)
 		if _, err := setLevel(cat, policy.Internal, g, "leads_edit", c.Next); err != nil {
 			t.Fatal(err)
@@ -161,7 +161,7 @@ func TestSetLevel_AlwaysLeavesAValidDraft(t *testing.T) {
 	for _, aud := range []policy.Audience{policy.Internal, policy.Client} {
 		g := policy.Grants{}
 		for i := range 3000 {
-			m := buildMatrix(cat, aud, g, nil)
+			m := buildMatrix(cat, aud, g, nil, nil)
 			var cells []cell
 			for _, s := range m.Sections {
 				for _, r := range s.Rows {

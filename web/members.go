@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"slices"
@@ -16,6 +17,7 @@ type membersView struct {
 	Members     []memberRow
 	Roles       []admin.Role
 	Departments []admin.Department
+	DeptNames   map[string]string
 	Role, Dept  string
 	Query       string
 	Next        string // cursor of the next page
@@ -40,6 +42,33 @@ func (c *Console) roleNames(rq *request) (map[string]string, []admin.Role, error
 	return names, roles, nil
 }
 
+// deptNames maps the workspace's department ids to their names.
+func (c *Console) deptNames(rq *request) (map[string]string, error) {
+	ds, err := c.cfg.Admin.Departments(rq.Context(), rq.ws)
+	if err != nil {
+		return nil, err
+	}
+	return namesOf(ds), nil
+}
+
+func namesOf(ds []admin.Department) map[string]string {
+	out := make(map[string]string, len(ds))
+	for _, d := range ds {
+		out[d.ID] = d.Name
+	}
+	return out
+}
+
+// deptNames lists departments by name for people to read, in the order
+// given; an id the workspace no longer has shows as itself.
+func deptNames(ids []string, names map[string]string) string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = cmp.Or(names[id], id)
+	}
+	return strings.Join(out, ", ")
+}
+
 func (c *Console) membersPage(w http.ResponseWriter, rq *request) error {
 	q := rq.URL.Query()
 	v := membersView{Role: q.Get("role"), Dept: q.Get("department"), Query: strings.TrimSpace(q.Get("q")), After: q.Get("after")}
@@ -51,6 +80,7 @@ func (c *Console) membersPage(w http.ResponseWriter, rq *request) error {
 	if v.Departments, err = c.cfg.Admin.Departments(rq.Context(), rq.ws); err != nil {
 		return err
 	}
+	v.DeptNames = namesOf(v.Departments)
 	ms, err := c.cfg.Admin.Members(rq.Context(), rq.ws, rq.actor(), admin.MemberFilter{Role: v.Role, Department: v.Dept, Query: v.Query,
 		After: v.After, Limit: membersPerPage + 1})
 	if err != nil {
@@ -93,7 +123,7 @@ func (c *Console) addMember(w http.ResponseWriter, rq *request) error {
 	if err != nil {
 		return err
 	}
-	setFlash(w, rq.Request, "ok", "Member "+m.Name+" added.")
+	c.setFlash(w, rq.Request, "ok", "Member "+m.Name+" added.")
 	redirect(w, rq.Request, wsPath(rq.ws, "members", m.UserID))
 	return nil
 }
@@ -101,7 +131,11 @@ func (c *Console) addMember(w http.ResponseWriter, rq *request) error {
 type memberView struct {
 	Member    admin.Member
 	RoleNames map[string]string
-	Default   admin.Role
+	DeptNames map[string]string
+	// Manages is set when the session may change this member (X3: in the
+	// span of its settings_roles_edit); the page has no controls otherwise.
+	Manages bool
+	Default admin.Role
 	// Assignable are roles of the member's audience it does not hold.
 	Assignable  []admin.Role
 	Grants      []directGrant
@@ -140,7 +174,10 @@ func (c *Console) memberView(rq *request, user string) (memberView, error) {
 	if err != nil {
 		return memberView{}, err
 	}
-	v := memberView{Member: m, RoleNames: names}
+	v := memberView{Member: m, RoleNames: names, Manages: rq.can(admin.AreaPeopleEdit) && rq.auth.Manages(&m)}
+	if v.DeptNames, err = c.deptNames(rq); err != nil {
+		return memberView{}, err
+	}
 	held := map[string]bool{}
 	for _, a := range m.Roles {
 		held[a.RoleID] = true
@@ -206,7 +243,7 @@ func (c *Console) assignRole(w http.ResponseWriter, rq *request) error {
 	if r, err := c.cfg.Admin.Role(rq.Context(), rq.ws, role); err == nil {
 		name = r.Name
 	}
-	setFlash(w, rq.Request, "ok", "Assigned "+name+". The member's sessions must re-authenticate (A1).")
+	c.setFlash(w, rq.Request, "ok", "Assigned "+name+". The member's sessions must re-authenticate (A1).")
 	redirect(w, rq.Request, wsPath(rq.ws, "members", user))
 	return nil
 }
@@ -237,7 +274,7 @@ func (c *Console) removeRole(w http.ResponseWriter, rq *request) error {
 			msg = fmt.Sprintf("%s was the last role of %s, so %s now has the default role, %s (M4).", names[role], before.Name, before.Name, names[a.RoleID])
 		}
 	}
-	setFlash(w, rq.Request, "ok", msg)
+	c.setFlash(w, rq.Request, "ok", msg)
 	redirect(w, rq.Request, wsPath(rq.ws, "members", user))
 	return nil
 }
@@ -283,7 +320,7 @@ func (c *Console) setGrants(w http.ResponseWriter, rq *request) error {
 	if len(redundant) > 0 {
 		msg += " Redundant (the member's roles already give as much, M5): " + strings.Join(redundant, ", ") + "."
 	}
-	setFlash(w, rq.Request, "ok", msg)
+	c.setFlash(w, rq.Request, "ok", msg)
 	redirect(w, rq.Request, wsPath(rq.ws, "members", user))
 	return nil
 }

@@ -43,6 +43,8 @@ var funcs = template.FuncMap{
 	"asset":      asset,
 	"action":     actionLabel,
 	"dict":       func(xs ...any) []any { return xs },
+	"protected":  protectedReason,
+	"deptNames":  deptNames,
 }
 
 func parsePages() (*pages, error) {
@@ -72,22 +74,44 @@ type view struct {
 	CSRF      string
 	WS        string
 	Workspace admin.Workspace
-	Nav       string // the active section
-	Flash     *flash
-	Data      any
+	// Member is the member a member's session acts as (X6), nil for keys.
+	Member *admin.Member
+	// Can is what the session may do in WS (X3): pages show only the
+	// sections and controls it allows.
+	Can   can
+	Nav   string // the active section
+	Flash *flash
+	Data  any
+}
+
+// can is a session's authority in a workspace by area (X3), for templates.
+type can struct {
+	RolesRead, PeopleRead, PeopleEdit, Reports, RolesEdit, Owner, Plan bool
+}
+
+func canOf(rq *request) can {
+	if rq.ws == "" {
+		return can{}
+	}
+	return can{RolesRead: rq.can(admin.AreaRolesRead), PeopleRead: rq.can(admin.AreaPeopleRead),
+		PeopleEdit: rq.can(admin.AreaPeopleEdit), Reports: rq.can(admin.AreaReports), RolesEdit: rq.can(admin.AreaRolesEdit),
+		Owner: rq.can(admin.AreaOwner), Plan: rq.can(admin.AreaPlan)}
+}
+
+func (c *Console) viewOf(rq *request, data any) view {
+	return view{Session: rq.sess, CSRF: rq.sess.CSRF, WS: rq.ws, Workspace: rq.space, Member: rq.member, Can: canOf(rq), Data: data}
 }
 
 // render writes a whole page.
 func (c *Console) render(w http.ResponseWriter, rq *request, status int, page, nav string, data any) error {
-	v := view{Session: rq.sess, CSRF: rq.sess.CSRF, WS: rq.ws, Workspace: rq.space, Nav: nav, Data: data,
-		Flash: takeFlash(w, rq.Request)}
+	v := c.viewOf(rq, data)
+	v.Nav, v.Flash = nav, c.takeFlash(w, rq.Request)
 	return c.execute(w, status, page, "layout.html", v)
 }
 
 // partial writes one named template of a page, for htmx to swap in.
 func (c *Console) partial(w http.ResponseWriter, rq *request, page, name string, data any) error {
-	v := view{Session: rq.sess, CSRF: rq.sess.CSRF, WS: rq.ws, Workspace: rq.space, Data: data}
-	return c.execute(w, http.StatusOK, page, name, v)
+	return c.execute(w, http.StatusOK, page, name, c.viewOf(rq, data))
 }
 
 func (c *Console) execute(w http.ResponseWriter, status int, page, name string, v view) error {
@@ -115,6 +139,13 @@ func (c *Console) fail(w http.ResponseWriter, rq *request, err error) {
 		c.notFoundPage(w, rq, pe.Message)
 		return
 	}
+	if errors.As(err, &pe) && pe.Code == policy.CodeForbidden && rq.Method == http.MethodGet {
+		// X3: a page the session's authority does not reach. The
+		// workspace's navigation stays, showing what it does reach.
+		c.render(w, rq, http.StatusForbidden, "error", "", errorView{Heading: "Not yours to see",
+			Message: "Your access does not include this page: " + pe.Message + "."})
+		return
+	}
 	msg := c.message(err)
 	if rq.Method != http.MethodGet {
 		if rq.Header.Get("HX-Request") == "true" && rq.Header.Get("HX-Target") != "" {
@@ -122,7 +153,7 @@ func (c *Console) fail(w http.ResponseWriter, rq *request, err error) {
 			c.execute(w, http.StatusOK, "error", "alert", view{Data: msg})
 			return
 		}
-		setFlash(w, rq.Request, "error", msg)
+		c.setFlash(w, rq.Request, "error", msg)
 		redirect(w, rq.Request, back(rq.Request))
 		return
 	}
@@ -154,8 +185,8 @@ func (c *Console) notFoundPage(w http.ResponseWriter, rq *request, msg string) {
 }
 
 func (c *Console) notFound(w http.ResponseWriter, r *http.Request) {
-	s, _ := c.currentSession(r)
-	c.notFoundPage(w, &request{Request: r, sess: s}, "There is nothing at this address, or it is not yours to see.")
+	s, m, _ := c.currentSession(r)
+	c.notFoundPage(w, &request{Request: r, sess: s, member: m}, "There is nothing at this address, or it is not yours to see.")
 }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }

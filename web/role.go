@@ -33,6 +33,8 @@ type roleView struct {
 	Saved []grantField
 	// Problem is a refused editor action, shown above the matrix.
 	Problem string
+	// DeptNames names departments in the members table.
+	DeptNames map[string]string
 }
 
 func (c *Console) rolePage(w http.ResponseWriter, rq *request) error {
@@ -55,13 +57,18 @@ func (c *Console) roleView(rq *request, r admin.Role, draft policy.Grants, open 
 			known[k] = l
 		}
 	}
-	v.Matrix = buildMatrix(rq.cat, r.Audience, known, open)
 	saved := policy.Grants{}
 	for k, l := range r.Grants {
 		if _, ok := rq.cat.Lookup(k); ok {
 			saved[k] = l
 		}
 	}
+	var lim *ceiling
+	if !rq.auth.Owner() {
+		lim = &ceiling{own: rq.auth.Level, saved: rq.cat.Resolve(saved, r.Audience)}
+	}
+	v.Matrix = buildMatrix(rq.cat, r.Audience, known, open, lim)
+	v.Matrix.ReadOnly = !rq.can(admin.AreaRolesEdit)
 	// Orphaned grants (C7) are not drafts' business: they neither count as
 	// changes nor can be edited here.
 	v.Changes = len(admin.DiffGrants(saved, known))
@@ -72,6 +79,12 @@ func (c *Console) roleView(rq *request, r admin.Role, draft policy.Grants, open 
 	}
 	for i := len(revs) - 1; i >= 0 && len(v.Revisions) < 10; i-- {
 		v.Revisions = append(v.Revisions, revs[i])
+	}
+	if !rq.can(admin.AreaPeopleRead) {
+		return v, nil // the role's members are not the session's to see (X3)
+	}
+	if v.DeptNames, err = c.deptNames(rq); err != nil {
+		return roleView{}, err
 	}
 	members, err := c.cfg.Admin.Members(rq.Context(), rq.ws, rq.actor(), admin.MemberFilter{Role: r.ID, Limit: 1000})
 	if err != nil {
@@ -317,7 +330,7 @@ func (c *Console) saveRole(w http.ResponseWriter, rq *request) error {
 	default:
 		msg = fmt.Sprintf("Saved revision %d of %s. Current members keep the revision they have; members assigned from now on get revision %d.", r.Revision, r.Name, r.Revision)
 	}
-	setFlash(w, rq.Request, "ok", msg)
+	c.setFlash(w, rq.Request, "ok", msg)
 	redirect(w, rq.Request, wsPath(rq.ws, "roles", r.ID))
 	return nil
 }
@@ -331,7 +344,7 @@ func (c *Console) updateRoleDetails(w http.ResponseWriter, rq *request) error {
 	if err != nil {
 		return err
 	}
-	setFlash(w, rq.Request, "ok", "Saved the name and description of "+r.Name+".")
+	c.setFlash(w, rq.Request, "ok", "Saved the name and description of "+r.Name+".")
 	redirect(w, rq.Request, wsPath(rq.ws, "roles", r.ID))
 	return nil
 }

@@ -2,6 +2,8 @@ package web
 
 import (
 	"net/http"
+
+	"github.com/gatehouse-authz/gatehouse/admin"
 )
 
 // routes is the console's whole surface, in one place.
@@ -16,50 +18,71 @@ func (c *Console) routes() http.Handler {
 	mux.Handle("GET /workspaces", c.deploymentOnly(c.workspacesPage))
 	mux.Handle("POST /workspaces", c.deploymentOnly(c.createWorkspace))
 
+	// A member's console link (X6).
+	mux.HandleFunc("GET "+linkPath, c.redeemLink)
+
+	// Every workspace page names the authority it needs (X3), like the
+	// API's routes; admin checks every write again.
+	const (
+		workspace  = admin.AreaWorkspace
+		rolesRead  = admin.AreaRolesRead
+		peopleRead = admin.AreaPeopleRead
+		peopleEdit = admin.AreaPeopleEdit
+		reports    = admin.AreaReports
+		rolesEdit  = admin.AreaRolesEdit
+		owner      = admin.AreaOwner
+	)
 	ws := "/w/{ws}"
-	mux.Handle("GET "+ws+"/{$}", c.inWorkspace(c.workspaceHome))
-	mux.Handle("GET "+ws+"/settings", c.inWorkspace(c.settingsPage))
-	mux.Handle("POST "+ws+"/settings", c.inWorkspace(c.updateSettings))
-	mux.Handle("POST "+ws+"/keys", c.inWorkspace(c.createKey))
-	mux.Handle("POST "+ws+"/keys/{id}/revoke", c.inWorkspace(c.revokeKey))
+	mux.Handle("GET "+ws+"/{$}", c.inWorkspace(workspace, c.workspaceHome))
+	mux.Handle("GET "+ws+"/settings", c.inWorkspace(owner, c.settingsPage))
+	mux.Handle("POST "+ws+"/settings", c.inWorkspace(owner, c.updateSettings))
+	mux.Handle("POST "+ws+"/keys", c.inWorkspace(owner, c.createKey))
+	mux.Handle("POST "+ws+"/keys/{id}/revoke", c.inWorkspace(owner, c.revokeKey))
 
-	mux.Handle("GET "+ws+"/roles", c.inWorkspace(c.rolesPage))
-	mux.Handle("POST "+ws+"/roles", c.inWorkspace(c.createRole))
-	mux.Handle("GET "+ws+"/roles/{role}", c.inWorkspace(c.rolePage))
-	mux.Handle("POST "+ws+"/roles/{role}/details", c.inWorkspace(c.updateRoleDetails))
-	mux.Handle("POST "+ws+"/roles/{role}/draft", c.inWorkspace(c.draftRole))
-	mux.Handle("POST "+ws+"/roles/{role}/review", c.inWorkspace(c.reviewRole))
-	mux.Handle("POST "+ws+"/roles/{role}/save", c.inWorkspace(c.saveRole))
-	mux.Handle("POST "+ws+"/roles/{role}/duplicate", c.inWorkspace(c.duplicateRole))
-	mux.Handle("GET "+ws+"/roles/{role}/delete", c.inWorkspace(c.deleteRoleDialog))
-	mux.Handle("POST "+ws+"/roles/{role}/delete", c.inWorkspace(c.deleteRole))
+	mux.Handle("GET "+ws+"/roles", c.inWorkspace(rolesRead, c.rolesPage))
+	mux.Handle("POST "+ws+"/roles", c.inWorkspace(rolesEdit, c.createRole))
+	mux.Handle("GET "+ws+"/roles/{role}", c.inWorkspace(rolesRead, c.rolePage))
+	mux.Handle("POST "+ws+"/roles/{role}/details", c.inWorkspace(rolesEdit, c.updateRoleDetails))
+	mux.Handle("POST "+ws+"/roles/{role}/draft", c.inWorkspace(rolesEdit, c.draftRole))
+	mux.Handle("POST "+ws+"/roles/{role}/review", c.inWorkspace(rolesEdit, c.reviewRole))
+	mux.Handle("POST "+ws+"/roles/{role}/save", c.inWorkspace(rolesEdit, c.saveRole))
+	mux.Handle("POST "+ws+"/roles/{role}/duplicate", c.inWorkspace(rolesEdit, c.duplicateRole))
+	mux.Handle("GET "+ws+"/roles/{role}/delete", c.inWorkspace(rolesEdit, c.deleteRoleDialog))
+	mux.Handle("POST "+ws+"/roles/{role}/delete", c.inWorkspace(rolesEdit, c.deleteRole))
 
-	mux.Handle("GET "+ws+"/members", c.inWorkspace(c.membersPage))
-	mux.Handle("POST "+ws+"/members", c.inWorkspace(c.addMember))
-	mux.Handle("GET "+ws+"/members/{user}", c.inWorkspace(c.memberPage))
-	mux.Handle("POST "+ws+"/members/{user}/roles", c.inWorkspace(c.assignRole))
-	mux.Handle("POST "+ws+"/members/{user}/roles/{role}/remove", c.inWorkspace(c.removeRole))
-	mux.Handle("POST "+ws+"/members/{user}/grants", c.inWorkspace(c.setGrants))
+	mux.Handle("GET "+ws+"/members", c.inWorkspace(peopleRead, c.membersPage))
+	mux.Handle("POST "+ws+"/members", c.inWorkspace(peopleEdit, c.addMember))
+	mux.Handle("GET "+ws+"/members/{user}", c.inWorkspace(peopleRead, c.memberPage))
+	mux.Handle("POST "+ws+"/members/{user}/roles", c.inWorkspace(peopleEdit, c.assignRole))
+	mux.Handle("POST "+ws+"/members/{user}/roles/{role}/remove", c.inWorkspace(peopleEdit, c.removeRole))
+	mux.Handle("POST "+ws+"/members/{user}/grants", c.inWorkspace(peopleEdit, c.setGrants))
 
-	mux.Handle("GET "+ws+"/departments", c.inWorkspace(c.departmentsPage))
-	mux.Handle("POST "+ws+"/departments", c.inWorkspace(c.putDepartment))
-	mux.Handle("POST "+ws+"/departments/{id}/delete", c.inWorkspace(c.deleteDepartment))
+	mux.Handle("GET "+ws+"/departments", c.inWorkspace(rolesRead, c.departmentsPage))
+	mux.Handle("POST "+ws+"/departments", c.inWorkspace(peopleEdit, c.putDepartment))
+	mux.Handle("POST "+ws+"/departments/{id}/delete", c.inWorkspace(peopleEdit, c.deleteDepartment))
 
-	mux.Handle("GET "+ws+"/audit", c.inWorkspace(c.auditPage))
-	mux.Handle("GET "+ws+"/usage", c.inWorkspace(c.usagePage))
-	mux.Handle("GET "+ws+"/explain", c.inWorkspace(c.explainPage))
+	// Below reports, the audit page shows the history of one member in
+	// the span (admin.Audit decides).
+	mux.Handle("GET "+ws+"/audit", c.inWorkspace(peopleRead, c.auditPage))
+	mux.Handle("GET "+ws+"/usage", c.inWorkspace(reports, c.usagePage))
+	mux.Handle("GET "+ws+"/explain", c.inWorkspace(peopleRead, c.explainPage))
 
 	mux.HandleFunc("/", c.notFound)
-	return securityHeaders(http.NewCrossOriginProtection().Handler(mux))
+	return c.securityHeaders(http.NewCrossOriginProtection().Handler(mux))
 }
 
-// securityHeaders sets what every console answer carries: no framing
-// (clickjacking), scripts and styles only from the console itself.
-func securityHeaders(h http.Handler) http.Handler {
+// securityHeaders sets what every console answer carries: scripts and
+// styles only from the console itself, and no framing (clickjacking)
+// except by the origins the deployment allows (X6). Those get no
+// X-Frame-Options, which cannot name them; frame-ancestors wins over it
+// anyway in every browser that knows CSP.
+func (c *Console) securityHeaders(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
-		hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
-		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("Content-Security-Policy", c.csp)
+		if !c.framed {
+			hd.Set("X-Frame-Options", "DENY")
+		}
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("Referrer-Policy", "same-origin")
 		h.ServeHTTP(w, r)
@@ -70,7 +93,7 @@ func securityHeaders(h http.Handler) http.Handler {
 // the session's CSRF token. Others are sent to the sign-in page.
 func (c *Console) auth(h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, ok := c.currentSession(r)
+		s, m, ok := c.currentSession(r)
 		if !ok {
 			if r.Method == http.MethodGet {
 				redirect(w, r, "/signin?next="+urlQueryEscape(r.URL.RequestURI()))
@@ -83,7 +106,7 @@ func (c *Console) auth(h handler) http.Handler {
 			http.Error(w, "the form's security token is missing or stale: reload the page and try again", http.StatusForbidden)
 			return
 		}
-		rq := &request{Request: r, sess: s}
+		rq := &request{Request: r, sess: s, member: m}
 		if err := h(w, rq); err != nil {
 			c.fail(w, rq, err)
 		}
@@ -101,9 +124,10 @@ func (c *Console) deploymentOnly(h handler) http.Handler {
 	})
 }
 
-// inWorkspace serves h for a workspace the session may manage. Another
-// workspace looks exactly like a missing one (W1).
-func (c *Console) inWorkspace(h handler) http.Handler {
+// inWorkspace serves h for a workspace the session may manage, when the
+// session has the authority area needs there (X3), computed afresh for
+// this request. Another workspace looks exactly like a missing one (W1).
+func (c *Console) inWorkspace(area admin.Area, h handler) http.Handler {
 	return c.auth(func(w http.ResponseWriter, rq *request) error {
 		ws := rq.PathValue("ws")
 		if !rq.sess.Deployment && ws != rq.sess.Workspace {
@@ -120,6 +144,12 @@ func (c *Console) inWorkspace(h handler) http.Handler {
 			return err
 		}
 		rq.ws, rq.space, rq.cat = ws, space, cat
+		if rq.auth, err = c.cfg.Admin.Authority(rq.Context(), ws, rq.actor()); err != nil {
+			return err
+		}
+		if err := rq.auth.Can(area); err != nil {
+			return err
+		}
 		return h(w, rq)
 	})
 }

@@ -10,12 +10,14 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-authz/gatehouse/admin"
 )
 
 // session is who is signed in to the console. It lives in a signed
 // cookie, so any node that shares the store's secret accepts it and
 // nothing is kept server-side; revocation still works because every
-// request re-checks the key it was made with.
+// request re-checks the key or the member it was made with.
 type session struct {
 	// Deployment is set for the deployment admin key (X1): every
 	// workspace is reachable.
@@ -24,6 +26,13 @@ type session struct {
 	// was opened with; the session ends when that key is revoked.
 	KeyID     string `json:"k,omitempty"`
 	Workspace string `json:"w,omitempty"`
+	// UserID names the member of Workspace a console link signed in (X6):
+	// the console acts as that member. Since is the member's creation
+	// time (Unix microseconds, as stored): the session ends when the
+	// member is removed, and a member removed and added again is another
+	// member whose old sessions stay ended.
+	UserID string `json:"u,omitempty"`
+	Since  int64  `json:"m,omitempty"`
 	// CSRF is the token every form and htmx request must echo.
 	CSRF    string `json:"c"`
 	Expires int64  `json:"e"`
@@ -100,25 +109,36 @@ func (c *Console) decodeSession(v string) (session, error) {
 	return s, nil
 }
 
-// currentSession returns the request's valid session, if any. A workspace
-// session whose key was revoked (or lost its admin scope) is not valid.
-func (c *Console) currentSession(r *http.Request) (session, bool) {
+// currentSession returns the request's valid session, if any, and for a
+// member's session the member. A workspace session whose key was revoked
+// (or lost its admin scope) is not valid, nor is a member's session once
+// the member was removed.
+func (c *Console) currentSession(r *http.Request) (session, *admin.Member, bool) {
 	ck, err := r.Cookie(sessionCookie)
 	if err != nil {
-		return session{}, false
+		return session{}, nil, false
 	}
 	s, err := c.decodeSession(ck.Value)
 	if err != nil {
-		return session{}, false
+		return session{}, nil, false
 	}
-	if s.Deployment {
-		return s, c.adminKey != ""
+	switch {
+	case s.Deployment:
+		return s, nil, c.adminKey != ""
+	case s.UserID != "":
+		// An in-process read (no actor): the session's own member, whatever
+		// that member may see.
+		m, err := c.cfg.Admin.Member(r.Context(), s.Workspace, admin.Actor{}, s.UserID)
+		if err != nil || m.CreatedAt.UnixMicro() != s.Since {
+			return session{}, nil, false
+		}
+		return s, &m, true
 	}
 	k, ok := c.cfg.Admin.KeyByID(s.KeyID)
 	if !ok || k.Workspace != s.Workspace || k.Scope != adminScope {
-		return session{}, false
+		return session{}, nil, false
 	}
-	return s, true
+	return s, nil, true
 }
 
 func newToken() string {
@@ -131,14 +151,31 @@ func secure(r *http.Request) bool {
 	return r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"
 }
 
-func (c *Console) setSession(w http.ResponseWriter, r *http.Request, s session) {
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: c.encodeSession(s), Path: "/",
-		Expires: time.Unix(s.Expires, 0), HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secure(r)})
+// cookie makes one of the console's cookies. A console that may be framed
+// by other sites (Config.FrameAncestors) sends them SameSite=None, so that
+// the browser keeps sending them inside the host's iframe, and so Secure
+// (browsers refuse SameSite=None without it; they treat localhost as
+// secure) and Partitioned (CHIPS: the cookie is kept per top-level site,
+// the way browsers that block third-party cookies still allow). Otherwise
+// they are SameSite=Strict, Secure when the request came over TLS.
+func (c *Console) cookie(r *http.Request, name, value string) *http.Cookie {
+	ck := &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secure(r)}
+	if c.framed {
+		ck.SameSite, ck.Secure, ck.Partitioned = http.SameSiteNoneMode, true, true
+	}
+	return ck
 }
 
-func clearCookie(w http.ResponseWriter, r *http.Request, name string) {
-	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secure(r)})
+func (c *Console) setSession(w http.ResponseWriter, r *http.Request, s session) {
+	ck := c.cookie(r, sessionCookie, c.encodeSession(s))
+	ck.Expires = time.Unix(s.Expires, 0)
+	http.SetCookie(w, ck)
+}
+
+func (c *Console) clearCookie(w http.ResponseWriter, r *http.Request, name string) {
+	ck := c.cookie(r, name, "")
+	ck.MaxAge = -1
+	http.SetCookie(w, ck)
 }
 
 // checkCSRF verifies a state-changing request's token, sent as the csrf
@@ -159,18 +196,19 @@ type flash struct {
 	Message string `json:"m"`
 }
 
-func setFlash(w http.ResponseWriter, r *http.Request, kind, msg string) {
+func (c *Console) setFlash(w http.ResponseWriter, r *http.Request, kind, msg string) {
 	b, _ := json.Marshal(flash{Kind: kind, Message: msg})
-	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: base64.RawURLEncoding.EncodeToString(b), Path: "/",
-		MaxAge: 60, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secure(r)})
+	ck := c.cookie(r, flashCookie, base64.RawURLEncoding.EncodeToString(b))
+	ck.MaxAge = 60
+	http.SetCookie(w, ck)
 }
 
-func takeFlash(w http.ResponseWriter, r *http.Request) *flash {
+func (c *Console) takeFlash(w http.ResponseWriter, r *http.Request) *flash {
 	ck, err := r.Cookie(flashCookie)
 	if err != nil {
 		return nil
 	}
-	clearCookie(w, r, flashCookie)
+	c.clearCookie(w, r, flashCookie)
 	b, err := base64.RawURLEncoding.DecodeString(ck.Value)
 	if err != nil {
 		return nil

@@ -9,12 +9,14 @@ import (
 // home sends a signed-in person to their workspace (or the picker) and
 // anyone else to the sign-in page.
 func (c *Console) home(w http.ResponseWriter, r *http.Request) {
-	s, ok := c.currentSession(r)
+	s, _, ok := c.currentSession(r)
 	switch {
 	case !ok:
 		http.Redirect(w, r, "/signin", http.StatusSeeOther)
 	case s.Deployment:
 		http.Redirect(w, r, "/workspaces", http.StatusSeeOther)
+	case s.UserID != "":
+		http.Redirect(w, r, wsPath(s.Workspace)+"/", http.StatusSeeOther)
 	default:
 		http.Redirect(w, r, wsPath(s.Workspace, "roles"), http.StatusSeeOther)
 	}
@@ -66,7 +68,7 @@ func (c *Console) signInPost(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) signOut(w http.ResponseWriter, rq *request) error {
-	clearCookie(w, rq.Request, sessionCookie)
+	c.clearCookie(w, rq.Request, sessionCookie)
 	http.Redirect(w, rq.Request, "/signin", http.StatusSeeOther)
 	return nil
 }

@@ -55,12 +55,23 @@ func (c *Console) createWorkspace(w http.ResponseWriter, rq *request) error {
 	if err != nil {
 		return err
 	}
-	setFlash(w, rq.Request, "ok", "Workspace "+ws.Name+" created with the "+string(ws.Plan)+" plan's predefined roles.")
+	c.setFlash(w, rq.Request, "ok", "Workspace "+ws.Name+" created with the "+string(ws.Plan)+" plan's predefined roles.")
 	redirect(w, rq.Request, wsPath(ws.ID, "roles"))
 	return nil
 }
 
+// workspaceHome opens the first section the session may see (X3): a
+// member's authority decides which, and may give none.
 func (c *Console) workspaceHome(w http.ResponseWriter, rq *request) error {
-	redirect(w, rq.Request, wsPath(rq.ws, "roles"))
-	return nil
+	for _, p := range []struct {
+		area admin.Area
+		page string
+	}{{admin.AreaRolesRead, "roles"}, {admin.AreaPeopleRead, "members"}, {admin.AreaOwner, "settings"}} {
+		if rq.can(p.area) {
+			redirect(w, rq.Request, wsPath(rq.ws, p.page))
+			return nil
+		}
+	}
+	return c.render(w, rq, http.StatusOK, "error", "", errorView{Heading: "Nothing to administer here",
+		Message: "Your roles in this workspace give you no administration rights: the console needs settings_roles_view (to see roles) or more. Ask an owner of the workspace."})
 }
