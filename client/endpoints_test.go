@@ -286,6 +286,17 @@ func TestEveryRoute(t *testing.T) {
 				t.Errorf("permissions %+v", p)
 			}
 		}},
+		{"POST /v1/workspaces/{ws}/console-links", func(t *testing.T) {
+			l, rev, err := adm.ConsoleLink(ctx, ws, "new/2", "/w/"+ws+"/roles")
+			must(t, err)
+			if !strings.HasPrefix(l.URL, env.URL+"/console/link?t=") || l.UserID != "new/2" || rev == 0 ||
+				l.ExpiresAt.Before(time.Now().Add(4*time.Minute)) || l.ExpiresAt.After(time.Now().Add(5*time.Minute+time.Second)) {
+				t.Errorf("console link %+v rev %d", l, rev)
+			}
+			if _, _, err := adm.ConsoleLink(ctx, ws, "nobody", ""); client.ErrorCode(err) != policy.CodeNotFound {
+				t.Errorf("a link for no member: %v", err)
+			}
+		}},
 		{"DELETE /v1/workspaces/{ws}/members/{user}", func(t *testing.T) {
 			_, err := adm.DeleteMember(ctx, ws, "new/2")
 			must(t, err)

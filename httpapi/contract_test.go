@@ -556,6 +556,16 @@ func TestContract_Tour(t *testing.T) {
 	adm.want(200, "", "PUT", ws+"/members/rep/roles", map[string]any{"role_ids": []string{role, "employee"}})
 	adm.want(200, "", "PUT", ws+"/members/rep/grants", map[string]any{"grants": map[string]any{"reports_view": "all"}, "reason": "reports"})
 	adm.want(200, "", "GET", ws+"/members/rep/permissions", nil)
+	// Console links (X6): owners and keys only; one use is the console's.
+	link := adm.want(201, "", "POST", ws+"/console-links", map[string]any{"user_id": "rep", "return_to": "/w/acme/roles"})
+	if u := link.str("url"); !strings.Contains(u, "/console/link?t=") || link.header.Get("Cache-Control") != "no-store" {
+		t.Errorf("console link: %s", link.raw)
+	}
+	adm.want(201, "", "POST", ws+"/console-links", map[string]any{"user_id": "rep"}, "Gatehouse-Actor", "boss")
+	adm.want(403, "forbidden", "POST", ws+"/console-links", map[string]any{"user_id": "boss"}, "Gatehouse-Actor", "rep")
+	adm.want(404, "not_found", "POST", ws+"/console-links", map[string]any{"user_id": "nobody"})
+	adm.want(400, "invalid_argument", "POST", ws+"/console-links", map[string]any{"user_id": "rep", "return_to": "https://evil.example/"})
+	adm.want(400, "invalid_argument", "POST", ws+"/console-links", map[string]any{})
 	adm.want(200, "", "POST", rp+"/members", map[string]any{"user_ids": []string{"u1"}})
 	adm.want(409, "audience_mismatch", "POST", rp+"/members", map[string]any{"user_ids": []string{"u2"}})
 	adm.want(200, "", "GET", rp+"/members", nil)

@@ -24,6 +24,8 @@ type serveConfig struct {
 	RateLimit  float64
 	RateBurst  int
 	KeyGrace   time.Duration
+	// FrameAncestors are the origins that may frame the console (X6).
+	FrameAncestors []string
 }
 
 // envFlags binds flags whose defaults come from the environment.
@@ -90,6 +92,28 @@ func (e *envFlags) int(p *int, name string, def int, usage string) error {
 		def = n
 	}
 	e.fs.IntVar(p, name, def, usage+" ($"+env+")")
+	return nil
+}
+
+// origins binds a list of origins, comma- or space-separated, each checked
+// by check (web.FrameAncestors).
+func (e *envFlags) origins(p *[]string, name, usage string, check func(string) ([]string, error)) error {
+	env := e.envName(name)
+	if v := e.getenv(env); v != "" {
+		list, err := check(v)
+		if err != nil {
+			return fmt.Errorf("$%s: %w", env, err)
+		}
+		*p = list
+	}
+	e.fs.Func(name, usage+" ($"+env+")", func(v string) error {
+		list, err := check(v)
+		if err != nil {
+			return err
+		}
+		*p = list
+		return nil
+	})
 	return nil
 }
 

@@ -50,6 +50,7 @@ commands:
   policy         export or import a workspace's policy as YAML
   audit verify   verify a workspace's audit chain
   session-keys   list or rotate the session signing keys (deployment admin)
+  console-link   print a one-time console sign-in link for a member
   bench          measure decision throughput and latency
 
 Run "gatehouse <command> -h" for a command's flags.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gatehouse-authz/gatehouse/internal/node"
 	"github.com/gatehouse-authz/gatehouse/policy"
+	"github.com/gatehouse-authz/gatehouse/web"
 )
 
 func serveFlags(getenv func(string) string, stderr io.Writer) (*flag.FlagSet, *serveConfig, error) {
@@ -42,6 +43,9 @@ func serveFlags(getenv func(string) string, stderr io.Writer) (*flag.FlagSet, *s
 		return nil, nil, err
 	}
 	if err := e.duration(&c.KeyGrace, "session-key-grace", node.DefaultKeyGrace, "how long a rotated-in session signing key is announced before it signs; more than --poll-interval plus the clock skew between nodes"); err != nil {
+		return nil, nil, err
+	}
+	if err := e.origins(&c.FrameAncestors, "console-frame-ancestors", "origins that may show the console in an iframe, comma-separated, e.g. https://crm.example.com (default: none, the console is never framed); needs HTTPS outside localhost", web.FrameAncestors); err != nil {
 		return nil, nil, err
 	}
 	if err := e.duration(&c.MaxStale, "max-stale", 0, "fail /readyz once snapshots have been stale this long while the database is unreachable (0: stay ready, answering from snapshots)"); err != nil {
@@ -86,7 +90,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	n, err := node.Open(ctx, node.Config{Database: cfg.Database, Catalog: cat, AdminKey: cfg.AdminKey,
 		SessionTTL: cfg.SessionTTL, PollEvery: cfg.PollEvery, MaxStale: cfg.MaxStale,
-		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, KeyGrace: cfg.KeyGrace, Logger: log, Version: version})
+		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, KeyGrace: cfg.KeyGrace, ConsoleFrameAncestors: cfg.FrameAncestors,
+		Logger: log, Version: version})
 	if err != nil {
 		return err
 	}

@@ -48,8 +48,11 @@ type Config struct {
 	// before it signs; DefaultKeyGrace if zero. It must exceed PollEvery
 	// plus the clock skew between nodes.
 	KeyGrace time.Duration
-	Logger   *slog.Logger
-	Version  string
+	// ConsoleFrameAncestors are the origins that may show the console in
+	// a frame (web.Config.FrameAncestors); none if empty.
+	ConsoleFrameAncestors []string
+	Logger                *slog.Logger
+	Version               string
 }
 
 // Store is what a node needs of its database.
@@ -120,7 +123,8 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		st.Close()
 		return nil, fmt.Errorf("session keys: %w", err)
 	}
-	console, err := web.New(web.Config{Admin: svc, Engine: n.Engine, AdminKey: cfg.AdminKey, Keys: n.sessionKeys.keys, Logger: cfg.Logger})
+	console, err := web.New(web.Config{Admin: svc, Engine: n.Engine, AdminKey: cfg.AdminKey, Keys: n.sessionKeys.keys,
+		FrameAncestors: cfg.ConsoleFrameAncestors, Logger: cfg.Logger})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -131,7 +135,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	reg := prometheus.NewRegistry()
 	n.API = httpapi.New(httpapi.Config{Admin: svc, Engine: n.Engine, AdminKey: cfg.AdminKey, Sessions: n.sessionKeys.keys, Rotator: n.sessionKeys,
-		SessionTTL: cfg.SessionTTL, Ready: st.Ping, Registry: reg, Console: console,
+		SessionTTL: cfg.SessionTTL, Ready: st.Ping, Registry: reg, Console: console, ConsoleLinks: console,
 		Freshness: func() httpapi.Freshness {
 			if n.Follower == nil {
 				return httpapi.Freshness{}
