@@ -63,11 +63,7 @@ func (c *Console) roleView(rq *request, r admin.Role, draft policy.Grants, open 
 			saved[k] = l
 		}
 	}
-	var lim *ceiling
-	if !rq.auth.Owner() {
-		lim = &ceiling{own: rq.auth.Level, saved: rq.cat.Resolve(saved, r.Audience)}
-	}
-	v.Matrix = buildMatrix(rq.cat, r.Audience, known, open, lim)
+	v.Matrix = buildMatrix(rq.cat, r.Audience, known, open, ceilingFor(rq, r))
 	v.Matrix.ReadOnly = !rq.can(admin.AreaRolesEdit)
 	// Orphaned grants (C7) are not drafts' business: they neither count as
 	// changes nor can be edited here.
@@ -102,6 +98,21 @@ func (c *Console) roleView(rq *request, r admin.Role, draft policy.Grants, open 
 	}
 	v.Members = members
 	return v, nil
+}
+
+// ceilingFor is what the session may grant in role r (X3a.1): nil for
+// owners and keys, who are not limited.
+func ceilingFor(rq *request, r admin.Role) *ceiling {
+	if rq.auth.Owner() {
+		return nil
+	}
+	saved := policy.Grants{}
+	for k, l := range r.Grants {
+		if _, ok := rq.cat.Lookup(k); ok {
+			saved[k] = l
+		}
+	}
+	return &ceiling{own: rq.auth.Level, saved: rq.cat.Resolve(saved, r.Audience)}
 }
 
 // draftGrants reads the draft carried by the editor's hidden fields
@@ -173,6 +184,10 @@ func (c *Console) applyDraftOp(rq *request, r admin.Role, g policy.Grants, open 
 	op := rq.PostFormValue("op")
 	switch {
 	case op == "allow-all":
+		if ceilingFor(rq, r) != nil {
+			return nil, &policy.Error{Code: policy.CodePrivilegeEscalation,
+				Message: "you cannot grant more than you have (X3a): set the levels one by one, up to your own"}
+		}
 		clear(g)
 		maps.Copy(g, rq.cat.AllowAll(r.Audience)) // R8
 	case op == "deny-all":
@@ -182,6 +197,16 @@ func (c *Console) applyDraftOp(rq *request, r admin.Role, g policy.Grants, open 
 		maps.Copy(g, r.Grants)
 	case strings.HasPrefix(op, "set:"):
 		key, value, _ := strings.Cut(strings.TrimPrefix(op, "set:"), "=")
+		if lim := ceilingFor(rq, r); lim != nil {
+			// The same rule the disabled buttons show, for a crafted op.
+			p, err := rq.cat.PermissionByKey(key)
+			if err != nil {
+				return nil, err
+			}
+			if ok, why := lim.allows(rq.cat, r.Audience, g, rq.cat.Resolve(g, r.Audience), p, value); !ok {
+				return nil, &policy.Error{Code: policy.CodePrivilegeEscalation, Message: why}
+			}
+		}
 		adjusted, err := setLevel(rq.cat, r.Audience, g, key, value)
 		if err != nil {
 			return nil, err
