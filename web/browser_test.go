@@ -27,6 +27,88 @@ type browser struct {
 
 	mu       sync.Mutex
 	problems []string
+	// expected are console messages a test provokes on purpose (a frame
+	// the CSP refuses), as substrings; they are not problems.
+	expected []string
+	// root is the browser a frame's browser belongs to (see inFrame).
+	root *browser
+}
+
+// expect marks console messages containing substr as provoked on purpose.
+func (b *browser) expect(substr string) {
+	r := b.rootOf()
+	r.mu.Lock()
+	r.expected = append(r.expected, substr)
+	r.mu.Unlock()
+}
+
+// saw reports whether the console showed a message containing substr.
+func (b *browser) saw(substr string) bool {
+	r := b.rootOf()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, p := range r.problems {
+		if strings.Contains(p, substr) {
+			return true
+		}
+	}
+	return false
+}
+
+func (b *browser) rootOf() *browser {
+	if b.root != nil {
+		return b.root
+	}
+	return b
+}
+
+// report records a console message that may be a problem.
+func (b *browser) report(m chromedp.ConsoleMessage) {
+	if m.Type != chromedp.ConsoleError && !m.IsException() && m.Type != chromedp.ConsoleWarning {
+		return
+	}
+	r := b.rootOf()
+	r.mu.Lock()
+	r.problems = append(r.problems, fmt.Sprintf("%s %s:%d: %s", m.Type, m.URL, m.Line+1, m.Text))
+	r.mu.Unlock()
+}
+
+// inFrame returns a browser that works in the cross-site iframe whose
+// document's URL starts with prefix: Chrome runs such a frame as a target
+// of its own (chromedp docs/API.md, "Work in an iframe from another
+// site"). Its console messages count like the page's.
+func (b *browser) inFrame(prefix string) *browser {
+	b.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		infos, err := chromedp.Targets(b.ctx)
+		if err != nil {
+			b.fail("targets: %v", err)
+		}
+		for _, info := range infos {
+			if info.Type == "iframe" && strings.HasPrefix(info.URL, prefix) {
+				ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithTargetID(info.TargetID))
+				b.t.Cleanup(cancel)
+				f := &browser{t: b.t, ctx: ctx, base: b.base, shots: b.shots, root: b.rootOf()}
+				if err := chromedp.Do(ctx); err != nil {
+					b.fail("attach to the frame: %v", err)
+				}
+				messages := chromedp.Console(ctx)
+				go func() {
+					for m, err := range messages {
+						if err != nil {
+							return
+						}
+						f.report(m)
+					}
+				}()
+				return f
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.fail("no frame at %s", prefix)
+	return nil
 }
 
 // chromium finds the browser: $CHROME_BIN, then Debian's chromium. With CI
@@ -77,11 +159,7 @@ func newBrowser(t *testing.T, base string) *browser {
 			if err != nil {
 				return
 			}
-			if m.Type == chromedp.ConsoleError || m.IsException() || m.Type == chromedp.ConsoleWarning {
-				b.mu.Lock()
-				b.problems = append(b.problems, fmt.Sprintf("%s %s:%d: %s", m.Type, m.URL, m.Line+1, m.Text))
-				b.mu.Unlock()
-			}
+			b.report(m)
 		}
 	}()
 	// Accept confirm() dialogs, as a person clicking OK would.
@@ -98,7 +176,13 @@ func newBrowser(t *testing.T, base string) *browser {
 		time.Sleep(100 * time.Millisecond) // let the last events arrive
 		b.mu.Lock()
 		defer b.mu.Unlock()
+	problems:
 		for _, p := range b.problems {
+			for _, e := range b.expected {
+				if strings.Contains(p, e) {
+					continue problems
+				}
+			}
 			t.Errorf("browser console: %s", p)
 		}
 		t.Logf("screenshots in %s", b.shots)

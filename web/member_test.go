@@ -31,7 +31,12 @@ type memberWorld struct {
 
 func newMemberWorld(t *testing.T) *memberWorld {
 	t.Helper()
-	w := newWorld(t)
+	return seedMembers(t, newWorld(t))
+}
+
+// seedMembers adds the people of X6 to a seeded world.
+func seedMembers(t *testing.T, w *world) *memberWorld {
+	t.Helper()
 	ctx := context.Background()
 	a := w.Admin
 	must := func(err error) {

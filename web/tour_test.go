@@ -21,7 +21,12 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	env := apitest.Start(t, apitest.Options{})
+	return seedWorld(t, apitest.Start(t, apitest.Options{}))
+}
+
+// seedWorld seeds workspace acme on a running node.
+func seedWorld(t *testing.T, env *apitest.Env) *world {
+	t.Helper()
 	ctx := context.Background()
 	a := env.Admin
 	must := func(err error) {
