@@ -10,12 +10,12 @@ import (
 // last snapshot, or reports false when the snapshot must be compiled
 // afresh: no previous snapshot, one that updates have made stale, or a
 // change that Update does not cover (catalog, departments, a role's name,
-// a deleted role).
+// a deleted role, the action aliases).
 func (v *view) delta(last *policy.Snapshot) (policy.Delta, bool) {
 	if last == nil || last.Stale() || last.Revision() != v.base.ws.Revision {
 		return policy.Delta{}, false
 	}
-	if v.cat != last.Catalog() || len(v.deptsPut) > 0 || len(v.deptsDeleted) > 0 || len(v.rolesDeleted) > 0 {
+	if v.cat != last.Catalog() || len(v.deptsPut) > 0 || len(v.deptsDeleted) > 0 || len(v.rolesDeleted) > 0 || v.aliasesPut {
 		return policy.Delta{}, false
 	}
 	// The snapshot names roles in explanations: a rename needs a compile.
@@ -52,7 +52,7 @@ func (v *view) delta(last *policy.Snapshot) (policy.Delta, bool) {
 			refs = append(refs, policy.RoleRef{RoleID: a.RoleID, Revision: a.Revision})
 		}
 		d.Members = append(d.Members, policy.Member{UserID: u, Kind: m.Kind, Owner: m.Owner, DepartmentIDs: m.DepartmentIDs,
-			Roles: refs[start:len(refs):len(refs)], Grants: m.Grants, Epoch: m.Epoch})
+			Roles: refs[start:len(refs):len(refs)], Grants: m.Grants, Epoch: m.Epoch, Email: m.Email})
 	}
 	return d, true
 }

@@ -14,7 +14,7 @@ import (
 func (v *view) empty() bool {
 	return !v.wsDirty && len(v.rolesPut) == 0 && len(v.rolesDeleted) == 0 && len(v.newRevs) == 0 &&
 		len(v.applies) == 0 && len(v.deptsPut) == 0 && len(v.deptsDeleted) == 0 &&
-		len(v.objsPut) == 0 && len(v.objsDeleted) == 0 && len(v.keysPut) == 0 && len(v.keysDeleted) == 0 && len(v.members) == 0 && len(v.forced) == 0
+		len(v.objsPut) == 0 && len(v.objsDeleted) == 0 && len(v.keysPut) == 0 && len(v.keysDeleted) == 0 && len(v.members) == 0 && len(v.forced) == 0 && !v.aliasesPut
 }
 
 // record appends an audit entry for this write (X4). before and after are
@@ -229,6 +229,9 @@ func (v *view) ops(bumped []string) []Op {
 			ops = append(ops, DeleteKey{ID: id})
 		}
 	}
+	if v.aliasesPut {
+		ops = append(ops, PutAliases{Aliases: v.aliases})
+	}
 	return ops
 }
 
@@ -286,7 +289,7 @@ func hashEntry(e *AuditEntry) string {
 // space's locks.
 func (v *view) merge() {
 	m := v.base
-	m.ws, m.roles, m.revs, m.depts, m.objects, m.keys = v.ws, v.roles, v.revs, v.depts, v.objects, v.keys
+	m.ws, m.roles, m.revs, m.depts, m.objects, m.keys, m.aliases = v.ws, v.roles, v.revs, v.depts, v.objects, v.keys, v.aliases
 	if m.cat != v.cat {
 		m.cat = v.cat
 		clear(m.vecs)

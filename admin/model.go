@@ -20,6 +20,7 @@ type model struct {
 	depts       map[string]*Department
 	objects     map[string]SmartObject
 	keys        map[string]*APIKey // X2, by key id
+	aliases     map[string]string  // Z2: alias → permission key
 	audit       AuditHead
 	// vecs caches compiled role vectors for cat. Guarded by the space's
 	// write lock, like every other field's mutation.
@@ -69,6 +70,7 @@ func newModel(base *policy.Catalog, d *Dataset) (*model, error) {
 		k := d.Keys[i]
 		m.keys[k.ID] = &k
 	}
+	m.aliases = d.Aliases
 	var err error
 	if m.cat, err = base.WithObjects(sortedObjects(m.objects)); err != nil {
 		return nil, err
@@ -94,7 +96,7 @@ func cmpString(a, b string) int {
 
 // state is the policy state a snapshot is compiled from.
 func (m *model) state() policy.State {
-	st := policy.State{Workspace: m.ws.ID, Revision: m.ws.Revision, Catalog: m.cat,
+	st := policy.State{Workspace: m.ws.ID, Revision: m.ws.Revision, Catalog: m.cat, Aliases: m.aliases,
 		Roles:       make([]policy.RoleRevision, 0, len(m.revs)),
 		Departments: make([]policy.Department, 0, len(m.depts)),
 		Members:     make([]policy.Member, 0, len(m.members))}
@@ -116,7 +118,7 @@ func (m *model) state() policy.State {
 			refs = append(refs, policy.RoleRef{RoleID: a.RoleID, Revision: a.Revision})
 		}
 		st.Members = append(st.Members, policy.Member{UserID: mb.UserID, Kind: mb.Kind, Owner: mb.Owner,
-			DepartmentIDs: mb.DepartmentIDs, Roles: refs[start:len(refs):len(refs)], Grants: mb.Grants, Epoch: mb.Epoch})
+			DepartmentIDs: mb.DepartmentIDs, Roles: refs[start:len(refs):len(refs)], Grants: mb.Grants, Epoch: mb.Epoch, Email: mb.Email})
 	}
 	return st
 }

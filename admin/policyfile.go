@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 
 	"go.yaml.in/yaml/v3"
@@ -19,6 +20,9 @@ type PolicyFile struct {
 	Objects     []PolicyObject `yaml:"objects,omitempty"`
 	Roles       []PolicyRole   `yaml:"roles"`
 	Departments []PolicyDept   `yaml:"departments,omitempty"`
+	// ActionAliases are the workspace's action aliases (Z2); a file
+	// without the key leaves them as they are.
+	ActionAliases *map[string]string `yaml:"action_aliases,omitempty"`
 }
 
 // PolicyObject is a smart object type in a policy file.
@@ -63,6 +67,10 @@ func (s *Service) ExportPolicy(ctx context.Context, ws string) ([]byte, error) {
 		}
 		for _, d := range m.depts {
 			f.Departments = append(f.Departments, PolicyDept{ID: d.ID, Name: d.Name, Parent: d.ParentID})
+		}
+		if len(m.aliases) > 0 {
+			a := maps.Clone(m.aliases)
+			f.ActionAliases = &a
 		}
 		return nil
 	})
@@ -154,6 +162,11 @@ func (v *view) importPolicy(f *PolicyFile) error {
 	}
 	if err := v.importDepartments(f.Departments); err != nil {
 		return err
+	}
+	if f.ActionAliases != nil {
+		if err := v.setAliases(*f.ActionAliases); err != nil {
+			return prefixError("action_aliases", err)
+		}
 	}
 	inFile := map[string]bool{}
 	for i, pr := range f.Roles {

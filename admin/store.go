@@ -107,6 +107,7 @@ type Dataset struct {
 	Departments []Department
 	Objects     []SmartObject
 	Keys        []APIKey
+	Aliases     map[string]string // action aliases (Z2): alias → permission key
 	AuditHead   AuditHead
 }
 
@@ -191,6 +192,9 @@ type PutKey struct{ Key APIKey }
 // DeleteKey deletes a workspace API key.
 type DeleteKey struct{ ID string }
 
+// PutAliases replaces the workspace's action aliases (Z2) with Aliases.
+type PutAliases struct{ Aliases map[string]string }
+
 func (PutWorkspace) op()     {}
 func (PutRole) op()          {}
 func (DeleteRole) op()       {}
@@ -207,3 +211,4 @@ func (PutObject) op()        {}
 func (DeleteObject) op()     {}
 func (PutKey) op()           {}
 func (DeleteKey) op()        {}
+func (PutAliases) op()       {}

@@ -24,6 +24,7 @@ type view struct {
 	depts   map[string]*Department
 	objects map[string]SmartObject
 	keys    map[string]*APIKey
+	aliases map[string]string
 
 	members map[string]*Member // overlay: nil marks a removed member
 	dirty   map[string]bool    // members to write in full
@@ -40,6 +41,7 @@ type view struct {
 	objsDeleted  []string
 	keysPut      []string
 	keysDeleted  []string
+	aliasesPut   bool
 
 	// addressed lists the members and departments the write names, changed
 	// or not: X3a.2 holds for them even when the write changes nothing,
@@ -64,7 +66,7 @@ type view struct {
 
 func newView(m *model, now time.Time, actor Actor) *view {
 	return &view{base: m, now: now, actor: actor, ws: m.ws, cat: m.cat,
-		roles: maps.Clone(m.roles), revs: maps.Clone(m.revs), depts: maps.Clone(m.depts), objects: maps.Clone(m.objects), keys: maps.Clone(m.keys),
+		roles: maps.Clone(m.roles), revs: maps.Clone(m.revs), depts: maps.Clone(m.depts), objects: maps.Clone(m.objects), keys: maps.Clone(m.keys), aliases: m.aliases,
 		members: map[string]*Member{}, dirty: map[string]bool{}, applied: map[string]bool{}, forced: map[string]bool{}}
 }
 

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gatehouse-authz/gatehouse/policy"
 )
 
 // DefaultUserAgent is the User-Agent of a client made without WithUserAgent.
@@ -220,6 +222,10 @@ func (c *Client) send(ctx context.Context, rq *request) (http.Header, []byte, er
 	}
 	if resp.StatusCode/100 != 2 {
 		e := errorFrom(resp.StatusCode, data)
+		if code := resp.Header.Get("Gatehouse-Error-Code"); code != "" {
+			// The AuthZEN endpoints answer a message string (Z1).
+			e.Code, e.Message = policy.Code(code), strings.TrimSpace(string(data))
+		}
 		e.RetryAfter, _ = retryAfter(resp.Header.Get("Retry-After"), time.Now())
 		return nil, nil, e
 	}

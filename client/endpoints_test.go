@@ -457,6 +457,97 @@ func TestEveryRoute(t *testing.T) {
 				t.Errorf("rotation into a full ring: %v", err)
 			}
 		}},
+		{"PUT /v1/workspaces/{ws}/action-aliases", func(t *testing.T) {
+			a, rev, err := adm.SetActionAliases(ctx, ws, map[string]string{"can_read_contact": "contacts_view"})
+			must(t, err)
+			if a["can_read_contact"] != "contacts_view" || rev == 0 {
+				t.Errorf("aliases %v at %d", a, rev)
+			}
+			_, _, err = adm.SetActionAliases(ctx, ws, map[string]string{"x": "contact_view"})
+			if client.ErrorCode(err) != policy.CodeUnknownPermission {
+				t.Errorf("alias to an unknown permission: %v", err)
+			}
+		}},
+		{"GET /v1/workspaces/{ws}/action-aliases", func(t *testing.T) {
+			a, err := adm.ActionAliases(ctx, ws)
+			must(t, err)
+			if len(a) != 1 {
+				t.Errorf("aliases %v", a)
+			}
+		}},
+	}
+	for _, root := range []bool{true, false} {
+		where, prefix := ws, "/v1/workspaces/{ws}"
+		if root {
+			where, prefix = "", ""
+		}
+		subject := &client.AuthZENEntity{Type: "user", ID: "ann"}
+		read := &client.AuthZENAction{Name: "can_read_contact"}
+		rec := &client.AuthZENEntity{Type: "contacts", ID: "c1", Properties: map[string]any{"owner_id": "ann"}}
+		steps = append(steps, []struct {
+			route string
+			run   func(t *testing.T)
+		}{
+			{"POST " + prefix + "/access/v1/evaluation", func(t *testing.T) {
+				d, err := chk.Evaluate(ctx, where, client.AuthZENEvaluation{Subject: subject, Action: read, Resource: rec})
+				must(t, err)
+				if d.Context["permission"] != "contacts_view" {
+					t.Errorf("evaluation %+v", d)
+				}
+				_, err = chk.Evaluate(ctx, where, client.AuthZENEvaluation{Subject: subject})
+				if client.ErrorCode(err) != policy.CodeInvalidArgument || !strings.Contains(err.Error(), "action") {
+					t.Errorf("an evaluation without an action: %v", err)
+				}
+			}},
+			{"POST " + prefix + "/access/v1/evaluations", func(t *testing.T) {
+				ds, err := chk.Evaluations(ctx, where, client.AuthZENEvaluations{AuthZENEvaluation: client.AuthZENEvaluation{Subject: subject, Action: read},
+					Evaluations: []client.AuthZENEvaluation{{Resource: rec}, {Resource: rec}}, Semantic: client.PermitOnFirstPermit})
+				must(t, err)
+				if len(ds) == 0 || len(ds) > 2 {
+					t.Errorf("evaluations %+v", ds)
+				}
+			}},
+			{"POST " + prefix + "/access/v1/search/subject", func(t *testing.T) {
+				p, err := chk.SearchSubjects(ctx, where, client.AuthZENSearch{Subject: &client.AuthZENEntity{Type: "user"}, Action: read, Resource: rec, Limit: 1})
+				must(t, err)
+				if len(p.Results) != 1 || p.Page.Total < 1 {
+					t.Errorf("subject search %+v", p)
+				}
+			}},
+			{"POST " + prefix + "/access/v1/search/action", func(t *testing.T) {
+				p, err := chk.SearchActions(ctx, where, client.AuthZENSearch{Subject: subject, Resource: rec})
+				must(t, err)
+				if p.Page.Total == 0 {
+					t.Errorf("action search %+v", p)
+				}
+			}},
+		}...)
+	}
+	steps = append(steps, []struct {
+		route string
+		run   func(t *testing.T)
+	}{
+		{"GET /.well-known/authzen-configuration", func(t *testing.T) {
+			m, err := chk.AuthZENConfiguration(ctx, "", false)
+			must(t, err)
+			if !strings.HasSuffix(m.AccessEvaluationEndpoint, "/access/v1/evaluation") {
+				t.Errorf("metadata %+v", m)
+			}
+		}},
+		{"GET /.well-known/authzen-configuration/v1/workspaces/{ws}", func(t *testing.T) {
+			m, err := chk.AuthZENConfiguration(ctx, ws, false)
+			must(t, err)
+			if !strings.HasSuffix(m.PolicyDecisionPoint, "/v1/workspaces/"+ws) {
+				t.Errorf("metadata %+v", m)
+			}
+		}},
+		{"GET /v1/workspaces/{ws}/.well-known/authzen-configuration", func(t *testing.T) {
+			m, err := chk.AuthZENConfiguration(ctx, ws, true)
+			must(t, err)
+			if !strings.HasSuffix(m.SearchSubjectEndpoint, "/v1/workspaces/"+ws+"/access/v1/search/subject") {
+				t.Errorf("metadata %+v", m)
+			}
+		}},
 		{"PUT /v1/workspaces/{ws}/policy", func(t *testing.T) {
 			before := adm.LastRevision(ws)
 			rev, err := adm.ImportPolicy(ctx, ws, exported, "")
@@ -469,7 +560,7 @@ func TestEveryRoute(t *testing.T) {
 				t.Errorf("import of a bad file: %v", err)
 			}
 		}},
-	}
+	}...)
 	covered := map[string]bool{}
 	for _, s := range steps {
 		covered[s.route] = true

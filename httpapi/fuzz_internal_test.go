@@ -55,6 +55,7 @@ var bodyEndpoints = []bodyEndpoint{
 	{"PUT /v1/workspaces/{ws}/members/{user}/grants", func() any { return new(memberGrantsRequest) }, MaxBody},
 	{"PUT /v1/workspaces/{ws}/departments/{id}", func() any { return new(departmentRequest) }, MaxBody},
 	{"POST /v1/workspaces/{ws}/check", func() any { return new(checkRequest) }, MaxBody},
+	{"PUT /v1/workspaces/{ws}/action-aliases", func() any { return new(map[string]string) }, MaxBody},
 	{"POST /v1/workspaces/{ws}/check/batch", func() any { return new(batchRequest) }, MaxBody},
 	{"POST /v1/workspaces/{ws}/filter", func() any { return new(filterRequest) }, MaxBody},
 	{"POST /v1/workspaces/{ws}/explain", func() any { return new(explainRequest) }, MaxBody},
@@ -66,6 +67,16 @@ var bodyEndpoints = []bodyEndpoint{
 var otherBodies = map[string]string{
 	"PUT /v1/workspaces/{ws}/policy": "YAML: admin.FuzzParsePolicy, and FuzzAPI through the handler",
 	"POST /v1/session-keys/rotate":   "no body",
+	// AuthZEN bodies ignore unknown fields (its §12.1.1): FuzzAuthZEN
+	// decodes and maps them, and FuzzAPI drives the handlers.
+	"POST /access/v1/evaluation":                        "FuzzAuthZEN",
+	"POST /access/v1/evaluations":                       "FuzzAuthZEN",
+	"POST /access/v1/search/subject":                    "FuzzAuthZEN",
+	"POST /access/v1/search/action":                     "FuzzAuthZEN",
+	"POST /v1/workspaces/{ws}/access/v1/evaluation":     "FuzzAuthZEN",
+	"POST /v1/workspaces/{ws}/access/v1/evaluations":    "FuzzAuthZEN",
+	"POST /v1/workspaces/{ws}/access/v1/search/subject": "FuzzAuthZEN",
+	"POST /v1/workspaces/{ws}/access/v1/search/action":  "FuzzAuthZEN",
 }
 
 // queryParsers names, for every query parameter of the OpenAPI document,

@@ -32,7 +32,7 @@ func (r reply) code() string {
 		s, _ := e["code"].(string)
 		return s
 	}
-	return ""
+	return r.header.Get("Gatehouse-Error-Code") // the AuthZEN endpoints' errors (Z1)
 }
 
 func (r reply) str(field string) string {

@@ -43,6 +43,7 @@ const (
 	classDeployment walkClass = "deployment" // the deployment admin key only (X1)
 	classChecker    walkClass = "checker"    // any key of the workspace (X2)
 	classManager    walkClass = "manager"    // an admin-scope key of the workspace (X2)
+	classKeyed      walkClass = "keyed"      // outside /v1: any workspace key, which names its workspace (AuthZEN, Z1)
 )
 
 // walkRoute is one route of the table with what the walker knows of it.
@@ -84,6 +85,8 @@ func classifyRoutes(t *testing.T, table []string, ids idTable) []walkRoute {
 		r := walkRoute{method: method, path: path}
 		open := op.Security != nil && len(*op.Security) == 0
 		switch {
+		case !strings.HasPrefix(path, "/v1/") && !open && strings.HasPrefix(path, "/access/v1/"):
+			r.class = classKeyed
 		case !strings.HasPrefix(path, "/v1/"):
 			r.class = classSystem
 			if !open {
@@ -211,6 +214,9 @@ func (ids idTable) realToFake(victim, absent string) *strings.Replacer {
 // walkRequests gives, by route, the query and body that would do harm if
 // the request got through: a refusal must come before any of it is read.
 // A route missing here is walked with no query and an empty JSON object.
+// azWalkBody is a valid AuthZEN request of every kind (Z1).
+const azWalkBody = `{"subject":{"type":"user","id":"{user}"},"action":{"name":"leads_view"},"resource":{"type":"leads","id":"1"}}`
+
 var walkRequests = map[string]struct{ query, body string }{
 	"POST /v1/workspaces":                                         {body: `{"id":"pwned","name":"Pwned","plan":"free"}`},
 	"PATCH /v1/workspaces/{ws}":                                   {body: `{"name":"Pwned","plan":"free"}`},
@@ -231,6 +237,15 @@ var walkRequests = map[string]struct{ query, body string }{
 	"PUT /v1/workspaces/{ws}/members/{user}/grants":               {body: `{"grants":{"leads_view":"all"},"reason":"pwned"}`},
 	"PUT /v1/workspaces/{ws}/departments/{id}":                    {body: `{"name":"Pwned"}`},
 	"POST /v1/workspaces/{ws}/check":                              {body: `{"user":"{user}","permission":"leads_view"}`},
+	"PUT /v1/workspaces/{ws}/action-aliases":                      {body: `{"pwned":"leads_view"}`},
+	"POST /access/v1/evaluation":                                  {body: azWalkBody},
+	"POST /access/v1/evaluations":                                 {body: azWalkBody},
+	"POST /access/v1/search/subject":                              {body: azWalkBody},
+	"POST /access/v1/search/action":                               {body: azWalkBody},
+	"POST /v1/workspaces/{ws}/access/v1/evaluation":               {body: azWalkBody},
+	"POST /v1/workspaces/{ws}/access/v1/evaluations":              {body: azWalkBody},
+	"POST /v1/workspaces/{ws}/access/v1/search/subject":           {body: azWalkBody},
+	"POST /v1/workspaces/{ws}/access/v1/search/action":            {body: azWalkBody},
 	"POST /v1/workspaces/{ws}/check/batch":                        {body: `{"checks":[{"user":"{user}","permission":"leads_view"}]}`},
 	"POST /v1/workspaces/{ws}/filter":                             {body: `{"user":"{user}","permission":"leads_view"}`},
 	"POST /v1/workspaces/{ws}/explain":                            {body: `{"user":"{user}","permission":"leads_view"}`},
@@ -498,6 +513,10 @@ func (fx *isolationFixture) cases(rt walkRoute) []walkCase {
 	}
 	add(fx.badKeys(), false, 401, "unauthenticated")
 	switch rt.class {
+	case classKeyed:
+		// Any workspace key answers for its own workspace: only the
+		// deployment key, which names none, is refused.
+		add([]credential{{name: "deployment-key", auth: "Bearer " + apitest.AdminKey}}, false, 403, "forbidden")
 	case classDeployment:
 		add(fx.foreignKeys(), false, 403, "forbidden")
 		add(fx.checkScopeKeys(), true, 403, "forbidden")
@@ -713,8 +732,13 @@ func (fx *isolationFixture) walk(t *testing.T, rt walkRoute, seen *refusals) int
 				fx.revealsNothing(t, a, "")
 			}
 			scope := "workspace"
-			if rt.class == classDeployment {
+			switch {
+			case rt.class == classDeployment:
 				scope = "deployment"
+			case rt.class == classKeyed:
+				scope = "AuthZEN root" // errors as its specification writes them
+			case strings.Contains(rt.path, "/access/v1/"):
+				scope = "AuthZEN workspace"
 			}
 			// One answer per case on every route: the deployment key's
 			// not_found for a missing workspace too (the engine and the

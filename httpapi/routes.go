@@ -42,7 +42,7 @@ func (s *Server) KeyScopes() map[string]string {
 	out := map[string]string{}
 	for _, rt := range s.routes {
 		switch rt.access {
-		case checker:
+		case checker, keyed:
 			out[rt.method+" "+rt.path] = "check"
 		case manager:
 			out[rt.method+" "+rt.path] = "admin"
@@ -69,6 +69,9 @@ func (s *Server) routeTable() []route {
 	const ws = "/v1/workspaces/{ws}"
 	r := func(method, path string, a access, area admin.Area, h handler) route {
 		return route{method: method, path: path, area: area, access: a, h: s.serve(a, area, h)}
+	}
+	z := func(method, path string, a access, h handler) route {
+		return route{method: method, path: path, area: areaDecision, access: a, h: s.serveAuthZEN(a, h)}
 	}
 	const (
 		workspace   = admin.AreaWorkspace
@@ -140,6 +143,23 @@ func (s *Server) routeTable() []route {
 		r("GET", ws+"/who-can", checker, peopleRead, s.whoCan),
 		r("POST", ws+"/sessions", checker, decision, s.createSession),
 		r("GET", ws+"/events", checker, decision, s.events),
+
+		r("PUT", ws+"/action-aliases", manager, rolesEdit, s.putActionAliases),
+		r("GET", ws+"/action-aliases", manager, rolesRead, s.getActionAliases),
+
+		// AuthZEN (Z1): at the root with a workspace key, and under the
+		// workspace; the metadata document is public and reads nothing.
+		z("POST", "/access/v1/evaluation", keyed, s.azEvaluate),
+		z("POST", "/access/v1/evaluations", keyed, s.azEvaluations),
+		z("POST", "/access/v1/search/subject", keyed, s.azSearchSubject),
+		z("POST", "/access/v1/search/action", keyed, s.azSearchAction),
+		z("POST", ws+"/access/v1/evaluation", checker, s.azEvaluate),
+		z("POST", ws+"/access/v1/evaluations", checker, s.azEvaluations),
+		z("POST", ws+"/access/v1/search/subject", checker, s.azSearchSubject),
+		z("POST", ws+"/access/v1/search/action", checker, s.azSearchAction),
+		z("GET", "/.well-known/authzen-configuration", public, s.azConfiguration),
+		z("GET", "/.well-known/authzen-configuration/v1/workspaces/{ws}", public, s.azConfiguration),
+		z("GET", ws+"/.well-known/authzen-configuration", public, s.azConfiguration),
 
 		r("GET", ws+"/audit", manager, peopleRead, s.listAudit),
 		r("GET", ws+"/audit/verify", manager, reports, s.verifyAudit),

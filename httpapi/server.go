@@ -64,6 +64,10 @@ type Config struct {
 	Now          func() time.Time
 	// Version is reported by /healthz.
 	Version string
+	// PublicURL is the server's URL as clients reach it, for documents
+	// that name endpoints (the AuthZEN metadata, Z1); derived from each
+	// request when empty.
+	PublicURL string
 }
 
 // Server is the HTTP API.
@@ -162,15 +166,30 @@ const (
 	deployment               // the deployment admin key (X1)
 	checker                  // a key of the workspace, any scope, or the deployment key
 	manager                  // an admin key of the workspace, or the deployment key
+	keyed                    // any key of one workspace, which names the workspace (AuthZEN at the root, Z1)
 )
 
 // serve wraps an endpoint with authentication, the authority its area
 // needs (X3) and error answers.
 func (s *Server) serve(a access, area admin.Area, h handler) http.Handler {
+	return s.serveWith(a, area, h, s.writeError)
+}
+
+// serveAuthZEN is serve for the AuthZEN endpoints (Z1): errors as the
+// specification writes them, and X-Request-ID echoed.
+func (s *Server) serveAuthZEN(a access, h handler) http.Handler {
+	inner := s.serveWith(a, areaDecision, h, s.writeAuthZENError)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		echoRequestID(w, r)
+		inner.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) serveWith(a access, area admin.Area, h handler, writeError func(http.ResponseWriter, *http.Request, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := &call{ws: r.PathValue("ws")}
 		if err := s.authenticate(r, a, area, c); err != nil {
-			s.writeError(w, r, err)
+			writeError(w, r, err)
 			return
 		}
 		if a != public {
@@ -179,12 +198,12 @@ func (s *Server) serve(a access, area admin.Area, h handler) http.Handler {
 				key = "deployment"
 			}
 			if err := s.limits.allow(w, key); err != nil {
-				s.writeError(w, r, err)
+				writeError(w, r, err)
 				return
 			}
 		}
 		if err := h(w, r, c); err != nil {
-			s.writeError(w, r, err)
+			writeError(w, r, err)
 		}
 	})
 }
@@ -194,6 +213,8 @@ var (
 		Message: "missing API key: send Authorization: Bearer <key>"}
 	errNotDeployment = &policy.Error{Code: policy.CodeForbidden,
 		Message: "this endpoint needs the deployment admin key"}
+	errDeploymentNoWorkspace = &policy.Error{Code: policy.CodeForbidden,
+		Message: "the deployment admin key names no workspace: use a workspace key here, or /v1/workspaces/{ws}/access/v1/…"}
 )
 
 // bearer returns the token of an "Authorization: Bearer <token>" header.
@@ -223,6 +244,9 @@ func (s *Server) authenticate(r *http.Request, a access, area admin.Area, c *cal
 			c.deployed = true
 		}
 	}
+	if c.deployed && a == keyed {
+		return errDeploymentNoWorkspace
+	}
 	if !c.deployed {
 		k, err := s.cfg.Admin.Authenticate(token)
 		if err != nil {
@@ -231,6 +255,9 @@ func (s *Server) authenticate(r *http.Request, a access, area admin.Area, c *cal
 		c.key = k
 		if a == deployment {
 			return errNotDeployment
+		}
+		if a == keyed {
+			c.ws = k.Workspace
 		}
 		if k.Workspace != c.ws {
 			return errNotFoundWorkspace(c.ws)

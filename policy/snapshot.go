@@ -34,6 +34,9 @@ type Member struct {
 	Roles         []RoleRef
 	Grants        Grants // direct grants, additive only (M5)
 	Epoch         int64
+	// Email, when set, lets a record's owner be named by the member's
+	// email rather than its user id (Z2; see Snapshot.MemberByEmail).
+	Email string
 }
 
 // State is everything a snapshot is compiled from: one workspace's policy
@@ -45,6 +48,10 @@ type State struct {
 	Roles       []RoleRevision
 	Departments []Department
 	Members     []Member
+	// Aliases maps a workspace's own action names to permission keys
+	// (Z2), such as "can_update_todo" → "todos_edit". Aliases to keys the
+	// catalog does not know are ignored, like orphaned grants (C7).
+	Aliases map[string]string
 }
 
 // compiledRole is a role revision resolved against the catalog.
@@ -106,6 +113,7 @@ type member struct {
 	client  bool
 	gone    bool // removed by Snapshot.Update: unreachable by id, skipped by scans
 	epoch   int64
+	email   string
 }
 
 func (m *member) kind() Audience {
@@ -143,6 +151,11 @@ type Snapshot struct {
 	deptArena   []int32
 	deptMembers [][]int32 // per department, its members: Filter without a scan
 	gone        int       // members removed by Update, still in hot and members
+	// emails finds members by email (Z2): built by Compile, with the
+	// changes of later updates in emailsAdded, which Update copies (it
+	// grows with updates until the next Compile, like accesses).
+	emails, emailsAdded map[string]int32
+	aliases             map[string]PermID
 	// compiled is how many accesses the last full Compile made; Update
 	// reports when its additions outgrow it (see Snapshot.Stale).
 	compiled int
@@ -209,6 +222,8 @@ func Compile(st State) (*Snapshot, error) {
 	}
 	s.flattenVectors(0)
 	s.indexDepartments()
+	s.indexEmails()
+	s.aliases = st.Catalog.resolveAliases(st.Aliases)
 	s.compiled = len(s.accesses)
 	return s, nil
 }
@@ -508,7 +523,7 @@ func (c *memberCompiler) compile(s *Snapshot, m *Member, idOff uint32) (hotMembe
 		return hotMember{}, member{}, fmt.Errorf("compile %s: %w", ws, err)
 	}
 	cm := member{access: ai, deptOff: uint32(len(s.deptArena)),
-		deptLen: uint16(len(m.DepartmentIDs)), client: m.Kind == Client, epoch: m.Epoch}
+		deptLen: uint16(len(m.DepartmentIDs)), client: m.Kind == Client, epoch: m.Epoch, email: m.Email}
 	for _, d := range m.DepartmentIDs {
 		di, ok := s.depts.byID[d]
 		if !ok {

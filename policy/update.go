@@ -101,6 +101,7 @@ func (s *Snapshot) Update(d Delta) (*Snapshot, error) {
 	}
 	ns.flattenVectors(from)
 	ns.indexDepartments()
+	ns.addEmails(d.Members)
 	return &ns, nil
 }
 

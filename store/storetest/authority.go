@@ -349,3 +349,83 @@ func (e *env) policyWithParent(id, parent string) []byte {
 func second[A any](_ A, err error) error                 { return err }
 func third[A, B any](_ A, _ B, err error) error          { return err }
 func fourth[A, B, C any](_ A, _ B, _ C, err error) error { return err }
+
+// testZ2ActionAliases: aliases are validated against the catalog, audited,
+// need role-definition authority, survive a restart, and reach the
+// snapshot (Z2).
+func testZ2ActionAliases(t *testing.T, h Harness) {
+	w := newDelegated(t, h)
+	e := w.env
+	_, _, err := e.svc.SetActionAliases(e.ctx, "w", admin.Write{}, map[string]string{"can_read": "contact_view"})
+	wantCode(t, err, policy.CodeUnknownPermission)
+	for _, bad := range []map[string]string{{"deals_view": "leads_view"}, {"9lives": "leads_view"}, {"a b": "leads_view"}} {
+		_, _, err = e.svc.SetActionAliases(e.ctx, "w", admin.Write{}, bad)
+		wantCode(t, err, policy.CodeInvalidArgument)
+	}
+	_, _, err = e.svc.SetActionAliases(e.ctx, "w", as("hana"), map[string]string{"can_read": "contacts_view"})
+	wantCode(t, err, policy.CodeForbidden) // role definitions need settings_roles_edit at all (X3)
+	rev := e.revision("w")
+	got, _, err := e.svc.SetActionAliases(e.ctx, "w", as("ra"), map[string]string{"can_read": "contacts_view", "can_update": "contacts_edit"})
+	must(t, err)
+	if len(got) != 2 || e.revision("w") != rev+1 {
+		t.Fatalf("aliases %v at revision %d", got, e.revision("w"))
+	}
+	_, _, err = e.svc.SetActionAliases(e.ctx, "w", admin.Write{}, map[string]string{"can_update": "contacts_edit", "can_read": "contacts_view"})
+	must(t, err)
+	if e.revision("w") != rev+1 {
+		t.Error("setting the same aliases committed a revision")
+	}
+	if key, ok := e.snaps.get("w").Alias("can_update"); !ok || key != "contacts_edit" {
+		t.Errorf("the snapshot resolves can_update to %q, %v", key, ok)
+	}
+	entries, err := e.svc.Audit(e.ctx, "w", admin.Actor{}, admin.AuditFilter{Target: "workspace:w"})
+	must(t, err)
+	if last := entries[len(entries)-1]; last.Action != "aliases.put" || last.Actor != "ra" {
+		t.Errorf("last workspace entry: %+v", last)
+	}
+	svc2, snaps2 := e.service()
+	must(t, svc2.Open(e.ctx))
+	a, err := svc2.ActionAliases(e.ctx, "w")
+	must(t, err)
+	if a["can_read"] != "contacts_view" || len(a) != 2 {
+		t.Errorf("after a restart: %v", a)
+	}
+	if key, ok := snaps2.get("w").Alias("can_read"); !ok || key != "contacts_view" {
+		t.Errorf("after a restart the snapshot resolves can_read to %q, %v", key, ok)
+	}
+	// Members' emails reach the snapshot (owners named by email, Z2).
+	if u, ok := snaps2.get("w").MemberByEmail("hana@example.com"); ok {
+		t.Errorf("an email nobody has resolves to %s", u)
+	}
+	_, _, err = e.svc.UpsertMember(e.ctx, "w", admin.Write{}, admin.MemberInput{UserID: "hana", Name: "Hana", Email: "hana@example.com",
+		DepartmentIDs: []string{"east"}})
+	must(t, err)
+	if u, ok := e.snaps.get("w").MemberByEmail("hana@example.com"); !ok || u != "hana" {
+		t.Errorf("hana's email resolves to %q, %v", u, ok)
+	}
+	// Policy as code: exported, and set by an import that names them.
+	out, err := e.svc.ExportPolicy(e.ctx, "w")
+	must(t, err)
+	f, err := admin.ParsePolicy(out)
+	must(t, err)
+	if f.ActionAliases == nil || (*f.ActionAliases)["can_read"] != "contacts_view" {
+		t.Fatalf("the export has no aliases:\n%s", out)
+	}
+	*f.ActionAliases = map[string]string{"can_view_deal": "deals_view"}
+	_, err = e.svc.ImportPolicy(e.ctx, "w", admin.Write{}, f.Marshal())
+	must(t, err)
+	if a, _ := e.svc.ActionAliases(e.ctx, "w"); len(a) != 1 || a["can_view_deal"] != "deals_view" {
+		t.Errorf("after an import: %v", a)
+	}
+	f.ActionAliases = nil // a file without the key keeps them
+	_, err = e.svc.ImportPolicy(e.ctx, "w", admin.Write{}, f.Marshal())
+	must(t, err)
+	if a, _ := e.svc.ActionAliases(e.ctx, "w"); len(a) != 1 {
+		t.Errorf("an import without aliases changed them: %v", a)
+	}
+	_, _, err = e.svc.SetActionAliases(e.ctx, "w", admin.Write{}, nil)
+	must(t, err)
+	if _, ok := e.snaps.get("w").Alias("can_view_deal"); ok {
+		t.Error("a removed alias still resolves")
+	}
+}

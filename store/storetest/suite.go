@@ -66,6 +66,7 @@ func Run(t *testing.T, h Harness) {
 		{"X3a_EscalationOracle", testX3aEscalationOracle},
 		{"M6_ClientOwner", testM6ClientOwner},
 		{"X5_AuditNamesWho", testX5AuditNamesWho},
+		{"Z2_ActionAliases", testZ2ActionAliases},
 		{"X4_AuditChainAndReasons", testX4Audit},
 		{"U1_Usage", testU1Usage},
 		{"P1_ImpactPreview", testP1Preview},

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/gatehouse-authz/gatehouse/admin"
 )
@@ -143,6 +145,15 @@ func (s *Store) apply(ctx context.Context, tx Tx, c *admin.Commit, op admin.Op) 
 			ws, k.ID, string(k.Scope), k.Name, hex.EncodeToString(k.Hash), micros(k.CreatedAt), k.CreatedBy)
 	case admin.DeleteKey:
 		_, err = s.exec(ctx, tx, `DELETE FROM api_keys WHERE workspace_id = ? AND id = ?`, ws, o.ID)
+	case admin.PutAliases:
+		if _, err = s.exec(ctx, tx, `DELETE FROM action_aliases WHERE workspace_id = ?`, ws); err != nil {
+			break
+		}
+		for _, a := range slices.Sorted(maps.Keys(o.Aliases)) {
+			if _, err = s.exec(ctx, tx, `INSERT INTO action_aliases (workspace_id, alias, permission) VALUES (?, ?, ?)`, ws, a, o.Aliases[a]); err != nil {
+				break
+			}
+		}
 	default:
 		err = fmt.Errorf("unknown op %T", op)
 	}

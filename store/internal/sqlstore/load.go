@@ -18,7 +18,7 @@ func (s *Store) Load(ctx context.Context, ws string) (*admin.Dataset, error) {
 			return err
 		}
 		for _, load := range []func(context.Context, Tx, string, *admin.Dataset) error{
-			s.loadRoles, s.loadRevisions, s.loadDepartments, s.loadObjects, s.loadKeys, s.loadMembers,
+			s.loadRoles, s.loadRevisions, s.loadDepartments, s.loadObjects, s.loadKeys, s.loadAliases, s.loadMembers,
 		} {
 			if err := load(ctx, tx, ws, d); err != nil {
 				return err
@@ -166,6 +166,25 @@ func (s *Store) loadKeys(ctx context.Context, tx Tx, ws string, d *admin.Dataset
 		}
 		k.Scope, k.CreatedAt = admin.KeyScope(scope), fromMicros(created)
 		d.Keys = append(d.Keys, k)
+	}
+	return rows.Err()
+}
+
+func (s *Store) loadAliases(ctx context.Context, tx Tx, ws string, d *admin.Dataset) error {
+	rows, err := s.query(ctx, tx, `SELECT alias, permission FROM action_aliases WHERE workspace_id = ?`, ws)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var alias, perm string
+		if err := rows.Scan(&alias, &perm); err != nil {
+			return err
+		}
+		if d.Aliases == nil {
+			d.Aliases = map[string]string{}
+		}
+		d.Aliases[alias] = perm
 	}
 	return rows.Err()
 }
