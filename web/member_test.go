@@ -536,3 +536,52 @@ func TestX6_FrameAncestors(t *testing.T) {
 		t.Fatalf("a same-origin post from inside the frame: %d, name %q", resp.StatusCode, ws.Name)
 	}
 }
+
+// TestX6_DepartmentHead_SeesAndManagesItsSpan: a member holding Head
+// (settings_roles_view and _edit at subdepartments) administers the
+// people of its departments and below, and nothing else: the member list,
+// member pages and their controls, the department tree, and the history of
+// one member at a time in the audit page.
+func TestX6_DepartmentHead_SeesAndManagesItsSpan(t *testing.T) {
+	w := newMemberWorld(t)
+	if _, _, err := w.Admin.UpsertMember(context.Background(), "acme", admin.Write{}, admin.MemberInput{UserID: "hank", Name: "Hank Head",
+		DepartmentIDs: []string{"sales"}, RoleIDs: []string{admin.RoleHead}}); err != nil {
+		t.Fatal(err)
+	}
+	v := newVisitor(t, w.URL)
+	v.follow(w.mint("hank", ""))
+	_, body := v.do("GET", "/w/acme/members", nil, nil)
+	for user, want := range map[string]bool{"ann": true, "bob": true, "vera": true, "cy": false, "olga": true} {
+		if got := strings.Contains(body, `href="/w/acme/members/`+user+`"`); got != want {
+			t.Errorf("members list shows %s: %v, want %v", user, got, want)
+		}
+	}
+	if !strings.Contains(body, "Sales EMEA") || strings.Contains(body, ">emea<") {
+		t.Error("member lists name departments")
+	}
+	if resp, _ := v.do("GET", "/w/acme/members/cy", nil, nil); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a member outside the span: %d", resp.StatusCode)
+	}
+	if _, body := v.do("GET", "/w/acme/members/bob", nil, nil); !strings.Contains(body, `action="/w/acme/members/bob/grants"`) {
+		t.Error("a member in the span has controls")
+	}
+	_, body = v.do("GET", "/w/acme/departments", nil, nil)
+	if !strings.Contains(body, `id="rn-emea"`) || !strings.Contains(body, `id="rn-sales"`) {
+		t.Error("departments in the span can be edited")
+	}
+	if _, body := v.do("GET", "/w/acme/audit", nil, nil); !strings.Contains(body, `id="audit-limited"`) || strings.Contains(body, `id="chain-status"`) {
+		t.Error("below reports the audit page asks for one member and verifies no chain")
+	}
+	if _, body := v.do("GET", "/w/acme/audit?target=bob", nil, nil); !strings.Contains(body, "member:bob") || strings.Contains(body, "role:") {
+		t.Error("the history of bob, by a bare id, and nothing else")
+	}
+	for _, p := range []string{"/w/acme/audit?target=member:cy", "/w/acme/usage", "/w/acme/settings"} {
+		if resp, _ := v.do("GET", p, nil, nil); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("GET %s: %d", p, resp.StatusCode)
+		}
+	}
+	_, body = v.do("GET", "/w/acme/roles", nil, nil)
+	if strings.Contains(body, `href="/w/acme/audit"`) || strings.Contains(body, `href="/w/acme/usage"`) || strings.Contains(body, `id="new-role"`) {
+		t.Error("a department head has no whole-workspace reports and no role editing")
+	}
+}

@@ -212,11 +212,11 @@ func duplicable(r admin.Role) bool { return r.ID != admin.RoleHead }
 func protectedReason(r admin.Role) string {
 	switch {
 	case r.ID == admin.RoleHead:
-		return r.Name + " cannot be duplicated or deleted: department heads are predefined (R3, R4)."
+		return "No duplicate or delete: Head is predefined for department heads (R3, R4)."
 	case r.Default:
-		return r.Name + " is the default role: it cannot be deleted (R2)."
+		return "No delete: the default role every member falls back to (R2)."
 	case !deletable(r):
-		return r.Name + " cannot be deleted (R3)."
+		return "No delete: a predefined role that must stay (R3)."
 	}
 	return ""
 }
