@@ -15,7 +15,7 @@ func (v *view) delta(last *policy.Snapshot) (policy.Delta, bool) {
 	if last == nil || last.Stale() || last.Revision() != v.base.ws.Revision {
 		return policy.Delta{}, false
 	}
-	if v.cat != last.Catalog() || len(v.deptsPut) > 0 || len(v.deptsDeleted) > 0 || len(v.rolesDeleted) > 0 || v.aliasesPut {
+	if v.cat != last.Catalog() || len(v.deptsPut) > 0 || len(v.deptsDeleted) > 0 || len(v.rolesDeleted) > 0 || v.aliasesPut || v.gatewayPut {
 		return policy.Delta{}, false
 	}
 	// The snapshot names roles in explanations: a rename needs a compile.

@@ -32,7 +32,7 @@ import (
 var areas = map[string]Area{
 	"role.create": AreaRolesEdit, "role.update": AreaRolesEdit, "role.delete": AreaRolesEdit,
 	"role.duplicate": AreaRolesEdit, "role.restore": AreaRolesEdit, "object.put": AreaRolesEdit,
-	"object.delete": AreaRolesEdit, "policy.import": AreaRolesEdit, "aliases.put": AreaRolesEdit,
+	"object.delete": AreaRolesEdit, "policy.import": AreaRolesEdit, "aliases.put": AreaRolesEdit, "gateway.put": AreaRolesEdit,
 
 	"member.upsert": AreaPeopleEdit, "member.import": AreaPeopleEdit, "member.roles": AreaPeopleEdit,
 	"role.members.add": AreaPeopleEdit, "role.members.remove": AreaPeopleEdit, "member.remove": AreaPeopleEdit,

@@ -14,7 +14,7 @@ import (
 func (v *view) empty() bool {
 	return !v.wsDirty && len(v.rolesPut) == 0 && len(v.rolesDeleted) == 0 && len(v.newRevs) == 0 &&
 		len(v.applies) == 0 && len(v.deptsPut) == 0 && len(v.deptsDeleted) == 0 &&
-		len(v.objsPut) == 0 && len(v.objsDeleted) == 0 && len(v.keysPut) == 0 && len(v.keysDeleted) == 0 && len(v.members) == 0 && len(v.forced) == 0 && !v.aliasesPut
+		len(v.objsPut) == 0 && len(v.objsDeleted) == 0 && len(v.keysPut) == 0 && len(v.keysDeleted) == 0 && len(v.members) == 0 && len(v.forced) == 0 && !v.aliasesPut && !v.gatewayPut
 }
 
 // record appends an audit entry for this write (X4). before and after are
@@ -232,6 +232,9 @@ func (v *view) ops(bumped []string) []Op {
 	if v.aliasesPut {
 		ops = append(ops, PutAliases{Aliases: v.aliases})
 	}
+	if v.gatewayPut {
+		ops = append(ops, PutGatewayRoutes{Routes: v.gateway})
+	}
 	return ops
 }
 
@@ -289,7 +292,7 @@ func hashEntry(e *AuditEntry) string {
 // space's locks.
 func (v *view) merge() {
 	m := v.base
-	m.ws, m.roles, m.revs, m.depts, m.objects, m.keys, m.aliases = v.ws, v.roles, v.revs, v.depts, v.objects, v.keys, v.aliases
+	m.ws, m.roles, m.revs, m.depts, m.objects, m.keys, m.aliases, m.gateway = v.ws, v.roles, v.revs, v.depts, v.objects, v.keys, v.aliases, v.gateway
 	if m.cat != v.cat {
 		m.cat = v.cat
 		clear(m.vecs)

@@ -21,6 +21,7 @@ type model struct {
 	objects     map[string]SmartObject
 	keys        map[string]*APIKey // X2, by key id
 	aliases     map[string]string  // Z2: alias → permission key
+	gateway     []policy.GatewayRoute
 	audit       AuditHead
 	// vecs caches compiled role vectors for cat. Guarded by the space's
 	// write lock, like every other field's mutation.
@@ -70,7 +71,7 @@ func newModel(base *policy.Catalog, d *Dataset) (*model, error) {
 		k := d.Keys[i]
 		m.keys[k.ID] = &k
 	}
-	m.aliases = d.Aliases
+	m.aliases, m.gateway = d.Aliases, d.GatewayRoutes
 	var err error
 	if m.cat, err = base.WithObjects(sortedObjects(m.objects)); err != nil {
 		return nil, err
@@ -96,7 +97,7 @@ func cmpString(a, b string) int {
 
 // state is the policy state a snapshot is compiled from.
 func (m *model) state() policy.State {
-	st := policy.State{Workspace: m.ws.ID, Revision: m.ws.Revision, Catalog: m.cat, Aliases: m.aliases,
+	st := policy.State{Workspace: m.ws.ID, Revision: m.ws.Revision, Catalog: m.cat, Aliases: m.aliases, Gateway: m.gateway,
 		Roles:       make([]policy.RoleRevision, 0, len(m.revs)),
 		Departments: make([]policy.Department, 0, len(m.depts)),
 		Members:     make([]policy.Member, 0, len(m.members))}

@@ -23,6 +23,18 @@ type PolicyFile struct {
 	// ActionAliases are the workspace's action aliases (Z2); a file
 	// without the key leaves them as they are.
 	ActionAliases *map[string]string `yaml:"action_aliases,omitempty"`
+	// GatewayRoutes are the routes a gateway asks about, in order; a file
+	// without the key leaves them as they are.
+	GatewayRoutes *[]PolicyRoute `yaml:"gateway_routes,omitempty"`
+}
+
+// PolicyRoute is a gateway route in a policy file.
+type PolicyRoute struct {
+	Method     string `yaml:"method"`
+	Path       string `yaml:"path"`
+	Permission string `yaml:"permission"`
+	Owner      string `yaml:"owner,omitempty"`
+	Department string `yaml:"department,omitempty"`
 }
 
 // PolicyObject is a smart object type in a policy file.
@@ -71,6 +83,13 @@ func (s *Service) ExportPolicy(ctx context.Context, ws string) ([]byte, error) {
 		if len(m.aliases) > 0 {
 			a := maps.Clone(m.aliases)
 			f.ActionAliases = &a
+		}
+		if len(m.gateway) > 0 {
+			rs := make([]PolicyRoute, len(m.gateway))
+			for i, r := range m.gateway {
+				rs[i] = PolicyRoute(r)
+			}
+			f.GatewayRoutes = &rs
 		}
 		return nil
 	})
@@ -166,6 +185,15 @@ func (v *view) importPolicy(f *PolicyFile) error {
 	if f.ActionAliases != nil {
 		if err := v.setAliases(*f.ActionAliases); err != nil {
 			return prefixError("action_aliases", err)
+		}
+	}
+	if f.GatewayRoutes != nil {
+		rs := make([]policy.GatewayRoute, len(*f.GatewayRoutes))
+		for i, r := range *f.GatewayRoutes {
+			rs[i] = policy.GatewayRoute(r)
+		}
+		if err := v.setGateway(rs); err != nil {
+			return prefixError("gateway_routes", err)
 		}
 	}
 	inFile := map[string]bool{}

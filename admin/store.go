@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/gatehouse-authz/gatehouse/policy"
 )
 
 // Store is the persistence admin needs. Implementations: store/sqlite and
@@ -108,7 +110,9 @@ type Dataset struct {
 	Objects     []SmartObject
 	Keys        []APIKey
 	Aliases     map[string]string // action aliases (Z2): alias → permission key
-	AuditHead   AuditHead
+	// GatewayRoutes are the routes a gateway asks about, in order.
+	GatewayRoutes []policy.GatewayRoute
+	AuditHead     AuditHead
 }
 
 // MemberFilter selects members (M7). Zero fields select everything.
@@ -192,6 +196,9 @@ type PutKey struct{ Key APIKey }
 // DeleteKey deletes a workspace API key.
 type DeleteKey struct{ ID string }
 
+// PutGatewayRoutes replaces the workspace's gateway routes with Routes.
+type PutGatewayRoutes struct{ Routes []policy.GatewayRoute }
+
 // PutAliases replaces the workspace's action aliases (Z2) with Aliases.
 type PutAliases struct{ Aliases map[string]string }
 
@@ -212,3 +219,4 @@ func (DeleteObject) op()     {}
 func (PutKey) op()           {}
 func (DeleteKey) op()        {}
 func (PutAliases) op()       {}
+func (PutGatewayRoutes) op() {}

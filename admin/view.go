@@ -25,6 +25,7 @@ type view struct {
 	objects map[string]SmartObject
 	keys    map[string]*APIKey
 	aliases map[string]string
+	gateway []policy.GatewayRoute
 
 	members map[string]*Member // overlay: nil marks a removed member
 	dirty   map[string]bool    // members to write in full
@@ -42,6 +43,7 @@ type view struct {
 	keysPut      []string
 	keysDeleted  []string
 	aliasesPut   bool
+	gatewayPut   bool
 
 	// addressed lists the members and departments the write names, changed
 	// or not: X3a.2 holds for them even when the write changes nothing,
@@ -66,7 +68,7 @@ type view struct {
 
 func newView(m *model, now time.Time, actor Actor) *view {
 	return &view{base: m, now: now, actor: actor, ws: m.ws, cat: m.cat,
-		roles: maps.Clone(m.roles), revs: maps.Clone(m.revs), depts: maps.Clone(m.depts), objects: maps.Clone(m.objects), keys: maps.Clone(m.keys), aliases: m.aliases,
+		roles: maps.Clone(m.roles), revs: maps.Clone(m.revs), depts: maps.Clone(m.depts), objects: maps.Clone(m.objects), keys: maps.Clone(m.keys), aliases: m.aliases, gateway: m.gateway,
 		members: map[string]*Member{}, dirty: map[string]bool{}, applied: map[string]bool{}, forced: map[string]bool{}}
 }
 

@@ -147,6 +147,12 @@ func (s *Server) routeTable() []route {
 		r("PUT", ws+"/action-aliases", manager, rolesEdit, s.putActionAliases),
 		r("GET", ws+"/action-aliases", manager, rolesRead, s.getActionAliases),
 
+		r("PUT", ws+"/gateway-routes", manager, rolesEdit, s.putGatewayRoutes),
+		r("GET", ws+"/gateway-routes", manager, rolesRead, s.getGatewayRoutes),
+		// Forward authorization for gateways: the session token of the
+		// original request is the credential (forwardauth.go).
+		r("GET", ws+"/forward-auth", public, decision, s.forwardAuth),
+
 		// AuthZEN (Z1): at the root with a workspace key, and under the
 		// workspace; the metadata document is public and reads nothing.
 		z("POST", "/access/v1/evaluation", keyed, s.azEvaluate),

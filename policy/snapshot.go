@@ -52,6 +52,9 @@ type State struct {
 	// (Z2), such as "can_update_todo" → "todos_edit". Aliases to keys the
 	// catalog does not know are ignored, like orphaned grants (C7).
 	Aliases map[string]string
+	// Gateway are the workspace's gateway routes, in order (see
+	// Snapshot.MatchGateway).
+	Gateway []GatewayRoute
 }
 
 // compiledRole is a role revision resolved against the catalog.
@@ -156,6 +159,7 @@ type Snapshot struct {
 	// grows with updates until the next Compile, like accesses).
 	emails, emailsAdded map[string]int32
 	aliases             map[string]PermID
+	gateway             []gatewayRoute
 	// compiled is how many accesses the last full Compile made; Update
 	// reports when its additions outgrow it (see Snapshot.Stale).
 	compiled int
@@ -224,6 +228,7 @@ func Compile(st State) (*Snapshot, error) {
 	s.indexDepartments()
 	s.indexEmails()
 	s.aliases = st.Catalog.resolveAliases(st.Aliases)
+	s.gateway = st.Catalog.compileGateway(st.Gateway, s.aliases)
 	s.compiled = len(s.accesses)
 	return s, nil
 }

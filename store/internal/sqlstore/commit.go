@@ -145,6 +145,16 @@ func (s *Store) apply(ctx context.Context, tx Tx, c *admin.Commit, op admin.Op) 
 			ws, k.ID, string(k.Scope), k.Name, hex.EncodeToString(k.Hash), micros(k.CreatedAt), k.CreatedBy)
 	case admin.DeleteKey:
 		_, err = s.exec(ctx, tx, `DELETE FROM api_keys WHERE workspace_id = ? AND id = ?`, ws, o.ID)
+	case admin.PutGatewayRoutes:
+		if _, err = s.exec(ctx, tx, `DELETE FROM gateway_routes WHERE workspace_id = ?`, ws); err != nil {
+			break
+		}
+		for i, r := range o.Routes {
+			if _, err = s.exec(ctx, tx, `INSERT INTO gateway_routes (workspace_id, position, method, path, permission, owner_param, department_param)
+				VALUES (?, ?, ?, ?, ?, ?, ?)`, ws, i, r.Method, r.Path, r.Permission, r.Owner, r.Department); err != nil {
+				break
+			}
+		}
 	case admin.PutAliases:
 		if _, err = s.exec(ctx, tx, `DELETE FROM action_aliases WHERE workspace_id = ?`, ws); err != nil {
 			break

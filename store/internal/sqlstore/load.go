@@ -18,7 +18,7 @@ func (s *Store) Load(ctx context.Context, ws string) (*admin.Dataset, error) {
 			return err
 		}
 		for _, load := range []func(context.Context, Tx, string, *admin.Dataset) error{
-			s.loadRoles, s.loadRevisions, s.loadDepartments, s.loadObjects, s.loadKeys, s.loadAliases, s.loadMembers,
+			s.loadRoles, s.loadRevisions, s.loadDepartments, s.loadObjects, s.loadKeys, s.loadAliases, s.loadGateway, s.loadMembers,
 		} {
 			if err := load(ctx, tx, ws, d); err != nil {
 				return err
@@ -185,6 +185,22 @@ func (s *Store) loadAliases(ctx context.Context, tx Tx, ws string, d *admin.Data
 			d.Aliases = map[string]string{}
 		}
 		d.Aliases[alias] = perm
+	}
+	return rows.Err()
+}
+
+func (s *Store) loadGateway(ctx context.Context, tx Tx, ws string, d *admin.Dataset) error {
+	rows, err := s.query(ctx, tx, `SELECT method, path, permission, owner_param, department_param FROM gateway_routes WHERE workspace_id = ? ORDER BY position`, ws)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r policy.GatewayRoute
+		if err := rows.Scan(&r.Method, &r.Path, &r.Permission, &r.Owner, &r.Department); err != nil {
+			return err
+		}
+		d.GatewayRoutes = append(d.GatewayRoutes, r)
 	}
 	return rows.Err()
 }
