@@ -468,6 +468,38 @@ func TestEveryRoute(t *testing.T) {
 				t.Errorf("alias to an unknown permission: %v", err)
 			}
 		}},
+		{"PUT /v1/workspaces/{ws}/gateway-routes", func(t *testing.T) {
+			rs, _, err := adm.SetGatewayRoutes(ctx, ws, []client.GatewayRoute{{Method: "GET", Path: "/contacts/{owner}/{id}",
+				Permission: "contacts_view", Owner: "owner"}})
+			must(t, err)
+			if len(rs) != 1 {
+				t.Errorf("routes %+v", rs)
+			}
+			_, _, err = adm.SetGatewayRoutes(ctx, ws, []client.GatewayRoute{{Method: "GET", Path: "no-slash", Permission: "contacts_view"}})
+			if client.ErrorCode(err) != policy.CodeInvalidArgument {
+				t.Errorf("a malformed route: %v", err)
+			}
+		}},
+		{"GET /v1/workspaces/{ws}/gateway-routes", func(t *testing.T) {
+			rs, err := adm.GatewayRoutes(ctx, ws)
+			must(t, err)
+			if len(rs) != 1 || rs[0].Owner != "owner" {
+				t.Errorf("routes %+v", rs)
+			}
+		}},
+		{"GET /v1/workspaces/{ws}/forward-auth", func(t *testing.T) {
+			s, err := chk.CreateSession(ctx, ws, "ann", time.Hour)
+			must(t, err)
+			d, user, err := chk.ForwardAuth(ctx, ws, s.Token, "GET", "/contacts/ann/1?x=1")
+			must(t, err)
+			if !d.Allowed || user != "ann" {
+				t.Errorf("forward auth %+v %q", d, user)
+			}
+			_, _, err = chk.ForwardAuth(ctx, ws, s.Token, "DELETE", "/contacts/ann/1")
+			if client.ErrorCode(err) != policy.CodeForbidden {
+				t.Errorf("a request no route names: %v", err)
+			}
+		}},
 		{"GET /v1/workspaces/{ws}/action-aliases", func(t *testing.T) {
 			a, err := adm.ActionAliases(ctx, ws)
 			must(t, err)

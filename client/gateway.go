@@ -45,3 +45,23 @@ func (c *Client) SetGatewayRoutes(ctx context.Context, ws string, routes []Gatew
 	}
 	return out.Routes, out.Revision, nil
 }
+
+// ForwardAuth asks what a gateway asks before it forwards method and uri
+// for the holder of session token (no API key: the token is the
+// credential). It returns the decision with the user Gatehouse names; a
+// refusal is an *Error: forbidden for a denied request or one no route
+// names, unauthenticated or reauthentication_required for the session.
+func (c *Client) ForwardAuth(ctx context.Context, ws, token, method, uri string) (*Decision, string, error) {
+	h := http.Header{}
+	h.Set("X-Forwarded-Method", method)
+	h.Set("X-Forwarded-Uri", uri)
+	h.Set("Authorization", "Bearer "+token)
+	cp := *c
+	cp.key = "" // the session token, not the client's key, is the credential
+	var out Decision
+	hdr, err := cp.call(ctx, &request{method: http.MethodGet, path: wsPath(ws, "forward-auth"), header: h, idempotent: true, ws: ws}, &out)
+	if err != nil {
+		return nil, "", err
+	}
+	return &out, hdr.Get("X-Gatehouse-User"), nil
+}

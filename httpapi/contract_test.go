@@ -608,6 +608,16 @@ func TestContract_Tour(t *testing.T) {
 		chk.want(200, "", "POST", base+"/access/v1/search/action", map[string]any{"subject": az["subject"], "resource": az["resource"]})
 		chk.want(400, "invalid_argument", "POST", base+"/access/v1/evaluation", map[string]any{"subject": az["subject"]})
 	}
+	// Gateway routes and forward authorization.
+	adm.want(200, "", "PUT", ws+"/gateway-routes", map[string]any{"routes": []any{
+		map[string]any{"method": "GET", "path": "/contacts/{owner}/{id}", "permission": "can_read_contact", "owner": "owner"}}})
+	adm.want(400, "invalid_argument", "PUT", ws+"/gateway-routes", map[string]any{"routes": []any{
+		map[string]any{"method": "GET", "path": "/contacts/{id}", "permission": "contacts_view", "owner": "owner"}}})
+	adm.want(200, "", "GET", ws+"/gateway-routes", nil)
+	gateSession := chk.want(201, "", "POST", ws+"/sessions", map[string]any{"user": "rep"}).str("token")
+	anon.want(200, "", "GET", ws+"/forward-auth", nil, "Authorization", "Bearer "+gateSession, "X-Forwarded-Method", "GET", "X-Forwarded-Uri", "/contacts/rep/1")
+	anon.want(403, "forbidden", "GET", ws+"/forward-auth", nil, "Authorization", "Bearer "+gateSession, "X-Forwarded-Method", "GET", "X-Forwarded-Uri", "/elsewhere")
+	anon.want(401, "unauthenticated", "GET", ws+"/forward-auth", nil, "X-Forwarded-Method", "GET", "X-Forwarded-Uri", "/contacts/rep/1")
 	anon.want(200, "", "GET", "/.well-known/authzen-configuration", nil)
 	anon.want(200, "", "GET", "/.well-known/authzen-configuration"+ws, nil)
 	anon.want(200, "", "GET", ws+"/.well-known/authzen-configuration", nil)

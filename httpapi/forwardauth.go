@@ -45,6 +45,9 @@ func (s *Server) forwardAuth(w http.ResponseWriter, r *http.Request, c *call) er
 func (s *Server) forwardAuthDecide(w http.ResponseWriter, r *http.Request, c *call) error {
 	method := firstHeader(r, "X-Forwarded-Method", "X-Original-Method")
 	uri := firstHeader(r, "X-Forwarded-Uri", "X-Original-URI")
+	if method == "" || !strings.HasPrefix(uri, "/") {
+		return invalid("X-Forwarded-Uri", "the gateway must send the original request's method and URI (X-Forwarded-Method and X-Forwarded-Uri, or X-Original-Method and X-Original-URI)")
+	}
 	token := ""
 	if t, ok := bearer(r.Header.Get("Authorization")); ok {
 		token = t
@@ -58,9 +61,6 @@ func (s *Server) forwardAuthDecide(w http.ResponseWriter, r *http.Request, c *ca
 	}
 	if cl, err := s.cfg.Sessions.Verify(token, s.now()); err != nil || cl.Workspace != c.ws {
 		return errNoSession
-	}
-	if method == "" || !strings.HasPrefix(uri, "/") {
-		return invalid("X-Forwarded-Uri", "the gateway must send the original request's method and URI (X-Forwarded-Method and X-Forwarded-Uri, or X-Original-Method and X-Original-URI)")
 	}
 	path, _, _ := strings.Cut(uri, "?")
 	snap, err := s.cfg.Engine.Snapshot(c.ws)
@@ -140,6 +140,9 @@ func (s *Server) putGatewayRoutes(w http.ResponseWriter, r *http.Request, c *cal
 	var in gatewayRoutesJSON
 	if err := decode(w, r, &in); err != nil {
 		return err
+	}
+	if in.Routes == nil {
+		return invalid("routes", "routes is required; an empty list removes every route")
 	}
 	rs := make([]policy.GatewayRoute, len(in.Routes))
 	for i, x := range in.Routes {

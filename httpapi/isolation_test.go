@@ -238,6 +238,7 @@ var walkRequests = map[string]struct{ query, body string }{
 	"PUT /v1/workspaces/{ws}/departments/{id}":                    {body: `{"name":"Pwned"}`},
 	"POST /v1/workspaces/{ws}/check":                              {body: `{"user":"{user}","permission":"leads_view"}`},
 	"PUT /v1/workspaces/{ws}/action-aliases":                      {body: `{"pwned":"leads_view"}`},
+	"PUT /v1/workspaces/{ws}/gateway-routes":                      {body: `{"routes":[{"method":"GET","path":"/pwned","permission":"leads_view"}]}`},
 	"POST /access/v1/evaluation":                                  {body: azWalkBody},
 	"POST /access/v1/evaluations":                                 {body: azWalkBody},
 	"POST /access/v1/search/subject":                              {body: azWalkBody},
