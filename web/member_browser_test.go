@@ -82,7 +82,7 @@ func TestX6_Browser_ViewOnlyMemberChangesNothing(t *testing.T) {
 	b.waitText("main h1", "Roles")
 	b.waitText("#signed-in-as", "Vera Viewer")
 	b.waitText(".who .badge", "view only")
-	if got := eval[string](b, `[...document.querySelectorAll("nav.sections a")].map(a => a.textContent).join(",")`); got != "Roles,Members,Departments,Explain,Audit,Usage" {
+	if got := eval[string](b, `[...document.querySelectorAll("nav.sections a")].map(a => a.textContent).join(",")`); got != "Roles,Members,Departments,Explain,Audit,Usage,Gateway" {
 		t.Fatalf("sections %q: a member without ownership has no Settings", got)
 	}
 	b.shot("member-view-only-roles")

@@ -45,6 +45,7 @@ var funcs = template.FuncMap{
 	"dict":       func(xs ...any) []any { return xs },
 	"protected":  protectedReason,
 	"deptNames":  deptNames,
+	"inc":        func(i int) int { return i + 1 },
 }
 
 func parsePages() (*pages, error) {

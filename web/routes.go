@@ -61,6 +61,11 @@ func (c *Console) routes() http.Handler {
 	mux.Handle("POST "+ws+"/departments", c.inWorkspace(peopleEdit, c.putDepartment))
 	mux.Handle("POST "+ws+"/departments/{id}/delete", c.inWorkspace(peopleEdit, c.deleteDepartment))
 
+	// Gateway routes (forward authorization) are role definitions.
+	mux.Handle("GET "+ws+"/gateway", c.inWorkspace(rolesRead, c.gatewayPage))
+	mux.Handle("POST "+ws+"/gateway", c.inWorkspace(rolesEdit, c.saveGateway))
+	mux.Handle("POST "+ws+"/gateway/draft", c.inWorkspace(rolesEdit, c.draftGateway))
+
 	// Below reports, the audit page shows the history of one member in
 	// the span (admin.Audit decides).
 	mux.Handle("GET "+ws+"/audit", c.inWorkspace(peopleRead, c.auditPage))

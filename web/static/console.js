@@ -81,4 +81,25 @@
     });
     if (best) best.click();
   });
+
+  // Copy buttons: the text of the element data-copy names, to the
+  // clipboard; where the browser refuses, the text is selected instead.
+  document.addEventListener("click", function (e) {
+    var b = e.target.closest("[data-copy]");
+    if (!b) return;
+    var el = document.getElementById(b.getAttribute("data-copy"));
+    if (!el) return;
+    var status = b.parentNode.querySelector(".copy-status");
+    function say(msg) { if (status) status.textContent = msg; }
+    function select() {
+      var r = document.createRange();
+      r.selectNodeContents(el);
+      var s = window.getSelection();
+      s.removeAllRanges();
+      s.addRange(r);
+      say("Selected: press Ctrl+C (⌘C) to copy.");
+    }
+    if (!navigator.clipboard || !navigator.clipboard.writeText) { select(); return; }
+    navigator.clipboard.writeText(el.textContent).then(function () { say("Copied."); }, select);
+  });
 })();
