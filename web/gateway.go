@@ -213,13 +213,20 @@ func gatewayOp(op string, rows []gatewayRow, saved []policy.GatewayRoute) ([]gat
 				return nil, policy.Errorf(policy.CodeInvalidArgument, "route 1 is already the first")
 			}
 			rows[i-1], rows[i] = rows[i], rows[i-1]
+			// Focus follows the route, on a button it can still use.
 			rows[i-1].Focus = "up"
+			if i-1 == 0 {
+				rows[i-1].Focus = "down"
+			}
 		case "down":
 			if i == len(rows)-1 {
 				return nil, policy.Errorf(policy.CodeInvalidArgument, "route %d is already the last", i+1)
 			}
 			rows[i+1], rows[i] = rows[i], rows[i+1]
 			rows[i+1].Focus = "down"
+			if i+1 == len(rows)-1 {
+				rows[i+1].Focus = "up"
+			}
 		}
 		return rows, nil
 	}
