@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gatehouse-authz/gatehouse/policy"
 )
@@ -177,6 +178,9 @@ const maxAttempts = 5
 // outside the view. A write that changes nothing commits nothing: no
 // revision, no audit entry.
 func (s *Service) update(ctx context.Context, ws string, w Write, action string, fn func(v *view) error, then ...func(v *view)) (*view, error) {
+	if err := checkReason(w.Reason); err != nil {
+		return nil, err
+	}
 	sp, err := s.space(ctx, ws)
 	if err != nil {
 		return nil, err
@@ -251,6 +255,26 @@ func (s *Service) update(ctx context.Context, ws string, w Write, action string,
 // Write carries what every write operation takes besides its own
 // arguments: who acts (X3) and why (X4).
 type Write struct {
-	Actor  Actor
+	Actor Actor
+	// Reason is at most MaxReason characters; it is stored once per
+	// write, however many audit entries the write makes.
 	Reason string
+}
+
+// MaxReason is the most characters a write's reason may have (X4).
+const MaxReason = 1000
+
+// checkReason refuses a reason longer than MaxReason (X4): it is copied
+// into the audit log, and before this bound one request could fill the
+// log with megabytes of it.
+func checkReason(reason string) error {
+	if len(reason) <= MaxReason { // bytes ≥ characters
+		return nil
+	}
+	if n := utf8.RuneCountInString(reason); n > MaxReason {
+		return &policy.Error{Code: policy.CodeInvalidArgument,
+			Message: fmt.Sprintf("a reason is at most %d characters, got %d", MaxReason, n),
+			Details: map[string]any{"field": "reason", "limit": MaxReason, "got": n}}
+	}
+	return nil
 }

@@ -242,3 +242,20 @@ func TestOperations_HealthReadyMetrics(t *testing.T) {
 		t.Error("metrics contain a key")
 	}
 }
+
+// TestX4_ReasonBounded: a reason is at most 1,000 characters, in the body
+// and in the Gatehouse-Reason header alike; past it, invalid_argument and
+// nothing written.
+func TestX4_ReasonBounded(t *testing.T) {
+	t.Parallel()
+	env := apitest.Start(t, apitest.Options{})
+	w := newWorld(t, env, "acme")
+	long := strings.Repeat("é", 1001)
+	w.admin.fails(400, "invalid_argument", "POST", w.path("/roles"), map[string]any{"name": "A", "reason": long})
+	w.admin.fails(400, "invalid_argument", "POST", w.path("/roles"), map[string]any{"name": "A"}, "Gatehouse-Reason", long)
+	w.admin.fails(400, "invalid_argument", "PUT", w.path("/members/rep/grants"), map[string]any{"grants": map[string]any{}, "reason": long})
+	w.admin.fails(400, "invalid_argument", "PUT", w.path("/members/x"), map[string]any{"name": "X"}, "Gatehouse-Reason", strings.Repeat("x", 60_000))
+	w.admin.fails(404, "not_found", "GET", w.path("/roles/a"), nil)
+	w.admin.fails(404, "not_found", "GET", w.path("/members/x"), nil)
+	w.admin.ok(201, "POST", w.path("/roles"), map[string]any{"name": "A", "reason": strings.Repeat("é", 1000)})
+}

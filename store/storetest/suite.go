@@ -27,6 +27,9 @@ type Harness struct {
 	// Exec runs a raw SQL statement against the store's database, to
 	// tamper with it as an attacker with database access would.
 	Exec func(t *testing.T, s admin.Store, query string)
+	// QueryInt runs a raw SQL query answering one integer, to measure
+	// what the database holds.
+	QueryInt func(t *testing.T, s admin.Store, query string) int64
 }
 
 // Run runs the whole suite.
@@ -61,6 +64,7 @@ func Run(t *testing.T, h Harness) {
 		{"A1_EpochsExact", testA1Epochs},
 		{"X3_ActingMember", testX3Actor},
 		{"X4_AuditChainAndReasons", testX4Audit},
+		{"X4_ReasonBoundedAndStoredOncePerWrite", testX4ReasonOnce},
 		{"U1_Usage", testU1Usage},
 		{"P1_ImpactPreview", testP1Preview},
 		{"PolicyAsCode", testPolicyFile},
