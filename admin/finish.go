@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
 
@@ -60,6 +61,9 @@ func marshal(x any) json.RawMessage {
 //   - a raised delete or export level carries a reason (X4).
 func (v *view) finish() (*Commit, error) {
 	rev := v.ws.Revision + 1
+	if err := v.checkAudited(); err != nil {
+		return nil, err
+	}
 	if err := v.checkEscalation(); err != nil {
 		return nil, err
 	}
@@ -148,6 +152,18 @@ func (v *view) finish() (*Commit, error) {
 	c.Audit, c.AuditHead = v.audit, head
 	c.Change = Change{Revision: rev, Time: v.now, Action: v.action, Targets: v.targets, Epochs: bumped}
 	return c, nil
+}
+
+// checkAudited refuses a write that would commit a revision without an
+// audit entry (X4: every committed write is audited). Reaching it is a
+// bug in admin, not in the request: the operation changed state without
+// recording it, and nothing is written.
+func (v *view) checkAudited() error {
+	if len(v.audit) > 0 {
+		return nil
+	}
+	return fmt.Errorf("admin: %s would commit workspace %s revision %d without an audit entry (X4); nothing was written",
+		v.action, v.ws.ID, v.ws.Revision+1)
 }
 
 // ops lists the store writes of this view, in an order that keeps foreign

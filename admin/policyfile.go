@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 
 	"go.yaml.in/yaml/v3"
@@ -216,7 +217,11 @@ func (v *view) importRole(pr PolicyRole) error {
 	if pr.Predefined != r.Predefined {
 		return policy.Errorf(policy.CodeInvalidArgument, "role %q: predefined is %v in the workspace", r.Name, r.Predefined)
 	}
-	return v.updateRole(pr.ID, RoleUpdate{Name: &pr.Name, Description: &pr.Description, Grants: pr.Grants})
+	// A grant change is a new applied revision; a role whose grants the
+	// file leaves as they are is not applied: re-importing an exported
+	// policy must not move members off a revision saved without apply.
+	apply := !maps.Equal(pr.Grants, v.newest(r).Grants)
+	return v.updateRole(pr.ID, RoleUpdate{Name: &pr.Name, Description: &pr.Description, Grants: pr.Grants, Apply: &apply})
 }
 
 // importDepartments makes the department tree match ds: parents first, so

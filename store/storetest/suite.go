@@ -65,6 +65,8 @@ func Run(t *testing.T, h Harness) {
 		{"X3_ActingMember", testX3Actor},
 		{"X4_AuditChainAndReasons", testX4Audit},
 		{"X4_ReasonBoundedAndStoredOncePerWrite", testX4ReasonOnce},
+		{"X4_EveryRevisionAuditedAndReplayable", testX4EveryRevisionAudited},
+		{"X4_AppliesAuditedReimportWritesNothing", testX4AppliesAudited},
 		{"U1_Usage", testU1Usage},
 		{"P1_ImpactPreview", testP1Preview},
 		{"PolicyAsCode", testPolicyFile},
