@@ -29,6 +29,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Publisher receives snapshots; none if nil.
 	Publisher Publisher
+	// AuditKeys key the audit chain (X4): the last signs new entries,
+	// every one verifies. Without keys, entries are written unkeyed (a
+	// plain SHA-256 chain that whoever can write the database can
+	// recompute) and verify says so.
+	AuditKeys []AuditKey
 }
 
 // Service performs admin operations on the workspaces of one Store.
@@ -38,6 +43,7 @@ type Service struct {
 	now     func() time.Time
 	log     *slog.Logger
 	pub     Publisher
+	audit   auditKeyring
 
 	mu     sync.Mutex
 	spaces map[string]*space
@@ -60,7 +66,8 @@ type space struct {
 
 // New returns a Service over store.
 func New(store Store, o Options) *Service {
-	s := &Service{store: store, catalog: o.Catalog, now: o.Now, log: o.Logger, pub: o.Publisher, spaces: map[string]*space{}}
+	s := &Service{store: store, catalog: o.Catalog, now: o.Now, log: o.Logger, pub: o.Publisher, spaces: map[string]*space{},
+		audit: newAuditKeyring(o.AuditKeys)}
 	if s.catalog == nil {
 		s.catalog = policy.DefaultCatalog()
 	}
@@ -196,7 +203,7 @@ func (s *Service) update(ctx context.Context, ws string, w Write, action string,
 	}
 	for attempt := 1; ; attempt++ {
 		v := newView(sp.m, s.now().UTC(), w.Actor)
-		v.reason, v.action = w.Reason, action
+		v.reason, v.action, v.auditKey = w.Reason, action, s.audit.signer
 		if v.auth, err = sp.m.authority(w.Actor); err != nil {
 			return nil, err
 		}

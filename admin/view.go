@@ -42,11 +42,13 @@ type view struct {
 	keysPut      []string
 	keysDeleted  []string
 
-	audit   []AuditEntry
-	targets []string
-	seen    map[string]bool // targets, for a constant-time dedupe
-	reason  string
-	action  string
+	audit []AuditEntry
+	// auditKey signs the write's audit entries; nil writes them unkeyed.
+	auditKey *AuditKey
+	targets  []string
+	seen     map[string]bool // targets, for a constant-time dedupe
+	reason   string
+	action   string
 	// forced lists members whose record scope changed without a change of
 	// their own (their department's subtree moved): their epochs move too.
 	forced map[string]bool

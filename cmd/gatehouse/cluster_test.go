@@ -41,6 +41,9 @@ type clusterNode struct {
 	exited               chan struct{}
 }
 
+// clusterAuditKey is the audit key every test node shares.
+const clusterAuditKey = "cluster dGVzdCBhdWRpdCBrZXkgb2YgdGhlIGNsdXN0ZXIgdGVzdHMsIDMyKyBieXRlcw"
+
 func (n *clusterNode) url() string { return "http://" + n.addr }
 
 // start runs the node and waits until it is ready.
@@ -53,7 +56,8 @@ func (n *clusterNode) start(t testing.TB) {
 	args := append([]string{"serve", "--addr", n.addr, "--database", n.dsn,
 		"--admin-key", clusterKey, "--poll-interval", "200ms", "--log-level", "warn"}, n.extra...)
 	n.cmd = exec.Command(os.Args[0], args...)
-	n.cmd.Env = append(os.Environ(), "GATEHOUSE_TEST_BE_SERVER=1")
+	// Every node of a deployment shares the audit keys (X4).
+	n.cmd.Env = append(os.Environ(), "GATEHOUSE_TEST_BE_SERVER=1", "GATEHOUSE_AUDIT_KEY="+clusterAuditKey)
 	n.cmd.Stdout, n.cmd.Stderr = logf, logf
 	if err := n.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -24,6 +24,9 @@ type serveConfig struct {
 	RateLimit  float64
 	RateBurst  int
 	KeyGrace   time.Duration
+	// AuditKeyFile holds the audit keys (X4); see auditkeys.go.
+	AuditKeyFile string
+	UnkeyedAudit bool
 }
 
 // envFlags binds flags whose defaults come from the environment.

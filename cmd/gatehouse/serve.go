@@ -44,6 +44,8 @@ func serveFlags(getenv func(string) string, stderr io.Writer) (*flag.FlagSet, *s
 	if err := e.duration(&c.KeyGrace, "session-key-grace", node.DefaultKeyGrace, "how long a rotated-in session signing key is announced before it signs; more than --poll-interval plus the clock skew between nodes"); err != nil {
 		return nil, nil, err
 	}
+	e.string(&c.AuditKeyFile, "audit-key-file", "", "file of audit keys (X4), one \"<id> <base64 secret>\" a line, the last signing; or set $GATEHOUSE_AUDIT_KEY to the keys themselves (default on SQLite: <db>.audit-key, generated)")
+	e.bool(&c.UnkeyedAudit, "insecure-unkeyed-audit", "write the audit chain without a key (development only; PostgreSQL needs a key otherwise)")
 	if err := e.duration(&c.MaxStale, "max-stale", 0, "fail /readyz once snapshots have been stale this long while the database is unreachable (0: stay ready, answering from snapshots)"); err != nil {
 		return nil, nil, err
 	}
@@ -84,9 +86,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		rand.Read(b)
 		cfg.AdminKey = "gha_" + base64.RawURLEncoding.EncodeToString(b)
 	}
+	auditKeys, err := resolveAuditKeys(cfg, getenv, log)
+	if err != nil {
+		return err
+	}
 	n, err := node.Open(ctx, node.Config{Database: cfg.Database, Catalog: cat, AdminKey: cfg.AdminKey,
 		SessionTTL: cfg.SessionTTL, PollEvery: cfg.PollEvery, MaxStale: cfg.MaxStale,
-		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, KeyGrace: cfg.KeyGrace, Logger: log, Version: version})
+		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, KeyGrace: cfg.KeyGrace, AuditKeys: auditKeys, Logger: log, Version: version})
 	if err != nil {
 		return err
 	}

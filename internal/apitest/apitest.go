@@ -11,11 +11,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-authz/gatehouse/admin"
 	"github.com/gatehouse-authz/gatehouse/internal/node"
 )
 
 // AdminKey is the deployment admin key of every test node.
 const AdminKey = "test-admin-key"
+
+// AuditKey keys the audit chain of every test node (X4), as a
+// deployment's does.
+var AuditKey = admin.AuditKey{ID: "apitest", Secret: []byte("the audit key of every apitest node, 32+ bytes")}
 
 // Env is a running test node.
 type Env struct {
@@ -47,7 +52,7 @@ func Start(t testing.TB, o Options) *Env {
 		o.FlushEvery = time.Hour
 	}
 	n, err := node.Open(context.Background(), node.Config{Database: o.Database, AdminKey: AdminKey, FlushEvery: o.FlushEvery,
-		RateLimit: o.RateLimit, RateBurst: o.RateBurst, Version: "test"})
+		RateLimit: o.RateLimit, RateBurst: o.RateBurst, AuditKeys: []admin.AuditKey{AuditKey}, Version: "test"})
 	if err != nil {
 		t.Fatalf("start node: %v", err)
 	}

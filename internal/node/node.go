@@ -48,8 +48,11 @@ type Config struct {
 	// before it signs; DefaultKeyGrace if zero. It must exceed PollEvery
 	// plus the clock skew between nodes.
 	KeyGrace time.Duration
-	Logger   *slog.Logger
-	Version  string
+	// AuditKeys key the audit chain (X4; admin.Options.AuditKeys): the
+	// last signs, all verify. Nil writes unkeyed entries.
+	AuditKeys []admin.AuditKey
+	Logger    *slog.Logger
+	Version   string
 }
 
 // Store is what a node needs of its database.
@@ -113,7 +116,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	n.Engine = engine.New(engine.Options{Usage: usageSink(func(ctx context.Context, ws string, u []admin.Usage) error {
 		return svc.RecordUsage(ctx, ws, u)
 	}), FlushEvery: cfg.FlushEvery, Logger: cfg.Logger})
-	svc = admin.New(st, admin.Options{Catalog: cfg.Catalog, Logger: cfg.Logger, Publisher: n.Engine})
+	svc = admin.New(st, admin.Options{Catalog: cfg.Catalog, Logger: cfg.Logger, Publisher: n.Engine, AuditKeys: cfg.AuditKeys})
 	n.Admin = svc
 	n.sessionKeys, err = openSessionKeys(ctx, st, cfg.KeyGrace, cfg.Logger)
 	if err != nil {

@@ -32,10 +32,10 @@ func (s *Store) Commit(ctx context.Context, c *admin.Commit) error {
 			if shared != "" {
 				reason = "" // read from audit_reasons
 			}
-			if _, err := s.exec(ctx, tx, `INSERT INTO audit (workspace_id, seq, time, revision, actor, actor_name, action, target, before, after, reason, prev_hash, hash)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			if _, err := s.exec(ctx, tx, `INSERT INTO audit (workspace_id, seq, time, revision, actor, actor_name, action, target, before, after, reason, key_id, prev_hash, hash)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				c.Workspace, e.Seq, micros(e.Time), e.Revision, e.Actor, e.ActorName, e.Action, e.Target,
-				string(e.Before), string(e.After), reason, e.PrevHash, e.Hash); err != nil {
+				string(e.Before), string(e.After), reason, e.KeyID, e.PrevHash, e.Hash); err != nil {
 				return err
 			}
 		}

@@ -142,7 +142,7 @@ func (s *Store) Audit(ctx context.Context, ws string, f admin.AuditFilter) ([]ad
 	// for entries written before, its own. An inline reason wins, so that
 	// whatever is changed in either table is what verify reads (X4).
 	b.WriteString(`SELECT a.seq, a.time, a.revision, a.actor, a.actor_name, a.action, a.target, a.before, a.after,
-		CASE WHEN a.reason <> '' THEN a.reason ELSE COALESCE(r.reason, '') END, a.prev_hash, a.hash
+		CASE WHEN a.reason <> '' THEN a.reason ELSE COALESCE(r.reason, '') END, a.key_id, a.prev_hash, a.hash
 		FROM audit a LEFT JOIN audit_reasons r ON r.workspace_id = a.workspace_id AND r.revision = a.revision
 		WHERE a.workspace_id = ? AND a.seq > ?`)
 	args := []any{ws, f.After}
@@ -178,7 +178,7 @@ func (s *Store) Audit(ctx context.Context, ws string, f admin.AuditFilter) ([]ad
 			var e admin.AuditEntry
 			var t int64
 			var before, after string
-			if err := rows.Scan(&e.Seq, &t, &e.Revision, &e.Actor, &e.ActorName, &e.Action, &e.Target, &before, &after, &e.Reason, &e.PrevHash, &e.Hash); err != nil {
+			if err := rows.Scan(&e.Seq, &t, &e.Revision, &e.Actor, &e.ActorName, &e.Action, &e.Target, &before, &after, &e.Reason, &e.KeyID, &e.PrevHash, &e.Hash); err != nil {
 				return err
 			}
 			e.Time, e.Before, e.After = fromMicros(t), rawOrNil(before), rawOrNil(after)
