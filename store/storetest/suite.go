@@ -61,6 +61,7 @@ func Run(t *testing.T, h Harness) {
 		{"M7_AssignmentsAndFilters", testM7Filters},
 		{"M8_RemoveMember", testM8RemoveMember},
 		{"Departments_Tree", testDepartments},
+		{"Departments_DepthBoundedImportLinear", testDepartmentDepth},
 		{"A1_EpochsExact", testA1Epochs},
 		{"X3_ActingMember", testX3Actor},
 		{"X4_AuditChainAndReasons", testX4Audit},
