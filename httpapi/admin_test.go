@@ -259,3 +259,71 @@ func TestX4_ReasonBounded(t *testing.T) {
 	w.admin.fails(404, "not_found", "GET", w.path("/members/x"), nil)
 	w.admin.ok(201, "POST", w.path("/roles"), map[string]any{"name": "A", "reason": strings.Repeat("é", 1000)})
 }
+
+// TestP1_PreviewIsPaged: an allow-all preview on a large role answers a
+// bounded page plus a summary over every member (it answered 101 MB for
+// 15,000 members before), and the pages together list every affected
+// member once.
+func TestP1_PreviewIsPaged(t *testing.T) {
+	t.Parallel()
+	env := apitest.Start(t, apitest.Options{})
+	w := newWorld(t, env, "acme")
+	const n = 3000
+	members := make([]map[string]any, n)
+	for i := range members {
+		members[i] = map[string]any{"user_id": fmt.Sprintf("u%05d", i), "name": "U", "kind": "internal", "role_ids": []string{"sales_rep"}}
+	}
+	w.admin.ok(200, "POST", w.path("/members/import"), map[string]any{"members": members})
+	// The set_all preview is what the review measured: every permission
+	// at its highest level. Take the grants of an allow-all edit saved
+	// without apply.
+	saved := w.admin.ok(200, "PATCH", w.path("/roles/sales_rep"), map[string]any{"set_all": "allow", "apply": false, "reason": "preview test"})
+	grants := saved.body["grants"]
+	seen := map[string]bool{}
+	cursor := ""
+	for page := 0; ; page++ {
+		path := w.path("/roles/sales_rep/preview?limit=1000")
+		if cursor != "" {
+			path += "&cursor=" + cursor
+		}
+		p := w.admin.ok(200, "POST", path, map[string]any{"grants": grants})
+		if len(p.raw) > 8<<20 { // 1,000 members × every permission of the catalog
+			t.Fatalf("page %d is %d bytes", page, len(p.raw))
+		}
+		if p.num("affected") != n+1 || len(p.body["permissions"].([]any)) < 10 {
+			t.Fatalf("summary: affected %d, %d permissions", p.num("affected"), len(p.body["permissions"].([]any)))
+		}
+		perm := p.body["permissions"].([]any)[0].(map[string]any)
+		if perm["gaining"].(float64)+perm["losing"].(float64) < 1 {
+			t.Fatalf("a permission in the summary changes for nobody: %v", perm)
+		}
+		items := p.body["members"].([]any)
+		if len(items) > 1000 {
+			t.Fatalf("page %d lists %d members, limit 1000", page, len(items))
+		}
+		for _, it := range items {
+			u := it.(map[string]any)["user_id"].(string)
+			if seen[u] {
+				t.Fatalf("%s listed twice", u)
+			}
+			seen[u] = true
+		}
+		cursor = p.str("next_cursor")
+		if cursor == "" {
+			break
+		}
+		if page > 5 {
+			t.Fatal("the pages never end")
+		}
+	}
+	if len(seen) != n+1 {
+		t.Fatalf("the pages list %d members, want %d", len(seen), n+1)
+	}
+	first := w.admin.ok(200, "POST", w.path("/roles/sales_rep/preview"), map[string]any{"grants": grants})
+	if len(first.body["members"].([]any)) != 100 || first.str("next_cursor") == "" || len(first.raw) > 1<<20 {
+		t.Errorf("the default page: %d members, %d bytes, next %q", len(first.body["members"].([]any)), len(first.raw), first.str("next_cursor"))
+	}
+	t.Logf("allow-all preview of %d members: default page %d bytes", n+1, len(first.raw))
+	w.admin.fails(400, "invalid_argument", "POST", w.path("/roles/sales_rep/preview?cursor=bogus"), map[string]any{"grants": grants})
+	w.admin.fails(400, "invalid_argument", "POST", w.path("/roles/sales_rep/preview?limit=1001"), map[string]any{"grants": grants})
+}

@@ -131,3 +131,49 @@ func TestA3_EventsWaitZero(t *testing.T) {
 		t.Fatalf("wait=0 with changes: %s", r.raw)
 	}
 }
+
+// TestA3_EventsAnswerBounded: an answer of the feed grows with the
+// members whose epochs moved, so it is cut by their number, not only by
+// the count of changes: 60 applied edits of a 3,000-member role once
+// answered 180,000 user ids at once. The pages together still report
+// every revision in order.
+func TestA3_EventsAnswerBounded(t *testing.T) {
+	t.Parallel()
+	env := apitest.Start(t, apitest.Options{})
+	w := newWorld(t, env, "acme")
+	const n = 3000
+	members := make([]map[string]any, n)
+	for i := range members {
+		members[i] = map[string]any{"user_id": fmt.Sprintf("u%05d", i), "name": "U", "kind": "internal", "role_ids": []string{"sales_rep"}}
+	}
+	start := w.admin.ok(200, "POST", w.path("/members/import"), map[string]any{"members": members}).num("workspace_revision")
+	for i := range 60 {
+		level := []string{"own", "all"}[i%2]
+		w.admin.ok(200, "PATCH", w.path("/roles/sales_rep"), map[string]any{"grants": map[string]any{"leads_view": level}})
+	}
+	after, revs, answers := start, 0, 0
+	for {
+		r := w.check.ok(200, "GET", w.path(fmt.Sprintf("/events?after=%d&wait=0", after)), nil)
+		items := r.items()
+		if len(items) == 0 {
+			break
+		}
+		answers++
+		ids := 0
+		for _, it := range items {
+			e := it.(map[string]any)
+			if rev := int64(e["revision"].(float64)); rev != after+1 {
+				t.Fatalf("revision %d after %d", rev, after)
+			}
+			after++
+			revs++
+			ids += len(e["epochs"].([]any))
+		}
+		if len(items) > 1 && ids > 10_000 {
+			t.Fatalf("one answer lists %d changes and %d user ids (%d bytes)", len(items), ids, len(r.raw))
+		}
+	}
+	if revs != 60 || answers < 18 {
+		t.Fatalf("%d revisions in %d answers", revs, answers)
+	}
+}

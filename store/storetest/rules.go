@@ -279,9 +279,10 @@ func testP1Preview(t *testing.T, h Harness) {
 	e.member("w", admin.MemberInput{UserID: "a", RoleIDs: []string{r.ID}})
 	e.member("w", admin.MemberInput{UserID: "b", RoleIDs: []string{r.ID, big.ID}})
 	rev := e.revision("w")
-	imp, err := e.svc.PreviewRole(e.ctx, "w", r.ID, policy.Grants{"deals_view": dept, "leads_view": own})
+	imp, err := e.svc.PreviewRole(e.ctx, "w", r.ID, policy.Grants{"deals_view": dept, "leads_view": own}, admin.ImpactPage{})
 	must(t, err)
-	if len(imp.Members) != 2 || imp.Unaffected != 0 {
+	if len(imp.Members) != 2 || imp.Unaffected != 0 || imp.Affected != 2 || imp.Next != "" ||
+		!slices.Equal(imp.Permissions, []admin.PermissionImpact{{Permission: "leads_view", Gaining: 2}, {Permission: "deals_view", Gaining: 1}}) {
 		t.Fatalf("impact %+v", imp)
 	}
 	a := imp.Members[0]
@@ -294,8 +295,37 @@ func testP1Preview(t *testing.T, h Harness) {
 	if e.revision("w") != rev || e.level("w", "a", "deals_view") != own {
 		t.Error("preview wrote")
 	}
-	_, err = e.svc.PreviewRole(e.ctx, "w", r.ID, policy.Grants{"deals_edit": all})
+	_, err = e.svc.PreviewRole(e.ctx, "w", r.ID, policy.Grants{"deals_edit": all}, admin.ImpactPage{})
 	wantCode(t, err, policy.CodeDependencyViolation)
+
+	// P1 is paged: a summary over every member, then pages of members.
+	in := make([]admin.MemberInput, 250)
+	for i := range in {
+		in[i] = admin.MemberInput{UserID: fmt.Sprintf("m%03d", i), RoleIDs: []string{r.ID}}
+	}
+	_, err = e.svc.ImportMembers(e.ctx, "w", admin.Write{}, in)
+	must(t, err)
+	var seen []string
+	for after, pages := "", 0; ; pages++ {
+		imp, err := e.svc.PreviewRole(e.ctx, "w", r.ID, policy.Grants{"deals_view": all}, admin.ImpactPage{After: after, Limit: 100})
+		must(t, err)
+		if imp.Affected != 251 || imp.Unaffected != 1 || len(imp.Permissions) != 1 || imp.Permissions[0] != (admin.PermissionImpact{Permission: "deals_view", Gaining: 251}) {
+			t.Fatalf("summary of page %d: %+v", pages, imp)
+		}
+		if len(imp.Members) > 100 || pages > 3 {
+			t.Fatalf("page %d has %d members", pages, len(imp.Members))
+		}
+		for _, m := range imp.Members {
+			seen = append(seen, m.UserID)
+		}
+		if imp.Next == "" {
+			break
+		}
+		after = imp.Next
+	}
+	if len(seen) != 251 || !slices.IsSorted(seen) || slices.Contains(seen, "b") {
+		t.Errorf("pages list %d members (want every affected one once, by id): %v…", len(seen), seen[:min(5, len(seen))])
+	}
 }
 
 // testX4ReasonOnce: a reason is at most admin.MaxReason characters, and a
