@@ -46,16 +46,25 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c *call) error {
 			return invalid("Last-Event-ID", "Last-Event-ID must be a revision, not %q", v)
 		}
 	}
-	if strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
-		return s.eventStream(w, r, c.ws, after)
-	}
+	stream := strings.Contains(r.Header.Get("Accept"), "text/event-stream")
 	wait := defaultLongPoll
-	if v := r.URL.Query().Get("wait"); v != "" {
+	if v := r.URL.Query().Get("wait"); v != "" && !stream {
 		n, err := intParam(r, "wait", 0, int64(maxLongPoll/time.Second))
 		if err != nil {
 			return err
 		}
 		wait = time.Duration(n) * time.Second
+	}
+	key := c.key.ID
+	if c.deployed {
+		key = "deployment"
+	}
+	if err := s.streams.acquire(w, key); err != nil {
+		return err
+	}
+	defer s.streams.release(key)
+	if stream {
+		return s.eventStream(w, r, c.ws, after)
 	}
 	changes, rev, err := s.nextChanges(r.Context(), time.Now().Add(wait), c.ws, after)
 	if err != nil {

@@ -47,6 +47,10 @@ type Config struct {
 	// answer is 429 rate_limited with Retry-After. Zero: no limit.
 	RateLimit float64
 	RateBurst int
+	// MaxStreams is how many event long polls and SSE streams each API
+	// key may hold open at once; beyond it, 429 rate_limited.
+	// DefaultMaxStreams if zero.
+	MaxStreams int
 	// MaxStale, when positive, makes /readyz answer 503 once the snapshots
 	// have been stale for longer: for operators who prefer no answer to
 	// an old one. Zero keeps a node ready, answering from its snapshots,
@@ -74,6 +78,7 @@ type Server struct {
 	routes   []route
 	loaded   atomic.Bool
 	limits   *limiters
+	streams  *streams
 }
 
 // New returns the API server for cfg.
@@ -96,6 +101,7 @@ func New(cfg Config) *Server {
 	}
 	s.metrics = newMetrics(s.cfg.Registry, cfg.Engine)
 	s.limits = newLimiters(cfg.RateLimit, cfg.RateBurst)
+	s.streams = newStreams(cfg.MaxStreams)
 	mux := http.NewServeMux()
 	s.routes = s.routeTable()
 	api := http.NewServeMux()

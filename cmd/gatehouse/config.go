@@ -23,6 +23,7 @@ type serveConfig struct {
 	MaxStale   time.Duration
 	RateLimit  float64
 	RateBurst  int
+	MaxStreams int
 	KeyGrace   time.Duration
 	// AuditKeyFile holds the audit keys (X4); see auditkeys.go.
 	AuditKeyFile string

@@ -14,6 +14,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/gatehouse-authz/gatehouse/httpapi"
 	"github.com/gatehouse-authz/gatehouse/internal/node"
 	"github.com/gatehouse-authz/gatehouse/policy"
 )
@@ -39,6 +40,9 @@ func serveFlags(getenv func(string) string, stderr io.Writer) (*flag.FlagSet, *s
 		return nil, nil, err
 	}
 	if err := e.int(&c.RateBurst, "rate-burst", 0, "requests a key may send at once above --rate-limit (default: the limit, rounded up)"); err != nil {
+		return nil, nil, err
+	}
+	if err := e.int(&c.MaxStreams, "max-streams-per-key", httpapi.DefaultMaxStreams, "event long polls and SSE streams one API key may hold open at once; beyond it, 429 rate_limited"); err != nil {
 		return nil, nil, err
 	}
 	if err := e.duration(&c.KeyGrace, "session-key-grace", node.DefaultKeyGrace, "how long a rotated-in session signing key is announced before it signs; more than --poll-interval plus the clock skew between nodes"); err != nil {
@@ -92,7 +96,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	n, err := node.Open(ctx, node.Config{Database: cfg.Database, Catalog: cat, AdminKey: cfg.AdminKey,
 		SessionTTL: cfg.SessionTTL, PollEvery: cfg.PollEvery, MaxStale: cfg.MaxStale,
-		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, KeyGrace: cfg.KeyGrace, AuditKeys: auditKeys, Logger: log, Version: version})
+		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, MaxStreams: cfg.MaxStreams, KeyGrace: cfg.KeyGrace, AuditKeys: auditKeys, Logger: log, Version: version})
 	if err != nil {
 		return err
 	}

@@ -40,6 +40,8 @@ type Options struct {
 	// RateLimit and RateBurst limit each key (node.Config); none if zero.
 	RateLimit float64
 	RateBurst int
+	// MaxStreams caps each key's open event streams (node.Config).
+	MaxStreams int
 }
 
 // Start starts a node and stops it when the test ends.
@@ -52,7 +54,7 @@ func Start(t testing.TB, o Options) *Env {
 		o.FlushEvery = time.Hour
 	}
 	n, err := node.Open(context.Background(), node.Config{Database: o.Database, AdminKey: AdminKey, FlushEvery: o.FlushEvery,
-		RateLimit: o.RateLimit, RateBurst: o.RateBurst, AuditKeys: []admin.AuditKey{AuditKey}, Version: "test"})
+		RateLimit: o.RateLimit, RateBurst: o.RateBurst, MaxStreams: o.MaxStreams, AuditKeys: []admin.AuditKey{AuditKey}, Version: "test"})
 	if err != nil {
 		t.Fatalf("start node: %v", err)
 	}

@@ -44,6 +44,9 @@ type Config struct {
 	// RateLimit and RateBurst limit each API key (httpapi.Config).
 	RateLimit float64
 	RateBurst int
+	// MaxStreams caps each key's open event long polls and streams
+	// (httpapi.Config.MaxStreams).
+	MaxStreams int
 	// KeyGrace is how long a rotated-in session signing key is announced
 	// before it signs; DefaultKeyGrace if zero. It must exceed PollEvery
 	// plus the clock skew between nodes.
@@ -141,7 +144,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 			}
 			f := n.Follower.Status()
 			return httpapi.Freshness{Age: f.Age, Stale: f.Stale}
-		}, MaxStale: cfg.MaxStale, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
+		}, MaxStale: cfg.MaxStale, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, MaxStreams: cfg.MaxStreams,
 		Logger: cfg.Logger, Version: cfg.Version})
 	start := time.Now()
 	if err := svc.Open(ctx); err != nil {
