@@ -212,7 +212,7 @@ func TestHardening(t *testing.T) {
 
 func TestOperations_HealthReadyMetrics(t *testing.T) {
 	t.Parallel()
-	env := apitest.Start(t, apitest.Options{Wrap: contract(t)})
+	env := apitest.Start(t, apitest.Options{Wrap: contract(t), MetricsPerWorkspace: true})
 	w := newWorld(t, env, "acme")
 	anon := newCaller(t, env, "")
 	if r := anon.ok(200, "GET", "/healthz", nil); r.body["status"] != "ok" {
@@ -224,7 +224,7 @@ func TestOperations_HealthReadyMetrics(t *testing.T) {
 	w.check.ok(200, "POST", w.path("/check"), map[string]any{"user": "rep", "permission": "contacts_view"})
 	w.check.ok(200, "POST", w.path("/check"), map[string]any{"user": "rep", "permission": "wallet_refill"})
 	w.check.do("POST", w.path("/check"), `{`)
-	m := string(anon.ok(200, "GET", "/metrics", nil).raw)
+	m := string(caller{t: t, url: env.MetricsURL}.ok(200, "GET", "", nil).raw)
 	for _, want := range []string{
 		`gatehouse_http_requests_total{code="200",route="POST /v1/workspaces/{ws}/check"} 2`,
 		`gatehouse_http_requests_total{code="400",route="POST /v1/workspaces/{ws}/check"} 1`,
@@ -326,4 +326,28 @@ func TestP1_PreviewIsPaged(t *testing.T) {
 	t.Logf("allow-all preview of %d members: default page %d bytes", n+1, len(first.raw))
 	w.admin.fails(400, "invalid_argument", "POST", w.path("/roles/sales_rep/preview?cursor=bogus"), map[string]any{"grants": grants})
 	w.admin.fails(400, "invalid_argument", "POST", w.path("/roles/sales_rep/preview?limit=1001"), map[string]any{"grants": grants})
+}
+
+// TestW1_MetricsApartFromTheAPI: the API does not serve /metrics, to a key
+// or without one; the metrics listener does, and names no workspace
+// unless per-workspace series are asked for (they list every tenant and
+// its write activity).
+func TestW1_MetricsApartFromTheAPI(t *testing.T) {
+	t.Parallel()
+	env := apitest.Start(t, apitest.Options{})
+	w := newWorld(t, env, "acme")
+	for _, c := range []caller{newCaller(t, env, ""), w.check, w.deployment} {
+		if r := c.do("GET", "/metrics", nil); r.status != 404 || strings.Contains(string(r.raw), "gatehouse_") {
+			t.Errorf("the API answers /metrics: %d %.200s", r.status, r.raw)
+		}
+	}
+	m := string(caller{t: t, url: env.MetricsURL}.ok(200, "GET", "", nil).raw)
+	if strings.Contains(m, "acme") || strings.Contains(m, `workspace="`) {
+		t.Errorf("metrics name a workspace without --metrics-per-workspace")
+	}
+	for _, want := range []string{"gatehouse_workspaces 1", "gatehouse_members 2", "gatehouse_http_requests_total"} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 }

@@ -24,7 +24,10 @@ type serveConfig struct {
 	RateLimit  float64
 	RateBurst  int
 	MaxStreams int
-	KeyGrace   time.Duration
+	// MetricsAddr is the metrics listener's address; "" or "off": none.
+	MetricsAddr         string
+	MetricsPerWorkspace bool
+	KeyGrace            time.Duration
 	// AuditKeyFile holds the audit keys (X4); see auditkeys.go.
 	AuditKeyFile string
 	UnkeyedAudit bool

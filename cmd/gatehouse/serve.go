@@ -25,6 +25,8 @@ func serveFlags(getenv func(string) string, stderr io.Writer) (*flag.FlagSet, *s
 	c := &serveConfig{}
 	e := &envFlags{fs: fs, getenv: getenv}
 	e.string(&c.Addr, "addr", "127.0.0.1:8470", "address to listen on")
+	e.string(&c.MetricsAddr, "metrics-addr", "127.0.0.1:9470", `address of the Prometheus metrics listener (/metrics), apart from the API; "" or "off" for none`)
+	e.bool(&c.MetricsPerWorkspace, "metrics-per-workspace", "add metrics series per workspace (one per tenant, naming it)")
 	e.string(&c.Database, "database", "sqlite:gatehouse.db", "sqlite:<path> or postgres://…")
 	e.string(&c.Catalog, "catalog", "", "catalog YAML file (default: the embedded CRM catalog)")
 	e.string(&c.AdminKey, "admin-key", "", "deployment admin key (X1); generated and printed when empty")
@@ -96,7 +98,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	n, err := node.Open(ctx, node.Config{Database: cfg.Database, Catalog: cat, AdminKey: cfg.AdminKey,
 		SessionTTL: cfg.SessionTTL, PollEvery: cfg.PollEvery, MaxStale: cfg.MaxStale,
-		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, MaxStreams: cfg.MaxStreams, KeyGrace: cfg.KeyGrace, AuditKeys: auditKeys, Logger: log, Version: version})
+		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, MaxStreams: cfg.MaxStreams, MetricsPerWorkspace: cfg.MetricsPerWorkspace, KeyGrace: cfg.KeyGrace, AuditKeys: auditKeys, Logger: log, Version: version})
 	if err != nil {
 		return err
 	}
@@ -121,6 +123,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxHeaderBytes: 64 << 10,
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	metricsSrv, err := serveMetrics(cfg.MetricsAddr, n, log, stdout)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	fmt.Fprintf(stdout, "gatehouse %s listening on http://%s (database %s)\n", version, ln.Addr(), redact(cfg.Database))
 	if generated {
 		fmt.Fprintf(stdout, "deployment admin key (generated for this run; set GATEHOUSE_ADMIN_KEY to keep one): %s\n", cfg.AdminKey)
@@ -134,12 +141,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	case err := <-served:
 		stopFlush()
 		<-flushed
+		if metricsSrv != nil {
+			metricsSrv.Close()
+		}
 		return err
 	case <-ctx.Done():
 	}
 	log.Info("shutting down: finishing in-flight requests")
 	shutCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	if metricsSrv != nil {
+		metricsSrv.Close()
+	}
 	err = srv.Shutdown(shutCtx)
 	stopFlush() // the engine flushes usage counts once more, then returns
 	<-flushed
@@ -175,4 +188,30 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	defer st.Close()
 	fmt.Fprintf(stdout, "database %s is at the newest schema\n", redact(database))
 	return nil
+}
+
+// serveMetrics serves the Prometheus metrics on a listener of their own,
+// as exporters conventionally do, loopback by default: the API does not
+// serve them (they name workspaces and show their write activity, W1).
+// It returns nil when addr is "" or "off".
+func serveMetrics(addr string, n *node.Node, log *slog.Logger, stdout io.Writer) (*http.Server, error) {
+	if addr == "" || addr == "off" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics-addr: %w", err)
+	}
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			log.Warn("the metrics listener is not on a loopback address: whoever reaches it reads every series, without a key", "addr", addr)
+		}
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", n.API.Metrics())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	fmt.Fprintf(stdout, "metrics on http://%s/metrics\n", ln.Addr())
+	go srv.Serve(ln)
+	return srv, nil
 }

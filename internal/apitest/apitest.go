@@ -27,6 +27,9 @@ type Env struct {
 	*node.Node
 	URL    string
 	Server *httptest.Server
+	// MetricsURL is the node's metrics listener (…/metrics), apart from
+	// the API as in a deployment.
+	MetricsURL string
 }
 
 // Options adjust a test node.
@@ -42,6 +45,8 @@ type Options struct {
 	RateBurst int
 	// MaxStreams caps each key's open event streams (node.Config).
 	MaxStreams int
+	// MetricsPerWorkspace adds per-workspace metrics series.
+	MetricsPerWorkspace bool
 }
 
 // Start starts a node and stops it when the test ends.
@@ -54,7 +59,7 @@ func Start(t testing.TB, o Options) *Env {
 		o.FlushEvery = time.Hour
 	}
 	n, err := node.Open(context.Background(), node.Config{Database: o.Database, AdminKey: AdminKey, FlushEvery: o.FlushEvery,
-		RateLimit: o.RateLimit, RateBurst: o.RateBurst, MaxStreams: o.MaxStreams, AuditKeys: []admin.AuditKey{AuditKey}, Version: "test"})
+		RateLimit: o.RateLimit, RateBurst: o.RateBurst, MaxStreams: o.MaxStreams, MetricsPerWorkspace: o.MetricsPerWorkspace, AuditKeys: []admin.AuditKey{AuditKey}, Version: "test"})
 	if err != nil {
 		t.Fatalf("start node: %v", err)
 	}
@@ -63,9 +68,13 @@ func Start(t testing.TB, o Options) *Env {
 		h = o.Wrap(h)
 	}
 	srv := httptest.NewServer(h)
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", n.API.Metrics())
+	metrics := httptest.NewServer(mux)
 	t.Cleanup(func() {
 		srv.Close()
+		metrics.Close()
 		n.Close()
 	})
-	return &Env{Node: n, URL: srv.URL, Server: srv}
+	return &Env{Node: n, URL: srv.URL, Server: srv, MetricsURL: metrics.URL + "/metrics"}
 }

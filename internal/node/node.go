@@ -47,6 +47,9 @@ type Config struct {
 	// MaxStreams caps each key's open event long polls and streams
 	// (httpapi.Config.MaxStreams).
 	MaxStreams int
+	// MetricsPerWorkspace adds metrics series per workspace
+	// (httpapi.Config.MetricsPerWorkspace).
+	MetricsPerWorkspace bool
 	// KeyGrace is how long a rotated-in session signing key is announced
 	// before it signs; DefaultKeyGrace if zero. It must exceed PollEvery
 	// plus the clock skew between nodes.
@@ -144,7 +147,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 			}
 			f := n.Follower.Status()
 			return httpapi.Freshness{Age: f.Age, Stale: f.Stale}
-		}, MaxStale: cfg.MaxStale, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, MaxStreams: cfg.MaxStreams,
+		}, MaxStale: cfg.MaxStale, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, MaxStreams: cfg.MaxStreams, MetricsPerWorkspace: cfg.MetricsPerWorkspace,
 		Logger: cfg.Logger, Version: cfg.Version})
 	start := time.Now()
 	if err := svc.Open(ctx); err != nil {
