@@ -88,7 +88,7 @@ func (c *Console) putDepartment(w http.ResponseWriter, rq *request) error {
 	if !found {
 		msg = "Department " + d.Name + " added."
 	}
-	setFlash(w, rq.Request, "ok", msg)
+	c.setFlash(w, rq.Request, "ok", msg)
 	redirect(w, rq.Request, wsPath(rq.ws, "departments"))
 	return nil
 }
@@ -98,7 +98,7 @@ func (c *Console) deleteDepartment(w http.ResponseWriter, rq *request) error {
 	if _, err := c.cfg.Admin.DeleteDepartment(rq.Context(), rq.ws, rq.write(""), id); err != nil {
 		return err
 	}
-	setFlash(w, rq.Request, "ok", "Department "+id+" deleted: its sub-departments moved to its parent and its members left it.")
+	c.setFlash(w, rq.Request, "ok", "Department "+id+" deleted: its sub-departments moved to its parent and its members left it.")
 	redirect(w, rq.Request, wsPath(rq.ws, "departments"))
 	return nil
 }

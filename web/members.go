@@ -93,7 +93,7 @@ func (c *Console) addMember(w http.ResponseWriter, rq *request) error {
 	if err != nil {
 		return err
 	}
-	setFlash(w, rq.Request, "ok", "Member "+m.Name+" added.")
+	c.setFlash(w, rq.Request, "ok", "Member "+m.Name+" added.")
 	redirect(w, rq.Request, wsPath(rq.ws, "members", m.UserID))
 	return nil
 }
@@ -206,7 +206,7 @@ func (c *Console) assignRole(w http.ResponseWriter, rq *request) error {
 	if r, err := c.cfg.Admin.Role(rq.Context(), rq.ws, role); err == nil {
 		name = r.Name
 	}
-	setFlash(w, rq.Request, "ok", "Assigned "+name+". The member's sessions must re-authenticate (A1).")
+	c.setFlash(w, rq.Request, "ok", "Assigned "+name+". The member's sessions must re-authenticate (A1).")
 	redirect(w, rq.Request, wsPath(rq.ws, "members", user))
 	return nil
 }
@@ -237,7 +237,7 @@ func (c *Console) removeRole(w http.ResponseWriter, rq *request) error {
 			msg = fmt.Sprintf("%s was the last role of %s, so %s now has the default role, %s (M4).", names[role], before.Name, before.Name, names[a.RoleID])
 		}
 	}
-	setFlash(w, rq.Request, "ok", msg)
+	c.setFlash(w, rq.Request, "ok", msg)
 	redirect(w, rq.Request, wsPath(rq.ws, "members", user))
 	return nil
 }
@@ -283,7 +283,7 @@ func (c *Console) setGrants(w http.ResponseWriter, rq *request) error {
 	if len(redundant) > 0 {
 		msg += " Redundant (the member's roles already give as much, M5): " + strings.Join(redundant, ", ") + "."
 	}
-	setFlash(w, rq.Request, "ok", msg)
+	c.setFlash(w, rq.Request, "ok", msg)
 	redirect(w, rq.Request, wsPath(rq.ws, "members", user))
 	return nil
 }

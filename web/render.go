@@ -80,7 +80,7 @@ type view struct {
 // render writes a whole page.
 func (c *Console) render(w http.ResponseWriter, rq *request, status int, page, nav string, data any) error {
 	v := view{Session: rq.sess, CSRF: rq.sess.CSRF, WS: rq.ws, Workspace: rq.space, Nav: nav, Data: data,
-		Flash: takeFlash(w, rq.Request)}
+		Flash: c.takeFlash(w, rq.Request)}
 	return c.execute(w, status, page, "layout.html", v)
 }
 
@@ -122,7 +122,7 @@ func (c *Console) fail(w http.ResponseWriter, rq *request, err error) {
 			c.execute(w, http.StatusOK, "error", "alert", view{Data: msg})
 			return
 		}
-		setFlash(w, rq.Request, "error", msg)
+		c.setFlash(w, rq.Request, "error", msg)
 		redirect(w, rq.Request, back(rq.Request))
 		return
 	}

@@ -317,7 +317,7 @@ func (c *Console) saveRole(w http.ResponseWriter, rq *request) error {
 	default:
 		msg = fmt.Sprintf("Saved revision %d of %s. Current members keep the revision they have; members assigned from now on get revision %d.", r.Revision, r.Name, r.Revision)
 	}
-	setFlash(w, rq.Request, "ok", msg)
+	c.setFlash(w, rq.Request, "ok", msg)
 	redirect(w, rq.Request, wsPath(rq.ws, "roles", r.ID))
 	return nil
 }
@@ -331,7 +331,7 @@ func (c *Console) updateRoleDetails(w http.ResponseWriter, rq *request) error {
 	if err != nil {
 		return err
 	}
-	setFlash(w, rq.Request, "ok", "Saved the name and description of "+r.Name+".")
+	c.setFlash(w, rq.Request, "ok", "Saved the name and description of "+r.Name+".")
 	redirect(w, rq.Request, wsPath(rq.ws, "roles", r.ID))
 	return nil
 }

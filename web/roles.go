@@ -127,7 +127,7 @@ func (c *Console) createRole(w http.ResponseWriter, rq *request) error {
 	if err != nil {
 		return err
 	}
-	setFlash(w, rq.Request, "ok", "Role "+r.Name+" created. Adjust its permissions below, then save.")
+	c.setFlash(w, rq.Request, "ok", "Role "+r.Name+" created. Adjust its permissions below, then save.")
 	redirect(w, rq.Request, wsPath(rq.ws, "roles", r.ID))
 	return nil
 }
@@ -137,7 +137,7 @@ func (c *Console) duplicateRole(w http.ResponseWriter, rq *request) error {
 	if err != nil {
 		return err
 	}
-	setFlash(w, rq.Request, "ok", "Duplicated as "+r.Name+": same grants, audience and description, no members.")
+	c.setFlash(w, rq.Request, "ok", "Duplicated as "+r.Name+": same grants, audience and description, no members.")
 	redirect(w, rq.Request, wsPath(rq.ws, "roles", r.ID))
 	return nil
 }
@@ -187,7 +187,7 @@ func (c *Console) deleteRole(w http.ResponseWriter, rq *request) error {
 			msg = fmt.Sprintf("Role %s deleted; its %s moved to %s.", r.Name, plural(r.MemberCount, "member", "members"), t.Name)
 		}
 	}
-	setFlash(w, rq.Request, "ok", msg)
+	c.setFlash(w, rq.Request, "ok", msg)
 	redirect(w, rq.Request, wsPath(rq.ws, "roles"))
 	return nil
 }

@@ -35,7 +35,7 @@ func (c *Console) updateSettings(w http.ResponseWriter, rq *request) error {
 		in.Plan = &p
 	}
 	if in.Name == nil && in.Plan == nil {
-		setFlash(w, rq.Request, "ok", "Nothing to save: the name and plan are unchanged.")
+		c.setFlash(w, rq.Request, "ok", "Nothing to save: the name and plan are unchanged.")
 		redirect(w, rq.Request, wsPath(rq.ws, "settings"))
 		return nil
 	}
@@ -47,7 +47,7 @@ func (c *Console) updateSettings(w http.ResponseWriter, rq *request) error {
 	if in.Plan != nil {
 		msg = "Plan changed to " + string(ws.Plan) + ". No role or assignment was deleted."
 	}
-	setFlash(w, rq.Request, "ok", msg)
+	c.setFlash(w, rq.Request, "ok", msg)
 	redirect(w, rq.Request, wsPath(rq.ws, "settings"))
 	return nil
 }
@@ -94,14 +94,14 @@ func (c *Console) settingsData(rq *request) (settingsView, error) {
 func (c *Console) revokeKey(w http.ResponseWriter, rq *request) error {
 	id := rq.PathValue("id")
 	if !rq.sess.Deployment && id == rq.sess.KeyID {
-		setFlash(w, rq.Request, "error", "This is the key you signed in with; sign in with another admin key to revoke it.")
+		c.setFlash(w, rq.Request, "error", "This is the key you signed in with; sign in with another admin key to revoke it.")
 		redirect(w, rq.Request, wsPath(rq.ws, "settings"))
 		return nil
 	}
 	if _, err := c.cfg.Admin.RevokeKey(rq.Context(), rq.ws, rq.write(""), id); err != nil {
 		return err
 	}
-	setFlash(w, rq.Request, "ok", "Key "+id+" revoked: requests made with it now fail.")
+	c.setFlash(w, rq.Request, "ok", "Key "+id+" revoked: requests made with it now fail.")
 	redirect(w, rq.Request, wsPath(rq.ws, "settings"))
 	return nil
 }

@@ -55,7 +55,7 @@ func (c *Console) createWorkspace(w http.ResponseWriter, rq *request) error {
 	if err != nil {
 		return err
 	}
-	setFlash(w, rq.Request, "ok", "Workspace "+ws.Name+" created with the "+string(ws.Plan)+" plan's predefined roles.")
+	c.setFlash(w, rq.Request, "ok", "Workspace "+ws.Name+" created with the "+string(ws.Plan)+" plan's predefined roles.")
 	redirect(w, rq.Request, wsPath(ws.ID, "roles"))
 	return nil
 }
