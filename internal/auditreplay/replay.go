@@ -79,7 +79,7 @@ func (r *Replay) Apply(e admin.AuditEntry) error {
 		if ro.Grants == nil {
 			ro.Grants = map[string]string{}
 		}
-		r.Roles[id] = Role{Revision: ro.Revision, Grants: ro.Grants}
+		r.Roles[id] = Role(ro)
 	case "role.apply":
 		var ap struct {
 			Revision int64 `json:"revision"`
