@@ -44,7 +44,7 @@ func testDepartmentDepth(t *testing.T, h Harness) {
 	if !strings.Contains(pe.Message, fmt.Sprint(max)) {
 		t.Errorf("the error does not name the limit: %v", pe)
 	}
-	if d := time.Since(start); d > 2*time.Second {
+	if d := time.Since(start); d > 2*time.Second && !raceEnabled {
 		t.Errorf("refusing 20,000 nested departments took %v", d)
 	}
 	t.Logf("refused 20,000 nested departments in %v", time.Since(start))
@@ -64,10 +64,15 @@ func testDepartmentDepth(t *testing.T, h Harness) {
 	wantCode(t, err, policy.CodeInvalidArgument)
 
 	// A wide tree of 20,000 departments, 50 levels deep, imports in time
-	// linear in its size; replacing it with another one too.
+	// linear in its size; replacing it with another one too. (4,000 under
+	// the race detector, which only logs the times.)
+	chains := 400
+	if raceEnabled {
+		chains = 80
+	}
 	wide := func(prefix string) []admin.PolicyDept {
 		var ds []admin.PolicyDept
-		for c := range 400 {
+		for c := range chains {
 			ds = append(ds, chain(fmt.Sprintf("%s%d.", prefix, c), 50, "")...)
 		}
 		return ds
@@ -77,14 +82,14 @@ func testDepartmentDepth(t *testing.T, h Harness) {
 		start = time.Now()
 		_, err = e.svc.ImportPolicy(e.ctx, "w", admin.Write{}, data)
 		must(t, err)
-		if d := time.Since(start); d > 20*time.Second {
-			t.Errorf("importing 20,000 departments 50 deep took %v", d)
+		if d := time.Since(start); d > 20*time.Second && !raceEnabled {
+			t.Errorf("importing %d departments 50 deep took %v", chains*50, d)
 		}
-		t.Logf("imported 20,000 departments 50 deep (%s) in %v", prefix, time.Since(start))
+		t.Logf("imported %d departments 50 deep (%s) in %v", chains*50, prefix, time.Since(start))
 	}
 	ds, err := e.svc.Departments(e.ctx, "w")
 	must(t, err)
-	if len(ds) != 20_000 {
+	if len(ds) != chains*50 {
 		t.Fatalf("%d departments after the import", len(ds))
 	}
 }
