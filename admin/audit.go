@@ -3,6 +3,8 @@ package admin
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/gatehouse-authz/gatehouse/policy"
@@ -52,6 +54,16 @@ type AuditReport struct {
 	// Problem says what is wrong, and Seq where, when OK is false.
 	Problem string
 	Seq     int64
+	// Legacy counts the entries at the start of the chain written
+	// without an audit key (a plain SHA-256 chain): whoever can write the
+	// database could have rewritten them and recomputed their hashes.
+	Legacy int64
+	// KeyIDs are the audit keys the keyed entries are signed with.
+	KeyIDs []string
+	// Head is the newest entry. Recorded outside the database, it lets a
+	// later verify detect a log cut short together with the workspace
+	// (a restored backup), which nothing inside the database can.
+	Head AuditHead
 }
 
 // VerifyAudit walks a workspace's audit chain from the first entry and
@@ -59,6 +71,13 @@ type AuditReport struct {
 // hash, that sequence numbers have no gap, and that the chain ends at the
 // head stored with the workspace: an altered, removed, inserted or
 // reordered entry anywhere is found (X4).
+//
+// Keyed entries (see auditkeys.go) are checked with the Service's audit
+// keys: changing the database alone never produces one that verifies.
+// Unkeyed (legacy) entries are accepted only before the first keyed one,
+// and counted in Legacy. From the first keyed entry on, every revision
+// has entries and the last is the workspace's revision: a write that
+// committed without an entry, or entries removed at the end, show.
 func (s *Service) VerifyAudit(ctx context.Context, ws string) (AuditReport, error) {
 	// The stored head, not the cached one: the database is what is verified.
 	d, err := s.store.Load(ctx, ws)
@@ -72,6 +91,9 @@ func (s *Service) VerifyAudit(ctx context.Context, ws string) (AuditReport, erro
 		return rep, nil
 	}
 	prev := AuditHead{}
+	var last AuditEntry // the newest entry read, as far as the chain holds
+	keyed := false      // a keyed entry was seen
+	keys := map[string]bool{}
 	for after := int64(0); ; {
 		page, err := s.store.Audit(ctx, ws, AuditFilter{After: after, Limit: 1000})
 		if err != nil {
@@ -84,10 +106,24 @@ func (s *Service) VerifyAudit(ctx context.Context, ws string) (AuditReport, erro
 				return fail(e.Seq, "entry %d follows entry %d: entries are missing or out of order", e.Seq, prev.Seq)
 			case e.PrevHash != prev.Hash:
 				return fail(e.Seq, "entry %d does not link to entry %d's hash", e.Seq, prev.Seq)
-			case hashEntry(e) != e.Hash:
-				return fail(e.Seq, "entry %d was altered: its hash does not match its contents", e.Seq)
+			case e.KeyID == "" && keyed:
+				return fail(e.Seq, "entry %d is unkeyed but follows keyed entries: it was written without the audit key, or the chain was rewritten from it on", e.Seq)
 			}
-			prev = AuditHead{Seq: e.Seq, Hash: e.Hash}
+			problem, isKeyed := s.audit.checkEntry(e)
+			if problem != "" {
+				return fail(e.Seq, "%s", problem)
+			}
+			if isKeyed && keyed && e.Revision != last.Revision && e.Revision != last.Revision+1 {
+				return fail(e.Seq, "entry %d is of revision %d, after entries of revision %d: revisions %d–%d have no audit entry",
+					e.Seq, e.Revision, last.Revision, last.Revision+1, e.Revision-1)
+			}
+			if isKeyed {
+				keyed = true
+				keys[e.KeyID] = true
+			} else {
+				rep.Legacy++
+			}
+			prev, last = AuditHead{Seq: e.Seq, Hash: e.Hash}, *e
 			rep.Entries++
 		}
 		if len(page) < 1000 {
@@ -95,8 +131,13 @@ func (s *Service) VerifyAudit(ctx context.Context, ws string) (AuditReport, erro
 		}
 		after = page[len(page)-1].Seq
 	}
+	rep.KeyIDs = slices.Sorted(maps.Keys(keys))
+	rep.Head = prev
 	if prev != head {
 		return fail(prev.Seq, "the chain ends at entry %d but the workspace records entry %d as the newest: entries were removed", prev.Seq, head.Seq)
+	}
+	if keyed && last.Revision != d.Workspace.Revision {
+		return fail(prev.Seq, "the audit log ends at revision %d but the workspace is at revision %d: entries were removed, or revisions committed without one", last.Revision, d.Workspace.Revision)
 	}
 	return rep, nil
 }

@@ -34,7 +34,22 @@ func (s *Service) PutDepartment(ctx context.Context, ws string, w Write, d Depar
 	return *v.depts[d.ID], v.ws.Revision, nil
 }
 
-func (v *view) putDepartment(d Department) error {
+// MaxDepartmentDepth is how many levels the department tree may have: a
+// root is at level 1. Every write that builds the tree holds it (a PUT, a
+// move, a policy import), so walks up the tree cost at most this many
+// steps.
+const MaxDepartmentDepth = 64
+
+func tooDeep(id string, depth int) error {
+	return &policy.Error{Code: policy.CodeInvalidArgument,
+		Message: fmt.Sprintf("department %q would be at level %d of the tree; departments nest at most %d levels deep", id, depth, MaxDepartmentDepth),
+		Details: map[string]any{"department_id": id, "limit": MaxDepartmentDepth}}
+}
+
+// putDepartment creates or updates d. A move of an existing department
+// checks that its subtree stays within MaxDepartmentDepth unless
+// subtreeChecked (a policy import checks the file's whole tree first).
+func (v *view) putDepartment(d Department, subtreeChecked ...bool) error {
 	if err := checkID("department", d.ID); err != nil {
 		return err
 	}
@@ -43,21 +58,32 @@ func (v *view) putDepartment(d Department) error {
 		return err
 	}
 	d.Name = name
+	old := v.depts[d.ID]
 	if d.ParentID != "" {
 		if v.depts[d.ParentID] == nil {
 			return &policy.Error{Code: policy.CodeInvalidArgument, Message: fmt.Sprintf("no parent department %q in this workspace", d.ParentID),
 				Details: map[string]any{"parent_id": d.ParentID}}
 		}
+		// The walk up is the cycle check and the depth of d's new place,
+		// bounded by the depth limit the tree holds.
+		depth := 1
 		for a := d.ParentID; a != ""; a = v.depts[a].ParentID {
 			if a == d.ID {
 				return &policy.Error{Code: policy.CodeInvalidArgument,
 					Message: fmt.Sprintf("department %q cannot move under %q: that is itself or one of its own sub-departments", d.ID, d.ParentID),
 					Details: map[string]any{"department_id": d.ID, "parent_id": d.ParentID}}
 			}
+			if depth++; depth > MaxDepartmentDepth {
+				return tooDeep(d.ID, depth)
+			}
+		}
+		if old != nil && old.ParentID != d.ParentID && len(subtreeChecked) == 0 {
+			if below := v.height(d.ID); depth+below > MaxDepartmentDepth {
+				return tooDeep(d.ID, depth) // its deepest sub-department would be too deep
+			}
 		}
 	}
 	v.addressedDepts = append(v.addressedDepts, d.ID)
-	old := v.depts[d.ID]
 	if old != nil && *old == d {
 		return nil
 	}
@@ -72,6 +98,25 @@ func (v *view) putDepartment(d Department) error {
 	}
 	v.record("department.put", "department:"+d.ID, before, d)
 	return nil
+}
+
+// height is how many levels lie below department id: 0 for a leaf. One
+// pass over the tree, each walk up at most MaxDepartmentDepth long.
+func (v *view) height(id string) int {
+	h := 0
+	for _, d := range v.depts {
+		n := 0
+		for a := d.ID; a != "" && n <= MaxDepartmentDepth; a, n = v.depts[a].ParentID, n+1 {
+			if a == id {
+				h = max(h, n)
+				break
+			}
+			if v.depts[a] == nil {
+				break
+			}
+		}
+	}
+	return h
 }
 
 // forceAncestors marks the members of department id and its ancestors for

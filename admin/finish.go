@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
 
@@ -60,6 +61,9 @@ func marshal(x any) json.RawMessage {
 //   - a raised delete or export level carries a reason (X4).
 func (v *view) finish() (*Commit, error) {
 	rev := v.ws.Revision + 1
+	if err := v.checkAudited(); err != nil {
+		return nil, err
+	}
 	if err := v.checkEscalation(); err != nil {
 		return nil, err
 	}
@@ -142,12 +146,24 @@ func (v *view) finish() (*Commit, error) {
 	for i := range v.audit {
 		e := &v.audit[i]
 		e.Seq, e.Revision, e.PrevHash = head.Seq+1, rev, head.Hash
-		e.Hash = hashEntry(e)
+		seal(e, v.auditKey)
 		head = AuditHead{Seq: e.Seq, Hash: e.Hash}
 	}
 	c.Audit, c.AuditHead = v.audit, head
 	c.Change = Change{Revision: rev, Time: v.now, Action: v.action, Targets: v.targets, Epochs: bumped}
 	return c, nil
+}
+
+// checkAudited refuses a write that would commit a revision without an
+// audit entry (X4: every committed write is audited). Reaching it is a
+// bug in admin, not in the request: the operation changed state without
+// recording it, and nothing is written.
+func (v *view) checkAudited() error {
+	if len(v.audit) > 0 {
+		return nil
+	}
+	return fmt.Errorf("admin: %s would commit workspace %s revision %d without an audit entry (X4); nothing was written",
+		v.action, v.ws.ID, v.ws.Revision+1)
 }
 
 // ops lists the store writes of this view, in an order that keeps foreign
@@ -266,20 +282,18 @@ func unique(xs []string) []string {
 	return slices.Compact(out)
 }
 
-// HashAuditEntry returns the hash an audit entry's Hash must hold (X4):
-// for tools that write audit rows themselves, such as bulk seeders.
+// HashAuditEntry returns the legacy, unkeyed hash an audit entry's Hash
+// holds when its KeyID is empty (X4): for tools that write audit rows
+// themselves, such as bulk seeders.
 func HashAuditEntry(e *AuditEntry) string { return hashEntry(e) }
 
-// hashEntry is the SHA-256 of an entry's fields and its predecessor's hash,
-// each length-prefixed so that no two entries encode alike.
+// hashEntry is the legacy, unkeyed hash of an entry: the SHA-256 of its
+// fields and its predecessor's hash, each length-prefixed so that no two
+// entries encode alike. Anyone can recompute it; entries are keyed (see
+// auditkeys.go) whenever the Service has an audit key.
 func hashEntry(e *AuditEntry) string {
 	h := sha256.New()
-	for _, f := range []string{e.PrevHash, strconv.FormatInt(e.Seq, 10), e.Time.UTC().Format("2006-01-02T15:04:05.000000Z"),
-		strconv.FormatInt(e.Revision, 10), e.Actor, e.Action, e.Target, string(e.Before), string(e.After), e.Reason} {
-		h.Write(strconv.AppendInt(nil, int64(len(f)), 10))
-		h.Write([]byte{':'})
-		h.Write([]byte(f))
-	}
+	writeEntry(h, e)
 	if e.ActorName != "" {
 		// Entries written before X5 recorded names have none, and keep
 		// the hash they were written with.

@@ -257,58 +257,122 @@ func (v *view) importRole(pr PolicyRole) error {
 	if pr.Predefined != r.Predefined {
 		return policy.Errorf(policy.CodeInvalidArgument, "role %q: predefined is %v in the workspace", r.Name, r.Predefined)
 	}
-	return v.updateRole(pr.ID, RoleUpdate{Name: &pr.Name, Description: &pr.Description, Grants: pr.Grants})
+	// A grant change is a new applied revision; a role whose grants the
+	// file leaves as they are is not applied: re-importing an exported
+	// policy must not move members off a revision saved without apply.
+	apply := !maps.Equal(pr.Grants, v.newest(r).Grants)
+	return v.updateRole(pr.ID, RoleUpdate{Name: &pr.Name, Description: &pr.Description, Grants: pr.Grants, Apply: &apply})
 }
 
-// importDepartments makes the department tree match ds: parents first, so
-// each move is checked against its final ancestors.
+// importDepartments makes the department tree match ds, in time linear
+// in the size of the tree: the file's tree is checked whole first (known
+// parents, no cycle, at most MaxDepartmentDepth levels), then departments
+// are put parents first, so each is checked against its final ancestors,
+// and those the file leaves out are deleted in one pass.
 func (v *view) importDepartments(ds []PolicyDept) error {
-	byID := map[string]PolicyDept{}
-	for i, d := range ds {
+	byID := make(map[string]*PolicyDept, len(ds))
+	for i := range ds {
+		d := &ds[i]
 		if _, dup := byID[d.ID]; dup {
 			return policy.Errorf(policy.CodeInvalidArgument, "departments[%d]: department %q appears twice", i, d.ID)
 		}
 		byID[d.ID] = d
 	}
-	done := map[string]bool{}
-	var put func(id string, depth int) error
-	put = func(id string, depth int) error {
-		if done[id] {
-			return nil
-		}
-		d := byID[id]
-		if depth > len(ds) {
-			return policy.Errorf(policy.CodeInvalidArgument, "departments: %q is its own ancestor", id)
-		}
-		if d.Parent != "" {
-			if _, ok := byID[d.Parent]; !ok {
-				return policy.Errorf(policy.CodeInvalidArgument, "departments: parent %q of %q is not in the file", d.Parent, id)
-			}
-			if err := put(d.Parent, depth+1); err != nil {
-				return err
-			}
-		}
-		done[id] = true
-		return v.putDepartment(Department{ID: d.ID, Name: d.Name, ParentID: d.Parent})
-	}
+	// The level of every department in the file, each walk up stopping at
+	// a department whose level is known: every department is walked once.
+	level := make(map[string]int, len(ds))
+	var path []string
 	for _, d := range ds {
-		if err := put(d.ID, 0); err != nil {
+		path = path[:0]
+		onPath := map[string]bool{}
+		id, base := d.ID, 0
+		for id != "" {
+			if l, ok := level[id]; ok {
+				base = l
+				break
+			}
+			if onPath[id] {
+				return policy.Errorf(policy.CodeInvalidArgument, "departments: %q is its own ancestor", id)
+			}
+			onPath[id] = true
+			path = append(path, id)
+			if len(path) > MaxDepartmentDepth {
+				return tooDeep(d.ID, len(path))
+			}
+			p := byID[id].Parent
+			if p != "" && byID[p] == nil {
+				return policy.Errorf(policy.CodeInvalidArgument, "departments: parent %q of %q is not in the file", p, id)
+			}
+			id = p
+		}
+		for i := len(path) - 1; i >= 0; i-- {
+			base++
+			if base > MaxDepartmentDepth {
+				return tooDeep(path[i], base)
+			}
+			level[path[i]] = base
+		}
+	}
+	order := make([]*PolicyDept, len(ds))
+	for i := range ds {
+		order[i] = &ds[i]
+	}
+	slices.SortStableFunc(order, func(a, b *PolicyDept) int { return level[a.ID] - level[b.ID] })
+	for _, d := range order {
+		if err := v.putDepartment(Department{ID: d.ID, Name: d.Name, ParentID: d.Parent}, true); err != nil {
 			return err
 		}
 	}
-	var gone []string
+	gone := map[string]bool{}
 	for id := range v.depts {
-		if !done[id] {
-			gone = append(gone, id)
+		if byID[id] == nil {
+			gone[id] = true
 		}
 	}
-	slices.Sort(gone)
-	for _, id := range gone {
-		d := v.depts[id]
-		v.removeDepartment(d)
-		v.record("department.delete", "department:"+id, *d, nil)
-	}
+	v.removeDepartments(gone)
 	return nil
+}
+
+// removeDepartments deletes the departments of gone, none of which is the
+// parent of a department that stays, in one pass over the tree and one
+// over the members: members leave them, and the members of the
+// departments above them, whose subdepartments level no longer reaches
+// them, get their epochs moved (A1).
+func (v *view) removeDepartments(gone map[string]bool) {
+	if len(gone) == 0 {
+		return
+	}
+	above := map[string]bool{} // departments that stay, above one that goes
+	walked := map[string]bool{}
+	for id := range gone {
+		for a := v.depts[id].ParentID; a != "" && !walked[a] && v.depts[a] != nil; a = v.depts[a].ParentID {
+			walked[a] = true
+			if !gone[a] {
+				above[a] = true
+			}
+		}
+	}
+	for u, m := range v.base.members {
+		leaves := false
+		for _, d := range m.DepartmentIDs {
+			leaves = leaves || gone[d]
+			if above[d] {
+				v.forced[u] = true
+			}
+		}
+		if leaves {
+			c := v.member(u).clone()
+			c.DepartmentIDs = slices.DeleteFunc(c.DepartmentIDs, func(x string) bool { return gone[x] })
+			if len(c.DepartmentIDs) == 0 {
+				c.DepartmentIDs = nil
+			}
+			v.putMember(c)
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(gone)) {
+		v.record("department.delete", "department:"+id, *v.depts[id], nil)
+		v.deleteDept(id)
+	}
 }
 
 // Marshal renders f as YAML, as ImportPolicy reads it.

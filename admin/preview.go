@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"slices"
 
 	"github.com/gatehouse-authz/gatehouse/policy"
 )
@@ -19,19 +18,47 @@ type MemberImpact struct {
 	Changes []LevelChange
 }
 
-// Impact is the preview of a role edit (P1).
+// PermissionImpact counts, for one permission, the members whose effective
+// level an edit would raise (Gaining) or lower (Losing).
+type PermissionImpact struct {
+	Permission      string
+	Gaining, Losing int
+}
+
+// Impact is the preview of a role edit (P1): a summary over every member
+// of the role, and one page of the affected members.
 type Impact struct {
-	RoleID  string
-	Members []MemberImpact // members whose effective levels would change, by user id
-	// Unaffected counts the role's members whose effective levels stay,
-	// because another role or a direct grant already gives as much.
-	Unaffected int
+	RoleID string
+	// Affected counts the role's members whose effective levels would
+	// change; Unaffected those whose levels stay, because another role or
+	// a direct grant already gives as much.
+	Affected, Unaffected int
+	// Permissions counts the members gaining and losing per permission,
+	// for the permissions that change for anyone, in catalog order.
+	Permissions []PermissionImpact
+	// Members is a page of the affected members, by user id: those after
+	// the page's cursor, at most its limit.
+	Members []MemberImpact
+	// Next is the cursor of the next page (the last user id of this
+	// one), "" on the last page.
+	Next string
+}
+
+// ImpactPage selects the page of affected members a preview lists.
+type ImpactPage struct {
+	After string // members after this user id
+	Limit int    // 1–1000; 0 means 100
 }
 
 // PreviewRole computes what saving and applying grants to a role would do
 // to its members' effective levels (P1). Nothing is written. The grants
-// are validated as an edit would be.
-func (s *Service) PreviewRole(ctx context.Context, ws, id string, grants policy.Grants) (Impact, error) {
+// are validated as an edit would be. The answer is bounded: a summary of
+// fixed size per permission and one page of members, whatever the
+// number of members (an allow-all on 15,000 members once answered 101 MB).
+func (s *Service) PreviewRole(ctx context.Context, ws, id string, grants policy.Grants, page ImpactPage) (Impact, error) {
+	if page.Limit <= 0 || page.Limit > 1000 {
+		page.Limit = 100
+	}
 	sp, err := s.space(ctx, ws)
 	if err != nil {
 		return Impact{}, err
@@ -43,21 +70,45 @@ func (s *Service) PreviewRole(ctx context.Context, ws, id string, grants policy.
 		return Impact{}, err
 	}
 	out := Impact{RoleID: id}
-	for _, u := range v.membersOf(id) {
+	perms := v.cat.Permissions()
+	gain, lose := make([]int, len(perms)), make([]int, len(perms))
+	for _, u := range v.membersOf(id) { // sorted by user id
 		m, old := v.member(u), v.base.members[u]
 		before, after := v.baseEffective(old), v.effective(m)
+		listed := u > page.After && len(out.Members) < page.Limit
 		var ch []LevelChange
-		for _, p := range v.cat.Permissions() {
-			if before[p.ID] != after[p.ID] {
-				ch = append(ch, LevelChange{Permission: p.Key, Old: before[p.ID], New: after[p.ID]})
+		changed := false
+		for i, p := range perms {
+			b, a := before[p.ID], after[p.ID]
+			switch {
+			case a > b:
+				gain[i]++
+			case a < b:
+				lose[i]++
+			default:
+				continue
+			}
+			changed = true
+			if listed {
+				ch = append(ch, LevelChange{Permission: p.Key, Old: b, New: a})
 			}
 		}
-		if len(ch) == 0 {
+		if !changed {
 			out.Unaffected++
 			continue
 		}
-		out.Members = append(out.Members, MemberImpact{UserID: u, Changes: ch})
+		out.Affected++
+		switch {
+		case listed:
+			out.Members = append(out.Members, MemberImpact{UserID: u, Changes: ch})
+		case u > page.After && out.Next == "":
+			out.Next = out.Members[len(out.Members)-1].UserID // one more exists after the page
+		}
 	}
-	slices.SortFunc(out.Members, func(a, b MemberImpact) int { return cmpString(a.UserID, b.UserID) })
+	for i, p := range perms {
+		if gain[i] > 0 || lose[i] > 0 {
+			out.Permissions = append(out.Permissions, PermissionImpact{Permission: p.Key, Gaining: gain[i], Losing: lose[i]})
+		}
+	}
 	return out, nil
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gatehouse-authz/gatehouse/policy"
 )
@@ -28,6 +29,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Publisher receives snapshots; none if nil.
 	Publisher Publisher
+	// AuditKeys key the audit chain (X4): the last signs new entries,
+	// every one verifies. Without keys, entries are written unkeyed (a
+	// plain SHA-256 chain that whoever can write the database can
+	// recompute) and verify says so.
+	AuditKeys []AuditKey
 }
 
 // Service performs admin operations on the workspaces of one Store.
@@ -37,6 +43,7 @@ type Service struct {
 	now     func() time.Time
 	log     *slog.Logger
 	pub     Publisher
+	audit   auditKeyring
 
 	mu     sync.Mutex
 	spaces map[string]*space
@@ -59,7 +66,8 @@ type space struct {
 
 // New returns a Service over store.
 func New(store Store, o Options) *Service {
-	s := &Service{store: store, catalog: o.Catalog, now: o.Now, log: o.Logger, pub: o.Publisher, spaces: map[string]*space{}}
+	s := &Service{store: store, catalog: o.Catalog, now: o.Now, log: o.Logger, pub: o.Publisher, spaces: map[string]*space{},
+		audit: newAuditKeyring(o.AuditKeys)}
 	if s.catalog == nil {
 		s.catalog = policy.DefaultCatalog()
 	}
@@ -177,6 +185,9 @@ const maxAttempts = 5
 // outside the view. A write that changes nothing commits nothing: no
 // revision, no audit entry.
 func (s *Service) update(ctx context.Context, ws string, w Write, action string, fn func(v *view) error, then ...func(v *view)) (*view, error) {
+	if err := checkReason(w.Reason); err != nil {
+		return nil, err
+	}
 	sp, err := s.space(ctx, ws)
 	if err != nil {
 		return nil, err
@@ -192,7 +203,7 @@ func (s *Service) update(ctx context.Context, ws string, w Write, action string,
 	}
 	for attempt := 1; ; attempt++ {
 		v := newView(sp.m, s.now().UTC(), w.Actor)
-		v.reason, v.action = w.Reason, action
+		v.reason, v.action, v.auditKey = w.Reason, action, s.audit.signer
 		if v.auth, err = sp.m.authority(w.Actor); err != nil {
 			return nil, err
 		}
@@ -256,6 +267,26 @@ func (s *Service) update(ctx context.Context, ws string, w Write, action string,
 // Write carries what every write operation takes besides its own
 // arguments: who acts (X3) and why (X4).
 type Write struct {
-	Actor  Actor
+	Actor Actor
+	// Reason is at most MaxReason characters; it is stored once per
+	// write, however many audit entries the write makes.
 	Reason string
+}
+
+// MaxReason is the most characters a write's reason may have (X4).
+const MaxReason = 1000
+
+// checkReason refuses a reason longer than MaxReason (X4): it is copied
+// into the audit log, and before this bound one request could fill the
+// log with megabytes of it.
+func checkReason(reason string) error {
+	if len(reason) <= MaxReason { // bytes ≥ characters
+		return nil
+	}
+	if n := utf8.RuneCountInString(reason); n > MaxReason {
+		return &policy.Error{Code: policy.CodeInvalidArgument,
+			Message: fmt.Sprintf("a reason is at most %d characters, got %d", MaxReason, n),
+			Details: map[string]any{"field": "reason", "limit": MaxReason, "got": n}}
+	}
+	return nil
 }

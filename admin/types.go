@@ -86,7 +86,9 @@ type Department struct {
 }
 
 // AuditEntry is one line of a workspace's audit log (X4). Entries form a
-// SHA-256 hash chain: Hash covers PrevHash and every other field.
+// hash chain: Hash covers PrevHash and every other field. It is an
+// HMAC-SHA256 under the audit key KeyID names, or, for entries written
+// without a key (KeyID ""), a plain SHA-256.
 type AuditEntry struct {
 	Seq      int64
 	Time     time.Time
@@ -99,8 +101,11 @@ type AuditEntry struct {
 	Before    json.RawMessage
 	After     json.RawMessage
 	Reason    string
-	PrevHash  string
-	Hash      string
+	// KeyID names the audit key whose MAC Hash is; "" for a legacy,
+	// unkeyed entry.
+	KeyID    string
+	PrevHash string
+	Hash     string
 }
 
 // Change is a workspace's changelog row for one revision: what changed and

@@ -3,6 +3,7 @@ package admin
 import (
 	"maps"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/gatehouse-authz/gatehouse/policy"
@@ -50,11 +51,13 @@ type view struct {
 	// so a no-op cannot probe outside the span.
 	addressedMembers, addressedDepts []string
 
-	audit   []AuditEntry
-	targets []string
-	seen    map[string]bool // targets, for a constant-time dedupe
-	reason  string
-	action  string
+	audit []AuditEntry
+	// auditKey signs the write's audit entries; nil writes them unkeyed.
+	auditKey *AuditKey
+	targets  []string
+	seen     map[string]bool // targets, for a constant-time dedupe
+	reason   string
+	action   string
 	// forced lists members whose record scope changed without a change of
 	// their own (their department's subtree moved): their epochs move too.
 	forced map[string]bool
@@ -145,26 +148,38 @@ func (v *view) addRevision(r *Role, rv RoleRevision) {
 	v.newRevs = append(v.newRevs, rv)
 }
 
-// applyRole moves every member of a role to revision rev (R6).
+// applyRole moves every member of a role to revision rev (R6). Moving
+// members is a change of its own, audited here whatever the write that
+// asked for it (X4): an apply of a saved revision changes no grant, and
+// used to commit with no entry at all.
 func (v *view) applyRole(roleID string, rev int64) {
-	moved := false
+	from := map[int64]int{} // revision moved from → members
 	for _, u := range v.membersOf(roleID) {
 		m := v.member(u)
 		i, _ := m.assignment(roleID)
 		if m.Roles[i].Revision == rev {
 			continue
 		}
+		from[m.Roles[i].Revision]++
 		c := m.clone()
 		c.Roles[i].Revision = rev
 		v.members[u] = c
 		if !v.dirty[u] {
 			v.applied[u] = true
 		}
-		moved = true
 	}
-	if moved {
-		v.applies = append(v.applies, ApplyRole{RoleID: roleID, Revision: rev})
+	if len(from) == 0 {
+		return
 	}
+	v.applies = append(v.applies, ApplyRole{RoleID: roleID, Revision: rev})
+	n := 0
+	before := make(map[string]int, len(from))
+	for r, k := range from {
+		before[strconv.FormatInt(r, 10)] = k
+		n += k
+	}
+	v.record("role.apply", "role:"+roleID, map[string]any{"members_at_revision": before},
+		map[string]any{"revision": rev, "members": n})
 }
 
 func (v *view) deleteRole(id string) {

@@ -39,6 +39,7 @@ func (s *Service) CreateWorkspace(ctx context.Context, in WorkspaceInput) (Works
 	}
 	v := newView(m, now, Actor{Deployment: true})
 	v.auth = Authority{actor: v.actor, unlimited: true, owner: true}
+	v.auditKey = s.audit.signer
 	v.action, v.reason = "workspace.create", "workspace created on plan "+string(in.Plan)
 	v.wsDirty = true
 	for _, id := range rules.predefined {

@@ -86,12 +86,23 @@ func (c *Client) AllAudit(ctx context.Context, ws string, q AuditQuery) iter.Seq
 // AuditReport is the result of verifying an audit chain.
 type AuditReport struct {
 	// OK is true when every entry links to the one before and matches
-	// its hash, and none is missing at the end.
+	// its hash (an HMAC under the server's audit key, or for legacy
+	// entries a SHA-256), and none is missing at the end.
 	OK      bool  `json:"ok"`
 	Entries int64 `json:"entries"`
 	// Problem says what is wrong and Seq where, when not OK.
 	Problem string `json:"problem,omitempty"`
 	Seq     int64  `json:"seq,omitempty"`
+	// Legacy counts the entries at the start of the chain written
+	// without an audit key: a plain SHA-256 chain, which whoever can
+	// write the database can recompute.
+	Legacy int64 `json:"legacy"`
+	// KeyIDs are the audit keys the keyed entries are signed with.
+	KeyIDs []string `json:"key_ids"`
+	// HeadSeq and HeadHash are the newest entry: kept outside the
+	// database, they reveal a log later cut short.
+	HeadSeq  int64  `json:"head_seq"`
+	HeadHash string `json:"head_hash"`
 }
 
 // VerifyAudit checks workspace ws's audit hash chain (X4). A broken chain

@@ -47,7 +47,7 @@ func TestEveryRoute(t *testing.T) {
 			}
 		}},
 		{"GET /metrics", func(t *testing.T) {
-			m, err := chk.Metrics(ctx)
+			m, err := client.New(strings.TrimSuffix(env.MetricsURL, "/metrics"), "").Metrics(ctx)
 			must(t, err)
 			if !bytes.Contains(m, []byte("# TYPE")) {
 				t.Errorf("metrics: %.200s", m)

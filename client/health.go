@@ -66,7 +66,9 @@ func (c *Client) OpenAPI(ctx context.Context) ([]byte, error) {
 }
 
 // Metrics returns the server's Prometheus metrics in the text exposition
-// format (/metrics).
+// format (/metrics). The API does not serve them: make c with the base
+// URL of the server's metrics listener (--metrics-addr, e.g.
+// http://127.0.0.1:9470).
 func (c *Client) Metrics(ctx context.Context) ([]byte, error) {
 	_, data, err := c.send(ctx, &request{method: http.MethodGet, path: "/metrics"})
 	return data, err

@@ -151,13 +151,29 @@ type GrantChange struct {
 	New        policy.Level `json:"new"`
 }
 
-// Impact is what a proposed edit of a role would change (P1).
+// Impact is what a proposed edit of a role would change (P1): a summary
+// over every member of the role and one page of the affected members.
 type Impact struct {
 	RoleID string `json:"role_id"`
-	// Members lists the members whose effective levels would change.
-	Members []MemberImpact `json:"members"`
-	// Unaffected counts the role's members whose levels would not change.
+	// Affected counts the role's members whose levels would change;
+	// Unaffected those whose levels would not.
+	Affected   int `json:"affected"`
 	Unaffected int `json:"unaffected"`
+	// Permissions counts, per permission that changes for anyone, the
+	// members gaining and losing.
+	Permissions []PermissionImpact `json:"permissions"`
+	// Members is a page of the affected members, by user id.
+	Members []MemberImpact `json:"members"`
+	// NextCursor asks for the next page (PreviewRolePage); "" on the last.
+	NextCursor string `json:"next_cursor"`
+}
+
+// PermissionImpact is how many members an edit raises and lowers on one
+// permission.
+type PermissionImpact struct {
+	Permission string `json:"permission"`
+	Gaining    int    `json:"gaining"`
+	Losing     int    `json:"losing"`
 }
 
 // MemberImpact is one member's changes in an Impact.
@@ -167,17 +183,29 @@ type MemberImpact struct {
 }
 
 // PreviewRole reports what setting grants on role id would change for its
-// members; nothing is written (P1).
+// members, with the first page of them; nothing is written (P1).
 func (c *Client) PreviewRole(ctx context.Context, ws, id string, grants policy.Grants) (*Impact, error) {
+	return c.PreviewRolePage(ctx, ws, id, grants, "", 0)
+}
+
+// PreviewRolePage is PreviewRole for the page of members after cursor
+// (an Impact's NextCursor; "" for the first), at most limit of them
+// (1–1000; 0 for the server's default, 100).
+func (c *Client) PreviewRolePage(ctx context.Context, ws, id string, grants policy.Grants, cursor string, limit int) (*Impact, error) {
 	if grants == nil {
 		grants = policy.Grants{}
 	}
 	body := struct {
 		Grants policy.Grants `json:"grants"`
 	}{grants}
+	q := url.Values{}
+	setNonEmpty(q, "cursor", cursor)
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
 	var out Impact
 	// A preview changes nothing, so it is retried like a read.
-	if _, err := c.call(ctx, &request{method: http.MethodPost, path: wsPath(ws, "roles", id, "preview"), body: body,
+	if _, err := c.call(ctx, &request{method: http.MethodPost, path: wsPath(ws, "roles", id, "preview"), query: q, body: body,
 		idempotent: true, ws: ws}, &out); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"runtime"
 	"strings"
 	"sync"
@@ -45,24 +46,42 @@ func TestAbuse_HostileBodiesGetTheirErrors(t *testing.T) {
 	for i := range batch {
 		batch[i] = check
 	}
+	var nested strings.Builder // 20,000 nested departments in a policy file
+	nested.WriteString("version: 1\nroles: []\ndepartments:\n")
+	for i := range 20_000 {
+		parent := ""
+		if i > 0 {
+			parent = fmt.Sprintf(", parent: d%d", i-1)
+		}
+		fmt.Fprintf(&nested, "  - {id: d%d, name: D%s}\n", i, parent)
+	}
 	cases := []struct {
 		name, method, path string
 		body               any
 		status             int
 		code               string
+		header             []string
 	}{
-		{"oversize body", "POST", w.path("/check"), `{"user":"` + strings.Repeat("x", httpapi.MaxBody) + `"}`, 413, "payload_too_large"},
-		{"deeply nested object", "POST", w.path("/check"), deep, 400, "invalid_argument"},
-		{"deeply nested array", "POST", w.path("/check"), deepArray, 400, "invalid_argument"},
-		{"invalid UTF-8 in a user id", "PUT", w.path("/members/x"), []byte("{\"name\":\"bad \xff\xfe name\"}"), 400, "invalid_argument"},
-		{"invalid UTF-8 in a check", "POST", w.path("/check"), []byte("{\"user\":\"rep\xc3\",\"permission\":\"deals_view\"}"), 400, "invalid_argument"},
-		{"very long role name", "POST", w.path("/roles"), map[string]any{"name": strings.Repeat("R", 10_000)}, 400, "invalid_argument"},
-		{"very long user id", "PUT", w.path("/members/" + strings.Repeat("u", 5_000)), map[string]any{"name": "U"}, 400, "invalid_argument"},
-		{"very long department id", "PUT", w.path("/departments/" + strings.Repeat("d", 500)), map[string]any{"name": "D"}, 400, "invalid_argument"},
-		{"very long workspace id", "POST", "/v1/workspaces", map[string]any{"id": strings.Repeat("w", 500), "name": "W"}, 400, "invalid_argument"},
-		{"look-alike role name (R1)", "POST", w.path("/roles"), map[string]any{"name": "S\u0430les rep"}, 409, "name_taken"},
-		{"invisible characters in a name", "POST", w.path("/roles"), map[string]any{"name": "Sales\u200b rep"}, 400, "invalid_argument"},
-		{"batch over the limit", "POST", w.path("/check/batch"), map[string]any{"checks": batch}, 400, "invalid_argument"},
+		{"a key twice (W1)", "POST", w.path("/check"), `{"session":"T","session":"","user":"boss","permission":"deals_view"}`, 400, "invalid_argument", nil},
+		{"a field name in another case (W1)", "POST", w.path("/check"), `{"User":"boss","permission":"deals_view"}`, 400, "invalid_argument", nil},
+		{"a grant twice (W1)", "PUT", w.path("/members/rep/grants"), `{"grants":{"deals_view":"all","deals_view":"none"}}`, 400, "invalid_argument", nil},
+		{"a reason over 1,000 characters (X4)", "PUT", w.path("/members/x"), map[string]any{"name": "X", "reason": strings.Repeat("r", 1001)}, 400, "invalid_argument", nil},
+		{"a Gatehouse-Reason header of 60 KB (X4)", "PUT", w.path("/members/x"), map[string]any{"name": "X"}, 400, "invalid_argument", []string{"Gatehouse-Reason", strings.Repeat("r", 60_000)}},
+		{"a session ttl that overflows (A2)", "POST", w.path("/sessions"), map[string]any{"user": "rep", "ttl_seconds": 9223372037}, 400, "invalid_argument", nil},
+		{"20,000 nested departments", "PUT", w.path("/policy"), nested.String(), 400, "invalid_argument", []string{"Content-Type", "application/yaml"}},
+		{"a preview page over the limit (P1)", "POST", w.path("/roles/sales_rep/preview?limit=5000"), map[string]any{"grants": map[string]any{}}, 400, "invalid_argument", nil},
+		{"oversize body", "POST", w.path("/check"), `{"user":"` + strings.Repeat("x", httpapi.MaxBody) + `"}`, 413, "payload_too_large", nil},
+		{"deeply nested object", "POST", w.path("/check"), deep, 400, "invalid_argument", nil},
+		{"deeply nested array", "POST", w.path("/check"), deepArray, 400, "invalid_argument", nil},
+		{"invalid UTF-8 in a user id", "PUT", w.path("/members/x"), []byte("{\"name\":\"bad \xff\xfe name\"}"), 400, "invalid_argument", nil},
+		{"invalid UTF-8 in a check", "POST", w.path("/check"), []byte("{\"user\":\"rep\xc3\",\"permission\":\"deals_view\"}"), 400, "invalid_argument", nil},
+		{"very long role name", "POST", w.path("/roles"), map[string]any{"name": strings.Repeat("R", 10_000)}, 400, "invalid_argument", nil},
+		{"very long user id", "PUT", w.path("/members/" + strings.Repeat("u", 5_000)), map[string]any{"name": "U"}, 400, "invalid_argument", nil},
+		{"very long department id", "PUT", w.path("/departments/" + strings.Repeat("d", 500)), map[string]any{"name": "D"}, 400, "invalid_argument", nil},
+		{"very long workspace id", "POST", "/v1/workspaces", map[string]any{"id": strings.Repeat("w", 500), "name": "W"}, 400, "invalid_argument", nil},
+		{"look-alike role name (R1)", "POST", w.path("/roles"), map[string]any{"name": "S\u0430les rep"}, 409, "name_taken", nil},
+		{"invisible characters in a name", "POST", w.path("/roles"), map[string]any{"name": "Sales\u200b rep"}, 400, "invalid_argument", nil},
+		{"batch over the limit", "POST", w.path("/check/batch"), map[string]any{"checks": batch}, 400, "invalid_argument", nil},
 	}
 	for _, tc := range cases {
 		start := time.Now()
@@ -70,7 +89,7 @@ func TestAbuse_HostileBodiesGetTheirErrors(t *testing.T) {
 		if tc.path == "/v1/workspaces" {
 			c = w.deployment
 		}
-		r := c.do(tc.method, tc.path, tc.body)
+		r := c.do(tc.method, tc.path, tc.body, tc.header...)
 		if d := time.Since(start); d > 2*time.Second {
 			t.Errorf("%s: answered in %v", tc.name, d)
 		}

@@ -212,7 +212,7 @@ func TestHardening(t *testing.T) {
 
 func TestOperations_HealthReadyMetrics(t *testing.T) {
 	t.Parallel()
-	env := apitest.Start(t, apitest.Options{Wrap: contract(t)})
+	env := apitest.Start(t, apitest.Options{Wrap: contract(t), MetricsPerWorkspace: true})
 	w := newWorld(t, env, "acme")
 	anon := newCaller(t, env, "")
 	if r := anon.ok(200, "GET", "/healthz", nil); r.body["status"] != "ok" {
@@ -224,7 +224,7 @@ func TestOperations_HealthReadyMetrics(t *testing.T) {
 	w.check.ok(200, "POST", w.path("/check"), map[string]any{"user": "rep", "permission": "contacts_view"})
 	w.check.ok(200, "POST", w.path("/check"), map[string]any{"user": "rep", "permission": "wallet_refill"})
 	w.check.do("POST", w.path("/check"), `{`)
-	m := string(anon.ok(200, "GET", "/metrics", nil).raw)
+	m := string(caller{t: t, url: env.MetricsURL}.ok(200, "GET", "", nil).raw)
 	for _, want := range []string{
 		`gatehouse_http_requests_total{code="200",route="POST /v1/workspaces/{ws}/check"} 2`,
 		`gatehouse_http_requests_total{code="400",route="POST /v1/workspaces/{ws}/check"} 1`,
@@ -240,5 +240,114 @@ func TestOperations_HealthReadyMetrics(t *testing.T) {
 	}
 	if strings.Contains(m, w.checkKey) || strings.Contains(m, apitest.AdminKey) {
 		t.Error("metrics contain a key")
+	}
+}
+
+// TestX4_ReasonBounded: a reason is at most 1,000 characters, in the body
+// and in the Gatehouse-Reason header alike; past it, invalid_argument and
+// nothing written.
+func TestX4_ReasonBounded(t *testing.T) {
+	t.Parallel()
+	env := apitest.Start(t, apitest.Options{})
+	w := newWorld(t, env, "acme")
+	long := strings.Repeat("é", 1001)
+	w.admin.fails(400, "invalid_argument", "POST", w.path("/roles"), map[string]any{"name": "A", "reason": long})
+	w.admin.fails(400, "invalid_argument", "POST", w.path("/roles"), map[string]any{"name": "A"}, "Gatehouse-Reason", long)
+	w.admin.fails(400, "invalid_argument", "PUT", w.path("/members/rep/grants"), map[string]any{"grants": map[string]any{}, "reason": long})
+	w.admin.fails(400, "invalid_argument", "PUT", w.path("/members/x"), map[string]any{"name": "X"}, "Gatehouse-Reason", strings.Repeat("x", 60_000))
+	w.admin.fails(404, "not_found", "GET", w.path("/roles/a"), nil)
+	w.admin.fails(404, "not_found", "GET", w.path("/members/x"), nil)
+	w.admin.ok(201, "POST", w.path("/roles"), map[string]any{"name": "A", "reason": strings.Repeat("é", 1000)})
+}
+
+// TestP1_PreviewIsPaged: an allow-all preview on a large role answers a
+// bounded page plus a summary over every member (it answered 101 MB for
+// 15,000 members before), and the pages together list every affected
+// member once.
+func TestP1_PreviewIsPaged(t *testing.T) {
+	t.Parallel()
+	env := apitest.Start(t, apitest.Options{})
+	w := newWorld(t, env, "acme")
+	const n = 3000
+	members := make([]map[string]any, n)
+	for i := range members {
+		members[i] = map[string]any{"user_id": fmt.Sprintf("u%05d", i), "name": "U", "kind": "internal", "role_ids": []string{"sales_rep"}}
+	}
+	w.admin.ok(200, "POST", w.path("/members/import"), map[string]any{"members": members})
+	// The set_all preview is what the review measured: every permission
+	// at its highest level. Take the grants of an allow-all edit saved
+	// without apply.
+	saved := w.admin.ok(200, "PATCH", w.path("/roles/sales_rep"), map[string]any{"set_all": "allow", "apply": false, "reason": "preview test"})
+	grants := saved.body["grants"]
+	seen := map[string]bool{}
+	cursor := ""
+	for page := 0; ; page++ {
+		path := w.path("/roles/sales_rep/preview?limit=1000")
+		if cursor != "" {
+			path += "&cursor=" + cursor
+		}
+		p := w.admin.ok(200, "POST", path, map[string]any{"grants": grants})
+		if len(p.raw) > 8<<20 { // 1,000 members × every permission of the catalog
+			t.Fatalf("page %d is %d bytes", page, len(p.raw))
+		}
+		if p.num("affected") != n+1 || len(p.body["permissions"].([]any)) < 10 {
+			t.Fatalf("summary: affected %d, %d permissions", p.num("affected"), len(p.body["permissions"].([]any)))
+		}
+		perm := p.body["permissions"].([]any)[0].(map[string]any)
+		if perm["gaining"].(float64)+perm["losing"].(float64) < 1 {
+			t.Fatalf("a permission in the summary changes for nobody: %v", perm)
+		}
+		items := p.body["members"].([]any)
+		if len(items) > 1000 {
+			t.Fatalf("page %d lists %d members, limit 1000", page, len(items))
+		}
+		for _, it := range items {
+			u := it.(map[string]any)["user_id"].(string)
+			if seen[u] {
+				t.Fatalf("%s listed twice", u)
+			}
+			seen[u] = true
+		}
+		cursor = p.str("next_cursor")
+		if cursor == "" {
+			break
+		}
+		if page > 5 {
+			t.Fatal("the pages never end")
+		}
+	}
+	if len(seen) != n+1 {
+		t.Fatalf("the pages list %d members, want %d", len(seen), n+1)
+	}
+	first := w.admin.ok(200, "POST", w.path("/roles/sales_rep/preview"), map[string]any{"grants": grants})
+	if len(first.body["members"].([]any)) != 100 || first.str("next_cursor") == "" || len(first.raw) > 1<<20 {
+		t.Errorf("the default page: %d members, %d bytes, next %q", len(first.body["members"].([]any)), len(first.raw), first.str("next_cursor"))
+	}
+	t.Logf("allow-all preview of %d members: default page %d bytes", n+1, len(first.raw))
+	w.admin.fails(400, "invalid_argument", "POST", w.path("/roles/sales_rep/preview?cursor=bogus"), map[string]any{"grants": grants})
+	w.admin.fails(400, "invalid_argument", "POST", w.path("/roles/sales_rep/preview?limit=1001"), map[string]any{"grants": grants})
+}
+
+// TestW1_MetricsApartFromTheAPI: the API does not serve /metrics, to a key
+// or without one; the metrics listener does, and names no workspace
+// unless per-workspace series are asked for (they list every tenant and
+// its write activity).
+func TestW1_MetricsApartFromTheAPI(t *testing.T) {
+	t.Parallel()
+	env := apitest.Start(t, apitest.Options{})
+	w := newWorld(t, env, "acme")
+	for _, c := range []caller{newCaller(t, env, ""), w.check, w.deployment} {
+		if r := c.do("GET", "/metrics", nil); r.status != 404 || strings.Contains(string(r.raw), "gatehouse_") {
+			t.Errorf("the API answers /metrics: %d %.200s", r.status, r.raw)
+		}
+	}
+	m := string(caller{t: t, url: env.MetricsURL}.ok(200, "GET", "", nil).raw)
+	if strings.Contains(m, "acme") || strings.Contains(m, `workspace="`) {
+		t.Errorf("metrics name a workspace without --metrics-per-workspace")
+	}
+	for _, want := range []string{"gatehouse_workspaces 1", "gatehouse_members 2", "gatehouse_http_requests_total"} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %s", want)
+		}
 	}
 }

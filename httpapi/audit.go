@@ -44,7 +44,7 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, c *call) erro
 			break
 		}
 		out.Items = append(out.Items, auditJSON{Seq: e.Seq, Time: e.Time, Revision: e.Revision, Actor: e.Actor, ActorName: e.ActorName, Action: e.Action,
-			Target: e.Target, Before: rawOrNull(e.Before), After: rawOrNull(e.After), Reason: e.Reason, Hash: e.Hash})
+			Target: e.Target, Before: rawOrNull(e.Before), After: rawOrNull(e.After), Reason: e.Reason, Hash: e.Hash, KeyID: e.KeyID})
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -58,10 +58,14 @@ func rawOrNull(b json.RawMessage) any {
 }
 
 type auditReportJSON struct {
-	OK      bool   `json:"ok"`
-	Entries int64  `json:"entries"`
-	Problem string `json:"problem,omitempty"`
-	Seq     int64  `json:"seq,omitempty"`
+	OK       bool     `json:"ok"`
+	Entries  int64    `json:"entries"`
+	Problem  string   `json:"problem,omitempty"`
+	Seq      int64    `json:"seq,omitempty"`
+	Legacy   int64    `json:"legacy"`
+	KeyIDs   []string `json:"key_ids"`
+	HeadSeq  int64    `json:"head_seq"`
+	HeadHash string   `json:"head_hash"`
 }
 
 func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -69,7 +73,8 @@ func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request, c *call) er
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, auditReportJSON{OK: rep.OK, Entries: rep.Entries, Problem: rep.Problem, Seq: rep.Seq})
+	writeJSON(w, http.StatusOK, auditReportJSON{OK: rep.OK, Entries: rep.Entries, Problem: rep.Problem, Seq: rep.Seq,
+		Legacy: rep.Legacy, KeyIDs: nonNil(rep.KeyIDs), HeadSeq: rep.Head.Seq, HeadHash: rep.Head.Hash})
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -89,7 +90,9 @@ func decodeAuthZEN(w http.ResponseWriter, r *http.Request, dst *azRequest) error
 	if dec.More() {
 		return policy.Errorf(policy.CodeInvalidArgument, "the body holds more than one JSON value")
 	}
-	return nil
+	// A key twice, or a field spelled in another case, is refused as for
+	// every body (W1): unknown fields are ignored, ambiguous ones are not.
+	return strictKeysIgnoringUnknown(body, reflect.TypeOf(*dst))
 }
 
 // azQuestion is one AuthZEN evaluation mapped to a check (Z2).

@@ -21,7 +21,8 @@ import (
 const MaxBody = 1 << 20
 
 // decode reads a JSON request body into dst strictly: one object, no
-// unknown fields, at most MaxBody bytes. Its errors say what is wrong and
+// unknown fields, no key twice in an object, field names spelled exactly
+// (see strictKeys), at most MaxBody bytes. Its errors say what is wrong and
 // where, in the API's codes.
 func decode(w http.ResponseWriter, r *http.Request, dst any) error {
 	return decodeLimit(w, r, dst, MaxBody)
@@ -73,6 +74,9 @@ func decodeLimit(w http.ResponseWriter, r *http.Request, dst any, limit int64) e
 			return decodeError(err)
 		}
 		return invalid("", "the request body must hold one JSON value and nothing after it")
+	}
+	if err := strictKeys(body, reflect.TypeOf(dst)); err != nil {
+		return err
 	}
 	return loneSurrogate(body)
 }

@@ -1,9 +1,12 @@
 package httpapi
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -66,4 +69,79 @@ func FuzzCursor(f *testing.F) {
 			t.Fatalf("cursor %q: %v", raw, err)
 		}
 	})
+}
+
+// TestW1_OneBodyReadOneWay: a key twice in one object, or a field name
+// spelled in another case, is refused for every body a route decodes,
+// so a proxy and Gatehouse can never read one body two ways.
+func TestW1_OneBodyReadOneWay(t *testing.T) {
+	dec := func(body string, dst any) error {
+		r := httptest.NewRequest("POST", "/", strings.NewReader(body))
+		return decode(httptest.NewRecorder(), r, dst)
+	}
+	var in checkRequest
+	for _, body := range []string{
+		`{"session": "T", "session": "", "user": "boss", "permission": "leads_view"}`,
+		`{"user": "rep", "User": "boss", "permission": "leads_view"}`,
+		`{"USER": "boss", "permission": "leads_view"}`,
+		`{"user": "boss", "permiſsion": "leads_view"}`, // U+017F folds to s
+		`{"user": "boss", "permission": "leads_view", "resource": {"owner_id": "a", "owner_id": "b"}}`,
+		`{"user": "boss", "permission": "leads_view", "resource": {"Owner_ID": "a"}}`,
+		`{"user": "boss", "permission": "leads_view", "resource": {"relations": {"creator": ["a"], "creator": ["b"]}}}`,
+		`{"user": "boss", "\u0075ser": "rep", "permission": "leads_view"}`,
+	} {
+		err := dec(body, &in)
+		if policy.ErrorCode(err) != policy.CodeInvalidArgument {
+			t.Errorf("%s: %v, want invalid_argument", body, err)
+		}
+	}
+	var g memberGrantsRequest
+	if err := dec(`{"grants": {"leads_view": "all", "leads_view": "none"}}`, &g); policy.ErrorCode(err) != policy.CodeInvalidArgument {
+		t.Errorf("a grant twice: %v", err)
+	}
+	var imp importRequest
+	if err := dec(`{"members": [{"user_id": "a"}, {"user_id": "b", "name": "B", "name": "C"}]}`, &imp); policy.ErrorCode(err) != policy.CodeInvalidArgument {
+		t.Errorf("a member's key twice: %v", err)
+	}
+	// What is sent once, spelled right, still decodes; equal keys in
+	// different objects are no duplicates.
+	if err := dec(`{"user": "rep", "permission": "leads_view", "resource": {"owner_id": "a", "relations": {"creator": ["owner_id"], "observer": ["x"]}}}`, &in); err != nil {
+		t.Errorf("a good body: %v", err)
+	}
+	// Every route's body type: its first field twice, and in upper case.
+	for _, e := range bodyEndpoints {
+		if reflect.TypeOf(e.new()).Elem().Kind() != reflect.Struct {
+			if err := dec(`{"a": "leads_view", "a": "deals_view"}`, e.new()); policy.ErrorCode(err) != policy.CodeInvalidArgument {
+				t.Errorf("%s: a key twice: %v", e.route, err)
+			}
+			continue
+		}
+		f := fieldsOf(reflect.TypeOf(e.new()).Elem())
+		name := f.names[0]
+		val, _ := json.Marshal(reflect.Zero(f.byName[name]).Interface())
+		for _, body := range []string{
+			fmt.Sprintf(`{%q: %s, %q: %s}`, name, val, name, val),
+			fmt.Sprintf(`{%q: %s}`, strings.ToUpper(name), val),
+		} {
+			if err := dec(body, e.new()); policy.ErrorCode(err) != policy.CodeInvalidArgument {
+				t.Errorf("%s: %s: %v, want invalid_argument", e.route, body, err)
+			}
+		}
+		if err := dec(fmt.Sprintf(`{%q: %s}`, name, val), e.new()); err != nil {
+			t.Errorf("%s: {%q: %s}: %v", e.route, name, val, err)
+		}
+	}
+}
+
+// TestStrictKeys_NoAllocationForACheck: the key check costs a check
+// request no allocation.
+func TestStrictKeys_NoAllocationForACheck(t *testing.T) {
+	body := []byte(`{"user": "u1", "permission": "leads_view", "resource": {"owner_id": "o", "department_id": "d"}}`)
+	typ := reflect.TypeFor[*checkRequest]()
+	if err := strictKeys(body, typ); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(100, func() { strictKeys(body, typ) }); n != 0 {
+		t.Errorf("%v allocations per check body", n)
+	}
 }

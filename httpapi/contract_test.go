@@ -453,7 +453,7 @@ func TestContract_Tour(t *testing.T) {
 	// System and public routes.
 	anon.want(200, "", "GET", "/healthz", nil)
 	anon.want(200, "", "GET", "/readyz", nil)
-	if r := anon.want(200, "", "GET", "/metrics", nil); !bytes.Contains(r.raw, []byte("gatehouse_http_requests_total")) {
+	if r := (caller{t: t, url: env.MetricsURL}).want(200, "", "GET", "", nil); !bytes.Contains(r.raw, []byte("gatehouse_http_requests_total")) {
 		t.Errorf("/metrics has no gatehouse_http_requests_total")
 	}
 	anon.want(200, "", "GET", "/openapi.json", nil)

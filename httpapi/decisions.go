@@ -380,10 +380,13 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request, c *call) 
 	}
 	ttl := s.cfg.SessionTTL
 	if in.TTLSeconds != 0 {
-		ttl = time.Duration(in.TTLSeconds) * time.Second
-		if in.TTLSeconds < 1 || ttl > maxSessionTTL {
+		// Bounded before it is turned into a Duration: seconds beyond
+		// 9223372036 overflow int64 nanoseconds, wrapping to a lifetime
+		// in the past (A2).
+		if in.TTLSeconds < 1 || in.TTLSeconds > int64(maxSessionTTL/time.Second) {
 			return invalid("ttl_seconds", "ttl_seconds must be from 1 to %d", int64(maxSessionTTL/time.Second))
 		}
+		ttl = time.Duration(in.TTLSeconds) * time.Second
 	}
 	snap, err := s.cfg.Engine.Snapshot(c.ws)
 	if err != nil {

@@ -179,3 +179,20 @@ func TestD5_D6_D7_FilterExplainWhoCan(t *testing.T) {
 		t.Errorf("member permissions with sources: %s", p.raw)
 	}
 }
+
+// TestA2_SessionTTLBounded: a ttl_seconds whose nanoseconds overflow
+// int64 (9223372037 s) once wrapped into a negative lifetime and signed a
+// token that expired in 1734; every out-of-range ttl is invalid_argument.
+func TestA2_SessionTTLBounded(t *testing.T) {
+	t.Parallel()
+	env := apitest.Start(t, apitest.Options{})
+	w := newWorld(t, env, "acme")
+	for _, ttl := range []int64{-1, 9223372037, 9223372036854775807, 1 << 40} {
+		w.check.fails(400, "invalid_argument", "POST", w.path("/sessions"), map[string]any{"user": "rep", "ttl_seconds": ttl})
+	}
+	s := w.check.ok(201, "POST", w.path("/sessions"), map[string]any{"user": "rep", "ttl_seconds": 60})
+	exp, err := time.Parse(time.RFC3339, s.str("expires_at"))
+	if err != nil || time.Until(exp) < 30*time.Second || time.Until(exp) > 2*time.Minute {
+		t.Fatalf("a 60 s session expires at %q (%v)", s.str("expires_at"), err)
+	}
+}

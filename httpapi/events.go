@@ -17,7 +17,13 @@ import (
 // and asks for what came after misses nothing, across restarts too.
 
 const (
-	eventsPage      = 500              // changes per answer or SSE burst
+	eventsPage = 500 // changes per answer or SSE burst
+	eventsRead = 50  // changes read from the store at once
+	// eventsBudget bounds the user ids and targets of one answer or
+	// burst: a change lists every member whose epoch moved, so 500 of
+	// them could list millions. A change larger than the budget is sent
+	// alone.
+	eventsBudget    = 10_000
 	defaultLongPoll = 25 * time.Second // under common proxy idle timeouts
 	maxLongPoll     = 60 * time.Second
 	sseHeartbeat    = 15 * time.Second
@@ -40,16 +46,25 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c *call) error {
 			return invalid("Last-Event-ID", "Last-Event-ID must be a revision, not %q", v)
 		}
 	}
-	if strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
-		return s.eventStream(w, r, c.ws, after)
-	}
+	stream := strings.Contains(r.Header.Get("Accept"), "text/event-stream")
 	wait := defaultLongPoll
-	if v := r.URL.Query().Get("wait"); v != "" {
+	if v := r.URL.Query().Get("wait"); v != "" && !stream {
 		n, err := intParam(r, "wait", 0, int64(maxLongPoll/time.Second))
 		if err != nil {
 			return err
 		}
 		wait = time.Duration(n) * time.Second
+	}
+	key := c.key.ID
+	if c.deployed {
+		key = "deployment"
+	}
+	if err := s.streams.acquire(w, key); err != nil {
+		return err
+	}
+	defer s.streams.release(key)
+	if stream {
+		return s.eventStream(w, r, c.ws, after)
 	}
 	changes, rev, err := s.nextChanges(r.Context(), time.Now().Add(wait), c.ws, after)
 	if err != nil {
@@ -75,7 +90,7 @@ func (s *Server) nextChanges(ctx context.Context, deadline time.Time, ws string,
 			return nil, 0, err
 		}
 		if cur > after {
-			changes, err := s.cfg.Admin.Changes(ctx, ws, after, eventsPage)
+			changes, err := s.someChanges(ctx, ws, after)
 			if err != nil {
 				return nil, 0, err
 			}
@@ -91,6 +106,36 @@ func (s *Server) nextChanges(ctx context.Context, deadline time.Time, ws string,
 			return nil, after, nil
 		}
 	}
+}
+
+// someChanges reads the changes after revision after, at most eventsPage
+// of them and as many as fit eventsBudget (at least one), reading the
+// store a few at a time so that neither the answer nor the reading grows
+// with the number of members a change touched.
+func (s *Server) someChanges(ctx context.Context, ws string, after int64) ([]admin.Change, error) {
+	var out []admin.Change
+	size := 0
+	for len(out) < eventsPage {
+		batch, err := s.cfg.Admin.Changes(ctx, ws, after, eventsRead)
+		if err != nil {
+			return nil, err
+		}
+		for _, ch := range batch {
+			n := len(ch.Epochs) + len(ch.Targets)
+			if len(out) > 0 && size+n > eventsBudget {
+				return out, nil
+			}
+			out, size = append(out, ch), size+n
+			if len(out) == eventsPage {
+				return out, nil
+			}
+		}
+		if len(batch) < eventsRead {
+			return out, nil
+		}
+		after = batch[len(batch)-1].Revision
+	}
+	return out, nil
 }
 
 // eventStream serves the feed as Server-Sent Events: one "change" event

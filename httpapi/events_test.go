@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -129,5 +130,109 @@ func TestA3_EventsWaitZero(t *testing.T) {
 	r := w.check.ok(200, "GET", w.path("/events?after=0&wait=0"), nil)
 	if len(r.items()) == 0 {
 		t.Fatalf("wait=0 with changes: %s", r.raw)
+	}
+}
+
+// TestA3_EventsAnswerBounded: an answer of the feed grows with the
+// members whose epochs moved, so it is cut by their number, not only by
+// the count of changes: 60 applied edits of a 3,000-member role once
+// answered 180,000 user ids at once. The pages together still report
+// every revision in order.
+func TestA3_EventsAnswerBounded(t *testing.T) {
+	t.Parallel()
+	env := apitest.Start(t, apitest.Options{})
+	w := newWorld(t, env, "acme")
+	const n = 3000
+	members := make([]map[string]any, n)
+	for i := range members {
+		members[i] = map[string]any{"user_id": fmt.Sprintf("u%05d", i), "name": "U", "kind": "internal", "role_ids": []string{"sales_rep"}}
+	}
+	start := w.admin.ok(200, "POST", w.path("/members/import"), map[string]any{"members": members}).num("workspace_revision")
+	for i := range 60 {
+		level := []string{"own", "all"}[i%2]
+		w.admin.ok(200, "PATCH", w.path("/roles/sales_rep"), map[string]any{"grants": map[string]any{"leads_view": level}})
+	}
+	after, revs, answers := start, 0, 0
+	for {
+		r := w.check.ok(200, "GET", w.path(fmt.Sprintf("/events?after=%d&wait=0", after)), nil)
+		items := r.items()
+		if len(items) == 0 {
+			break
+		}
+		answers++
+		ids := 0
+		for _, it := range items {
+			e := it.(map[string]any)
+			if rev := int64(e["revision"].(float64)); rev != after+1 {
+				t.Fatalf("revision %d after %d", rev, after)
+			}
+			after++
+			revs++
+			ids += len(e["epochs"].([]any))
+		}
+		if len(items) > 1 && ids > 10_000 {
+			t.Fatalf("one answer lists %d changes and %d user ids (%d bytes)", len(items), ids, len(r.raw))
+		}
+	}
+	if revs != 60 || answers < 18 {
+		t.Fatalf("%d revisions in %d answers", revs, answers)
+	}
+}
+
+// TestA3_StreamsCappedPerKey: one key holds at most MaxStreams event long
+// polls and SSE streams at once; the next gets 429 rate_limited, other
+// keys are served, and a closed stream frees its place.
+func TestA3_StreamsCappedPerKey(t *testing.T) {
+	t.Parallel()
+	env := apitest.Start(t, apitest.Options{MaxStreams: 3})
+	w := newWorld(t, env, "acme")
+	open := func(key string) (*http.Response, func()) {
+		ctx, cancel := context.WithCancel(context.Background())
+		req, _ := http.NewRequestWithContext(ctx, "GET", env.URL+w.path("/events?after=1000000"), nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Accept", "text/event-stream")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, func() { cancel(); resp.Body.Close() }
+	}
+	var closers []func()
+	defer func() {
+		for _, c := range closers {
+			c()
+		}
+	}()
+	for range 3 {
+		resp, done := open(w.checkKey)
+		closers = append(closers, done)
+		if resp.StatusCode != 200 {
+			t.Fatalf("stream within the cap: %d", resp.StatusCode)
+		}
+	}
+	r := w.check.fails(429, "rate_limited", "GET", w.path("/events?after=0&wait=1"), nil)
+	if r.header.Get("Retry-After") == "" {
+		t.Error("429 without Retry-After")
+	}
+	resp, done := open(w.checkKey)
+	done()
+	if resp.StatusCode != 429 {
+		t.Fatalf("a fourth stream: %d", resp.StatusCode)
+	}
+	// Another key is not limited by this one's streams.
+	w.admin.ok(200, "GET", w.path("/events?after=0&wait=0"), nil)
+	// Closing a stream frees its place.
+	closers[0]()
+	closers = closers[1:]
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r := w.check.do("GET", w.path("/events?after=0&wait=0"), nil)
+		if r.status == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a closed stream did not free its place: %d %s", r.status, r.raw)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -190,6 +190,12 @@ func FuzzDecodeBodies(f *testing.F) {
 		if !json.Valid(body) || !utf8.Valid(body) {
 			t.Fatalf("%s: decoded a body that is not valid JSON in UTF-8: %q", e.route, body)
 		}
+		// One body, one reading (W1): no object of an accepted body has
+		// a key twice, as an independent reading with the token decoder
+		// finds.
+		if key, dup := duplicateKey(body); dup {
+			t.Fatalf("%s: decoded %q, whose key %q appears twice in one object", e.route, body, key)
+		}
 		again, err := json.Marshal(v)
 		if err != nil {
 			t.Fatalf("%s: %+v does not encode: %v", e.route, v, err)
@@ -452,6 +458,53 @@ func TestDecode_RefusesLoneSurrogates(t *testing.T) {
 			t.Errorf("%s: %v", body, err)
 		} else if got := v.(*checkRequest).User; got != user {
 			t.Errorf("%s: user %q, want %q", body, got, user)
+		}
+	}
+}
+
+// duplicateKey reports a key that appears twice in one object of a valid
+// JSON document, reading it with encoding/json's token decoder.
+func duplicateKey(body []byte) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	type frame struct {
+		object bool
+		keys   map[string]bool
+		key    bool // the next string token is a key
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			switch v {
+			case '{', '[':
+				if top != nil && top.object {
+					top.key = true
+				}
+				stack = append(stack, &frame{object: v == '{', keys: map[string]bool{}, key: v == '{'})
+			default:
+				stack = stack[:len(stack)-1]
+			}
+			continue
+		case string:
+			if top != nil && top.object && top.key {
+				if top.keys[v] {
+					return v, true
+				}
+				top.keys[v] = true
+				top.key = false
+				continue
+			}
+		}
+		if top != nil && top.object {
+			top.key = true
 		}
 	}
 }

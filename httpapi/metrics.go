@@ -26,7 +26,7 @@ type metrics struct {
 	routes    sync.Map // pattern → *routeMetrics
 }
 
-func newMetrics(reg *prometheus.Registry, e *engine.Engine) *metrics {
+func newMetrics(reg *prometheus.Registry, e *engine.Engine, perWorkspace bool) *metrics {
 	m := &metrics{
 		registry: reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_http_requests_total",
@@ -41,10 +41,14 @@ func newMetrics(reg *prometheus.Registry, e *engine.Engine) *metrics {
 	decisions := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_decisions_total",
 		Help: "Decisions (check, batch items) by result."}, []string{"result"})
 	m.allowed, m.denied = decisions.WithLabelValues("allowed"), decisions.WithLabelValues("denied")
-	m.collector = &engineCollector{e: e,
-		revision: prometheus.NewDesc("gatehouse_snapshot_revision", "The revision of the workspace's snapshot served.", []string{"workspace"}, nil),
-		members:  prometheus.NewDesc("gatehouse_snapshot_members", "Members in the workspace's snapshot.", []string{"workspace"}, nil),
-		flushes:  prometheus.NewDesc("gatehouse_usage_flushes_total", "Usage flushes (U1) by result.", []string{"result"}, nil),
+	m.collector = &engineCollector{e: e, perWorkspace: perWorkspace,
+		workspaces: prometheus.NewDesc("gatehouse_workspaces", "Workspaces this node serves.", nil, nil),
+		allMembers: prometheus.NewDesc("gatehouse_members", "Members in the snapshots of every workspace this node serves.", nil, nil),
+		flushes:    prometheus.NewDesc("gatehouse_usage_flushes_total", "Usage flushes (U1) by result.", []string{"result"}, nil),
+	}
+	if perWorkspace {
+		m.collector.revision = prometheus.NewDesc("gatehouse_snapshot_revision", "The revision of the workspace's snapshot served.", []string{"workspace"}, nil)
+		m.collector.members = prometheus.NewDesc("gatehouse_snapshot_members", "Members in the workspace's snapshot.", []string{"workspace"}, nil)
 	}
 	reg.MustRegister(m.requests, m.latency, m.inflight, decisions, m.collector,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -64,34 +68,52 @@ func (m *metrics) decisions(allowed bool, n int) {
 	}
 }
 
-// engineCollector reads the engine's state at scrape time.
+// engineCollector reads the engine's state at scrape time. Series per
+// workspace are only there when asked for (Config.MetricsPerWorkspace):
+// they name every tenant, and are one series each at 10,000 of them.
 type engineCollector struct {
-	e                          *engine.Engine
-	revision, members, flushes *prometheus.Desc
+	e                               *engine.Engine
+	perWorkspace                    bool
+	workspaces, allMembers, flushes *prometheus.Desc
+	revision, members               *prometheus.Desc // per workspace; nil when off
 }
 
 func (c *engineCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- c.revision
-	ch <- c.members
+	ch <- c.workspaces
+	ch <- c.allMembers
 	ch <- c.flushes
+	if c.perWorkspace {
+		ch <- c.revision
+		ch <- c.members
+	}
 }
 
 func (c *engineCollector) Collect(ch chan<- prometheus.Metric) {
 	if c.e == nil {
 		return
 	}
+	served, members := 0, 0
 	for _, ws := range c.e.Workspaces() {
 		if s, err := c.e.Snapshot(ws); err == nil {
-			ch <- prometheus.MustNewConstMetric(c.revision, prometheus.GaugeValue, float64(s.Revision()), ws)
-			ch <- prometheus.MustNewConstMetric(c.members, prometheus.GaugeValue, float64(s.NumMembers()), ws)
+			served++
+			members += s.NumMembers()
+			if c.perWorkspace {
+				ch <- prometheus.MustNewConstMetric(c.revision, prometheus.GaugeValue, float64(s.Revision()), ws)
+				ch <- prometheus.MustNewConstMetric(c.members, prometheus.GaugeValue, float64(s.NumMembers()), ws)
+			}
 		}
 	}
+	ch <- prometheus.MustNewConstMetric(c.workspaces, prometheus.GaugeValue, float64(served))
+	ch <- prometheus.MustNewConstMetric(c.allMembers, prometheus.GaugeValue, float64(members))
 	ok, failed := c.e.Flushes()
 	ch <- prometheus.MustNewConstMetric(c.flushes, prometheus.CounterValue, float64(ok), "ok")
 	ch <- prometheus.MustNewConstMetric(c.flushes, prometheus.CounterValue, float64(failed), "failed")
 }
 
-func (s *Server) metricsHandler() http.Handler {
+// Metrics serves the server's Prometheus metrics. The API itself does
+// not: the caller serves this on a listener of its own (--metrics-addr,
+// loopback by default), where no API client reaches it (W1).
+func (s *Server) Metrics() http.Handler {
 	return promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})
 }
 

@@ -152,9 +152,18 @@ type previewRequest struct {
 }
 
 type impactJSON struct {
-	RoleID     string             `json:"role_id"`
-	Members    []memberImpactJSON `json:"members"`
-	Unaffected int                `json:"unaffected"`
+	RoleID      string                 `json:"role_id"`
+	Affected    int                    `json:"affected"`
+	Unaffected  int                    `json:"unaffected"`
+	Permissions []permissionImpactJSON `json:"permissions"`
+	Members     []memberImpactJSON     `json:"members"`
+	NextCursor  string                 `json:"next_cursor,omitempty"`
+}
+
+type permissionImpactJSON struct {
+	Permission string `json:"permission"`
+	Gaining    int    `json:"gaining"`
+	Losing     int    `json:"losing"`
 }
 
 type memberImpactJSON struct {
@@ -162,6 +171,8 @@ type memberImpactJSON struct {
 	Changes []grantChangeJSON `json:"changes"`
 }
 
+// previewRole answers the impact of proposed grants (P1): a summary and a
+// page of the affected members, whatever the role's size.
 func (s *Server) previewRole(w http.ResponseWriter, r *http.Request, c *call) error {
 	var in previewRequest
 	if err := decode(w, r, &in); err != nil {
@@ -170,17 +181,32 @@ func (s *Server) previewRole(w http.ResponseWriter, r *http.Request, c *call) er
 	if in.Grants == nil {
 		return invalid("grants", "grants are required: the proposed grants of the role")
 	}
-	imp, err := s.cfg.Admin.PreviewRole(r.Context(), c.ws, r.PathValue("role"), in.Grants)
+	after, err := decodeCursor(r, "preview")
 	if err != nil {
 		return err
 	}
-	out := impactJSON{RoleID: imp.RoleID, Members: make([]memberImpactJSON, 0, len(imp.Members)), Unaffected: imp.Unaffected}
+	limit, err := limitParam(r)
+	if err != nil {
+		return err
+	}
+	imp, err := s.cfg.Admin.PreviewRole(r.Context(), c.ws, r.PathValue("role"), in.Grants, admin.ImpactPage{After: after, Limit: limit})
+	if err != nil {
+		return err
+	}
+	out := impactJSON{RoleID: imp.RoleID, Affected: imp.Affected, Unaffected: imp.Unaffected,
+		Permissions: make([]permissionImpactJSON, 0, len(imp.Permissions)), Members: make([]memberImpactJSON, 0, len(imp.Members))}
+	for _, p := range imp.Permissions {
+		out.Permissions = append(out.Permissions, permissionImpactJSON(p))
+	}
 	for _, m := range imp.Members {
 		mi := memberImpactJSON{UserID: m.UserID, Changes: make([]grantChangeJSON, 0, len(m.Changes))}
 		for _, ch := range m.Changes {
 			mi.Changes = append(mi.Changes, grantChangeJSON{Permission: ch.Permission, Old: ch.Old, New: ch.New})
 		}
 		out.Members = append(out.Members, mi)
+	}
+	if imp.Next != "" {
+		out.NextCursor = encodeCursor("preview", imp.Next)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

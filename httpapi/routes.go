@@ -56,7 +56,7 @@ func (s *Server) KeyScopes() map[string]string {
 func (s *Server) Authorities() map[string]string {
 	out := map[string]string{}
 	for _, rt := range s.routes {
-		if rt.h != nil && (rt.access != public || rt.area == areaDecision) && rt.path != "/metrics" {
+		if rt.h != nil && (rt.access != public || rt.area == areaDecision) {
 			out[rt.method+" "+rt.path] = AreaName(rt.area)
 		}
 	}
@@ -87,7 +87,6 @@ func (s *Server) routeTable() []route {
 	return []route{
 		{method: "GET", path: "/healthz", h: http.HandlerFunc(s.healthz)},
 		{method: "GET", path: "/readyz", h: http.HandlerFunc(s.readyz)},
-		{method: "GET", path: "/metrics", h: s.metricsHandler()},
 		{method: "GET", path: "/openapi.json", h: http.HandlerFunc(serveOpenAPI)},
 
 		r("GET", "/v1/catalog", public, decision, s.getCatalog),

@@ -1,6 +1,7 @@
 // Package httpapi is Gatehouse's HTTP API, v1 (DESIGN.md §3): routes,
 // authentication (X1, X2, A2), the mapping of error codes to statuses, the
-// OpenAPI document, metrics and the event feed. Handlers decode, call
+// OpenAPI document, the event feed, and the metrics handler a listener of
+// its own serves. Handlers decode, call
 // admin.Service or engine.Engine, and encode; no rule lives here.
 package httpapi
 
@@ -47,14 +48,22 @@ type Config struct {
 	// answer is 429 rate_limited with Retry-After. Zero: no limit.
 	RateLimit float64
 	RateBurst int
+	// MaxStreams is how many event long polls and SSE streams each API
+	// key may hold open at once; beyond it, 429 rate_limited.
+	// DefaultMaxStreams if zero.
+	MaxStreams int
 	// MaxStale, when positive, makes /readyz answer 503 once the snapshots
 	// have been stale for longer: for operators who prefer no answer to
 	// an old one. Zero keeps a node ready, answering from its snapshots,
 	// however long the database is away.
 	MaxStale time.Duration
-	// Registry receives the server's metrics; a new one if nil. /metrics
-	// serves it.
+	// Registry receives the server's metrics; a new one if nil. Metrics
+	// serves it, on a listener of its own: the API does not (W1: series
+	// name workspaces and their write activity).
 	Registry *prometheus.Registry
+	// MetricsPerWorkspace adds series labelled with each workspace's id
+	// (revision, members): one per tenant, so off by default.
+	MetricsPerWorkspace bool
 	// Console is served at / (the admin console); nothing if nil.
 	Console http.Handler
 	// ConsoleLinks mints console sign-in links (X6), usually the Console
@@ -81,6 +90,7 @@ type Server struct {
 	routes   []route
 	loaded   atomic.Bool
 	limits   *limiters
+	streams  *streams
 }
 
 // New returns the API server for cfg.
@@ -101,8 +111,9 @@ func New(cfg Config) *Server {
 	if cfg.AdminKey != "" {
 		s.adminSum = sha256.Sum256([]byte(cfg.AdminKey))
 	}
-	s.metrics = newMetrics(s.cfg.Registry, cfg.Engine)
+	s.metrics = newMetrics(s.cfg.Registry, cfg.Engine, cfg.MetricsPerWorkspace)
 	s.limits = newLimiters(cfg.RateLimit, cfg.RateBurst)
+	s.streams = newStreams(cfg.MaxStreams)
 	mux := http.NewServeMux()
 	s.routes = s.routeTable()
 	api := http.NewServeMux()

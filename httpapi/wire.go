@@ -137,6 +137,8 @@ type auditJSON struct {
 	After     any    `json:"after"`
 	Reason    string `json:"reason"`
 	Hash      string `json:"hash"`
+	// KeyID names the audit key that signed the entry (X4).
+	KeyID string `json:"key_id,omitempty"`
 }
 
 type changeJSON struct {

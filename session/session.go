@@ -86,7 +86,10 @@ func (k *Keys) Verify(token string, now time.Time) (Claims, error) {
 	if key == nil || !key.accepts(now) || !ed25519.Verify(key.pub, []byte(token[:len(ver)+1+len(payloadB64)]), sig) {
 		return Claims{}, ErrInvalid
 	}
-	if !now.Before(c.Expires) || c.Workspace == "" || c.User == "" {
+	// A token never outlives MaxTTL (with a minute for clock skew between
+	// nodes), whatever lifetime it claims: one signed with a longer or an
+	// overflowed lifetime by any path is refused (A2).
+	if !now.Before(c.Expires) || c.Expires.Sub(now) > MaxTTL+time.Minute || c.Workspace == "" || c.User == "" {
 		return Claims{}, ErrInvalid
 	}
 	return c, nil

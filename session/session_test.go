@@ -103,3 +103,17 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// TestA2_TokenNeverOutlivesMaxTTL: a token claiming a lifetime beyond
+// MaxTTL, however it was signed, is refused.
+func TestA2_TokenNeverOutlivesMaxTTL(t *testing.T) {
+	k := mustKeys(t, seed(1))
+	long := k.Sign(Claims{Workspace: "acme", User: "u1", Epoch: 1, Expires: t0.Add(MaxTTL + time.Hour)}, t0)
+	if _, err := k.Verify(long, t0); err == nil {
+		t.Fatal("a token valid for longer than MaxTTL was accepted")
+	}
+	ok := k.Sign(Claims{Workspace: "acme", User: "u1", Epoch: 1, Expires: t0.Add(MaxTTL)}, t0)
+	if _, err := k.Verify(ok, t0); err != nil {
+		t.Fatalf("a token of MaxTTL: %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -300,5 +301,60 @@ func TestConsole_AuditOpensOnLatestPage(t *testing.T) {
 	_, body := v.do("GET", "/w/acme/audit", nil, nil)
 	if !strings.Contains(body, "department:d59") || strings.Contains(body, "department:emea<") || !strings.Contains(body, "Earlier entries") {
 		t.Fatalf("the audit page must open on the latest entries with a link to earlier ones")
+	}
+}
+
+// TestW1_ForgedFlashShowsNothing: the flash cookie is signed like the
+// session's. A cookie set by anyone else — the unsigned format of before,
+// a signature that does not match, a session cookie's value — shows
+// nothing, on the sign-in page or any other; the console's own flash
+// shows once.
+func TestW1_ForgedFlashShowsNothing(t *testing.T) {
+	w := newWorld(t)
+	v := newVisitor(t, w.URL)
+	const bait = "Your account is locked; call +1 555 0100"
+	unsigned := base64.RawURLEncoding.EncodeToString([]byte(`{"k":"error","m":"` + bait + `"}`))
+	badSig := unsigned + "." + base64.RawURLEncoding.EncodeToString(make([]byte, 32))
+	for _, forged := range []string{unsigned, badSig, badSig + "x", ""} {
+		_, body := v.do("GET", "/signin", nil, map[string]string{"Cookie": "gatehouse_flash=" + forged})
+		if strings.Contains(body, "account is locked") {
+			t.Errorf("a forged flash cookie %.40q… shows on the sign-in page", forged)
+		}
+	}
+	if resp := v.signIn(apitest.AdminKey); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign in: %d", resp.StatusCode)
+	}
+	u, _ := url.Parse(w.URL)
+	var session string
+	for _, ck := range v.c.Jar.Cookies(u) {
+		if ck.Name == "gatehouse_console" {
+			session = ck.Value
+		}
+	}
+	_, body := v.do("GET", "/w/acme/settings", nil, map[string]string{"Cookie": "gatehouse_console=" + session + "; gatehouse_flash=" + session})
+	if strings.Contains(body, `class="flash`) {
+		t.Error("a session cookie's value shows as a flash")
+	}
+	resp, _ := v.do("POST", "/w/acme/settings", url.Values{"csrf": {v.csrf()}}, nil)
+	var genuine string
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "gatehouse_flash" {
+			genuine = ck.Value
+		}
+	}
+	if genuine == "" {
+		t.Fatal("no flash cookie set")
+	}
+	_, body = v.do("GET", "/w/acme/settings", nil, nil)
+	if !strings.Contains(body, "Nothing to save") {
+		t.Error("the console's own flash does not show")
+	}
+	// The genuine cookie with its message changed is a forgery too.
+	p, sig, _ := strings.Cut(genuine, ".")
+	raw, _ := base64.RawURLEncoding.DecodeString(p)
+	changed := base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(raw), "Nothing to save", bait[:15], 1))) + "." + sig
+	_, body = v.do("GET", "/w/acme/settings", nil, map[string]string{"Cookie": "gatehouse_console=" + session + "; gatehouse_flash=" + changed})
+	if strings.Contains(body, bait[:15]) {
+		t.Error("a flash cookie with its message changed shows")
 	}
 }

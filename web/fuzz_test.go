@@ -35,6 +35,36 @@ func FuzzDecodeSession(f *testing.F) {
 	})
 }
 
+// FuzzDecodeFlash: the flash cookie never panics its decoder, and no
+// change to a signed one is accepted (W1: only the console's own messages
+// show).
+func FuzzDecodeFlash(f *testing.F) {
+	keys, err := keyring.New(keyring.NewRing([]byte("0123456789abcdef0123456789abcdef")))
+	if err != nil {
+		f.Fatal(err)
+	}
+	c := &Console{keys: keys, adminKey: "k", now: time.Now}
+	rec := httptest.NewRecorder()
+	c.setFlash(rec, httptest.NewRequest("GET", "/", nil), "ok", "Saved.")
+	good := strings.TrimPrefix(strings.Split(rec.Header().Get("Set-Cookie"), ";")[0], flashCookie+"=")
+	if _, err := c.decodeFlash(good); err != nil {
+		f.Fatalf("the console's own flash: %v", err)
+	}
+	f.Add("", 0, byte('A'))
+	f.Add("eyJrIjoib2siLCJtIjoiaGkifQ", 3, byte('.'))
+	f.Add(good, len(good)-1, byte('x'))
+	f.Fuzz(func(t *testing.T, v string, pos int, b byte) {
+		c.decodeFlash(v) // must not panic
+		if pos < 0 || pos >= len(good) || good[pos] == b {
+			return
+		}
+		mutated := good[:pos] + string(b) + good[pos+1:]
+		if _, err := c.decodeFlash(mutated); err == nil {
+			t.Fatalf("accepted a changed flash cookie: byte %d %q → %q", pos, good[pos], b)
+		}
+	})
+}
+
 // FuzzDraftGrants: the editor's hidden fields either parse into grants
 // the catalog knows at valid levels, or fail with a domain error.
 func FuzzDraftGrants(f *testing.F) {

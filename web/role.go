@@ -284,7 +284,7 @@ func (c *Console) review(rq *request) (reviewView, error) {
 	}
 	v.Powerful = admin.PowerfulRaises(rq.cat, r.Audience, r.Grants, g)
 	if v.Apply {
-		if v.Impact, err = c.cfg.Admin.PreviewRole(rq.Context(), rq.ws, r.ID, g); err != nil {
+		if v.Impact, err = c.cfg.Admin.PreviewRole(rq.Context(), rq.ws, r.ID, g, admin.ImpactPage{Limit: 50}); err != nil {
 			v.Problem = c.message(err)
 			return v, nil
 		}

@@ -191,31 +191,77 @@ func checkCSRF(r *http.Request, s session) bool {
 }
 
 // flash is a one-shot message shown on the next page after a redirect.
+// Its cookie is signed like the session's, with a key of its own derived
+// from the session key ring: anyone who can set a cookie for the host
+// (a sibling subdomain, a man in the middle of plain HTTP) could
+// otherwise show any text on every page, the sign-in page included.
 type flash struct {
 	Kind    string `json:"k"` // "ok" or "error"
 	Message string `json:"m"`
+	Expires int64  `json:"e"`
+	// SignedBy is the id of the ring key the cookie's MAC key derives from.
+	SignedBy string `json:"s"`
 }
 
+// flashPurpose names the keys derived from the session key ring for the
+// flash cookie: never the session cookie's, so that neither cookie's
+// value is ever accepted as the other.
+const flashPurpose = "console-flash"
+
+// flashTTL is how long a flash message waits for the next page.
+const flashTTL = 60 * time.Second
+
 func (c *Console) setFlash(w http.ResponseWriter, r *http.Request, kind, msg string) {
-	b, _ := json.Marshal(flash{Kind: kind, Message: msg})
-	ck := c.cookie(r, flashCookie, base64.RawURLEncoding.EncodeToString(b))
-	ck.MaxAge = 60
+	id, secret := c.keys.MACKey(flashPurpose, c.now())
+	payload, _ := json.Marshal(flash{Kind: kind, Message: msg, Expires: c.now().Add(flashTTL).Unix(), SignedBy: id})
+	p := base64.RawURLEncoding.EncodeToString(payload)
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(p))
+	ck := c.cookie(r, flashCookie, p+"."+base64.RawURLEncoding.EncodeToString(m.Sum(nil)))
+	ck.MaxAge = int(flashTTL / time.Second)
 	http.SetCookie(w, ck)
 }
 
+// takeFlash returns the request's flash message and clears it; a cookie
+// that is not one this console signed, or too old, shows nothing.
 func (c *Console) takeFlash(w http.ResponseWriter, r *http.Request) *flash {
 	ck, err := r.Cookie(flashCookie)
 	if err != nil {
 		return nil
 	}
 	c.clearCookie(w, r, flashCookie)
-	b, err := base64.RawURLEncoding.DecodeString(ck.Value)
+	f, err := c.decodeFlash(ck.Value)
 	if err != nil {
 		return nil
 	}
-	var f flash
-	if json.Unmarshal(b, &f) != nil || f.Message == "" {
-		return nil
-	}
 	return &f
+}
+
+func (c *Console) decodeFlash(v string) (flash, error) {
+	p, sig, ok := strings.Cut(v, ".")
+	if !ok {
+		return flash{}, errBadSession
+	}
+	payload, err := base64.RawURLEncoding.Strict().DecodeString(p)
+	if err != nil {
+		return flash{}, errBadSession
+	}
+	got, err := base64.RawURLEncoding.Strict().DecodeString(sig)
+	if err != nil {
+		return flash{}, errBadSession
+	}
+	var f flash
+	if err := json.Unmarshal(payload, &f); err != nil || f.Message == "" {
+		return flash{}, errBadSession
+	}
+	secret, ok := c.keys.MACKeyByID(f.SignedBy, flashPurpose, c.now())
+	if !ok {
+		return flash{}, errBadSession
+	}
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(p))
+	if !hmac.Equal(got, m.Sum(nil)) || c.now().Unix() >= f.Expires {
+		return flash{}, errBadSession
+	}
+	return f, nil
 }

@@ -467,12 +467,16 @@ func remotePolicy(ctx context.Context, args []string, getenv func(string) string
 // remoteAudit is "gatehouse audit verify": check the audit hash chain
 // (X4); a broken chain exits 1.
 func remoteAudit(ctx context.Context, args []string, getenv func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "keygen" {
+		return auditKeygen(args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "verify" {
-		fmt.Fprintln(stderr, "error: invalid_argument: audit needs a subcommand: verify")
-		fmt.Fprintln(stderr, "usage: gatehouse audit verify [flags]")
+		fmt.Fprintln(stderr, "error: invalid_argument: audit needs a subcommand: verify or keygen")
+		fmt.Fprintln(stderr, "usage: gatehouse audit verify [--require-keyed] [flags]\n       gatehouse audit keygen [--id ID]")
 		return exitError{2}
 	}
 	r := newRemote("gatehouse audit verify", "[flags]", getenv, stdout, stderr)
+	requireKeyed := r.fs.Bool("require-keyed", false, "fail when the chain starts with legacy entries written without an audit key")
 	pos, err := r.parse(args[1:])
 	if err != nil {
 		return err
@@ -498,12 +502,28 @@ func remoteAudit(ctx context.Context, args []string, getenv func(string) string,
 			fmt.Fprintf(tw, "chain\tBROKEN at entry %d\n", rep.Seq)
 			fmt.Fprintf(tw, "problem\t%s\n", rep.Problem)
 		}
+		switch {
+		case rep.Legacy == rep.Entries:
+			fmt.Fprintf(tw, "keyed\tno: every entry is legacy, unkeyed (a plain SHA-256 chain that whoever can write the database can recompute)\n")
+		case rep.Legacy > 0:
+			fmt.Fprintf(tw, "keyed\tfrom entry %d on, with keys %s; entries 1–%d are legacy, unkeyed (written before the server had an audit key)\n",
+				rep.Legacy+1, strings.Join(rep.KeyIDs, ", "), rep.Legacy)
+		default:
+			fmt.Fprintf(tw, "keyed\tevery entry, with keys %s\n", strings.Join(rep.KeyIDs, ", "))
+		}
+		if rep.OK {
+			fmt.Fprintf(tw, "head\tentry %d, %s (keep it: a later verify that ends before it means the log was cut short)\n", rep.HeadSeq, rep.HeadHash)
+		}
 		if err := tw.Flush(); err != nil {
 			return err
 		}
 	}
 	if !rep.OK {
 		fmt.Fprintf(stderr, "error: the audit chain of %s is broken at entry %d: %s\n", r.workspace, rep.Seq, rep.Problem)
+		return exitError{1}
+	}
+	if *requireKeyed && rep.Legacy > 0 {
+		fmt.Fprintf(stderr, "error: the audit chain of %s starts with %d legacy entries written without an audit key (--require-keyed)\n", r.workspace, rep.Legacy)
 		return exitError{1}
 	}
 	return nil

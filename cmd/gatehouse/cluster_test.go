@@ -36,12 +36,19 @@ const clusterKey = "gha_cluster-test-admin-key"
 // clusterNode is one gatehouse serve process.
 type clusterNode struct {
 	name, addr, dsn, log string
+	metricsAddr          string   // a free port if empty
 	extra                []string // more serve flags
 	cmd                  *exec.Cmd
 	exited               chan struct{}
 }
 
+// clusterAuditKey is the audit key every test node shares.
+const clusterAuditKey = "cluster dGVzdCBhdWRpdCBrZXkgb2YgdGhlIGNsdXN0ZXIgdGVzdHMsIDMyKyBieXRlcw"
+
 func (n *clusterNode) url() string { return "http://" + n.addr }
+
+// metricsURL is the node's metrics listener, apart from its API.
+func (n *clusterNode) metricsURL() string { return "http://" + n.metricsAddr + "/metrics" }
 
 // start runs the node and waits until it is ready.
 func (n *clusterNode) start(t testing.TB) {
@@ -50,10 +57,14 @@ func (n *clusterNode) start(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := append([]string{"serve", "--addr", n.addr, "--database", n.dsn,
+	if n.metricsAddr == "" {
+		n.metricsAddr = freeAddr(t)
+	}
+	args := append([]string{"serve", "--addr", n.addr, "--database", n.dsn, "--metrics-addr", n.metricsAddr, "--metrics-per-workspace",
 		"--admin-key", clusterKey, "--poll-interval", "200ms", "--log-level", "warn"}, n.extra...)
 	n.cmd = exec.Command(os.Args[0], args...)
-	n.cmd.Env = append(os.Environ(), "GATEHOUSE_TEST_BE_SERVER=1")
+	// Every node of a deployment shares the audit keys (X4).
+	n.cmd.Env = append(os.Environ(), "GATEHOUSE_TEST_BE_SERVER=1", "GATEHOUSE_AUDIT_KEY="+clusterAuditKey)
 	n.cmd.Stdout, n.cmd.Stderr = logf, logf
 	if err := n.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -304,7 +315,7 @@ func converged(t *testing.T, ctx context.Context, nodes []*clusterNode, ws strin
 // snapshotMembers reads the node's gatehouse_snapshot_members metric.
 func snapshotMembers(t *testing.T, n *clusterNode, ws string) int {
 	t.Helper()
-	b, err := n.client().Metrics(context.Background())
+	b, err := client.New(strings.TrimSuffix(n.metricsURL(), "/metrics"), "").Metrics(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,14 @@ type serveConfig struct {
 	MaxStale   time.Duration
 	RateLimit  float64
 	RateBurst  int
-	KeyGrace   time.Duration
+	MaxStreams int
+	// MetricsAddr is the metrics listener's address; "" or "off": none.
+	MetricsAddr         string
+	MetricsPerWorkspace bool
+	KeyGrace            time.Duration
+	// AuditKeyFile holds the audit keys (X4); see auditkeys.go.
+	AuditKeyFile string
+	UnkeyedAudit bool
 	// FrameAncestors are the origins that may frame the console (X6).
 	FrameAncestors []string
 }

@@ -95,11 +95,11 @@ func loadRun(t *testing.T, database string, d time.Duration) {
 		gen.admin = append(gen.admin, client.New(n.url(), w.adminKey, opts...))
 	}
 
-	idle, err := load.Read(ctx, n.url()+"/metrics")
+	idle, err := load.Read(ctx, n.metricsURL())
 	if err != nil {
 		t.Fatal(err)
 	}
-	sampler := load.StartSampler(ctx, n.url()+"/metrics", 250*time.Millisecond)
+	sampler := load.StartSampler(ctx, n.metricsURL(), 250*time.Millisecond)
 	res, err := load.Run(ctx, load.Config{Workers: loadWorkers, Duration: d, Seed: 7, Ops: gen.ops()})
 	samples, sampleErr := sampler.Stop()
 	if err != nil {

@@ -48,7 +48,8 @@ commands:
   explain        show why a user may or may not do something
   who-can        list the members who hold a permission
   policy         export or import a workspace's policy as YAML
-  audit verify   verify a workspace's audit chain
+  audit verify   verify a workspace's audit chain (X4)
+  audit keygen   print a new audit key for --audit-key-file
   session-keys   list or rotate the session signing keys (deployment admin)
   console-link   print a one-time console sign-in link for a member
   bench          measure decision throughput and latency

@@ -34,7 +34,7 @@ func TestSecrets_NeverInLogsErrorsOrMetrics(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "s.db")
 	n := &clusterNode{name: "secrets", addr: freeAddr(t), dsn: "sqlite:" + db, log: filepath.Join(dir, "node.log"),
-		extra: []string{"--log-level", "debug"}}
+		extra: []string{"--log-level", "debug", "--metrics-per-workspace"}}
 	n.start(t)
 	t.Cleanup(func() { n.kill(t) })
 	ctx := context.Background()
@@ -90,10 +90,13 @@ func TestSecrets_NeverInLogsErrorsOrMetrics(t *testing.T) {
 	}
 	raw, _ := json.Marshal(keys)
 	said.Write(raw)
-	for _, path := range []string{"/metrics", "/readyz", "/healthz"} {
-		resp, err := http.Get(n.url() + path)
+	for _, url := range []string{n.metricsURL(), n.url() + "/readyz", n.url() + "/healthz"} {
+		resp, err := http.Get(url)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %d", url, resp.StatusCode)
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()

@@ -14,6 +14,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/gatehouse-authz/gatehouse/httpapi"
 	"github.com/gatehouse-authz/gatehouse/internal/node"
 	"github.com/gatehouse-authz/gatehouse/policy"
 	"github.com/gatehouse-authz/gatehouse/web"
@@ -25,6 +26,8 @@ func serveFlags(getenv func(string) string, stderr io.Writer) (*flag.FlagSet, *s
 	c := &serveConfig{}
 	e := &envFlags{fs: fs, getenv: getenv}
 	e.string(&c.Addr, "addr", "127.0.0.1:8470", "address to listen on")
+	e.string(&c.MetricsAddr, "metrics-addr", "127.0.0.1:9470", `address of the Prometheus metrics listener (/metrics), apart from the API; "" or "off" for none`)
+	e.bool(&c.MetricsPerWorkspace, "metrics-per-workspace", "add metrics series per workspace (one per tenant, naming it)")
 	e.string(&c.Database, "database", "sqlite:gatehouse.db", "sqlite:<path> or postgres://…")
 	e.string(&c.Catalog, "catalog", "", "catalog YAML file (default: the embedded CRM catalog)")
 	e.string(&c.AdminKey, "admin-key", "", "deployment admin key (X1); generated and printed when empty")
@@ -42,12 +45,17 @@ func serveFlags(getenv func(string) string, stderr io.Writer) (*flag.FlagSet, *s
 	if err := e.int(&c.RateBurst, "rate-burst", 0, "requests a key may send at once above --rate-limit (default: the limit, rounded up)"); err != nil {
 		return nil, nil, err
 	}
+	if err := e.int(&c.MaxStreams, "max-streams-per-key", httpapi.DefaultMaxStreams, "event long polls and SSE streams one API key may hold open at once; beyond it, 429 rate_limited"); err != nil {
+		return nil, nil, err
+	}
 	if err := e.duration(&c.KeyGrace, "session-key-grace", node.DefaultKeyGrace, "how long a rotated-in session signing key is announced before it signs; more than --poll-interval plus the clock skew between nodes"); err != nil {
 		return nil, nil, err
 	}
 	if err := e.origins(&c.FrameAncestors, "console-frame-ancestors", "origins that may show the console in an iframe, comma-separated, e.g. https://crm.example.com (default: none, the console is never framed); needs HTTPS outside localhost", web.FrameAncestors); err != nil {
 		return nil, nil, err
 	}
+	e.string(&c.AuditKeyFile, "audit-key-file", "", "file of audit keys (X4), one \"<id> <base64 secret>\" a line, the last signing; or set $GATEHOUSE_AUDIT_KEY to the keys themselves (default on SQLite: <db>.audit-key, generated)")
+	e.bool(&c.UnkeyedAudit, "insecure-unkeyed-audit", "write the audit chain without a key (development only; PostgreSQL needs a key otherwise)")
 	if err := e.duration(&c.MaxStale, "max-stale", 0, "fail /readyz once snapshots have been stale this long while the database is unreachable (0: stay ready, answering from snapshots)"); err != nil {
 		return nil, nil, err
 	}
@@ -88,10 +96,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		rand.Read(b)
 		cfg.AdminKey = "gha_" + base64.RawURLEncoding.EncodeToString(b)
 	}
+	auditKeys, err := resolveAuditKeys(cfg, getenv, log)
+	if err != nil {
+		return err
+	}
 	n, err := node.Open(ctx, node.Config{Database: cfg.Database, Catalog: cat, AdminKey: cfg.AdminKey,
 		SessionTTL: cfg.SessionTTL, PollEvery: cfg.PollEvery, MaxStale: cfg.MaxStale,
-		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, KeyGrace: cfg.KeyGrace, ConsoleFrameAncestors: cfg.FrameAncestors,
-		Logger: log, Version: version})
+		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, MaxStreams: cfg.MaxStreams, MetricsPerWorkspace: cfg.MetricsPerWorkspace, KeyGrace: cfg.KeyGrace, AuditKeys: auditKeys,
+		ConsoleFrameAncestors: cfg.FrameAncestors, Logger: log, Version: version})
 	if err != nil {
 		return err
 	}
@@ -116,6 +128,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxHeaderBytes: 64 << 10,
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	metricsSrv, err := serveMetrics(cfg.MetricsAddr, n, log, stdout)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	fmt.Fprintf(stdout, "gatehouse %s listening on http://%s (database %s)\n", version, ln.Addr(), redact(cfg.Database))
 	if generated {
 		fmt.Fprintf(stdout, "deployment admin key (generated for this run; set GATEHOUSE_ADMIN_KEY to keep one): %s\n", cfg.AdminKey)
@@ -129,12 +146,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	case err := <-served:
 		stopFlush()
 		<-flushed
+		if metricsSrv != nil {
+			metricsSrv.Close()
+		}
 		return err
 	case <-ctx.Done():
 	}
 	log.Info("shutting down: finishing in-flight requests")
 	shutCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	if metricsSrv != nil {
+		metricsSrv.Close()
+	}
 	err = srv.Shutdown(shutCtx)
 	stopFlush() // the engine flushes usage counts once more, then returns
 	<-flushed
@@ -170,4 +193,30 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	defer st.Close()
 	fmt.Fprintf(stdout, "database %s is at the newest schema\n", redact(database))
 	return nil
+}
+
+// serveMetrics serves the Prometheus metrics on a listener of their own,
+// as exporters conventionally do, loopback by default: the API does not
+// serve them (they name workspaces and show their write activity, W1).
+// It returns nil when addr is "" or "off".
+func serveMetrics(addr string, n *node.Node, log *slog.Logger, stdout io.Writer) (*http.Server, error) {
+	if addr == "" || addr == "off" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics-addr: %w", err)
+	}
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			log.Warn("the metrics listener is not on a loopback address: whoever reaches it reads every series, without a key", "addr", addr)
+		}
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", n.API.Metrics())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	fmt.Fprintf(stdout, "metrics on http://%s/metrics\n", ln.Addr())
+	go srv.Serve(ln)
+	return srv, nil
 }

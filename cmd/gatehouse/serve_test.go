@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 // started is a gatehouse serve running in this process.
 type started struct {
 	url, key string
+	metrics  string // the metrics listener's /metrics URL
 	lines    chan string
 	done     chan error
 	cancel   context.CancelFunc
@@ -27,6 +29,10 @@ type started struct {
 // to print its URL.
 func startServe(t *testing.T, args []string, env map[string]string) *started {
 	t.Helper()
+	// A free port for metrics, never the default one another run may hold.
+	if !slices.Contains(args, "--metrics-addr") && env["GATEHOUSE_METRICS_ADDR"] == "" {
+		args = append(slices.Clip(args), "--metrics-addr", "127.0.0.1:0")
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	s := &started{lines: make(chan string, 100), done: make(chan error, 1), cancel: cancel}
@@ -51,6 +57,7 @@ func startServe(t *testing.T, args []string, env map[string]string) *started {
 		}
 	})
 	urlRE := regexp.MustCompile(`listening on (http://\S+)`)
+	metricsRE := regexp.MustCompile(`^metrics on (http://\S+)`)
 	keyRE := regexp.MustCompile(`admin key .*: (\S+)$`)
 	deadline := time.After(30 * time.Second)
 	for s.url == "" {
@@ -61,6 +68,9 @@ func startServe(t *testing.T, args []string, env map[string]string) *started {
 			}
 			if m := urlRE.FindStringSubmatch(line); m != nil {
 				s.url = m[1]
+			}
+			if m := metricsRE.FindStringSubmatch(line); m != nil {
+				s.metrics = m[1]
 			}
 			if m := keyRE.FindStringSubmatch(line); m != nil {
 				s.key = m[1]

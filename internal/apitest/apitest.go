@@ -11,17 +11,25 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-authz/gatehouse/admin"
 	"github.com/gatehouse-authz/gatehouse/internal/node"
 )
 
 // AdminKey is the deployment admin key of every test node.
 const AdminKey = "test-admin-key"
 
+// AuditKey keys the audit chain of every test node (X4), as a
+// deployment's does.
+var AuditKey = admin.AuditKey{ID: "apitest", Secret: []byte("the audit key of every apitest node, 32+ bytes")}
+
 // Env is a running test node.
 type Env struct {
 	*node.Node
 	URL    string
 	Server *httptest.Server
+	// MetricsURL is the node's metrics listener (…/metrics), apart from
+	// the API as in a deployment.
+	MetricsURL string
 }
 
 // Options adjust a test node.
@@ -35,6 +43,10 @@ type Options struct {
 	// RateLimit and RateBurst limit each key (node.Config); none if zero.
 	RateLimit float64
 	RateBurst int
+	// MaxStreams caps each key's open event streams (node.Config).
+	MaxStreams int
+	// MetricsPerWorkspace adds per-workspace metrics series.
+	MetricsPerWorkspace bool
 }
 
 // Start starts a node and stops it when the test ends.
@@ -47,7 +59,7 @@ func Start(t testing.TB, o Options) *Env {
 		o.FlushEvery = time.Hour
 	}
 	n, err := node.Open(context.Background(), node.Config{Database: o.Database, AdminKey: AdminKey, FlushEvery: o.FlushEvery,
-		RateLimit: o.RateLimit, RateBurst: o.RateBurst, Version: "test"})
+		RateLimit: o.RateLimit, RateBurst: o.RateBurst, MaxStreams: o.MaxStreams, MetricsPerWorkspace: o.MetricsPerWorkspace, AuditKeys: []admin.AuditKey{AuditKey}, Version: "test"})
 	if err != nil {
 		t.Fatalf("start node: %v", err)
 	}
@@ -56,9 +68,13 @@ func Start(t testing.TB, o Options) *Env {
 		h = o.Wrap(h)
 	}
 	srv := httptest.NewServer(h)
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", n.API.Metrics())
+	metrics := httptest.NewServer(mux)
 	t.Cleanup(func() {
 		srv.Close()
+		metrics.Close()
 		n.Close()
 	})
-	return &Env{Node: n, URL: srv.URL, Server: srv}
+	return &Env{Node: n, URL: srv.URL, Server: srv, MetricsURL: metrics.URL + "/metrics"}
 }

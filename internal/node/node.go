@@ -44,6 +44,12 @@ type Config struct {
 	// RateLimit and RateBurst limit each API key (httpapi.Config).
 	RateLimit float64
 	RateBurst int
+	// MaxStreams caps each key's open event long polls and streams
+	// (httpapi.Config.MaxStreams).
+	MaxStreams int
+	// MetricsPerWorkspace adds metrics series per workspace
+	// (httpapi.Config.MetricsPerWorkspace).
+	MetricsPerWorkspace bool
 	// KeyGrace is how long a rotated-in session signing key is announced
 	// before it signs; DefaultKeyGrace if zero. It must exceed PollEvery
 	// plus the clock skew between nodes.
@@ -51,8 +57,11 @@ type Config struct {
 	// ConsoleFrameAncestors are the origins that may show the console in
 	// a frame (web.Config.FrameAncestors); none if empty.
 	ConsoleFrameAncestors []string
-	Logger                *slog.Logger
-	Version               string
+	// AuditKeys key the audit chain (X4; admin.Options.AuditKeys): the
+	// last signs, all verify. Nil writes unkeyed entries.
+	AuditKeys []admin.AuditKey
+	Logger    *slog.Logger
+	Version   string
 }
 
 // Store is what a node needs of its database.
@@ -116,7 +125,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	n.Engine = engine.New(engine.Options{Usage: usageSink(func(ctx context.Context, ws string, u []admin.Usage) error {
 		return svc.RecordUsage(ctx, ws, u)
 	}), FlushEvery: cfg.FlushEvery, Logger: cfg.Logger})
-	svc = admin.New(st, admin.Options{Catalog: cfg.Catalog, Logger: cfg.Logger, Publisher: n.Engine})
+	svc = admin.New(st, admin.Options{Catalog: cfg.Catalog, Logger: cfg.Logger, Publisher: n.Engine, AuditKeys: cfg.AuditKeys})
 	n.Admin = svc
 	n.sessionKeys, err = openSessionKeys(ctx, st, cfg.KeyGrace, cfg.Logger)
 	if err != nil {
@@ -142,7 +151,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 			}
 			f := n.Follower.Status()
 			return httpapi.Freshness{Age: f.Age, Stale: f.Stale}
-		}, MaxStale: cfg.MaxStale, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
+		}, MaxStale: cfg.MaxStale, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, MaxStreams: cfg.MaxStreams, MetricsPerWorkspace: cfg.MetricsPerWorkspace,
 		Logger: cfg.Logger, Version: cfg.Version})
 	start := time.Now()
 	if err := svc.Open(ctx); err != nil {

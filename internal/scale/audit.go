@@ -28,8 +28,12 @@ func (e *auditEntry) row(ws string) []any {
 
 // readAudit returns a workspace's audit chain in order.
 func readAudit(ctx context.Context, tx pgx.Tx, ws string) ([]auditEntry, error) {
-	rows, err := tx.Query(ctx, `SELECT seq, time, revision, actor, action, target, before, after, reason, prev_hash, hash
-		FROM audit WHERE workspace_id = $1 ORDER BY seq`, ws)
+	// A write's reason may be stored once, in audit_reasons (X4); the
+	// clones get it inline in each entry, which reads the same.
+	rows, err := tx.Query(ctx, `SELECT a.seq, a.time, a.revision, a.actor, a.action, a.target, a.before, a.after,
+			CASE WHEN a.reason <> '' THEN a.reason ELSE COALESCE(r.reason, '') END, a.prev_hash, a.hash
+		FROM audit a LEFT JOIN audit_reasons r ON r.workspace_id = a.workspace_id AND r.revision = a.revision
+		WHERE a.workspace_id = $1 ORDER BY a.seq`, ws)
 	if err != nil {
 		return nil, fmt.Errorf("template audit: %w", err)
 	}

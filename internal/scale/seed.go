@@ -186,7 +186,7 @@ func seedTemplate(ctx context.Context, dsn string) error {
 // workspaceTables are the tables with a workspace_id column that Seed
 // knows how to fill. A table a later migration adds must be taught to
 // cloneTemplate (or to seedMembers) before Seed runs again.
-var workspaceTables = []string{"api_keys", "assignments", "audit", "changes", "departments", "member_departments",
+var workspaceTables = []string{"api_keys", "assignments", "audit", "audit_reasons", "changes", "departments", "member_departments",
 	"members", "role_revisions", "roles", "smart_objects", "usage"}
 
 // cloneTemplate copies the template's rows to workspaces 1…n-1 and leaves

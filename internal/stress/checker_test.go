@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-authz/gatehouse/admin"
+	"github.com/gatehouse-authz/gatehouse/internal/auditreplay"
 	"github.com/gatehouse-authz/gatehouse/internal/policyref"
 	"github.com/gatehouse-authz/gatehouse/policy"
 )
@@ -51,7 +52,7 @@ type state struct {
 
 func newChecker(h *harness, ws string, i int) *checker {
 	return &checker{h: h, ws: ws, rng: rand.New(rand.NewPCG(h.runSeed, 100+uint64(i))), epochs: map[string]seen{},
-		lastDec: map[int]int64{}, audit: auditReplay{custom: map[string]bool{}}}
+		lastDec: map[int]int64{}, audit: auditReplay{custom: map[string]bool{}, log: auditreplay.New()}}
 }
 
 // quietEvery is how often at least a checker stops the writers for a
@@ -306,6 +307,9 @@ type auditReplay struct {
 	seq    int64 // the last entry replayed
 	plan   admin.Plan
 	custom map[string]bool
+	// roles and assignments as the log tells them (X4); nil once the log
+	// failed to replay, which is reported once.
+	log *auditreplay.Replay
 }
 
 var predefined = func() map[string]bool {
@@ -337,6 +341,12 @@ func (a *auditReplay) replay(c *checker, s *state) {
 				break
 			}
 			a.seq = e.Seq
+			if a.log != nil {
+				if err := a.log.Apply(e); err != nil {
+					h.rep.fail("X4 every revision has an audit entry, and the log replays to the database", "%s: %v", ws, err)
+					a.log = nil
+				}
+			}
 			id, _ := strings.CutPrefix(e.Target, "role:")
 			switch e.Action {
 			case "workspace.create", "workspace.update":
@@ -359,6 +369,12 @@ func (a *auditReplay) replay(c *checker, s *state) {
 			case "role.delete":
 				delete(a.custom, id)
 			}
+		}
+	}
+	if a.log != nil {
+		if err := a.log.Compare(s.d); err != nil {
+			h.rep.fail("X4 every revision has an audit entry, and the log replays to the database", "%s at revision %d: %v", ws, s.rev, err)
+			a.log = nil
 		}
 	}
 	stored := map[string]bool{}

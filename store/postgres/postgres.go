@@ -134,6 +134,14 @@ func (s *Store) ExecRaw(ctx context.Context, query string) error {
 	return err
 }
 
+// QueryInt runs one query that answers a single integer, outside the
+// admin rules: for tests that measure what the database holds.
+func (s *Store) QueryInt(ctx context.Context, query string) (int64, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, query).Scan(&n)
+	return n, err
+}
+
 func isUniqueViolation(err error) bool {
 	var e *pgconn.PgError
 	return errors.As(err, &e) && e.Code == "23505"

@@ -51,5 +51,13 @@ func TestConformance(t *testing.T) {
 				t.Fatalf("%s: %v", query, err)
 			}
 		},
+		QueryInt: func(t *testing.T, s admin.Store, query string) int64 {
+			t.Helper()
+			n, err := s.(*postgres.Store).QueryInt(context.Background(), query)
+			if err != nil {
+				t.Fatalf("%s: %v", query, err)
+			}
+			return n
+		},
 	})
 }

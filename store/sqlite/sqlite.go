@@ -105,6 +105,14 @@ func (s *Store) ExecRaw(ctx context.Context, query string) error {
 	return err
 }
 
+// QueryInt runs one query that answers a single integer, outside the
+// admin rules: for tests that measure what the database holds.
+func (s *Store) QueryInt(ctx context.Context, query string) (int64, error) {
+	var n int64
+	err := s.read.QueryRowContext(ctx, query).Scan(&n)
+	return n, err
+}
+
 // Ping reports whether the database file can be read (readiness).
 func (s *Store) Ping(ctx context.Context) error {
 	_, err := s.read.ExecContext(ctx, "SELECT 1")

@@ -29,6 +29,14 @@ func TestConformance(t *testing.T) {
 				t.Fatalf("%s: %v", query, err)
 			}
 		},
+		QueryInt: func(t *testing.T, s admin.Store, query string) int64 {
+			t.Helper()
+			n, err := s.(*sqlite.Store).QueryInt(context.Background(), query)
+			if err != nil {
+				t.Fatalf("%s: %v", query, err)
+			}
+			return n
+		},
 	})
 }
 

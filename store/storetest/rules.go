@@ -210,6 +210,7 @@ func testX4Audit(t *testing.T, h Harness) {
 		sql  []string
 	}{
 		{"altered", []string{`UPDATE audit SET reason = 'nothing to see' WHERE workspace_id = 'w' AND seq = 3`}},
+		{"altered shared reason", []string{`UPDATE audit_reasons SET reason = 'nothing to see' WHERE workspace_id = 'w' AND revision = 1`}},
 		{"removed", []string{`DELETE FROM audit WHERE workspace_id = 'w' AND seq = 4`}},
 		{"removed newest", []string{`DELETE FROM audit WHERE workspace_id = 'w' AND seq = (SELECT MAX(seq) FROM audit WHERE workspace_id = 'w')`}},
 		{"reordered", []string{
@@ -278,9 +279,10 @@ func testP1Preview(t *testing.T, h Harness) {
 	e.member("w", admin.MemberInput{UserID: "a", RoleIDs: []string{r.ID}})
 	e.member("w", admin.MemberInput{UserID: "b", RoleIDs: []string{r.ID, big.ID}})
 	rev := e.revision("w")
-	imp, err := e.svc.PreviewRole(e.ctx, "w", r.ID, policy.Grants{"deals_view": dept, "leads_view": own})
+	imp, err := e.svc.PreviewRole(e.ctx, "w", r.ID, policy.Grants{"deals_view": dept, "leads_view": own}, admin.ImpactPage{})
 	must(t, err)
-	if len(imp.Members) != 2 || imp.Unaffected != 0 {
+	if len(imp.Members) != 2 || imp.Unaffected != 0 || imp.Affected != 2 || imp.Next != "" ||
+		!slices.Equal(imp.Permissions, []admin.PermissionImpact{{Permission: "leads_view", Gaining: 2}, {Permission: "deals_view", Gaining: 1}}) {
 		t.Fatalf("impact %+v", imp)
 	}
 	a := imp.Members[0]
@@ -293,6 +295,77 @@ func testP1Preview(t *testing.T, h Harness) {
 	if e.revision("w") != rev || e.level("w", "a", "deals_view") != own {
 		t.Error("preview wrote")
 	}
-	_, err = e.svc.PreviewRole(e.ctx, "w", r.ID, policy.Grants{"deals_edit": all})
+	_, err = e.svc.PreviewRole(e.ctx, "w", r.ID, policy.Grants{"deals_edit": all}, admin.ImpactPage{})
 	wantCode(t, err, policy.CodeDependencyViolation)
+
+	// P1 is paged: a summary over every member, then pages of members.
+	in := make([]admin.MemberInput, 250)
+	for i := range in {
+		in[i] = admin.MemberInput{UserID: fmt.Sprintf("m%03d", i), RoleIDs: []string{r.ID}}
+	}
+	_, err = e.svc.ImportMembers(e.ctx, "w", admin.Write{}, in)
+	must(t, err)
+	var seen []string
+	for after, pages := "", 0; ; pages++ {
+		imp, err := e.svc.PreviewRole(e.ctx, "w", r.ID, policy.Grants{"deals_view": all}, admin.ImpactPage{After: after, Limit: 100})
+		must(t, err)
+		if imp.Affected != 251 || imp.Unaffected != 1 || len(imp.Permissions) != 1 || imp.Permissions[0] != (admin.PermissionImpact{Permission: "deals_view", Gaining: 251}) {
+			t.Fatalf("summary of page %d: %+v", pages, imp)
+		}
+		if len(imp.Members) > 100 || pages > 3 {
+			t.Fatalf("page %d has %d members", pages, len(imp.Members))
+		}
+		for _, m := range imp.Members {
+			seen = append(seen, m.UserID)
+		}
+		if imp.Next == "" {
+			break
+		}
+		after = imp.Next
+	}
+	if len(seen) != 251 || !slices.IsSorted(seen) || slices.Contains(seen, "b") {
+		t.Errorf("pages list %d members (want every affected one once, by id): %v…", len(seen), seen[:min(5, len(seen))])
+	}
+}
+
+// testX4ReasonOnce: a reason is at most admin.MaxReason characters, and a
+// write stores it once however many entries it makes: a 10,000-member
+// import with a 1,000-character reason once wrote it 10,000 times.
+func testX4ReasonOnce(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	e.workspace("w", admin.PlanProfessional)
+	rev := e.revision("w")
+	_, _, err := e.svc.CreateRole(e.ctx, "w", admin.Write{Reason: strings.Repeat("é", admin.MaxReason+1)}, admin.RoleInput{Name: "R"})
+	wantCode(t, err, policy.CodeInvalidArgument)
+	if e.revision("w") != rev {
+		t.Fatal("a write with an over-long reason wrote")
+	}
+	reason := strings.Repeat("é", admin.MaxReason) // 1,000 characters, 2,000 bytes
+	const n = admin.MaxImport
+	in := make([]admin.MemberInput, n)
+	for i := range in {
+		in[i] = admin.MemberInput{UserID: fmt.Sprintf("u%05d", i), Name: "U"}
+	}
+	if _, err := e.svc.ImportMembers(e.ctx, "w", admin.Write{Reason: reason}, in); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := e.svc.Audit(e.ctx, "w", admin.Actor{}, admin.AuditFilter{Target: "member:u09999"})
+	must(t, err)
+	if len(entries) != 1 || entries[0].Reason != reason {
+		t.Fatalf("the last imported member's entry does not carry the write's reason: %+v", entries)
+	}
+	rep, err := e.svc.VerifyAudit(e.ctx, "w")
+	must(t, err)
+	if !rep.OK {
+		t.Fatalf("chain after the import: %+v", rep)
+	}
+	if h.QueryInt == nil {
+		return
+	}
+	stored := h.QueryInt(t, e.store, `SELECT COALESCE(SUM(LENGTH(reason)), 0) FROM audit WHERE workspace_id = 'w'`) +
+		h.QueryInt(t, e.store, `SELECT COALESCE(SUM(LENGTH(reason)), 0) FROM audit_reasons WHERE workspace_id = 'w'`)
+	t.Logf("a %d-member import with a %d-character reason stores %d characters of reasons", n, admin.MaxReason, stored)
+	if stored > 2*int64(admin.MaxReason)+200 {
+		t.Errorf("the import's reason is stored %d times over (%d characters of reasons for one write of %d members)", stored/int64(admin.MaxReason), stored, n)
+	}
 }

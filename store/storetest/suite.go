@@ -27,6 +27,9 @@ type Harness struct {
 	// Exec runs a raw SQL statement against the store's database, to
 	// tamper with it as an attacker with database access would.
 	Exec func(t *testing.T, s admin.Store, query string)
+	// QueryInt runs a raw SQL query answering one integer, to measure
+	// what the database holds.
+	QueryInt func(t *testing.T, s admin.Store, query string) int64
 }
 
 // Run runs the whole suite.
@@ -58,6 +61,7 @@ func Run(t *testing.T, h Harness) {
 		{"M7_AssignmentsAndFilters", testM7Filters},
 		{"M8_RemoveMember", testM8RemoveMember},
 		{"Departments_Tree", testDepartments},
+		{"Departments_DepthBoundedImportLinear", testDepartmentDepth},
 		{"A1_EpochsExact", testA1Epochs},
 		{"X3_ActingMember", testX3Actor},
 		{"X3_AreasAndSpan", testX3Areas},
@@ -68,6 +72,10 @@ func Run(t *testing.T, h Harness) {
 		{"X5_AuditNamesWho", testX5AuditNamesWho},
 		{"Z2_ActionAliases", testZ2ActionAliases},
 		{"X4_AuditChainAndReasons", testX4Audit},
+		{"X4_ReasonBoundedAndStoredOncePerWrite", testX4ReasonOnce},
+		{"X4_EveryRevisionAuditedAndReplayable", testX4EveryRevisionAudited},
+		{"X4_AppliesAuditedReimportWritesNothing", testX4AppliesAudited},
+		{"X4_KeyedChainDatabaseAloneNeverVerifies", testX4KeyedChain},
 		{"U1_Usage", testU1Usage},
 		{"P1_ImpactPreview", testP1Preview},
 		{"PolicyAsCode", testPolicyFile},
@@ -118,7 +126,13 @@ type env struct {
 	svc   *admin.Service
 	snaps *snapshots
 	clock *clock
+	// keys are the audit keys of the services the env makes (X4).
+	keys []admin.AuditKey
 }
+
+// testAuditKey is the audit key of the suite's services: every test runs
+// with a keyed chain, as a deployment does.
+var testAuditKey = admin.AuditKey{ID: "test1", Secret: []byte("storetest audit key, 32 bytes or more")}
 
 // clock is a settable test clock.
 type clock struct {
@@ -136,7 +150,7 @@ func (c *clock) now() time.Time {
 func newEnv(t *testing.T, h Harness) *env {
 	t.Helper()
 	e := &env{t: t, ctx: context.Background(), h: h, store: h.Open(t),
-		clock: &clock{t: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}}
+		clock: &clock{t: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}, keys: []admin.AuditKey{testAuditKey}}
 	e.svc, e.snaps = e.service()
 	return e
 }
@@ -145,7 +159,7 @@ func newEnv(t *testing.T, h Harness) *env {
 // or a restart would have.
 func (e *env) service() (*admin.Service, *snapshots) {
 	snaps := &snapshots{m: map[string]*policy.Snapshot{}}
-	return admin.New(e.store, admin.Options{Now: e.clock.now, Publisher: snaps}), snaps
+	return admin.New(e.store, admin.Options{Now: e.clock.now, Publisher: snaps, AuditKeys: e.keys}), snaps
 }
 
 // workspace creates a workspace on a plan.

@@ -22,11 +22,22 @@ func (s *Store) Commit(ctx context.Context, c *admin.Commit) error {
 				return err
 			}
 		}
+		shared := sharedReason(c.Audit)
+		if shared != "" {
+			if _, err := s.exec(ctx, tx, `INSERT INTO audit_reasons (workspace_id, revision, reason) VALUES (?, ?, ?)`,
+				c.Workspace, c.Revision, shared); err != nil {
+				return err
+			}
+		}
 		for _, e := range c.Audit {
-			if _, err := s.exec(ctx, tx, `INSERT INTO audit (workspace_id, seq, time, revision, actor, actor_name, action, target, before, after, reason, prev_hash, hash)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			reason := e.Reason
+			if shared != "" {
+				reason = "" // read from audit_reasons
+			}
+			if _, err := s.exec(ctx, tx, `INSERT INTO audit (workspace_id, seq, time, revision, actor, actor_name, action, target, before, after, reason, key_id, prev_hash, hash)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				c.Workspace, e.Seq, micros(e.Time), e.Revision, e.Actor, e.ActorName, e.Action, e.Target,
-				string(e.Before), string(e.After), e.Reason, e.PrevHash, e.Hash); err != nil {
+				string(e.Before), string(e.After), reason, e.KeyID, e.PrevHash, e.Hash); err != nil {
 				return err
 			}
 		}
@@ -187,4 +198,20 @@ func (s *Store) putMember(ctx context.Context, tx Tx, ws string, m *admin.Member
 		}
 	}
 	return nil
+}
+
+// sharedReason is the reason every entry of a write of several entries
+// carries, stored once in audit_reasons (X4), or "" when there is none,
+// the write has one entry, or the entries differ (then each keeps its
+// own, inline).
+func sharedReason(entries []admin.AuditEntry) string {
+	if len(entries) < 2 || entries[0].Reason == "" {
+		return ""
+	}
+	for _, e := range entries[1:] {
+		if e.Reason != entries[0].Reason || e.Revision != entries[0].Revision {
+			return ""
+		}
+	}
+	return entries[0].Reason
 }

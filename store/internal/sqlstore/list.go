@@ -138,28 +138,34 @@ func (s *Store) Members(ctx context.Context, ws string, f admin.MemberFilter) ([
 // Audit implements admin.Store.
 func (s *Store) Audit(ctx context.Context, ws string, f admin.AuditFilter) ([]admin.AuditEntry, error) {
 	var b strings.Builder
-	b.WriteString(`SELECT seq, time, revision, actor, actor_name, action, target, before, after, reason, prev_hash, hash FROM audit WHERE workspace_id = ? AND seq > ?`)
+	// An entry's reason is its write's, stored once in audit_reasons, or,
+	// for entries written before, its own. An inline reason wins, so that
+	// whatever is changed in either table is what verify reads (X4).
+	b.WriteString(`SELECT a.seq, a.time, a.revision, a.actor, a.actor_name, a.action, a.target, a.before, a.after,
+		CASE WHEN a.reason <> '' THEN a.reason ELSE COALESCE(r.reason, '') END, a.key_id, a.prev_hash, a.hash
+		FROM audit a LEFT JOIN audit_reasons r ON r.workspace_id = a.workspace_id AND r.revision = a.revision
+		WHERE a.workspace_id = ? AND a.seq > ?`)
 	args := []any{ws, f.After}
 	switch targets := admin.TargetsOf(f.Target); len(targets) {
 	case 0:
 	case 1:
-		b.WriteString(` AND target = ?`)
+		b.WriteString(` AND a.target = ?`)
 		args = append(args, targets[0])
 	default:
-		b.WriteString(` AND target IN (?` + strings.Repeat(`, ?`, len(targets)-1) + `)`)
+		b.WriteString(` AND a.target IN (?` + strings.Repeat(`, ?`, len(targets)-1) + `)`)
 		for _, t := range targets {
 			args = append(args, t)
 		}
 	}
 	if f.Actor != "" {
-		b.WriteString(` AND actor = ?`)
+		b.WriteString(` AND a.actor = ?`)
 		args = append(args, f.Actor)
 	}
 	if !f.Since.IsZero() {
-		b.WriteString(` AND time >= ?`)
+		b.WriteString(` AND a.time >= ?`)
 		args = append(args, micros(f.Since))
 	}
-	b.WriteString(` ORDER BY seq LIMIT ?`)
+	b.WriteString(` ORDER BY a.seq LIMIT ?`)
 	args = append(args, f.Limit)
 	var out []admin.AuditEntry
 	err := s.db.Read(ctx, func(tx Tx) error {
@@ -172,7 +178,7 @@ func (s *Store) Audit(ctx context.Context, ws string, f admin.AuditFilter) ([]ad
 			var e admin.AuditEntry
 			var t int64
 			var before, after string
-			if err := rows.Scan(&e.Seq, &t, &e.Revision, &e.Actor, &e.ActorName, &e.Action, &e.Target, &before, &after, &e.Reason, &e.PrevHash, &e.Hash); err != nil {
+			if err := rows.Scan(&e.Seq, &t, &e.Revision, &e.Actor, &e.ActorName, &e.Action, &e.Target, &before, &after, &e.Reason, &e.KeyID, &e.PrevHash, &e.Hash); err != nil {
 				return err
 			}
 			e.Time, e.Before, e.After = fromMicros(t), rawOrNil(before), rawOrNil(after)
