@@ -28,7 +28,7 @@ func TestGateway_Match(t *testing.T) {
 		{Method: "*", Path: "/files/*", Permission: "contacts_view"},
 		{Method: "GET", Path: "/deals/{id}", Permission: "deals_view"},
 		{Method: "GET", Path: "/deals/{id}", Permission: "deals_edit"}, // never reached: the one above matches first
-		{Method: "GET", Path: "/gone", Permission: "vanished_view"},   // unknown permission: left out (C7)
+		{Method: "GET", Path: "/gone", Permission: "vanished_view"},    // unknown permission: left out (C7)
 	})
 	for _, c := range []struct {
 		method, path, perm, owner, dept string

@@ -221,13 +221,11 @@ func walkOracle(t *testing.T, h Harness, seed uint64) (compared, accepted, refus
 		}
 		return out
 	}
-	users := []string{}
 	for i := range 10 {
 		u := fmt.Sprintf("u%d", i)
 		_, _, err := e.svc.UpsertMember(e.ctx, "w", host, admin.MemberInput{UserID: u, Name: u, DepartmentIDs: pickDepts(),
 			RoleIDs: pickRoles(), Owner: ptr(i == 0)})
 		must(t, err)
-		users = append(users, u)
 	}
 	cat := e.svc.Catalog()
 	next := 0
