@@ -259,6 +259,11 @@ func (s *Server) azEvaluate(w http.ResponseWriter, r *http.Request, c *call) err
 	if err := decodeAuthZEN(w, r, &in); err != nil {
 		return err
 	}
+	return s.azEvaluateOne(w, r, c, &in)
+}
+
+// azEvaluateOne answers the request's top-level evaluation.
+func (s *Server) azEvaluateOne(w http.ResponseWriter, r *http.Request, c *call, in *azRequest) error {
 	e, err := in.merged(in.azEvaluation, -1)
 	if err != nil {
 		return err
@@ -291,20 +296,7 @@ func (s *Server) azEvaluations(w http.ResponseWriter, r *http.Request, c *call) 
 		return err
 	}
 	if len(in.Evaluations) == 0 {
-		e, err := in.merged(in.azEvaluation, -1)
-		if err != nil {
-			return err
-		}
-		min, err := minRevision(e.Context)
-		if err != nil {
-			return err
-		}
-		snap, err := s.snapshot(r.Context(), c.ws, min)
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusOK, s.azDecide(snap, &e))
-		return nil
+		return s.azEvaluateOne(w, r, c, &in)
 	}
 	if len(in.Evaluations) > MaxBatch {
 		return policy.Errorf(policy.CodeInvalidArgument, "at most %d evaluations per request, got %d", MaxBatch, len(in.Evaluations))
@@ -349,9 +341,9 @@ func (s *Server) azEvaluations(w http.ResponseWriter, r *http.Request, c *call) 
 	return nil
 }
 
-// serveAuthZEN answers an AuthZEN endpoint's errors as §12.1.2 says: the
-// status, and a message string (text/plain), with the Gatehouse code in
-// Gatehouse-Error-Code; and echoes X-Request-ID (§12.1.3).
+// writeAuthZENError answers an AuthZEN endpoint's errors as §12.1.2 says:
+// the status, and a message string (text/plain), with the Gatehouse code
+// in Gatehouse-Error-Code.
 func (s *Server) writeAuthZENError(w http.ResponseWriter, r *http.Request, err error) {
 	var pe *policy.Error
 	if !errors.As(err, &pe) {
