@@ -31,6 +31,8 @@ type serveConfig struct {
 	// AuditKeyFile holds the audit keys (X4); see auditkeys.go.
 	AuditKeyFile string
 	UnkeyedAudit bool
+	// PublicURL is the server's URL as clients reach it (AuthZEN metadata).
+	PublicURL string
 	// FrameAncestors are the origins that may frame the console (X6).
 	FrameAncestors []string
 }

@@ -26,6 +26,7 @@ func serveFlags(getenv func(string) string, stderr io.Writer) (*flag.FlagSet, *s
 	c := &serveConfig{}
 	e := &envFlags{fs: fs, getenv: getenv}
 	e.string(&c.Addr, "addr", "127.0.0.1:8470", "address to listen on")
+	e.string(&c.PublicURL, "public-url", "", "the URL clients reach this server at, for documents that name endpoints (the AuthZEN metadata); default: each request's scheme and host")
 	e.string(&c.MetricsAddr, "metrics-addr", "127.0.0.1:9470", `address of the Prometheus metrics listener (/metrics), apart from the API; "" or "off" for none`)
 	e.bool(&c.MetricsPerWorkspace, "metrics-per-workspace", "add metrics series per workspace (one per tenant, naming it)")
 	e.string(&c.Database, "database", "sqlite:gatehouse.db", "sqlite:<path> or postgres://…")
@@ -103,7 +104,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	n, err := node.Open(ctx, node.Config{Database: cfg.Database, Catalog: cat, AdminKey: cfg.AdminKey,
 		SessionTTL: cfg.SessionTTL, PollEvery: cfg.PollEvery, MaxStale: cfg.MaxStale,
 		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, MaxStreams: cfg.MaxStreams, MetricsPerWorkspace: cfg.MetricsPerWorkspace, KeyGrace: cfg.KeyGrace, AuditKeys: auditKeys,
-		ConsoleFrameAncestors: cfg.FrameAncestors, Logger: log, Version: version})
+		ConsoleFrameAncestors: cfg.FrameAncestors, PublicURL: cfg.PublicURL, Logger: log, Version: version})
 	if err != nil {
 		return err
 	}

@@ -57,6 +57,9 @@ type Config struct {
 	// ConsoleFrameAncestors are the origins that may show the console in
 	// a frame (web.Config.FrameAncestors); none if empty.
 	ConsoleFrameAncestors []string
+	// PublicURL is the server's URL as clients reach it
+	// (httpapi.Config.PublicURL); derived per request if empty.
+	PublicURL string
 	// AuditKeys key the audit chain (X4; admin.Options.AuditKeys): the
 	// last signs, all verify. Nil writes unkeyed entries.
 	AuditKeys []admin.AuditKey
@@ -152,7 +155,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 			f := n.Follower.Status()
 			return httpapi.Freshness{Age: f.Age, Stale: f.Stale}
 		}, MaxStale: cfg.MaxStale, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, MaxStreams: cfg.MaxStreams, MetricsPerWorkspace: cfg.MetricsPerWorkspace,
-		Logger: cfg.Logger, Version: cfg.Version})
+		PublicURL: cfg.PublicURL, Logger: cfg.Logger, Version: cfg.Version})
 	start := time.Now()
 	if err := svc.Open(ctx); err != nil {
 		st.Close()
