@@ -90,7 +90,10 @@ func TestAbuse_HostileBodiesGetTheirErrors(t *testing.T) {
 			c = w.deployment
 		}
 		r := c.do(tc.method, tc.path, tc.body, tc.header...)
-		if d := time.Since(start); d > 2*time.Second {
+		// A hang detector, not a speed test (speed is measured with
+		// benchmarks): a hostile body must not keep the server busy for
+		// long, but a loaded CI machine under -race may be slow.
+		if d := time.Since(start); d > 30*time.Second {
 			t.Errorf("%s: answered in %v", tc.name, d)
 		}
 		if r.status != tc.status || r.code() != tc.code {
