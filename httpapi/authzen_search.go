@@ -104,6 +104,28 @@ func paged(keys []string, after string, limit int, digest string) ([]string, azP
 	return keys[start:end], p
 }
 
+// azSearch is what every search starts from: the page asked for and the
+// snapshot at the context's min_revision (D8).
+type azSearch struct {
+	snap          *policy.Snapshot
+	limit         int
+	after, digest string
+}
+
+func (s *Server) azSearchOf(r *http.Request, c *call, in *azRequest, kind string) (azSearch, error) {
+	var q azSearch
+	var err error
+	if q.limit, q.after, q.digest, err = in.pageOf(kind); err != nil {
+		return q, err
+	}
+	min, err := minRevision(in.Context)
+	if err != nil {
+		return q, err
+	}
+	q.snap, err = s.snapshot(r.Context(), c.ws, min)
+	return q, err
+}
+
 // azSearchSubject answers POST …/access/v1/search/subject (§8.5): the
 // members who may do the action on the resource, by user id. The
 // subject's id is ignored, as §8.5.1 requires.
@@ -120,18 +142,11 @@ func (s *Server) azSearchSubject(w http.ResponseWriter, r *http.Request, c *call
 	case in.Resource == nil || in.Resource.Type == "":
 		return policy.Errorf(policy.CodeInvalidArgument, "resource with a type is required")
 	}
-	limit, after, digest, err := in.pageOf("subject")
+	q, err := s.azSearchOf(r, c, &in, "subject")
 	if err != nil {
 		return err
 	}
-	min, err := minRevision(in.Context)
-	if err != nil {
-		return err
-	}
-	snap, err := s.snapshot(r.Context(), c.ws, min)
-	if err != nil {
-		return err
-	}
+	snap, limit, after, digest := q.snap, q.limit, q.after, q.digest
 	perm, err := azPermission(snap, in.Action.Name, in.Resource.Type)
 	if err != nil {
 		return err
@@ -177,18 +192,11 @@ func (s *Server) azSearchAction(w http.ResponseWriter, r *http.Request, c *call)
 	case in.Resource == nil || in.Resource.Type == "":
 		return policy.Errorf(policy.CodeInvalidArgument, "resource with a type is required")
 	}
-	limit, after, digest, err := in.pageOf("action")
+	q, err := s.azSearchOf(r, c, &in, "action")
 	if err != nil {
 		return err
 	}
-	min, err := minRevision(in.Context)
-	if err != nil {
-		return err
-	}
-	snap, err := s.snapshot(r.Context(), c.ws, min)
-	if err != nil {
-		return err
-	}
+	snap, limit, after, digest := q.snap, q.limit, q.after, q.digest
 	rec, err := azRecord(snap, in.Resource.Properties)
 	if err != nil {
 		return err
