@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
+	"slices"
 
 	"github.com/gatehouse-authz/gatehouse/policy"
 )
@@ -54,7 +55,7 @@ func (v *view) setAliases(aliases map[string]string) error {
 	if len(aliases) > MaxAliases {
 		return policy.Errorf(policy.CodeInvalidArgument, "a workspace has at most %d action aliases, got %d", MaxAliases, len(aliases))
 	}
-	for _, a := range sortedKeys(setOf(aliases)) {
+	for _, a := range slices.Sorted(maps.Keys(aliases)) {
 		if !aliasName.MatchString(a) {
 			return &policy.Error{Code: policy.CodeInvalidArgument,
 				Message: fmt.Sprintf("action alias %q must start with a letter and hold at most 100 letters, digits, _ . : -", excerpt(a)),
@@ -74,12 +75,4 @@ func (v *view) setAliases(aliases map[string]string) error {
 	v.record("aliases.put", "workspace:"+v.ws.ID, map[string]any{"action_aliases": v.aliases}, map[string]any{"action_aliases": aliases})
 	v.aliases, v.aliasesPut = maps.Clone(aliases), true
 	return nil
-}
-
-func setOf(m map[string]string) map[string]bool {
-	out := make(map[string]bool, len(m))
-	for k := range m {
-		out[k] = true
-	}
-	return out
 }

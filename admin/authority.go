@@ -3,7 +3,6 @@ package admin
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/gatehouse-authz/gatehouse/policy"
 )
@@ -280,16 +279,6 @@ func excerpt(s string) string {
 		return string(r[:64]) + "…"
 	}
 	return s
-}
-
-// sortedKeys returns a set's members in order.
-func sortedKeys(set map[string]bool) []string {
-	out := make([]string, 0, len(set))
-	for k := range set {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // Visible returns the users among users that who may see (X3), in order;

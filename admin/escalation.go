@@ -2,6 +2,7 @@ package admin
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -150,7 +151,7 @@ func (v *view) spanText() string {
 	if len(v.auth.editSpan) == 0 {
 		return "no department"
 	}
-	return "departments " + strings.Join(sortedKeys(v.auth.editSpan), ", ")
+	return "departments " + strings.Join(slices.Sorted(maps.Keys(v.auth.editSpan)), ", ")
 }
 
 // checkOwnReach is X3a.3: after the write the actor can act on no record
