@@ -269,11 +269,7 @@ func TestP1_PreviewIsPaged(t *testing.T) {
 	env := apitest.Start(t, apitest.Options{})
 	w := newWorld(t, env, "acme")
 	const n = 3000
-	members := make([]map[string]any, n)
-	for i := range members {
-		members[i] = map[string]any{"user_id": fmt.Sprintf("u%05d", i), "name": "U", "kind": "internal", "role_ids": []string{"sales_rep"}}
-	}
-	w.admin.ok(200, "POST", w.path("/members/import"), map[string]any{"members": members})
+	w.importSalesReps(t, n)
 	// The set_all preview is what the review measured: every permission
 	// at its highest level. Take the grants of an allow-all edit saved
 	// without apply.

@@ -142,12 +142,7 @@ func TestA3_EventsAnswerBounded(t *testing.T) {
 	t.Parallel()
 	env := apitest.Start(t, apitest.Options{})
 	w := newWorld(t, env, "acme")
-	const n = 3000
-	members := make([]map[string]any, n)
-	for i := range members {
-		members[i] = map[string]any{"user_id": fmt.Sprintf("u%05d", i), "name": "U", "kind": "internal", "role_ids": []string{"sales_rep"}}
-	}
-	start := w.admin.ok(200, "POST", w.path("/members/import"), map[string]any{"members": members}).num("workspace_revision")
+	start := w.importSalesReps(t, 3000)
 	for i := range 60 {
 		level := []string{"own", "all"}[i%2]
 		w.admin.ok(200, "PATCH", w.path("/roles/sales_rep"), map[string]any{"grants": map[string]any{"leads_view": level}})

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -168,3 +169,14 @@ func newWorld(t *testing.T, env *apitest.Env, ws string) world {
 }
 
 func (w world) path(p string) string { return "/v1/workspaces/" + w.ws + p }
+
+// importSalesReps imports n members u00000… holding the Sales rep role
+// and returns the workspace revision after the import.
+func (w world) importSalesReps(t *testing.T, n int) int64 {
+	t.Helper()
+	members := make([]map[string]any, n)
+	for i := range members {
+		members[i] = map[string]any{"user_id": fmt.Sprintf("u%05d", i), "name": "U", "kind": "internal", "role_ids": []string{"sales_rep"}}
+	}
+	return w.admin.ok(200, "POST", w.path("/members/import"), map[string]any{"members": members}).num("workspace_revision")
+}
