@@ -27,7 +27,7 @@ func status(code policy.Code) int {
 		return http.StatusPreconditionFailed
 	case policy.CodePayloadTooLarge:
 		return http.StatusRequestEntityTooLarge
-	case policy.CodeUnknownPermission, policy.CodeDependencyViolation, policy.CodeReasonRequired:
+	case policy.CodeUnknownPermission, policy.CodeDependencyViolation, policy.CodeReasonRequired, policy.CodeInvalidCondition:
 		return http.StatusUnprocessableEntity
 	case policy.CodeRevisionUnavailable, policy.CodeUnavailable:
 		return http.StatusServiceUnavailable

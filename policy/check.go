@@ -17,6 +17,10 @@ const (
 	ReasonOutOfScope    Reason = "out_of_scope"  // D2: the level does not reach the record
 	ReasonRelation      Reason = "relation"      // R10: the member is related to the record
 	ReasonNoRelation    Reason = "no_relation"   // R10: no relation allows the action
+	// G2, G3: the only grants that reach the record are conditional, and
+	// their conditions are false on it, or fail to evaluate.
+	ReasonConditionFalse Reason = "condition_false"
+	ReasonConditionError Reason = "condition_error"
 )
 
 // Decision is the answer to a check.
@@ -25,6 +29,10 @@ type Decision struct {
 	Level    Level  `json:"level"`    // the member's effective level of the permission
 	Reason   Reason `json:"reason"`   // why
 	Revision int64  `json:"revision"` // the snapshot revision the decision was computed at (D8)
+	// Conditional is set when only conditional grants allow (G3).
+	Conditional bool `json:"conditional,omitempty"`
+	// evals and evalErrors count the conditions evaluated, for metrics.
+	evals, evalErrors uint8
 	// src is 1 + the index of the role revision that gave Level, or 0
 	// when it is unknown: see Snapshot.DecidingRole.
 	src  int32
@@ -59,6 +67,9 @@ type Resource struct {
 	OwnerID      string    `json:"owner_id,omitempty"`
 	DepartmentID string    `json:"department_id,omitempty"`
 	Relations    Relations `json:"relations,omitzero"`
+	// Attributes are the record's other fields, read by grant conditions
+	// as record.<name> (G1).
+	Attributes map[string]any `json:"attributes,omitempty"`
 }
 
 // Check answers "may user do permission?" without a record (D1): allowed
@@ -85,6 +96,14 @@ func (s *Snapshot) Check(user, permission string) (Decision, error) {
 // that allows the action (creator, responsible, participant, observer), or
 // any record where a predefined role grants all.
 func (s *Snapshot) CheckRecord(user, permission string, r *Resource) (Decision, error) {
+	return s.CheckContext(user, permission, r, nil)
+}
+
+// CheckContext is CheckRecord with a request context, which grant
+// conditions read as `request` (G1). A member without a conditional grant on
+// the permission is decided exactly as by CheckRecord, on the same path;
+// otherwise see checkConditional (G2, G3).
+func (s *Snapshot) CheckContext(user, permission string, r *Resource, ctx Context) (Decision, error) {
 	pid, ok := s.cat.byKey[permission]
 	if !ok {
 		return Decision{Revision: s.revision}, s.cat.unknownPermission(permission)
@@ -96,6 +115,11 @@ func (s *Snapshot) CheckRecord(user, permission string, r *Resource) (Decision, 
 	h := &s.hot[mi]
 	l := s.level(h, int(pid))
 	d := Decision{Level: l, Revision: s.revision, src: s.source(h, int(pid), l), perm: pid}
+	if s.condPerms[pid] {
+		if ac := s.accesses[s.members[mi].access].cond; ac != nil && ac.by[pid] != nil {
+			return s.checkConditional(user, mi, pid, ac, r, ctx, d), nil
+		}
+	}
 	switch {
 	case l == LevelNone:
 		d.Reason = ReasonNoGrant

@@ -30,6 +30,7 @@ const (
 	CodeUnknownPermission        Code = "unknown_permission"
 	CodeDependencyViolation      Code = "dependency_violation"
 	CodeReasonRequired           Code = "reason_required"
+	CodeInvalidCondition         Code = "invalid_condition"
 	CodeRevisionUnavailable      Code = "revision_unavailable"
 	CodeUnavailable              Code = "unavailable"
 	CodeRateLimited              Code = "rate_limited"

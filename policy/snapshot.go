@@ -17,6 +17,8 @@ type RoleRevision struct {
 	Audience   Audience
 	Predefined bool
 	Grants     Grants
+	// When holds the conditions of conditional grants (G1).
+	When Conditions
 }
 
 // RoleRef names a role at one of its revisions.
@@ -32,7 +34,8 @@ type Member struct {
 	Owner         bool // workspace owners may do everything (W4)
 	DepartmentIDs []string
 	Roles         []RoleRef
-	Grants        Grants // direct grants, additive only (M5)
+	Grants        Grants     // direct grants, additive only (M5)
+	When          Conditions // the conditions of conditional direct grants (G1)
 	Epoch         int64
 	// Email, when set, lets a record's owner be named by the member's
 	// email rather than its user id (Z2; see Snapshot.MemberByEmail).
@@ -62,6 +65,11 @@ type compiledRole struct {
 	RoleRevision
 	vec      Vector
 	orphaned []string
+	// uvec and conds are set for a revision with conditional grants: its
+	// levels from unconditional grants only, and its conditional grants
+	// by permission (see condsnap.go).
+	uvec  Vector
+	conds map[PermID]condGrant
 }
 
 // access is one distinct combination of (roles at revisions, direct grants,
@@ -71,6 +79,8 @@ type compiledRole struct {
 type access struct {
 	roles  []int32 // indexes into Snapshot.roles, sorted
 	direct Grants  // nil when the combination has no direct grants
+	when   Conditions
+	cond   *accessConds // nil when no grant of the combination is conditional
 	owner  bool
 	// vec is the materialized effective vector (M3), only for combinations
 	// a check cannot evaluate from role vectors alone: direct grants, owner,
@@ -163,6 +173,13 @@ type Snapshot struct {
 	// compiled is how many accesses the last full Compile made; Update
 	// reports when its additions outgrow it (see Snapshot.Stale).
 	compiled int
+	// condPerms marks the permissions some access reaches through a
+	// conditional grant; conds are the compiled conditions by source,
+	// shared by the snapshots an Update derives (see condsnap.go).
+	condPerms      []bool
+	conds          map[string]*Condition
+	condPermsOwned bool
+	condsOwned     bool
 }
 
 // Compile builds a Snapshot from a workspace's state. It returns
@@ -176,7 +193,9 @@ func Compile(st State) (*Snapshot, error) {
 	}
 	s := &Snapshot{workspace: st.Workspace, revision: st.Revision, cat: st.Catalog,
 		roleIdx: make(map[RoleRef]int32, len(st.Roles)),
-		byUser:  newUserIndex(len(st.Members)), stride: st.Catalog.NumPermissions()}
+		byUser:  newUserIndex(len(st.Members)), stride: st.Catalog.NumPermissions(),
+		condPerms: make([]bool, st.Catalog.NumPermissions()), condPermsOwned: true,
+		conds: map[string]*Condition{}, condsOwned: true}
 	var err error
 	if s.depts, err = buildDeptTree(st.Departments); err != nil {
 		return nil, fmt.Errorf("compile %s: %w", st.Workspace, err)
@@ -192,6 +211,7 @@ func Compile(st State) (*Snapshot, error) {
 		cr := st.Catalog.compileRole(r)
 		s.roleLevels = append(s.roleLevels, cr.vec...)
 		s.roles = append(s.roles, cr)
+		s.roleConds(int32(len(s.roles) - 1))
 	}
 	s.pointRoleVectors()
 
@@ -238,7 +258,7 @@ func Compile(st State) (*Snapshot, error) {
 const maxUserIDLen = 1024
 
 // accessKey renders a member's combination as a map key.
-func accessKey(b []byte, roles []int32, direct Grants, owner bool, kind Audience) []byte {
+func accessKey(b []byte, roles []int32, direct Grants, when Conditions, owner bool, kind Audience) []byte {
 	if owner {
 		// An owner's vector depends on its kind (M6).
 		b = append(b, 'O')
@@ -258,6 +278,9 @@ func accessKey(b []byte, roles []int32, direct Grants, owner bool, kind Audience
 		b = append(b, '|')
 		b = append(b, k...)
 		b = append(b, '=', '0'+byte(direct[k]))
+		if c, ok := when[k]; ok {
+			b = strconv.AppendQuote(b, c)
+		}
 	}
 	return b
 }
@@ -291,8 +314,9 @@ func (c *Catalog) addRelationLevels(v Vector) {
 	}
 }
 
-func (s *Snapshot) newAccess(roles []int32, direct Grants, owner bool, kind Audience) access {
+func (s *Snapshot) newAccess(roles []int32, direct Grants, when Conditions, owner bool, kind Audience) access {
 	a := access{roles: roles, owner: owner, vecIdx: -1}
+	a.cond = s.accessConditions(&a, direct, when, kind)
 	if !owner && len(direct) == 0 && len(roles) <= maxInlineRoles {
 		return a // evaluated from the role vectors: see Snapshot.level
 	}
@@ -306,6 +330,7 @@ func (s *Snapshot) newAccess(roles []int32, direct Grants, owner bool, kind Audi
 	}
 	if len(direct) > 0 {
 		a.direct = direct.Clone()
+		a.when = when.Clone()
 		a.base = slices.Clone(a.vec)
 		maxInto(a.vec, s.cat.resolve(direct, kind))
 	}
@@ -512,7 +537,7 @@ func (c *memberCompiler) compile(s *Snapshot, m *Member, idOff uint32) (hotMembe
 	c.roles = slices.Compact(c.roles)
 	ai := int32(-1)
 	if c.interned != nil {
-		c.key = accessKey(c.key[:0], c.roles, m.Grants, m.Owner, m.Kind)
+		c.key = accessKey(c.key[:0], c.roles, m.Grants, m.When, m.Owner, m.Kind)
 		if i, ok := c.interned[string(c.key)]; ok {
 			ai = i
 		} else {
@@ -521,7 +546,7 @@ func (c *memberCompiler) compile(s *Snapshot, m *Member, idOff uint32) (hotMembe
 	}
 	if ai < 0 {
 		ai = int32(len(s.accesses))
-		s.accesses = append(s.accesses, s.newAccess(slices.Clone(c.roles), m.Grants, m.Owner, m.Kind))
+		s.accesses = append(s.accesses, s.newAccess(slices.Clone(c.roles), m.Grants, m.When, m.Owner, m.Kind))
 	}
 	h := hotMember{idOff: idOff, idLen: uint16(len(m.UserID))}
 	if err := s.setHot(&h, &s.accesses[ai]); err != nil {

@@ -34,6 +34,7 @@ type Delta struct {
 func (s *Snapshot) Update(d Delta) (*Snapshot, error) {
 	ns := *s
 	ns.revision = d.Revision
+	ns.condsOwned, ns.condPermsOwned = false, false // copied on first write
 	if err := ns.addRoles(d.Roles); err != nil {
 		return nil, err
 	}
@@ -139,7 +140,11 @@ func (s *Snapshot) addRoles(rs []RoleRevision) error {
 		levels = append(levels, cr.vec...)
 		roles = append(roles, cr)
 	}
+	first := len(s.roles)
 	s.roleIdx, s.roles, s.roleLevels = idx, roles, levels
+	for i := first; i < len(s.roles); i++ {
+		s.roleConds(int32(i))
+	}
 	s.pointRoleVectors()
 	return nil
 }

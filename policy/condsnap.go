@@ -1,0 +1,169 @@
+package policy
+
+import "slices"
+
+// How conditions live in a snapshot (G6). A conditional grant counts at its
+// level in every vector (roleLevels, materialized vectors), so that every
+// rule comparing levels sees it (C4, M5, X3a, D7) and the check path of a
+// member without conditional grants is unchanged. What else a conditional
+// grant needs is kept beside the vectors:
+//
+//   - Snapshot.condPerms marks each permission that some access reaches
+//     through a conditional grant: a check of any other permission reads
+//     one more byte and goes on exactly as before;
+//   - access.cond holds, for an access with conditional grants, its
+//     levels from unconditional grants only and, per permission, the
+//     conditional grants reaching it, compiled once per role revision
+//     (or direct grant set) and shared through Snapshot.conds.
+
+// condGrant is one conditional grant reaching a permission.
+type condGrant struct {
+	level Level
+	cond  *Condition
+	from  string // the granted key: the permission itself or an ancestor (C6)
+	role  int32  // index into Snapshot.roles, or -1 for a direct grant
+}
+
+// accessConds are the conditional grants of one access.
+type accessConds struct {
+	uvec Vector        // effective levels from unconditional grants only
+	by   [][]condGrant // per permission, the conditional grants reaching it
+}
+
+// condition returns the compiled condition of src, compiling it once per
+// snapshot lineage. A stored condition that no longer compiles (it was
+// validated on write) gives a condition whose every evaluation fails, so
+// its grant never allows (G3).
+func (s *Snapshot) condition(src string) *Condition {
+	if c, ok := s.conds[src]; ok {
+		return c
+	}
+	if !s.condsOwned {
+		m := make(map[string]*Condition, len(s.conds)+1)
+		for k, v := range s.conds {
+			m[k] = v
+		}
+		s.conds, s.condsOwned = m, true
+	}
+	c, err := CompileCondition(src)
+	if err != nil {
+		c = &Condition{Source: src, err: err}
+	}
+	s.conds[src] = c
+	return c
+}
+
+// conditionalPerms returns, for grants g of the given audience with
+// conditions when, every permission whose level comes from a conditional
+// grant (C6: the nearest explicit grant decides), with that grant's key.
+func (c *Catalog) conditionalPerms(g Grants, when Conditions, audience Audience) map[PermID]string {
+	if len(when) == 0 {
+		return nil
+	}
+	out := map[PermID]string{}
+	for _, p := range c.perms {
+		if p.Module.Kind == Relation || (audience == Client && p.Module.InternalOnly) {
+			continue
+		}
+		if o := c.origin(g, p); o != nil && when[o.Key] != "" && g[o.Key] > LevelNone {
+			out[p.ID] = o.Key
+		}
+	}
+	return out
+}
+
+// unconditional returns g without its conditional grants, or g itself
+// when it has none.
+func unconditional(g Grants, when Conditions) Grants {
+	if len(when) == 0 {
+		return g
+	}
+	out := make(Grants, len(g))
+	for k, l := range g {
+		if when[k] != "" {
+			l = LevelNone // still explicit: it overrides an ancestor's grant (C6)
+		}
+		out[k] = l
+	}
+	return out
+}
+
+// roleConds compiles the conditions of role revision i.
+func (s *Snapshot) roleConds(i int32) {
+	cr := &s.roles[i]
+	perms := s.cat.conditionalPerms(cr.Grants, cr.When, cr.Audience)
+	if len(perms) == 0 {
+		return
+	}
+	cr.uvec = s.cat.compileRole(RoleRevision{RoleID: cr.RoleID, Audience: cr.Audience,
+		Predefined: cr.Predefined, Grants: unconditional(cr.Grants, cr.When)}).vec
+	cr.conds = map[PermID]condGrant{}
+	for p, key := range perms {
+		cr.conds[p] = condGrant{level: cr.vec[p], cond: s.condition(cr.When[key]), from: key, role: i}
+	}
+}
+
+// accessConditions builds the conditional part of an access, or nil when
+// none of its grants is conditional.
+func (s *Snapshot) accessConditions(a *access, direct Grants, when Conditions, kind Audience) *accessConds {
+	dperms := s.cat.conditionalPerms(direct, when, kind)
+	any := len(dperms) > 0
+	for _, r := range a.roles {
+		any = any || s.roles[r].conds != nil
+	}
+	if !any || a.owner {
+		return nil // an owner holds everything unconditionally (W4)
+	}
+	vs := make([]Vector, len(a.roles))
+	for i, r := range a.roles {
+		vs[i] = s.roles[r].vec
+		if s.roles[r].uvec != nil {
+			vs[i] = s.roles[r].uvec
+		}
+	}
+	ac := &accessConds{uvec: s.cat.roleLevels(vs...), by: make([][]condGrant, s.stride)}
+	if len(direct) > 0 {
+		maxInto(ac.uvec, s.cat.resolve(unconditional(direct, when), kind))
+	}
+	for _, r := range a.roles {
+		for p, g := range s.roles[r].conds {
+			ac.by[p] = append(ac.by[p], g)
+		}
+	}
+	if len(dperms) > 0 {
+		dv := s.cat.resolve(direct, kind)
+		for p, key := range dperms {
+			ac.by[p] = append(ac.by[p], condGrant{level: dv[p], cond: s.condition(when[key]), from: key, role: -1})
+		}
+	}
+	for p, gs := range ac.by {
+		if len(gs) == 0 {
+			continue
+		}
+		// Strongest first; equal levels by key, so explain is stable.
+		slices.SortFunc(gs, func(x, y condGrant) int {
+			if x.level != y.level {
+				return int(y.level) - int(x.level)
+			}
+			if x.role != y.role {
+				return int(x.role - y.role)
+			}
+			return 0
+		})
+		s.markConditional(PermID(p))
+	}
+	return ac
+}
+
+// markConditional sets condPerms[p], copying condPerms first if it is
+// shared with the snapshot an Update started from.
+func (s *Snapshot) markConditional(p PermID) {
+	if s.condPerms[p] {
+		return
+	}
+	if !s.condPermsOwned {
+		s.condPerms = slices.Clone(s.condPerms)
+		s.condPermsOwned = true
+	}
+	s.condPerms[p] = true
+}
