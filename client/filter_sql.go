@@ -37,13 +37,20 @@ type Filter struct {
 	Level policy.Level `json:"level"`
 	// Revision is the workspace revision the filter was computed at.
 	Revision int64 `json:"revision"`
+	// Conditions are the member's conditional grants (G4): a record also
+	// matches when it matches one's scope clauses (any record at level
+	// all) AND its condition tree.
+	Conditions []policy.PlanCondition `json:"conditions,omitempty"`
 }
 
 // Plan returns f as the domain's plan.
 func (f *Filter) Plan() *policy.Plan {
-	return &policy.Plan{Kind: f.Kind, OwnerIDs: f.OwnerIDs, DepartmentIDs: f.DepartmentIDs,
-		DepartmentOwnerIDs: f.DepartmentOwnerIDs, RelationUser: f.RelationUser, Relations: f.Relations,
-		Level: f.Level, Revision: f.Revision}
+	return &policy.Plan{Kind: f.Kind, Scope: f.scope(), Level: f.Level, Revision: f.Revision, Conditions: f.Conditions}
+}
+
+func (f *Filter) scope() policy.Scope {
+	return policy.Scope{OwnerIDs: f.OwnerIDs, DepartmentIDs: f.DepartmentIDs,
+		DepartmentOwnerIDs: f.DepartmentOwnerIDs, RelationUser: f.RelationUser, Relations: f.Relations}
 }
 
 // Matches reports whether record r passes the filter: what a check on r
@@ -93,6 +100,12 @@ type Columns struct {
 	// where a relation has at most one user (e.g. responsible_id). It is
 	// used only when RelationTable is nil.
 	RelationColumns map[string]string
+	// Attributes maps a record attribute that grant conditions read
+	// (record.<name>, G1) to its column. owner_id and department_id
+	// default to Owner and Department; any other attribute without a
+	// column renders as NULL, so a condition on it selects nothing it
+	// would not select for a record lacking the attribute.
+	Attributes map[string]string
 }
 
 // RelationTable is a table of record relations:
@@ -146,6 +159,26 @@ func (f *Filter) SQL(d Dialect, cols Columns) (where string, args []any) {
 	default: // none, or a kind this version does not know: reach nothing
 		return r.constant(false), nil
 	}
+	clauses := r.scope(cols, f.scope())
+	for _, c := range f.Conditions {
+		scope := r.constant(true)
+		if c.Level != policy.LevelAll {
+			sc := r.scope(cols, c.Scope)
+			if len(sc) == 0 {
+				continue
+			}
+			scope = "(" + strings.Join(sc, " OR ") + ")"
+		}
+		clauses = append(clauses, "("+scope+" AND "+r.condition(cols, c.When)+")")
+	}
+	if len(clauses) == 0 {
+		return r.constant(false), nil
+	}
+	return "(" + strings.Join(clauses, " OR ") + ")", r.args
+}
+
+// scope renders the clauses of a scope (see Filter).
+func (r *renderer) scope(cols Columns, f policy.Scope) []string {
 	var clauses []string
 	if len(f.OwnerIDs) > 0 {
 		clauses = append(clauses, r.in(cols.Owner, f.OwnerIDs))
@@ -168,10 +201,7 @@ func (f *Filter) SQL(d Dialect, cols Columns) (where string, args []any) {
 			}
 		}
 	}
-	if len(clauses) == 0 {
-		return r.constant(false), nil
-	}
-	return "(" + strings.Join(clauses, " OR ") + ")", r.args
+	return clauses
 }
 
 // renderer accumulates the arguments of one rendering.
@@ -239,5 +269,8 @@ func (c Columns) mustValidate() {
 	}
 	for rel, col := range c.RelationColumns {
 		check("RelationColumns["+strconv.Quote(rel)+"]", col)
+	}
+	for a, col := range c.Attributes {
+		check("Attributes["+strconv.Quote(a)+"]", col)
 	}
 }

@@ -24,6 +24,9 @@ type Explanation struct {
 	Requires []Requirement `json:"requires,omitempty"`
 	// Scope is the evaluation against the record, when one was given.
 	Scope *ScopeTrace `json:"scope,omitempty"`
+	// Conditions lists every conditional grant reaching the permission,
+	// its value on the record and whether it decided (G5).
+	Conditions []ConditionTrace `json:"conditions,omitempty"`
 	// Redundant lists the member's direct grants that add nothing (M5).
 	Redundant []string `json:"redundant_grants,omitempty"`
 	Decision  Decision `json:"decision"`
@@ -69,11 +72,17 @@ type ScopeTrace struct {
 // Decision is exactly what CheckRecord returns. An unknown permission is an
 // unknown_permission error with suggestions (C1).
 func (s *Snapshot) Explain(user, permission string, r *Resource) (*Explanation, error) {
+	return s.ExplainContext(user, permission, r, nil)
+}
+
+// ExplainContext is Explain with a request context for grant conditions
+// (G1, G5).
+func (s *Snapshot) ExplainContext(user, permission string, r *Resource, ctx Context) (*Explanation, error) {
 	perm, err := s.cat.PermissionByKey(permission)
 	if err != nil {
 		return nil, err
 	}
-	d, _ := s.CheckRecord(user, permission, r)
+	d, _ := s.CheckContext(user, permission, r, ctx)
 	e := &Explanation{User: user, Permission: perm.Key, Module: perm.Module.ID, Action: perm.Action,
 		Roles: []RoleTrace{}, Decision: d, Level: d.Level}
 	mi, ok := s.byUser.lookup(s, user)
@@ -126,6 +135,16 @@ func (s *Snapshot) Explain(user, permission string, r *Resource) (*Explanation, 
 			Satisfied: DependencyOK(perm, vec[perm.ID], q, vec[q.ID])})
 	}
 	e.Redundant = s.redundant(a)
+	if a.cond != nil && a.cond.by[perm.ID] != nil {
+		e.Conditions = s.conditionTraces(user, mi, perm.ID, a.cond, r, ctx, d)
+		if d.Conditional && d.Allowed {
+			for _, c := range e.Conditions {
+				if c.Decided {
+					e.DecidedBy = "conditional grant " + c.From + " of " + c.Source
+				}
+			}
+		}
+	}
 	if r != nil {
 		e.Scope = s.scopeTrace(user, mi, perm, vec[perm.ID], r)
 	}

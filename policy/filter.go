@@ -27,14 +27,32 @@ const (
 // in its owner's departments (D2); the fourth covers relations.responsible on
 // scoped modules and the relations of relation modules (R10).
 type Plan struct {
-	Kind               PlanKind `json:"kind"`
+	Kind PlanKind `json:"kind"`
+	Scope
+	Level    Level `json:"level"`
+	Revision int64 `json:"revision"`
+	// Conditions are the member's conditional grants that reach further
+	// than its unconditional level (G4): a record also matches when it
+	// matches one of them.
+	Conditions []PlanCondition `json:"conditions,omitempty"`
+}
+
+// Scope is the clauses of a level applied to a member (D2), see Plan.
+type Scope struct {
 	OwnerIDs           []string `json:"owner_ids,omitempty"`
 	DepartmentIDs      []string `json:"department_ids,omitempty"`
 	DepartmentOwnerIDs []string `json:"department_owner_ids,omitempty"`
 	RelationUser       string   `json:"relation_user,omitempty"`
 	Relations          []string `json:"relations,omitempty"`
-	Level              Level    `json:"level"`
-	Revision           int64    `json:"revision"`
+}
+
+// PlanCondition is one conditional grant in a filter (G4): a record
+// matches it when its scope clauses hold (any record when Level is all)
+// AND its condition does.
+type PlanCondition struct {
+	Level Level `json:"level"`
+	Scope
+	When *CondExpr `json:"when"`
 }
 
 // Matches reports whether a record satisfies the plan: the reference
@@ -46,6 +64,20 @@ func (p *Plan) Matches(r *Resource) bool {
 	case PlanNone:
 		return false
 	}
+	if p.Scope.Matches(r) {
+		return true
+	}
+	for i := range p.Conditions {
+		c := &p.Conditions[i]
+		if (c.Level == LevelAll || c.Scope.Matches(r)) && c.When.Matches(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// Matches reports whether a record satisfies one of the scope's clauses.
+func (p *Scope) Matches(r *Resource) bool {
 	if slices.Contains(p.OwnerIDs, r.OwnerID) {
 		return true
 	}
@@ -67,6 +99,12 @@ func (p *Plan) Matches(r *Resource) bool {
 // (D5). A record matches the plan iff CheckRecord allows it. A non-member
 // gets PlanNone; an unknown permission is an unknown_permission error.
 func (s *Snapshot) Filter(user, permission string) (*Plan, error) {
+	return s.FilterContext(user, permission, nil)
+}
+
+// FilterContext is Filter with a request context: the plan's conditions
+// carry the context's values in place of request.x (G4).
+func (s *Snapshot) FilterContext(user, permission string, ctx Context) (*Plan, error) {
 	perm, err := s.cat.PermissionByKey(permission)
 	if err != nil {
 		return nil, err
@@ -77,29 +115,56 @@ func (s *Snapshot) Filter(user, permission string) (*Plan, error) {
 		return plan, nil
 	}
 	m := &s.members[mi]
-	l := s.accessLevel(&s.accesses[m.access], perm.ID)
+	a := &s.accesses[m.access]
+	l := s.accessLevel(a, perm.ID)
 	plan.Level = l
+	ul := l
+	if a.cond != nil && a.cond.by[perm.ID] != nil {
+		ul = a.cond.uvec[perm.ID]
+		for _, g := range a.cond.by[perm.ID] {
+			if g.level <= ul {
+				continue // redundant (G2)
+			}
+			pc := PlanCondition{Level: g.level, When: g.cond.Tree(ctx)}
+			if g.level < LevelAll {
+				pc.Scope = s.scopeOf(user, m, perm, g.level)
+			}
+			if pc.When.Op != "false" && pc.When.Op != "unknown" {
+				plan.Conditions = append(plan.Conditions, pc)
+			}
+		}
+	}
 	switch {
-	case l == LevelNone:
+	case ul == LevelAll:
+		plan.Kind, plan.Conditions = PlanAll, nil
 		return plan, nil
-	case l == LevelAll:
-		plan.Kind = PlanAll
+	case ul == LevelNone && len(plan.Conditions) == 0:
+		plan.Kind = PlanNone
 		return plan, nil
 	}
 	plan.Kind = PlanConditional
-	plan.RelationUser = user
+	if ul > LevelNone {
+		plan.Scope = s.scopeOf(user, m, perm, ul)
+	}
+	return plan, nil
+}
+
+// scopeOf is the clauses level l (above none, below all) gives member m.
+func (s *Snapshot) scopeOf(user string, m *member, perm *Permission, l Level) Scope {
+	var sc Scope
+	sc.RelationUser = user
 	if perm.relations != 0 {
 		for i, name := range relationNames {
 			if perm.relations&(1<<i) != 0 {
-				plan.Relations = append(plan.Relations, name)
+				sc.Relations = append(sc.Relations, name)
 			}
 		}
-		return plan, nil
+		return sc
 	}
-	plan.OwnerIDs = []string{user}
-	plan.Relations = []string{RelResponsible}
+	sc.OwnerIDs = []string{user}
+	sc.Relations = []string{RelResponsible}
 	if l < LevelDepartment {
-		return plan, nil
+		return sc
 	}
 	// The departments within reach, then every member in one of them: the
 	// owners whose department-less records are within reach too.
@@ -107,17 +172,17 @@ func (s *Snapshot) Filter(user, permission string) (*Plan, error) {
 	var owners []int32
 	for d := range s.depts.nodes {
 		if s.deptReason(mine, int32(d), l) != ReasonOutOfScope {
-			plan.DepartmentIDs = append(plan.DepartmentIDs, s.depts.nodes[d].id)
+			sc.DepartmentIDs = append(sc.DepartmentIDs, s.depts.nodes[d].id)
 			owners = append(owners, s.deptMembers[d]...)
 		}
 	}
 	slices.Sort(owners)
 	owners = slices.Compact(owners)
-	plan.DepartmentOwnerIDs = make([]string, len(owners))
+	sc.DepartmentOwnerIDs = make([]string, len(owners))
 	for i, o := range owners {
-		plan.DepartmentOwnerIDs[i] = s.userID(o)
+		sc.DepartmentOwnerIDs[i] = s.userID(o)
 	}
-	slices.Sort(plan.DepartmentIDs)
-	slices.Sort(plan.DepartmentOwnerIDs)
-	return plan, nil
+	slices.Sort(sc.DepartmentIDs)
+	slices.Sort(sc.DepartmentOwnerIDs)
+	return sc
 }
