@@ -2,6 +2,7 @@ package policy_test
 
 import (
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 
@@ -119,4 +120,98 @@ func retained(f func() any) uint64 {
 	runtime.ReadMemStats(&after)
 	runtime.KeepAlive(v)
 	return after.HeapAlloc - before.HeapAlloc
+}
+
+// conditionalWorkload is crm-medium with 10% of its role grants made
+// conditional (every tenth key of each role, in key order) and amount and
+// stage attributes on every record query, half of which meet the condition.
+var conditionalWorkload = sync.OnceValue(func() *workload.Workload {
+	w := *crmMedium()
+	const when = "record.amount <= 10000 && record.stage != 'closed'"
+	roles := make([]policy.RoleRevision, len(w.State.Roles))
+	for i, r := range w.State.Roles {
+		r.When = policy.Conditions{}
+		keys := make([]string, 0, len(r.Grants))
+		for k, l := range r.Grants {
+			if l > policy.LevelNone {
+				keys = append(keys, k)
+			}
+		}
+		slices.Sort(keys)
+		for j, k := range keys {
+			if j%10 == 0 {
+				r.When[k] = when
+			}
+		}
+		roles[i] = r
+	}
+	w.State.Roles = roles
+	recs := make([]workload.Query, len(w.Records))
+	for i, q := range w.Records {
+		r := *q.Record
+		r.Attributes = map[string]any{"amount": float64(i%4) * 6000, "stage": []string{"new", "closed"}[i%3/2]}
+		q.Record = &r
+		recs[i] = q
+	}
+	w.Records = recs
+	return &w
+})
+
+// BenchmarkCheckConditional checks records (department scopes) on
+// crm-medium with 10% of grants conditional, keeping only the queries whose
+// member holds a conditional grant of the permission that must be
+// evaluated: the cost of a condition on the check path (G6).
+func BenchmarkCheckConditional(b *testing.B) {
+	w := conditionalWorkload()
+	s, err := policy.Compile(w.State)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var qs []workload.Query
+	for _, q := range w.Records {
+		d, _ := s.CheckRecord(q.User, q.Permission, q.Record)
+		if n, _ := d.ConditionEvaluations(); n > 0 {
+			qs = append(qs, q)
+		}
+	}
+	if len(qs) < 100 {
+		b.Fatalf("only %d conditional queries", len(qs))
+	}
+	b.ReportMetric(float64(len(qs)), "queries")
+	b.ReportAllocs()
+	b.ResetTimer()
+	allowed := 0
+	for i := 0; b.Loop(); i++ {
+		q := &qs[i%len(qs)]
+		d, err := s.CheckRecord(q.User, q.Permission, q.Record)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if d.Allowed {
+			allowed++
+		}
+	}
+}
+
+// BenchmarkCompileConditional compiles crm-medium with 10% of grants
+// conditional: the conditions compile once per role revision (G6).
+func BenchmarkCompileConditional(b *testing.B) {
+	w := conditionalWorkload()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := policy.Compile(w.State); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCompileCondition compiles one condition: what a write pays per
+// conditional grant (G1).
+func BenchmarkCompileCondition(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := policy.CompileCondition("record.amount <= 10000 && record.stage != 'closed'"); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

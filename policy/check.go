@@ -116,8 +116,8 @@ func (s *Snapshot) CheckContext(user, permission string, r *Resource, ctx Contex
 	l := s.level(h, int(pid))
 	d := Decision{Level: l, Revision: s.revision, src: s.source(h, int(pid), l), perm: pid}
 	if s.condPerms[pid] {
-		if ac := s.accesses[s.members[mi].access].cond; ac != nil && ac.by[pid] != nil {
-			return s.checkConditional(user, mi, pid, ac, r, ctx, d), nil
+		if a := &s.accesses[s.members[mi].access]; s.hasConditional(a, pid) {
+			return s.checkConditional(user, mi, pid, a, r, ctx, d), nil
 		}
 	}
 	switch {

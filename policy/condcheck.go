@@ -14,8 +14,9 @@ package policy
 //     never allows; when nothing allows, the reason is condition_error if
 //     one failed, condition_false if a grant reached the record but its
 //     condition was false, and out_of_scope otherwise.
-func (s *Snapshot) checkConditional(user string, mi int32, pid PermID, ac *accessConds, r *Resource, ctx Context, d Decision) Decision {
-	ul := ac.uvec[pid]
+func (s *Snapshot) checkConditional(user string, mi int32, pid PermID, a *access, r *Resource, ctx Context, d Decision) Decision {
+	var buf [4]condGrant
+	ul, gs := s.conditionalGrants(a, pid, buf[:0])
 	if r == nil {
 		d.Allowed = d.Level > LevelNone
 		d.Reason = ReasonNoGrant
@@ -35,7 +36,7 @@ func (s *Snapshot) checkConditional(user string, mi int32, pid PermID, ac *acces
 		d.Reason = ReasonNoGrant
 	}
 	var failed, reached bool
-	for _, g := range ac.by[pid] {
+	for _, g := range gs {
 		if g.level <= ul {
 			continue // redundant (G2)
 		}

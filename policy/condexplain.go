@@ -24,11 +24,11 @@ type ConditionTrace struct {
 // conditionTraces evaluates every conditional grant of pid for explain,
 // in the order checkConditional tries them; the one that allowed d is
 // marked Decided.
-func (s *Snapshot) conditionTraces(user string, mi int32, pid PermID, ac *accessConds, r *Resource, ctx Context, d Decision) []ConditionTrace {
-	ul := ac.uvec[pid]
+func (s *Snapshot) conditionTraces(user string, mi int32, pid PermID, a *access, r *Resource, ctx Context, d Decision) []ConditionTrace {
+	ul, gs := s.conditionalGrants(a, pid, nil)
 	decided := false
 	var out []ConditionTrace
-	for _, g := range ac.by[pid] {
+	for _, g := range gs {
 		t := ConditionTrace{Source: "direct grant", From: g.from, Level: g.level, When: g.cond.Source, Redundant: g.level <= ul}
 		if g.role >= 0 {
 			t.Source = "role " + s.roles[g.role].RoleRevision.RoleID + "@" + strconv.FormatInt(s.roles[g.role].Revision, 10)

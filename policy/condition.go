@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -120,8 +121,8 @@ func (c *Condition) Eval(r *Resource, ctx Context) (bool, error) {
 	if c.err != nil {
 		return false, c.err
 	}
-	act := condActivation{rec: r, ctx: ctx}
-	out, _, err := c.prg.Eval(&act)
+	act := &condActivation{rec: recordVal{rec: r}, ctx: ctx}
+	out, _, err := c.prg.Eval(act)
 	if err != nil {
 		return false, err
 	}
@@ -132,22 +133,23 @@ func (c *Condition) Eval(r *Resource, ctx Context) (bool, error) {
 	return b, nil
 }
 
-// condActivation binds `record` and `request` without copying the record's
-// attributes: owner_id and department_id are looked up beside them.
+// condActivation binds `record` and `request` for one evaluation, in one
+// allocation: the record's attributes are read in place, never copied.
 type condActivation struct {
-	rec *Resource
+	rec recordVal
 	ctx Context
 }
+
+var emptyContext = types.DefaultTypeAdapter.NativeToValue(map[string]any{})
 
 func (a *condActivation) ResolveName(name string) (any, bool) {
 	switch name {
 	case "record":
-		var attrs map[string]any
-		if a.rec != nil {
-			attrs = a.rec.Attributes
-		}
-		return &recordVal{Mapper: types.DefaultTypeAdapter.NativeToValue(attrs).(traits.Mapper), rec: a.rec}, true
+		return &a.rec, true
 	case "request":
+		if len(a.ctx) == 0 {
+			return emptyContext, true
+		}
 		return types.DefaultTypeAdapter.NativeToValue(map[string]any(a.ctx)), true
 	}
 	return nil, false
@@ -155,50 +157,70 @@ func (a *condActivation) ResolveName(name string) (any, bool) {
 
 func (a *condActivation) Parent() interpreter.Activation { return nil }
 
-// recordVal is the CEL value of `record`: the record's attributes, with
-// owner_id and department_id taken from the record itself (G1).
+// recordVal is the CEL value of `record` (a map): the record's
+// attributes, with owner_id and department_id taken from the record itself
+// (G1). Lookups read the attributes map directly.
 type recordVal struct {
-	traits.Mapper
 	rec *Resource
 }
 
-func (r *recordVal) builtin(key ref.Val) (ref.Val, bool) {
-	if r.rec == nil {
-		return nil, false
-	}
-	k, ok := key.Value().(string)
+var recordType = types.NewMapType(types.StringType, types.DynType)
+
+func (r *recordVal) lookup(key ref.Val) (ref.Val, bool) {
+	k, ok := key.(types.String)
 	if !ok {
 		return nil, false
 	}
-	switch {
-	case k == "owner_id" && r.rec.OwnerID != "":
-		return types.String(r.rec.OwnerID), true
-	case k == "department_id" && r.rec.DepartmentID != "":
-		return types.String(r.rec.DepartmentID), true
+	v, ok := attribute(r.rec, string(k))
+	if !ok {
+		return nil, false
 	}
-	return nil, false
+	return types.DefaultTypeAdapter.NativeToValue(v), true
 }
 
-func (r *recordVal) Find(key ref.Val) (ref.Val, bool) {
-	if v, ok := r.builtin(key); ok {
-		return v, true
+// native is the record as a plain CEL map, for the operations conditions
+// rarely use (size, iteration, conversion).
+func (r *recordVal) native() traits.Mapper {
+	m := map[string]any{}
+	if r.rec != nil {
+		for k, v := range r.rec.Attributes {
+			if v != nil {
+				m[k] = v
+			}
+		}
+		if r.rec.OwnerID != "" {
+			m["owner_id"] = r.rec.OwnerID
+		}
+		if r.rec.DepartmentID != "" {
+			m["department_id"] = r.rec.DepartmentID
+		}
 	}
-	return r.Mapper.Find(key)
+	return types.DefaultTypeAdapter.NativeToValue(m).(traits.Mapper)
 }
+
+func (r *recordVal) Find(key ref.Val) (ref.Val, bool) { return r.lookup(key) }
 
 func (r *recordVal) Get(key ref.Val) ref.Val {
-	if v, ok := r.builtin(key); ok {
+	if v, ok := r.lookup(key); ok {
 		return v
 	}
-	return r.Mapper.Get(key)
+	return types.NewErrWithNodeID(0, "no such key: %v", key)
 }
 
 func (r *recordVal) Contains(key ref.Val) ref.Val {
-	if _, ok := r.builtin(key); ok {
-		return types.True
-	}
-	return r.Mapper.Contains(key)
+	_, ok := r.lookup(key)
+	return types.Bool(ok)
 }
+
+func (r *recordVal) ConvertToNative(t reflect.Type) (any, error) {
+	return r.native().ConvertToNative(t)
+}
+func (r *recordVal) ConvertToType(t ref.Type) ref.Val { return r.native().ConvertToType(t) }
+func (r *recordVal) Equal(o ref.Val) ref.Val          { return r.native().Equal(o) }
+func (r *recordVal) Type() ref.Type                   { return recordType }
+func (r *recordVal) Value() any                       { return r.native().Value() }
+func (r *recordVal) Iterator() traits.Iterator        { return r.native().Iterator() }
+func (r *recordVal) Size() ref.Val                    { return r.native().Size() }
 
 // normalizeTime renders a timestamp the way the SQL renderer compares
 // them: RFC 3339 in UTC.

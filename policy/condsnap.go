@@ -24,10 +24,13 @@ type condGrant struct {
 	role  int32  // index into Snapshot.roles, or -1 for a direct grant
 }
 
-// accessConds are the conditional grants of one access.
+// accessConds is what an access with conditional grants needs beyond its
+// roles, which keep their own conditional grants (compiledRole.conds):
+// the levels of its unconditional direct grants, and its conditional
+// direct grants by permission. Both are empty without direct grants.
 type accessConds struct {
-	uvec Vector        // effective levels from unconditional grants only
-	by   [][]condGrant // per permission, the conditional grants reaching it
+	direct Vector
+	by     map[PermID]condGrant
 }
 
 // condition returns the compiled condition of src, compiling it once per
@@ -100,59 +103,86 @@ func (s *Snapshot) roleConds(i int32) {
 	cr.conds = map[PermID]condGrant{}
 	for p, key := range perms {
 		cr.conds[p] = condGrant{level: cr.vec[p], cond: s.condition(cr.When[key]), from: key, role: i}
+		s.markConditional(p)
 	}
 }
 
 // accessConditions builds the conditional part of an access, or nil when
 // none of its grants is conditional.
 func (s *Snapshot) accessConditions(a *access, direct Grants, when Conditions, kind Audience) *accessConds {
+	if a.owner {
+		return nil // an owner holds everything unconditionally (W4)
+	}
 	dperms := s.cat.conditionalPerms(direct, when, kind)
 	any := len(dperms) > 0
 	for _, r := range a.roles {
 		any = any || s.roles[r].conds != nil
 	}
-	if !any || a.owner {
-		return nil // an owner holds everything unconditionally (W4)
+	if !any {
+		return nil
 	}
-	vs := make([]Vector, len(a.roles))
-	for i, r := range a.roles {
-		vs[i] = s.roles[r].vec
-		if s.roles[r].uvec != nil {
-			vs[i] = s.roles[r].uvec
-		}
-	}
-	ac := &accessConds{uvec: s.cat.roleLevels(vs...), by: make([][]condGrant, s.stride)}
+	ac := &accessConds{}
 	if len(direct) > 0 {
-		maxInto(ac.uvec, s.cat.resolve(unconditional(direct, when), kind))
-	}
-	for _, r := range a.roles {
-		for p, g := range s.roles[r].conds {
-			ac.by[p] = append(ac.by[p], g)
-		}
+		ac.direct = s.cat.resolve(unconditional(direct, when), kind)
 	}
 	if len(dperms) > 0 {
 		dv := s.cat.resolve(direct, kind)
+		ac.by = make(map[PermID]condGrant, len(dperms))
 		for p, key := range dperms {
-			ac.by[p] = append(ac.by[p], condGrant{level: dv[p], cond: s.condition(when[key]), from: key, role: -1})
+			ac.by[p] = condGrant{level: dv[p], cond: s.condition(when[key]), from: key, role: -1}
+			s.markConditional(p)
 		}
-	}
-	for p, gs := range ac.by {
-		if len(gs) == 0 {
-			continue
-		}
-		// Strongest first; equal levels by key, so explain is stable.
-		slices.SortFunc(gs, func(x, y condGrant) int {
-			if x.level != y.level {
-				return int(y.level) - int(x.level)
-			}
-			if x.role != y.role {
-				return int(x.role - y.role)
-			}
-			return 0
-		})
-		s.markConditional(PermID(p))
 	}
 	return ac
+}
+
+// conditionalGrants appends to buf the conditional grants of access a
+// reaching permission p, strongest first, and returns the access's
+// level of p from unconditional grants only. It does not allocate while
+// buf has room (a member holds at most a few).
+func (s *Snapshot) conditionalGrants(a *access, p PermID, buf []condGrant) (Level, []condGrant) {
+	ul := s.roleLevels[p] // the no-role vector: relation access (R10)
+	for _, r := range a.roles {
+		cr := &s.roles[r]
+		if cr.uvec == nil {
+			ul = max(ul, cr.vec[p])
+			continue
+		}
+		ul = max(ul, cr.uvec[p])
+		if g, ok := cr.conds[p]; ok {
+			buf = append(buf, g)
+		}
+	}
+	if a.cond.direct != nil {
+		ul = max(ul, a.cond.direct[p])
+	}
+	if g, ok := a.cond.by[p]; ok {
+		buf = append(buf, g)
+	}
+	// Strongest first; ties keep role order, then the direct grant.
+	for i := 1; i < len(buf); i++ {
+		for j := i; j > 0 && buf[j].level > buf[j-1].level; j-- {
+			buf[j], buf[j-1] = buf[j-1], buf[j]
+		}
+	}
+	return ul, buf
+}
+
+// hasConditional reports whether access a reaches p through a
+// conditional grant.
+func (s *Snapshot) hasConditional(a *access, p PermID) bool {
+	if a.cond == nil {
+		return false
+	}
+	if _, ok := a.cond.by[p]; ok {
+		return true
+	}
+	for _, r := range a.roles {
+		if _, ok := s.roles[r].conds[p]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // markConditional sets condPerms[p], copying condPerms first if it is

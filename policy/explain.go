@@ -135,8 +135,8 @@ func (s *Snapshot) ExplainContext(user, permission string, r *Resource, ctx Cont
 			Satisfied: DependencyOK(perm, vec[perm.ID], q, vec[q.ID])})
 	}
 	e.Redundant = s.redundant(a)
-	if a.cond != nil && a.cond.by[perm.ID] != nil {
-		e.Conditions = s.conditionTraces(user, mi, perm.ID, a.cond, r, ctx, d)
+	if s.hasConditional(a, perm.ID) {
+		e.Conditions = s.conditionTraces(user, mi, perm.ID, a, r, ctx, d)
 		if d.Conditional && d.Allowed {
 			for _, c := range e.Conditions {
 				if c.Decided {

@@ -119,9 +119,10 @@ func (s *Snapshot) FilterContext(user, permission string, ctx Context) (*Plan, e
 	l := s.accessLevel(a, perm.ID)
 	plan.Level = l
 	ul := l
-	if a.cond != nil && a.cond.by[perm.ID] != nil {
-		ul = a.cond.uvec[perm.ID]
-		for _, g := range a.cond.by[perm.ID] {
+	if s.hasConditional(a, perm.ID) {
+		var gs []condGrant
+		ul, gs = s.conditionalGrants(a, perm.ID, nil)
+		for _, g := range gs {
 			if g.level <= ul {
 				continue // redundant (G2)
 			}
