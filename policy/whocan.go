@@ -26,3 +26,25 @@ func (s *Snapshot) WhoCan(permission string, min Level) ([]string, error) {
 	slices.Sort(out)
 	return out, nil
 }
+
+// WhoCanRecord returns the members a check of permission on record r
+// allows, with the request context ctx for grant conditions, sorted by user
+// id (D7, G2). Members are checked one by one: conditions and scopes depend
+// on the record.
+func (s *Snapshot) WhoCanRecord(permission string, r *Resource, ctx Context) ([]string, error) {
+	if _, err := s.cat.PermissionByKey(permission); err != nil {
+		return nil, err
+	}
+	out := []string{}
+	for i := range s.members {
+		if s.members[i].gone {
+			continue
+		}
+		u := s.userID(int32(i))
+		if d, err := s.CheckContext(u, permission, r, ctx); err == nil && d.Allowed {
+			out = append(out, u)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
