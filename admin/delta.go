@@ -31,7 +31,7 @@ func (v *view) delta(last *policy.Snapshot) (policy.Delta, bool) {
 			continue
 		}
 		d.Roles = append(d.Roles, policy.RoleRevision{RoleID: r.ID, Revision: rv.Revision, Name: r.Name,
-			Audience: r.Audience, Predefined: r.Predefined, Grants: rv.Grants})
+			Audience: r.Audience, Predefined: r.Predefined, Grants: rv.Grants, When: rv.When})
 	}
 	users := make([]string, 0, len(v.members))
 	for u := range v.members {
@@ -52,7 +52,7 @@ func (v *view) delta(last *policy.Snapshot) (policy.Delta, bool) {
 			refs = append(refs, policy.RoleRef{RoleID: a.RoleID, Revision: a.Revision})
 		}
 		d.Members = append(d.Members, policy.Member{UserID: u, Kind: m.Kind, Owner: m.Owner, DepartmentIDs: m.DepartmentIDs,
-			Roles: refs[start:len(refs):len(refs)], Grants: m.Grants, Epoch: m.Epoch, Email: m.Email})
+			Roles: refs[start:len(refs):len(refs)], Grants: m.Grants, When: m.When, Epoch: m.Epoch, Email: m.Email})
 	}
 	return d, true
 }

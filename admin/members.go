@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"maps"
 	"fmt"
 	"net/mail"
 	"slices"
@@ -416,6 +417,12 @@ func (s *Service) RemoveMember(ctx context.Context, ws string, w Write, user str
 // validated against the member's kind and C4 on the effective levels. It
 // returns the grants that are redundant (at or below what the roles give).
 func (s *Service) SetDirectGrants(ctx context.Context, ws string, w Write, user string, grants policy.Grants) (Member, []string, int64, error) {
+	return s.SetDirectGrantsWhen(ctx, ws, w, user, grants, nil)
+}
+
+// SetDirectGrantsWhen is SetDirectGrants with conditions on some of the
+// grants (G1): a conditional direct grant counts at its level (M5, X3a).
+func (s *Service) SetDirectGrantsWhen(ctx context.Context, ws string, w Write, user string, grants policy.Grants, when policy.Conditions) (Member, []string, int64, error) {
 	var redundant []string
 	var out Member
 	v, err := s.update(ctx, ws, w, "member.grants", func(v *view) error {
@@ -432,16 +439,26 @@ func (s *Service) SetDirectGrants(ctx context.Context, ws string, w Write, user 
 		if redundant, err = v.cat.ValidateDirectGrants(grants, old.Kind, vs); err != nil {
 			return err
 		}
-		if grantsEqual(old.Grants, grants) {
+		if err := v.cat.ValidateConditions(grants, when); err != nil {
+			return err
+		}
+		if grantsEqual(old.Grants, grants) && maps.Equal(old.When, when) {
 			return nil
 		}
 		m := old.clone()
-		m.Grants = grants.Clone()
+		m.Grants, m.When = grants.Clone(), when.Clone()
 		if len(m.Grants) == 0 {
-			m.Grants = nil
+			m.Grants, m.When = nil, nil
 		}
 		v.putMember(m)
-		v.record("member.grants", "member:"+user, map[string]any{"grants": old.Grants}, map[string]any{"grants": m.Grants})
+		before, after := map[string]any{"grants": old.Grants}, map[string]any{"grants": m.Grants}
+		if len(old.When) > 0 {
+			before["when"] = old.When
+		}
+		if len(m.When) > 0 {
+			after["when"] = m.When
+		}
+		v.record("member.grants", "member:"+user, before, after)
 		return nil
 	}, func(v *view) { out = *v.member(user) })
 	if err != nil {

@@ -107,7 +107,7 @@ func (m *model) state() policy.State {
 			continue
 		}
 		st.Roles = append(st.Roles, policy.RoleRevision{RoleID: r.ID, Revision: rv.Revision, Name: r.Name,
-			Audience: r.Audience, Predefined: r.Predefined, Grants: rv.Grants})
+			Audience: r.Audience, Predefined: r.Predefined, Grants: rv.Grants, When: rv.When})
 	}
 	for _, d := range m.depts {
 		st.Departments = append(st.Departments, policy.Department{ID: d.ID, Name: d.Name, ParentID: d.ParentID})
@@ -119,7 +119,7 @@ func (m *model) state() policy.State {
 			refs = append(refs, policy.RoleRef{RoleID: a.RoleID, Revision: a.Revision})
 		}
 		st.Members = append(st.Members, policy.Member{UserID: mb.UserID, Kind: mb.Kind, Owner: mb.Owner,
-			DepartmentIDs: mb.DepartmentIDs, Roles: refs[start:len(refs):len(refs)], Grants: mb.Grants, Epoch: mb.Epoch, Email: mb.Email})
+			DepartmentIDs: mb.DepartmentIDs, Roles: refs[start:len(refs):len(refs)], Grants: mb.Grants, When: mb.When, Epoch: mb.Epoch, Email: mb.Email})
 	}
 	return st
 }

@@ -51,7 +51,8 @@ type PolicyRole struct {
 	Description string          `yaml:"description,omitempty"`
 	Audience    policy.Audience `yaml:"audience"`
 	Predefined  bool            `yaml:"predefined,omitempty"`
-	Grants      policy.Grants   `yaml:"grants"`
+	// Grants are level names, or {level, when} for a conditional grant (G1).
+	Grants policy.GrantValues `yaml:"grants"`
 }
 
 // PolicyDept is a department in a policy file.
@@ -70,9 +71,10 @@ func (s *Service) ExportPolicy(ctx context.Context, ws string) ([]byte, error) {
 			f.Objects = append(f.Objects, PolicyObject(o))
 		}
 		for _, r := range m.roles {
-			g := m.revs[policy.RoleRef{RoleID: r.ID, Revision: r.Revision}].Grants
+			rv := m.revs[policy.RoleRef{RoleID: r.ID, Revision: r.Revision}]
+			g := policy.JoinGrants(rv.Grants, rv.When)
 			if g == nil {
-				g = policy.Grants{}
+				g = policy.GrantValues{}
 			}
 			f.Roles = append(f.Roles, PolicyRole{ID: r.ID, Name: r.Name, Description: r.Description,
 				Audience: r.Audience, Predefined: r.Predefined, Grants: g})
@@ -132,7 +134,7 @@ func ParsePolicy(data []byte) (*PolicyFile, error) {
 	}
 	for i := range f.Roles {
 		if f.Roles[i].Grants == nil {
-			f.Roles[i].Grants = policy.Grants{}
+			f.Roles[i].Grants = policy.GrantValues{}
 		}
 	}
 	return &f, nil
@@ -204,7 +206,7 @@ func (v *view) importPolicy(f *PolicyFile) error {
 		}
 		inFile[pr.ID] = true
 		if pr.Grants == nil {
-			pr.Grants = policy.Grants{}
+			pr.Grants = policy.GrantValues{}
 		}
 		if err := v.importRole(pr); err != nil {
 			return prefixError(where, err)
@@ -224,13 +226,14 @@ func (v *view) importPolicy(f *PolicyFile) error {
 				Message: fmt.Sprintf("the file leaves out role %q, which still has %d members; move them to another role first or keep the role in the file", r.Name, n),
 				Details: map[string]any{"role_id": id, "member_count": n}}
 		}
-		v.record("role.delete", "role:"+id, roleJSON(r, v.newest(r).Grants), nil)
+		v.record("role.delete", "role:"+id, roleJSON(r, v.newest(r).Grants, v.newest(r).When), nil)
 		v.deleteRole(id)
 	}
 	return nil
 }
 
 func (v *view) importRole(pr PolicyRole) error {
+	grants, when := pr.Grants.Split()
 	r := v.roles[pr.ID]
 	if r == nil {
 		if _, reserved := predefinedRoles()[pr.ID]; reserved || pr.Predefined {
@@ -248,7 +251,7 @@ func (v *view) importRole(pr PolicyRole) error {
 		if err := v.checkPlanLimit(); err != nil {
 			return err
 		}
-		_, err := v.newRole(pr.ID, pr.Name, pr.Description, pr.Audience, pr.Grants)
+		_, err := v.newRole(pr.ID, pr.Name, pr.Description, pr.Audience, grants, when)
 		return err
 	}
 	if pr.Audience != "" && pr.Audience != r.Audience {
@@ -260,8 +263,8 @@ func (v *view) importRole(pr PolicyRole) error {
 	// A grant change is a new applied revision; a role whose grants the
 	// file leaves as they are is not applied: re-importing an exported
 	// policy must not move members off a revision saved without apply.
-	apply := !maps.Equal(pr.Grants, v.newest(r).Grants)
-	return v.updateRole(pr.ID, RoleUpdate{Name: &pr.Name, Description: &pr.Description, Grants: pr.Grants, Apply: &apply})
+	apply := !maps.Equal(grants, v.newest(r).Grants) || !maps.Equal(when, v.newest(r).When)
+	return v.updateRole(pr.ID, RoleUpdate{Name: &pr.Name, Description: &pr.Description, Grants: grants, When: when, Apply: &apply})
 }
 
 // importDepartments makes the department tree match ds, in time linear

@@ -56,6 +56,13 @@ type ImpactPage struct {
 // fixed size per permission and one page of members, whatever the
 // number of members (an allow-all on 15,000 members once answered 101 MB).
 func (s *Service) PreviewRole(ctx context.Context, ws, id string, grants policy.Grants, page ImpactPage) (Impact, error) {
+	return s.PreviewRoleWhen(ctx, ws, id, grants, nil, page)
+}
+
+// PreviewRoleWhen is PreviewRole with conditions on some of the proposed
+// grants (G1): they are validated as an edit would be, and a conditional
+// grant counts at its level in the impact.
+func (s *Service) PreviewRoleWhen(ctx context.Context, ws, id string, grants policy.Grants, when policy.Conditions, page ImpactPage) (Impact, error) {
 	if page.Limit <= 0 || page.Limit > 1000 {
 		page.Limit = 100
 	}
@@ -66,7 +73,7 @@ func (s *Service) PreviewRole(ctx context.Context, ws, id string, grants policy.
 	sp.write.Lock() // the vector cache is the writers'
 	defer sp.write.Unlock()
 	v := newView(sp.m, s.now().UTC(), Actor{})
-	if err := v.updateRole(id, RoleUpdate{Grants: grants}); err != nil {
+	if err := v.updateRole(id, RoleUpdate{Grants: grants, When: when}); err != nil {
 		return Impact{}, err
 	}
 	out := Impact{RoleID: id}

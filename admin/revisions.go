@@ -15,6 +15,37 @@ type GrantChange struct {
 	Old, New   policy.Level
 	OldSet     bool // whether the older revision grants it explicitly
 	NewSet     bool
+	// OldWhen and NewWhen are the grant's conditions (G1), "" for none.
+	OldWhen, NewWhen string
+}
+
+// diffConditions adds to changes the conditions of old and new: a grant
+// whose level stays but whose condition changes is a change too.
+func diffConditions(changes []GrantChange, old, new RoleRevision) []GrantChange {
+	for i := range changes {
+		changes[i].OldWhen, changes[i].NewWhen = old.When[changes[i].Permission], new.When[changes[i].Permission]
+	}
+	for k := range unionKeys(old.When, new.When) {
+		if old.When[k] == new.When[k] || slices.ContainsFunc(changes, func(c GrantChange) bool { return c.Permission == k }) {
+			continue
+		}
+		ol, os := old.Grants[k]
+		nl, ns := new.Grants[k]
+		changes = append(changes, GrantChange{Permission: k, Old: ol, New: nl, OldSet: os, NewSet: ns, OldWhen: old.When[k], NewWhen: new.When[k]})
+	}
+	slices.SortFunc(changes, func(a, b GrantChange) int { return cmpString(a.Permission, b.Permission) })
+	return changes
+}
+
+func unionKeys(a, b policy.Conditions) map[string]bool {
+	out := map[string]bool{}
+	for k := range a {
+		out[k] = true
+	}
+	for k := range b {
+		out[k] = true
+	}
+	return out
 }
 
 // RevisionDiff is a revision and how it differs from the one before (R6a).
@@ -45,6 +76,7 @@ func (s *Service) RoleRevision(ctx context.Context, ws, id string, n int64) (Rev
 	d := RevisionDiff{Revision: revs[i]}
 	if i > 0 {
 		d.Changes = DiffGrants(revs[i-1].Grants, revs[i].Grants)
+		d.Changes = diffConditions(d.Changes, revs[i-1], revs[i])
 	}
 	return d, nil
 }
@@ -92,7 +124,7 @@ func (s *Service) RestoreRevision(ctx context.Context, ws string, w Write, id st
 		if g == nil {
 			g = policy.Grants{}
 		}
-		if err := v.updateRole(id, RoleUpdate{Grants: g, Apply: apply}); err != nil {
+		if err := v.updateRole(id, RoleUpdate{Grants: g, When: old.Revision.When, Apply: apply}); err != nil {
 			return err
 		}
 		if nr := v.roles[id]; nr.Revision != r.Revision {

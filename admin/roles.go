@@ -16,6 +16,7 @@ type RoleInput struct {
 	Description string
 	Audience    policy.Audience // internal if empty
 	Grants      policy.Grants
+	When        policy.Conditions // conditions of conditional grants (G1)
 	// Template pre-fills grants, audience and description from one of
 	// policy.Templates (R9); Grants, when also given, are added over it.
 	Template string
@@ -27,6 +28,8 @@ type RoleUpdate struct {
 	Name        *string
 	Description *string
 	Grants      policy.Grants
+	// When are the conditions of Grants (G1); they are replaced with them.
+	When policy.Conditions
 	// Apply moves every assignee to the newest revision ("save and apply",
 	// R6). When nil it defaults to true if Grants are given.
 	Apply *bool
@@ -68,7 +71,8 @@ func (s *Service) Role(ctx context.Context, ws, id string) (Role, error) {
 
 func (m *model) roleOut(r *Role) Role {
 	out := *r
-	out.Grants = m.revs[policy.RoleRef{RoleID: r.ID, Revision: r.Revision}].Grants.Clone()
+	rv := m.revs[policy.RoleRef{RoleID: r.ID, Revision: r.Revision}]
+	out.Grants, out.When = rv.Grants.Clone(), rv.When.Clone()
 	out.MemberCount = len(m.roleMembers[r.ID])
 	return out
 }
@@ -91,7 +95,7 @@ func (v *view) role(id string) (*Role, error) {
 // another writer can change the model.
 func (v *view) roleResult(id string) Role {
 	r := *v.roles[id]
-	r.Grants = v.newest(&r).Grants.Clone()
+	r.Grants, r.When = v.newest(&r).Grants.Clone(), v.newest(&r).When.Clone()
 	r.MemberCount = len(v.membersOf(id))
 	return r
 }
@@ -125,7 +129,7 @@ func (s *Service) CreateRole(ctx context.Context, ws string, w Write, in RoleInp
 		if err := v.checkPlanLimit(); err != nil {
 			return err
 		}
-		r, err := v.newRole("", in.Name, in.Description, in.Audience, grants)
+		r, err := v.newRole("", in.Name, in.Description, in.Audience, grants, in.When)
 		if err != nil {
 			return err
 		}
@@ -140,7 +144,7 @@ func (s *Service) CreateRole(ctx context.Context, ws string, w Write, in RoleInp
 
 // newRole adds a custom role at revision 1 after validating it. An empty
 // id is derived from the name (see newRoleID).
-func (v *view) newRole(id, name, description string, aud policy.Audience, grants policy.Grants) (*Role, error) {
+func (v *view) newRole(id, name, description string, aud policy.Audience, grants policy.Grants, when policy.Conditions) (*Role, error) {
 	name, err := v.checkRoleName("", name)
 	if err != nil {
 		return nil, err
@@ -151,14 +155,17 @@ func (v *view) newRole(id, name, description string, aud policy.Audience, grants
 	if err := v.cat.ValidateGrants(grants, aud); err != nil {
 		return nil, err
 	}
+	if err := v.cat.ValidateConditions(grants, when); err != nil {
+		return nil, err
+	}
 	if id == "" {
 		id = v.newRoleID(name)
 	}
 	r := &Role{ID: id, Name: name, Description: strings.TrimSpace(description), Audience: aud,
 		Revision: 1, CreatedAt: v.now}
 	v.putRole(r)
-	v.addRevision(r, RoleRevision{Revision: 1, Grants: grants.Clone(), Author: v.actor.AuditName(), Reason: v.reason, Applied: true})
-	v.record("role.create", "role:"+r.ID, nil, roleJSON(r, grants))
+	v.addRevision(r, RoleRevision{Revision: 1, Grants: grants.Clone(), When: when.Clone(), Author: v.actor.AuditName(), Reason: v.reason, Applied: true})
+	v.record("role.create", "role:"+r.ID, nil, roleJSON(r, grants, when))
 	return r, nil
 }
 
@@ -236,7 +243,7 @@ func (v *view) updateRole(id string, in RoleUpdate) error {
 			Message: fmt.Sprintf("role %q changed since you loaded it (you edited revision %d, it is now at %d); reload and edit again", r.Name, in.IfRevision, r.Revision),
 			Details: map[string]any{"role_id": id, "expected": in.IfRevision, "actual": r.Revision}}
 	}
-	before := roleJSON(r, v.newest(r).Grants)
+	before := roleJSON(r, v.newest(r).Grants, v.newest(r).When)
 	nr := *r
 	changed := false
 	if in.Name != nil {
@@ -259,19 +266,22 @@ func (v *view) updateRole(id string, in RoleUpdate) error {
 	if in.Apply == nil && in.Grants == nil {
 		apply = false
 	}
-	grants := v.newest(r).Grants
-	if in.Grants != nil && !maps.Equal(in.Grants, grants) {
+	grants, when := v.newest(r).Grants, v.newest(r).When
+	if in.Grants != nil && (!maps.Equal(in.Grants, grants) || !maps.Equal(in.When, when)) {
 		if err := v.cat.ValidateGrants(in.Grants, r.Audience); err != nil {
 			return err
 		}
-		grants = in.Grants.Clone()
+		if err := v.cat.ValidateConditions(in.Grants, in.When); err != nil {
+			return err
+		}
+		grants, when = in.Grants.Clone(), in.When.Clone()
 		nr.Revision = r.Revision + 1
-		v.addRevision(&nr, RoleRevision{Revision: nr.Revision, Grants: grants, Author: v.actor.AuditName(), Reason: v.reason, Applied: apply})
+		v.addRevision(&nr, RoleRevision{Revision: nr.Revision, Grants: grants, When: when, Author: v.actor.AuditName(), Reason: v.reason, Applied: apply})
 		changed = true
 	}
 	if changed {
 		v.putRole(&nr)
-		v.record("role.update", "role:"+id, before, roleJSON(&nr, grants))
+		v.record("role.update", "role:"+id, before, roleJSON(&nr, grants, when))
 	}
 	if apply {
 		v.applyRole(id, nr.Revision)
@@ -323,7 +333,7 @@ func (s *Service) DuplicateRole(ctx context.Context, ws string, w Write, id, nam
 		if name == "" {
 			name = v.copyName(r.Name)
 		}
-		nr, err := v.newRole("", name, r.Description, r.Audience, v.newest(r).Grants)
+		nr, err := v.newRole("", name, r.Description, r.Audience, v.newest(r).Grants, v.newest(r).When)
 		if err != nil {
 			return err
 		}
@@ -402,7 +412,7 @@ func (s *Service) DeleteRole(ctx context.Context, ws string, w Write, id, reassi
 				v.putMember(m)
 			}
 		}
-		v.record("role.delete", "role:"+id, roleJSON(r, v.newest(r).Grants), nil)
+		v.record("role.delete", "role:"+id, roleJSON(r, v.newest(r).Grants, v.newest(r).When), nil)
 		if len(users) > 0 {
 			v.audit[len(v.audit)-1].After = marshal(map[string]any{"reassigned_to": reassignTo, "members": len(users)})
 		}
@@ -426,7 +436,11 @@ func (m *Member) addAssignment(a Assignment) {
 }
 
 // roleJSON is a role as the audit log shows it.
-func roleJSON(r *Role, g policy.Grants) map[string]any {
-	return map[string]any{"id": r.ID, "name": r.Name, "description": r.Description, "audience": r.Audience,
+func roleJSON(r *Role, g policy.Grants, when policy.Conditions) map[string]any {
+	out := map[string]any{"id": r.ID, "name": r.Name, "description": r.Description, "audience": r.Audience,
 		"revision": r.Revision, "grants": g}
+	if len(when) > 0 {
+		out["when"] = when // G1: only when set, so older audit entries keep their shape
+	}
+	return out
 }

@@ -37,6 +37,7 @@ type Role struct {
 	Default     bool  // the one default role (R2)
 	Revision    int64 // the newest revision (R6), 1 for a new role
 	Grants      policy.Grants
+	When        policy.Conditions // conditions of conditional grants (G1)
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	// MemberCount is filled by reads; it is not stored.
@@ -48,7 +49,8 @@ type RoleRevision struct {
 	RoleID    string
 	Revision  int64
 	Grants    policy.Grants
-	Author    string // who made it, named as in the audit log (X5)
+	When      policy.Conditions // conditions of conditional grants (G1)
+	Author    string            // who made it, named as in the audit log (X5)
 	Reason    string
 	Applied   bool  // whether the edit that made it moved the assignees (R6)
 	Restored  int64 // the revision it restores, or 0 (R6a)
@@ -73,7 +75,8 @@ type Member struct {
 	DepartmentIDs []string
 	Roles         []Assignment // sorted by role id, never empty (M2)
 	Grants        policy.Grants
-	Epoch         int64 // A1
+	When          policy.Conditions // conditions of conditional direct grants (G1)
+	Epoch         int64             // A1
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 }

@@ -130,6 +130,7 @@ func (m *Member) clone() *Member {
 	c.Roles = slices.Clone(m.Roles)
 	c.DepartmentIDs = slices.Clone(m.DepartmentIDs)
 	c.Grants = m.Grants.Clone()
+	c.When = m.When.Clone()
 	return &c
 }
 

@@ -78,7 +78,7 @@ func (v *view) addPredefined(id string) {
 	g := predefinedGrants(v.cat, id)
 	v.putRole(r)
 	v.addRevision(r, RoleRevision{Revision: 1, Grants: g, Applied: true, Reason: v.reason})
-	v.record("role.create", "role:"+id, nil, roleJSON(r, g))
+	v.record("role.create", "role:"+id, nil, roleJSON(r, g, nil))
 }
 
 // Workspace returns a workspace. not_found if it does not exist.

@@ -180,22 +180,28 @@ func (e *Engine) Check(ws, user, permission string, r *policy.Resource) (policy.
 	if sl == nil {
 		return policy.Decision{}, noWorkspace(ws)
 	}
-	return sl.check(sl.snap.Load(), user, permission, r)
+	return sl.check(sl.snap.Load(), user, permission, r, nil)
 }
 
 // CheckIn decides one check on s, a snapshot of workspace ws that
 // Snapshot or WaitFor returned, and counts it if allowed (U1). A batch
 // uses it to decide every check at one revision. No lock, no allocation.
 func (e *Engine) CheckIn(s *policy.Snapshot, user, permission string, r *policy.Resource) (policy.Decision, error) {
-	sl := e.slot(s.Workspace())
-	if sl == nil {
-		return s.CheckRecord(user, permission, r)
-	}
-	return sl.check(s, user, permission, r)
+	return e.CheckInContext(s, user, permission, r, nil)
 }
 
-func (sl *slot) check(s *policy.Snapshot, user, permission string, r *policy.Resource) (policy.Decision, error) {
-	d, err := s.CheckRecord(user, permission, r)
+// CheckInContext is CheckIn with a request context for grant conditions
+// (G1).
+func (e *Engine) CheckInContext(s *policy.Snapshot, user, permission string, r *policy.Resource, ctx policy.Context) (policy.Decision, error) {
+	sl := e.slot(s.Workspace())
+	if sl == nil {
+		return s.CheckContext(user, permission, r, ctx)
+	}
+	return sl.check(s, user, permission, r, ctx)
+}
+
+func (sl *slot) check(s *policy.Snapshot, user, permission string, r *policy.Resource, ctx policy.Context) (policy.Decision, error) {
+	d, err := s.CheckContext(user, permission, r, ctx)
 	if err == nil && d.Allowed {
 		if c := sl.counts.Load(); c != nil && c.snap == s {
 			c.count(d)

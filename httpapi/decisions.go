@@ -23,6 +23,7 @@ type checkRequest struct {
 	Session     string           `json:"session"`
 	Permission  string           `json:"permission"`
 	Resource    *policy.Resource `json:"resource"`
+	Context     policy.Context   `json:"context"` // what grant conditions read as request (G1)
 	MinRevision int64            `json:"min_revision"`
 }
 
@@ -31,10 +32,12 @@ type checkJSON struct {
 	Level    policy.Level  `json:"level"`
 	Reason   policy.Reason `json:"reason"`
 	Revision int64         `json:"revision"`
+	// Conditional is set when only conditional grants allow (G3).
+	Conditional bool `json:"conditional,omitempty"`
 }
 
 func toCheck(d policy.Decision) checkJSON {
-	return checkJSON{Allowed: d.Allowed, Level: d.Level, Reason: d.Reason, Revision: d.Revision}
+	return checkJSON{Allowed: d.Allowed, Level: d.Level, Reason: d.Reason, Revision: d.Revision, Conditional: d.Conditional}
 }
 
 // snapshot returns the workspace's snapshot, at min_revision or later
@@ -124,7 +127,9 @@ func (s *Server) decide(snap *policy.Snapshot, ws string, in *checkRequest) (pol
 	if in.Permission == "" {
 		return policy.Decision{}, invalid("permission", "permission is required, e.g. contacts_view")
 	}
-	return s.cfg.Engine.CheckIn(snap, user, in.Permission, in.Resource)
+	d, err := s.cfg.Engine.CheckInContext(snap, user, in.Permission, in.Resource, in.Context)
+	s.metrics.conditions(d.ConditionEvaluations())
+	return d, err
 }
 
 // MaxBatch is the most checks one batch takes (D4).
@@ -193,8 +198,9 @@ func (s *Server) checkBatch(w http.ResponseWriter, r *http.Request, c *call) err
 type filterRequest struct {
 	User        string `json:"user"`
 	Session     string `json:"session"`
-	Permission  string `json:"permission"`
-	MinRevision int64  `json:"min_revision"`
+	Permission  string         `json:"permission"`
+	Context     policy.Context `json:"context"` // request values for grant conditions (G4)
+	MinRevision int64          `json:"min_revision"`
 }
 
 // filterJSON is policy.Plan with every list present, so that a host can
@@ -208,6 +214,8 @@ type filterJSON struct {
 	Relations          []string        `json:"relations"`
 	Level              policy.Level    `json:"level"`
 	Revision           int64           `json:"revision"`
+	// Conditions are the conditional grants (G4): scope AND condition tree.
+	Conditions []policy.PlanCondition `json:"conditions,omitempty"`
 }
 
 func nonNil(xs []string) []string {
@@ -226,13 +234,13 @@ func (s *Server) filter(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err != nil {
 		return err
 	}
-	p, err := snap.Filter(user, in.Permission)
+	p, err := snap.FilterContext(user, in.Permission, in.Context)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, filterJSON{Kind: p.Kind, OwnerIDs: nonNil(p.OwnerIDs), DepartmentIDs: nonNil(p.DepartmentIDs),
 		DepartmentOwnerIDs: nonNil(p.DepartmentOwnerIDs), RelationUser: p.RelationUser, Relations: nonNil(p.Relations),
-		Level: p.Level, Revision: p.Revision})
+		Level: p.Level, Revision: p.Revision, Conditions: p.Conditions})
 	return nil
 }
 
@@ -241,6 +249,7 @@ type explainRequest struct {
 	Session     string           `json:"session"`
 	Permission  string           `json:"permission"`
 	Resource    *policy.Resource `json:"resource"`
+	Context     policy.Context   `json:"context"`
 	MinRevision int64            `json:"min_revision"`
 }
 
@@ -266,7 +275,7 @@ func (s *Server) explain(w http.ResponseWriter, r *http.Request, c *call) error 
 			return err
 		}
 	}
-	ex, err := snap.Explain(user, in.Permission, in.Resource)
+	ex, err := snap.ExplainContext(user, in.Permission, in.Resource, in.Context)
 	if err != nil {
 		return err
 	}

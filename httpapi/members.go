@@ -144,7 +144,7 @@ func (s *Server) setMemberRoles(w http.ResponseWriter, r *http.Request, c *call)
 }
 
 type memberGrantsRequest struct {
-	Grants policy.Grants `json:"grants"`
+	Grants policy.GrantValues `json:"grants"`
 	Reason string        `json:"reason"`
 }
 
@@ -163,7 +163,8 @@ func (s *Server) setMemberGrants(w http.ResponseWriter, r *http.Request, c *call
 		return invalid("grants", "grants is required ({} removes every direct grant)")
 	}
 	c.reason(in.Reason)
-	m, redundant, rev, err := s.cfg.Admin.SetDirectGrants(r.Context(), c.ws, c.write, r.PathValue("user"), in.Grants)
+	grants, when := in.Grants.Split()
+	m, redundant, rev, err := s.cfg.Admin.SetDirectGrantsWhen(r.Context(), c.ws, c.write, r.PathValue("user"), grants, when)
 	if err != nil {
 		return err
 	}

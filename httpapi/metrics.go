@@ -20,6 +20,9 @@ type metrics struct {
 	latency   *prometheus.HistogramVec
 	allowed   prometheus.Counter
 	denied    prometheus.Counter
+	// condEvals and condErrors count grant conditions evaluated by
+	// decisions, and those that failed to evaluate (G3).
+	condEvals, condErrors prometheus.Counter
 	inflight  prometheus.Gauge
 	registry  *prometheus.Registry
 	collector *engineCollector
@@ -41,6 +44,10 @@ func newMetrics(reg *prometheus.Registry, e *engine.Engine, perWorkspace bool) *
 	decisions := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_decisions_total",
 		Help: "Decisions (check, batch items) by result."}, []string{"result"})
 	m.allowed, m.denied = decisions.WithLabelValues("allowed"), decisions.WithLabelValues("denied")
+	m.condEvals = prometheus.NewCounter(prometheus.CounterOpts{Name: "gatehouse_condition_evaluations_total",
+		Help: "Grant conditions evaluated by decisions (G1)."})
+	m.condErrors = prometheus.NewCounter(prometheus.CounterOpts{Name: "gatehouse_condition_errors_total",
+		Help: "Grant conditions that failed to evaluate, each denying (G3)."})
 	m.collector = &engineCollector{e: e, perWorkspace: perWorkspace,
 		workspaces: prometheus.NewDesc("gatehouse_workspaces", "Workspaces this node serves.", nil, nil),
 		allMembers: prometheus.NewDesc("gatehouse_members", "Members in the snapshots of every workspace this node serves.", nil, nil),
@@ -50,13 +57,23 @@ func newMetrics(reg *prometheus.Registry, e *engine.Engine, perWorkspace bool) *
 		m.collector.revision = prometheus.NewDesc("gatehouse_snapshot_revision", "The revision of the workspace's snapshot served.", []string{"workspace"}, nil)
 		m.collector.members = prometheus.NewDesc("gatehouse_snapshot_members", "Members in the workspace's snapshot.", []string{"workspace"}, nil)
 	}
-	reg.MustRegister(m.requests, m.latency, m.inflight, decisions, m.collector,
+	reg.MustRegister(m.requests, m.latency, m.inflight, decisions, m.condEvals, m.condErrors, m.collector,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
 // decisions counts n decisions, allowed or denied; a batch adds its
 // counts once rather than contending on the counters for every item.
+// conditions counts grant conditions evaluated and failed (G1, G3).
+func (m *metrics) conditions(evaluated, failed int) {
+	if evaluated > 0 {
+		m.condEvals.Add(float64(evaluated))
+	}
+	if failed > 0 {
+		m.condErrors.Add(float64(failed))
+	}
+}
+
 func (m *metrics) decisions(allowed bool, n int) {
 	if n <= 0 {
 		return

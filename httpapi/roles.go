@@ -30,8 +30,8 @@ type createRoleRequest struct {
 	Name        string          `json:"name"`
 	Audience    policy.Audience `json:"audience"`
 	Description string          `json:"description"`
-	Grants      policy.Grants   `json:"grants"`
-	Template    string          `json:"template"`
+	Grants      policy.GrantValues `json:"grants"`
+	Template    string             `json:"template"`
 	Reason      string          `json:"reason"`
 }
 
@@ -41,8 +41,9 @@ func (s *Server) createRole(w http.ResponseWriter, r *http.Request, c *call) err
 		return err
 	}
 	c.reason(in.Reason)
+	grants, when := in.Grants.Split()
 	ro, rev, err := s.cfg.Admin.CreateRole(r.Context(), c.ws, c.write, admin.RoleInput{Name: in.Name, Audience: in.Audience,
-		Description: in.Description, Grants: in.Grants, Template: in.Template})
+		Description: in.Description, Grants: grants, When: when, Template: in.Template})
 	if err != nil {
 		return err
 	}
@@ -79,7 +80,7 @@ func (s *Server) getRole(w http.ResponseWriter, r *http.Request, c *call) error 
 type updateRoleRequest struct {
 	Name        *string       `json:"name"`
 	Description *string       `json:"description"`
-	Grants      policy.Grants `json:"grants"`
+	Grants      policy.GrantValues `json:"grants"`
 	// SetAll is R8: "allow" sets every permission to its highest level,
 	// "deny" to none.
 	SetAll string `json:"set_all"`
@@ -102,8 +103,9 @@ func (s *Server) updateRole(w http.ResponseWriter, r *http.Request, c *call) err
 	var rev int64
 	switch in.SetAll {
 	case "":
+		grants, when := in.Grants.Split()
 		ro, rev, err = s.cfg.Admin.UpdateRole(r.Context(), c.ws, c.write, id, admin.RoleUpdate{Name: in.Name,
-			Description: in.Description, Grants: in.Grants, Apply: in.Apply, IfRevision: ifRev})
+			Description: in.Description, Grants: grants, When: when, Apply: in.Apply, IfRevision: ifRev})
 	case "allow", "deny":
 		if in.Grants != nil || in.Name != nil || in.Description != nil {
 			return invalid("set_all", "set_all replaces every grant; send name, description and grants in another request")
@@ -148,7 +150,7 @@ func (s *Server) duplicateRole(w http.ResponseWriter, r *http.Request, c *call) 
 }
 
 type previewRequest struct {
-	Grants policy.Grants `json:"grants"`
+	Grants policy.GrantValues `json:"grants"`
 }
 
 type impactJSON struct {
@@ -189,7 +191,8 @@ func (s *Server) previewRole(w http.ResponseWriter, r *http.Request, c *call) er
 	if err != nil {
 		return err
 	}
-	imp, err := s.cfg.Admin.PreviewRole(r.Context(), c.ws, r.PathValue("role"), in.Grants, admin.ImpactPage{After: after, Limit: limit})
+	grants, when := in.Grants.Split()
+	imp, err := s.cfg.Admin.PreviewRoleWhen(r.Context(), c.ws, r.PathValue("role"), grants, when, admin.ImpactPage{After: after, Limit: limit})
 	if err != nil {
 		return err
 	}
@@ -249,7 +252,7 @@ func (s *Server) getRevision(w http.ResponseWriter, r *http.Request, c *call) er
 	}
 	out := revisionDiffJSON{revisionJSON: toRevision(d.Revision), Changes: make([]grantChangeJSON, 0, len(d.Changes))}
 	for _, ch := range d.Changes {
-		out.Changes = append(out.Changes, grantChangeJSON{Permission: ch.Permission, Old: ch.Old, New: ch.New})
+		out.Changes = append(out.Changes, grantChangeJSON{Permission: ch.Permission, Old: ch.Old, New: ch.New, OldWhen: ch.OldWhen, NewWhen: ch.NewWhen})
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

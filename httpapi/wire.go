@@ -29,15 +29,15 @@ type roleJSON struct {
 	Audience    policy.Audience `json:"audience"`
 	Predefined  bool            `json:"predefined"`
 	Default     bool            `json:"default"`
-	Grants      policy.Grants   `json:"grants"`
-	Revision    int64           `json:"revision"`
-	MemberCount int             `json:"member_count"`
+	Grants      policy.GrantValues `json:"grants"`
+	Revision    int64              `json:"revision"`
+	MemberCount int                `json:"member_count"`
 	UpdatedAt   time.Time       `json:"updated_at"`
 }
 
 func toRole(r admin.Role) roleJSON {
 	return roleJSON{ID: r.ID, Name: r.Name, Description: r.Description, Audience: r.Audience, Predefined: r.Predefined,
-		Default: r.Default, Grants: aboveNone(r.Grants), Revision: r.Revision, MemberCount: r.MemberCount, UpdatedAt: r.UpdatedAt}
+		Default: r.Default, Grants: policy.JoinGrants(aboveNone(r.Grants), r.When), Revision: r.Revision, MemberCount: r.MemberCount, UpdatedAt: r.UpdatedAt}
 }
 
 // aboveNone drops grants at none: a response lists only grants above none.
@@ -66,13 +66,13 @@ type memberJSON struct {
 	DepartmentIDs []string         `json:"department_ids"`
 	Owner         bool             `json:"owner"`
 	Roles         []assignmentJSON `json:"roles"`
-	Grants        policy.Grants    `json:"grants"`
-	Epoch         int64            `json:"epoch"`
+	Grants        policy.GrantValues `json:"grants"`
+	Epoch         int64              `json:"epoch"`
 }
 
 func toMember(m admin.Member) memberJSON {
 	out := memberJSON{UserID: m.UserID, Name: m.Name, Email: m.Email, Kind: m.Kind, DepartmentIDs: m.DepartmentIDs,
-		Owner: m.Owner, Roles: make([]assignmentJSON, len(m.Roles)), Grants: aboveNone(m.Grants), Epoch: m.Epoch}
+		Owner: m.Owner, Roles: make([]assignmentJSON, len(m.Roles)), Grants: policy.JoinGrants(aboveNone(m.Grants), m.When), Epoch: m.Epoch}
 	if out.DepartmentIDs == nil {
 		out.DepartmentIDs = []string{}
 	}
@@ -91,8 +91,8 @@ type departmentJSON struct {
 type revisionJSON struct {
 	RoleID    string        `json:"role_id"`
 	Revision  int64         `json:"revision"`
-	Grants    policy.Grants `json:"grants"`
-	Author    string        `json:"author"`
+	Grants    policy.GrantValues `json:"grants"`
+	Author    string             `json:"author"`
 	Reason    string        `json:"reason"`
 	Applied   bool          `json:"applied"`
 	Restored  int64         `json:"restored,omitempty"`
@@ -100,7 +100,7 @@ type revisionJSON struct {
 }
 
 func toRevision(rv admin.RoleRevision) revisionJSON {
-	return revisionJSON{RoleID: rv.RoleID, Revision: rv.Revision, Grants: aboveNone(rv.Grants), Author: rv.Author,
+	return revisionJSON{RoleID: rv.RoleID, Revision: rv.Revision, Grants: policy.JoinGrants(aboveNone(rv.Grants), rv.When), Author: rv.Author,
 		Reason: rv.Reason, Applied: rv.Applied, Restored: rv.Restored, CreatedAt: rv.CreatedAt}
 }
 
@@ -108,6 +108,8 @@ type grantChangeJSON struct {
 	Permission string       `json:"permission"`
 	Old        policy.Level `json:"old"`
 	New        policy.Level `json:"new"`
+	OldWhen    string       `json:"old_when,omitempty"` // G1: the conditions, when either side has one
+	NewWhen    string       `json:"new_when,omitempty"`
 }
 
 type keyJSON struct {

@@ -190,7 +190,7 @@ func loadWorkload(ctx context.Context, url, key string, w *workload.Workload) (f
 	}
 	f := admin.PolicyFile{Version: 1}
 	for _, r := range w.State.Roles {
-		f.Roles = append(f.Roles, admin.PolicyRole{ID: r.RoleID, Name: r.Name, Audience: r.Audience, Grants: r.Grants})
+		f.Roles = append(f.Roles, admin.PolicyRole{ID: r.RoleID, Name: r.Name, Audience: r.Audience, Grants: policy.JoinGrants(r.Grants, r.When)})
 	}
 	for _, d := range w.State.Departments {
 		f.Departments = append(f.Departments, admin.PolicyDept{ID: d.ID, Name: d.Name, Parent: d.ParentID})

@@ -165,7 +165,7 @@ func seedTemplate(ctx context.Context, dsn string) error {
 	}
 	f := admin.PolicyFile{Version: 1, Departments: departments()}
 	for _, t := range policy.Templates() {
-		f.Roles = append(f.Roles, admin.PolicyRole{ID: t.ID, Name: t.Name, Description: t.Description, Audience: t.Audience, Grants: t.Grants.Clone()})
+		f.Roles = append(f.Roles, admin.PolicyRole{ID: t.ID, Name: t.Name, Description: t.Description, Audience: t.Audience, Grants: policy.JoinGrants(t.Grants, nil)})
 	}
 	w := admin.Write{Reason: "scale seed"}
 	if _, err := svc.ImportPolicy(ctx, ws, w, f.Marshal()); err != nil {

@@ -35,9 +35,9 @@ func Populate(tb testing.TB, store admin.Store, w *workload.Workload) (*admin.Se
 	}
 	f := admin.PolicyFile{Version: 1}
 	for _, r := range w.State.Roles {
-		f.Roles = append(f.Roles, admin.PolicyRole{ID: r.RoleID, Name: r.Name, Audience: r.Audience, Grants: r.Grants})
+		f.Roles = append(f.Roles, admin.PolicyRole{ID: r.RoleID, Name: r.Name, Audience: r.Audience, Grants: policy.JoinGrants(r.Grants, r.When)})
 	}
-	f.Roles = append(f.Roles, admin.PolicyRole{ID: TeamRole, Name: "Team", Audience: policy.Internal, Grants: policy.Grants{}})
+	f.Roles = append(f.Roles, admin.PolicyRole{ID: TeamRole, Name: "Team", Audience: policy.Internal, Grants: policy.GrantValues{}})
 	for _, d := range w.State.Departments {
 		f.Departments = append(f.Departments, admin.PolicyDept{ID: d.ID, Name: d.Name, Parent: d.ParentID})
 	}

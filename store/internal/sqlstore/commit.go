@@ -117,7 +117,7 @@ func (s *Store) apply(ctx context.Context, tx Tx, c *admin.Commit, op admin.Op) 
 		rv := o.Revision
 		_, err = s.exec(ctx, tx, `INSERT INTO role_revisions (workspace_id, role_id, revision, grants, author, reason, applied, restored, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			ws, rv.RoleID, rv.Revision, grantsJSON(rv.Grants), rv.Author, rv.Reason, rv.Applied, rv.Restored, micros(rv.CreatedAt))
+			ws, rv.RoleID, rv.Revision, grantsJSON(rv.Grants, rv.When), rv.Author, rv.Reason, rv.Applied, rv.Restored, micros(rv.CreatedAt))
 	case admin.PutMember:
 		err = s.putMember(ctx, tx, ws, &o.Member)
 	case admin.DeleteMember:
@@ -186,7 +186,7 @@ func (s *Store) putMember(ctx context.Context, tx Tx, ws string, m *admin.Member
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (workspace_id, user_id) DO UPDATE SET name = excluded.name, email = excluded.email, kind = excluded.kind,
 			owner = excluded.owner, grants = excluded.grants, epoch = excluded.epoch, updated_at = excluded.updated_at`,
-		ws, m.UserID, m.Name, m.Email, string(m.Kind), m.Owner, grantsJSON(m.Grants), m.Epoch, micros(m.CreatedAt), micros(m.UpdatedAt)); err != nil {
+		ws, m.UserID, m.Name, m.Email, string(m.Kind), m.Owner, grantsJSON(m.Grants, m.When), m.Epoch, micros(m.CreatedAt), micros(m.UpdatedAt)); err != nil {
 		return err
 	}
 	if _, err := s.exec(ctx, tx, `DELETE FROM member_departments WHERE workspace_id = ? AND user_id = ?`, ws, m.UserID); err != nil {

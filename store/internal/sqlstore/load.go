@@ -71,7 +71,7 @@ func (s *Store) loadRoles(ctx context.Context, tx Tx, ws string, d *admin.Datase
 			return err
 		}
 		r.Audience, r.CreatedAt, r.UpdatedAt = policy.Audience(aud), fromMicros(created), fromMicros(updated)
-		if r.Grants, err = parseGrants(grants); err != nil {
+		if r.Grants, r.When, err = parseGrants(grants); err != nil {
 			return err
 		}
 		d.Roles = append(d.Roles, r)
@@ -90,7 +90,7 @@ func scanRevision(rows Rows) (admin.RoleRevision, error) {
 	}
 	rv.CreatedAt = fromMicros(created)
 	var err error
-	rv.Grants, err = parseGrants(grants)
+	rv.Grants, rv.When, err = parseGrants(grants)
 	return rv, err
 }
 
@@ -216,7 +216,7 @@ func scanMember(rows Rows) (admin.Member, error) {
 	}
 	m.Kind, m.CreatedAt, m.UpdatedAt = policy.Audience(kind), fromMicros(created), fromMicros(updated)
 	var err error
-	m.Grants, err = parseGrants(grants)
+	m.Grants, m.When, err = parseGrants(grants)
 	return m, err
 }
 

@@ -138,26 +138,31 @@ func fromMicros(us int64) time.Time {
 	return time.UnixMicro(us).UTC()
 }
 
-func grantsJSON(g policy.Grants) string {
+// grantsJSON stores grants as a JSON object of grant values: level strings,
+// or {"level", "when"} for conditional grants (G1). Rows written before
+// conditions existed hold only level strings, and read unchanged: the
+// storage format grew, it did not change, so no migration is needed.
+func grantsJSON(g policy.Grants, when policy.Conditions) string {
 	if len(g) == 0 {
 		return "{}"
 	}
-	b, err := json.Marshal(g)
+	b, err := json.Marshal(policy.JoinGrants(g, when))
 	if err != nil {
 		panic("sqlstore: grants do not marshal: " + err.Error())
 	}
 	return string(b)
 }
 
-func parseGrants(s string) (policy.Grants, error) {
+func parseGrants(s string) (policy.Grants, policy.Conditions, error) {
 	if s == "{}" || s == "" {
-		return nil, nil
+		return nil, nil, nil
 	}
-	var g policy.Grants
+	var g policy.GrantValues
 	if err := json.Unmarshal([]byte(s), &g); err != nil {
-		return nil, fmt.Errorf("stored grants %q: %w", s, err)
+		return nil, nil, fmt.Errorf("stored grants %q: %w", s, err)
 	}
-	return g, nil
+	grants, when := g.Split()
+	return grants, when, nil
 }
 
 func stringsJSON(xs []string) string {
