@@ -68,6 +68,8 @@ func Run(t *testing.T, h Harness) {
 		{"X3a_Span", testX3aSpan},
 		{"X3a_OwnReach", testX3aOwnReach},
 		{"X3a_EscalationOracle", testX3aEscalationOracle},
+		{"X3a_ConditionCountsAtItsLevel", testX3aConditions},
+		{"G1_G2_ConditionsStoredDecidedDiffedExported", testG1ConditionsStored},
 		{"M6_ClientOwner", testM6ClientOwner},
 		{"X5_AuditNamesWho", testX5AuditNamesWho},
 		{"Z2_ActionAliases", testZ2ActionAliases},
