@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -43,6 +44,19 @@ func (v *GrantValue) UnmarshalJSON(b []byte) error {
 		}
 		*v = GrantValue(o)
 		return nil
+	}
+	if len(b) == 0 || b[0] != '"' {
+		if bytes.Equal(b, []byte("null")) {
+			return nil
+		}
+		what := "number"
+		switch {
+		case len(b) > 0 && (b[0] == 't' || b[0] == 'f'):
+			what = "bool"
+		case len(b) > 0 && b[0] == '[':
+			what = "array"
+		}
+		return &json.UnmarshalTypeError{Value: what, Type: reflect.TypeFor[string]()}
 	}
 	var l Level
 	if err := json.Unmarshal(b, &l); err != nil {
