@@ -21,6 +21,9 @@ type CheckRequest struct {
 	Session    string           `json:"session,omitempty"`
 	Permission string           `json:"permission"`
 	Resource   *policy.Resource `json:"resource,omitempty"`
+	// Context is what grant conditions read as request (G1), e.g.
+	// {"time": "2026-12-03T10:00:00Z"}.
+	Context policy.Context `json:"context,omitempty"`
 	// MinRevision asks for a decision at this workspace revision or
 	// later, e.g. the revision a write returned (D8). The server waits up
 	// to 1 s for it, then answers revision_unavailable. Ignored inside a
@@ -36,6 +39,8 @@ type Decision struct {
 	Reason policy.Reason `json:"reason"`
 	// Revision is the workspace revision the decision was computed at.
 	Revision int64 `json:"revision"`
+	// Conditional is set when only conditional grants allow (G3).
+	Conditional bool `json:"conditional,omitempty"`
 }
 
 // Check decides one check. A user who is not a member is denied with
@@ -119,10 +124,12 @@ func (c *Client) CheckBatch(ctx context.Context, ws string, b Batch) (*BatchResu
 // FilterRequest asks which records of a module a user may reach with a
 // permission (D5).
 type FilterRequest struct {
-	User        string `json:"user,omitempty"`
-	Session     string `json:"session,omitempty"`
-	Permission  string `json:"permission"`
-	MinRevision int64  `json:"min_revision,omitempty"`
+	User       string `json:"user,omitempty"`
+	Session    string `json:"session,omitempty"`
+	Permission string `json:"permission"`
+	// Context puts request values into the plan's conditions (G4).
+	Context     policy.Context `json:"context,omitempty"`
+	MinRevision int64          `json:"min_revision,omitempty"`
 }
 
 // Filter returns the plan of the records user may reach with permission:
@@ -143,6 +150,7 @@ type ExplainRequest struct {
 	Session     string           `json:"session,omitempty"`
 	Permission  string           `json:"permission"`
 	Resource    *policy.Resource `json:"resource,omitempty"`
+	Context     policy.Context   `json:"context,omitempty"`
 	MinRevision int64            `json:"min_revision,omitempty"`
 }
 

@@ -22,8 +22,10 @@ type Member struct {
 	// Owner is true for a workspace owner, who can do everything (W4).
 	Owner bool         `json:"owner"`
 	Roles []Assignment `json:"roles"`
-	// Grants are the member's direct grants above none (M5).
-	Grants policy.Grants `json:"grants"`
+	// Grants are the member's direct grants above none (M5); When the
+	// conditions of the conditional ones (G1).
+	Grants policy.Grants     `json:"-"`
+	When   policy.Conditions `json:"-"`
 	// Epoch moves whenever the member's permissions may change (A1).
 	Epoch int64 `json:"epoch"`
 }
@@ -177,13 +179,19 @@ type MemberGrants struct {
 // removes them all (M5). reason is required when they raise a delete or
 // export level (X4).
 func (c *Client) SetMemberGrants(ctx context.Context, ws, user string, grants policy.Grants, reason string) (*MemberGrants, int64, error) {
+	return c.SetMemberGrantsWhen(ctx, ws, user, grants, nil, reason)
+}
+
+// SetMemberGrantsWhen is SetMemberGrants with conditions on some of the
+// grants (G1); a conditional grant counts at its level (M5, X3a).
+func (c *Client) SetMemberGrantsWhen(ctx context.Context, ws, user string, grants policy.Grants, when policy.Conditions, reason string) (*MemberGrants, int64, error) {
 	if grants == nil {
 		grants = policy.Grants{}
 	}
 	body := struct {
-		Grants policy.Grants `json:"grants"`
-		Reason string        `json:"reason,omitempty"`
-	}{grants, reason}
+		Grants policy.GrantValues `json:"grants"`
+		Reason string             `json:"reason,omitempty"`
+	}{policy.JoinGrants(grants, when), reason}
 	var out MemberGrants
 	rev, err := c.write(ctx, &request{method: http.MethodPut, path: wsPath(ws, "members", user, "grants"), body: body, ws: ws}, &out)
 	if err != nil {

@@ -20,8 +20,10 @@ type Role struct {
 	Predefined  bool            `json:"predefined"`
 	// Default is true for the one default role (R2).
 	Default bool `json:"default"`
-	// Grants lists the grants above none.
-	Grants policy.Grants `json:"grants"`
+	// Grants lists the grants above none; When the conditions of the
+	// conditional ones (G1). On the wire they are one map of grant values.
+	Grants policy.Grants     `json:"-"`
+	When   policy.Conditions `json:"-"`
 	// Revision is the role's own revision (R6), its ETag: pass it as
 	// IfRevision of an edit (R7). It is not a workspace revision.
 	Revision    int64     `json:"revision"`
@@ -62,7 +64,10 @@ type RoleInput struct {
 	// Audience is internal when empty.
 	Audience    policy.Audience `json:"audience,omitempty"`
 	Description string          `json:"description,omitempty"`
-	Grants      policy.Grants   `json:"grants,omitempty"`
+	Grants      policy.Grants   `json:"-"`
+	// When are conditions on some of Grants (G1), e.g.
+	// {"deals_edit": "record.amount <= 10000"}.
+	When policy.Conditions `json:"-"`
 	// Template pre-fills the grants from a template (R9); Grants then
 	// adjust them.
 	Template string `json:"template,omitempty"`
@@ -85,7 +90,10 @@ type RoleUpdate struct {
 	// Grants, when not nil, replace the role's grants as a new revision
 	// (R6); policy.Grants{} removes every grant. A permission set to none
 	// explicitly overrides what a parent module grants (C6).
-	Grants policy.Grants `json:"grants,omitzero"`
+	Grants policy.Grants `json:"-"`
+	// When are conditions on some of Grants (G1); they are replaced with
+	// them.
+	When policy.Conditions `json:"-"`
 	// SetAll is "allow" (every permission at its highest level) or "deny"
 	// (every permission at none) (R8); it excludes the fields above.
 	SetAll string `json:"set_all,omitempty"`
