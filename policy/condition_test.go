@@ -2,6 +2,7 @@ package policy_test
 
 import (
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/gatehouse-authz/gatehouse/policy"
@@ -215,6 +216,87 @@ func TestG2_ConditionsKeepC4PerRecord(t *testing.T) {
 		err := c.ValidateConditions(tc.g, tc.when)
 		if got := policy.ErrorCode(err); got != tc.code {
 			t.Errorf("%s: got %q (%v), want %q", tc.name, got, err, tc.code)
+		}
+	}
+}
+
+func TestG5_ExplainShowsEveryConditionAndWhichDecided(t *testing.T) {
+	t.Parallel()
+	s := condFixture(t)
+	r := &policy.Resource{OwnerID: "x", DepartmentID: "sales", Attributes: map[string]any{"amount": 5000.0, "stage": "new"}}
+	e, err := s.Explain("low", "deals_view", r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.Conditions) != 1 {
+		t.Fatalf("conditions %+v", e.Conditions)
+	}
+	c := e.Conditions[0]
+	if c.Source != "role capped@1" || c.From != "deals_view" || c.Level != dept || !c.Reaches || c.Value == nil || !*c.Value || !c.Decided {
+		t.Errorf("trace %+v", c)
+	}
+	if !e.Decision.Allowed || !e.Decision.Conditional || e.DecidedBy != "conditional grant deals_view of role capped@1" {
+		t.Errorf("decision %+v decided by %q", e.Decision, e.DecidedBy)
+	}
+	// A failing condition shows its error; a redundant one is not evaluated.
+	e, _ = s.Explain("capped", "deals_view", &policy.Resource{OwnerID: "x", DepartmentID: "sales"})
+	if len(e.Conditions) != 1 || e.Conditions[0].Error == "" || e.Conditions[0].Value != nil || e.Decision.Reason != policy.ReasonConditionError {
+		t.Errorf("error trace %+v, decision %+v", e.Conditions, e.Decision)
+	}
+	e, _ = s.Explain("both", "deals_view", r)
+	if len(e.Conditions) != 1 || !e.Conditions[0].Redundant || e.Conditions[0].Value != nil || e.Conditions[0].Decided {
+		t.Errorf("redundant trace %+v", e.Conditions)
+	}
+}
+
+func TestG2_WhoCanWithAndWithoutRecord(t *testing.T) {
+	t.Parallel()
+	s := condFixture(t)
+	// Without a record a conditional grant counts at its level (D7).
+	got, err := s.WhoCan("deals_edit", dept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"both", "capped", "low"}; !slices.Equal(got, want) {
+		t.Errorf("who-can without a record: %v, want %v", got, want)
+	}
+	got, err = s.WhoCanRecord("deals_edit", &policy.Resource{OwnerID: "x", DepartmentID: "sales",
+		Attributes: map[string]any{"amount": 50000, "stage": "new"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 0 {
+		t.Errorf("who-can on a record no condition allows: %v", got)
+	}
+	got, _ = s.WhoCanRecord("deals_edit", &policy.Resource{OwnerID: "x", DepartmentID: "sales",
+		Attributes: map[string]any{"amount": 50, "stage": "new"}}, nil)
+	if want := []string{"both", "capped", "low"}; !slices.Equal(got, want) {
+		t.Errorf("who-can on a record the condition allows: %v, want %v", got, want)
+	}
+}
+
+// TestG6_ChecksWithoutConditionsDoNotAllocate: in a snapshot with
+// conditional grants, checks of members without one on the permission,
+// and checks of other permissions, allocate nothing; a check without a
+// record never evaluates a condition.
+func TestG6_ChecksWithoutConditionsDoNotAllocate(t *testing.T) {
+	s := condFixture(t)
+	r := &policy.Resource{OwnerID: "x", DepartmentID: "sales", Attributes: map[string]any{"amount": 1.0}}
+	for _, tc := range []struct {
+		user, perm string
+		r          *policy.Resource
+	}{
+		{"plain", "deals_view", r},     // a conditional permission, no conditional grant
+		{"capped", "contacts_view", r}, // a member with conditions, another permission
+		{"capped", "deals_edit", nil},  // no record: no evaluation
+		{"both", "deals_view", r},      // the unconditional grant decides first
+	} {
+		var d policy.Decision
+		if n := testing.AllocsPerRun(100, func() { d, _ = s.CheckRecord(tc.user, tc.perm, tc.r) }); n != 0 {
+			t.Errorf("%s %s: %v allocs", tc.user, tc.perm, n)
+		}
+		if n, _ := d.ConditionEvaluations(); n != 0 {
+			t.Errorf("%s %s: %d conditions evaluated", tc.user, tc.perm, n)
 		}
 	}
 }
