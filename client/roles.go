@@ -157,6 +157,9 @@ type GrantChange struct {
 	Permission string       `json:"permission"`
 	Old        policy.Level `json:"old"`
 	New        policy.Level `json:"new"`
+	// OldWhen and NewWhen are the grant's conditions (G1), "" for none.
+	OldWhen string `json:"old_when,omitempty"`
+	NewWhen string `json:"new_when,omitempty"`
 }
 
 // Impact is what a proposed edit of a role would change (P1): a summary
@@ -222,9 +225,10 @@ func (c *Client) PreviewRolePage(ctx context.Context, ws, id string, grants poli
 
 // RoleRevision is one immutable revision of a role's grants (R6a).
 type RoleRevision struct {
-	RoleID   string        `json:"role_id"`
-	Revision int64         `json:"revision"`
-	Grants   policy.Grants `json:"grants"`
+	RoleID   string `json:"role_id"`
+	Revision int64  `json:"revision"`
+	// Grants are the revision's grants, a level or {level, when} each (G1).
+	Grants policy.GrantValues `json:"grants"`
 	// Author is the acting member, "" for an API key without one.
 	Author string `json:"author"`
 	Reason string `json:"reason"`
