@@ -105,7 +105,9 @@ type azQuestion struct {
 // the action is a permission key, or <resource.type>_<action.name>, or a
 // workspace action alias; resource.properties carry owner_id (or ownerID,
 // a user id or a member's email), department_id (or departmentID) and
-// relations. A resource without any of them asks D1's question (may the
+// relations, and any other property is a record attribute for grant
+// conditions (G1), with the evaluation context as their request. A
+// resource without properties asks D1's question (may the
 // member do this at all), as a check without a record does. A permission
 // that maps to nothing is returned as the error to put in the decision's
 // context: it denies, never silently.
@@ -176,6 +178,22 @@ func azRecord(snap *policy.Snapshot, props map[string]any) (*policy.Resource, er
 		}
 		found = true
 	}
+	// Every other property is an attribute of the record, which grant
+	// conditions read as record.<name> (Z2, G1).
+	for k, v := range props {
+		switch k {
+		case "owner_id", "ownerID", "department_id", "departmentID", "relations":
+			continue
+		}
+		if v == nil {
+			continue
+		}
+		if rec.Attributes == nil {
+			rec.Attributes = map[string]any{}
+		}
+		rec.Attributes[k] = v
+		found = true
+	}
 	if !found {
 		return nil, nil
 	}
@@ -236,10 +254,15 @@ func (s *Server) azDecide(snap *policy.Snapshot, e *azEvaluation) azDecision {
 	q, err := s.azQuestion(snap, e)
 	if err == nil {
 		var d policy.Decision
-		if d, err = s.cfg.Engine.CheckIn(snap, q.user, q.permission, q.record); err == nil {
+		if d, err = s.cfg.Engine.CheckInContext(snap, q.user, q.permission, q.record, e.Context); err == nil {
 			s.metrics.decisions(d.Allowed, 1)
-			return azDecision{Decision: d.Allowed, Context: map[string]any{"reason": d.Reason, "level": d.Level,
+			s.metrics.conditions(d.ConditionEvaluations())
+			out := azDecision{Decision: d.Allowed, Context: map[string]any{"reason": d.Reason, "level": d.Level,
 				"permission": q.permission, "revision": d.Revision}}
+			if d.Conditional {
+				out.Context["conditional"] = true // G3
+			}
+			return out
 		}
 	}
 	var pe *policy.Error
