@@ -2,8 +2,8 @@ package admin
 
 import (
 	"context"
-	"maps"
 	"fmt"
+	"maps"
 	"net/mail"
 	"slices"
 	"strings"

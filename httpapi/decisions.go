@@ -196,8 +196,8 @@ func (s *Server) checkBatch(w http.ResponseWriter, r *http.Request, c *call) err
 }
 
 type filterRequest struct {
-	User        string `json:"user"`
-	Session     string `json:"session"`
+	User        string         `json:"user"`
+	Session     string         `json:"session"`
 	Permission  string         `json:"permission"`
 	Context     policy.Context `json:"context"` // request values for grant conditions (G4)
 	MinRevision int64          `json:"min_revision"`

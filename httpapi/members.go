@@ -145,7 +145,7 @@ func (s *Server) setMemberRoles(w http.ResponseWriter, r *http.Request, c *call)
 
 type memberGrantsRequest struct {
 	Grants policy.GrantValues `json:"grants"`
-	Reason string        `json:"reason"`
+	Reason string             `json:"reason"`
 }
 
 type memberGrantsJSON struct {

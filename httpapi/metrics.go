@@ -16,17 +16,17 @@ import (
 
 // metrics are the server's Prometheus series.
 type metrics struct {
-	requests  *prometheus.CounterVec
-	latency   *prometheus.HistogramVec
-	allowed   prometheus.Counter
-	denied    prometheus.Counter
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	allowed  prometheus.Counter
+	denied   prometheus.Counter
 	// condEvals and condErrors count grant conditions evaluated by
 	// decisions, and those that failed to evaluate (G3).
 	condEvals, condErrors prometheus.Counter
-	inflight  prometheus.Gauge
-	registry  *prometheus.Registry
-	collector *engineCollector
-	routes    sync.Map // pattern → *routeMetrics
+	inflight              prometheus.Gauge
+	registry              *prometheus.Registry
+	collector             *engineCollector
+	routes                sync.Map // pattern → *routeMetrics
 }
 
 func newMetrics(reg *prometheus.Registry, e *engine.Engine, perWorkspace bool) *metrics {

@@ -27,12 +27,12 @@ func (s *Server) listRoles(w http.ResponseWriter, r *http.Request, c *call) erro
 }
 
 type createRoleRequest struct {
-	Name        string          `json:"name"`
-	Audience    policy.Audience `json:"audience"`
-	Description string          `json:"description"`
+	Name        string             `json:"name"`
+	Audience    policy.Audience    `json:"audience"`
+	Description string             `json:"description"`
 	Grants      policy.GrantValues `json:"grants"`
 	Template    string             `json:"template"`
-	Reason      string          `json:"reason"`
+	Reason      string             `json:"reason"`
 }
 
 func (s *Server) createRole(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -78,8 +78,8 @@ func (s *Server) getRole(w http.ResponseWriter, r *http.Request, c *call) error 
 }
 
 type updateRoleRequest struct {
-	Name        *string       `json:"name"`
-	Description *string       `json:"description"`
+	Name        *string            `json:"name"`
+	Description *string            `json:"description"`
 	Grants      policy.GrantValues `json:"grants"`
 	// SetAll is R8: "allow" sets every permission to its highest level,
 	// "deny" to none.

@@ -23,16 +23,16 @@ func toWorkspace(w admin.Workspace) workspaceJSON {
 }
 
 type roleJSON struct {
-	ID          string          `json:"id"`
-	Name        string          `json:"name"`
-	Description string          `json:"description"`
-	Audience    policy.Audience `json:"audience"`
-	Predefined  bool            `json:"predefined"`
-	Default     bool            `json:"default"`
+	ID          string             `json:"id"`
+	Name        string             `json:"name"`
+	Description string             `json:"description"`
+	Audience    policy.Audience    `json:"audience"`
+	Predefined  bool               `json:"predefined"`
+	Default     bool               `json:"default"`
 	Grants      policy.GrantValues `json:"grants"`
 	Revision    int64              `json:"revision"`
 	MemberCount int                `json:"member_count"`
-	UpdatedAt   time.Time       `json:"updated_at"`
+	UpdatedAt   time.Time          `json:"updated_at"`
 }
 
 func toRole(r admin.Role) roleJSON {
@@ -59,13 +59,13 @@ type assignmentJSON struct {
 }
 
 type memberJSON struct {
-	UserID        string           `json:"user_id"`
-	Name          string           `json:"name"`
-	Email         string           `json:"email"`
-	Kind          policy.Audience  `json:"kind"`
-	DepartmentIDs []string         `json:"department_ids"`
-	Owner         bool             `json:"owner"`
-	Roles         []assignmentJSON `json:"roles"`
+	UserID        string             `json:"user_id"`
+	Name          string             `json:"name"`
+	Email         string             `json:"email"`
+	Kind          policy.Audience    `json:"kind"`
+	DepartmentIDs []string           `json:"department_ids"`
+	Owner         bool               `json:"owner"`
+	Roles         []assignmentJSON   `json:"roles"`
 	Grants        policy.GrantValues `json:"grants"`
 	Epoch         int64              `json:"epoch"`
 }
@@ -89,14 +89,14 @@ type departmentJSON struct {
 }
 
 type revisionJSON struct {
-	RoleID    string        `json:"role_id"`
-	Revision  int64         `json:"revision"`
+	RoleID    string             `json:"role_id"`
+	Revision  int64              `json:"revision"`
 	Grants    policy.GrantValues `json:"grants"`
 	Author    string             `json:"author"`
-	Reason    string        `json:"reason"`
-	Applied   bool          `json:"applied"`
-	Restored  int64         `json:"restored,omitempty"`
-	CreatedAt time.Time     `json:"created_at"`
+	Reason    string             `json:"reason"`
+	Applied   bool               `json:"applied"`
+	Restored  int64              `json:"restored,omitempty"`
+	CreatedAt time.Time          `json:"created_at"`
 }
 
 func toRevision(rv admin.RoleRevision) revisionJSON {
