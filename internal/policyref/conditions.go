@@ -3,8 +3,11 @@ package policyref
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-authz/gatehouse/policy"
 )
 
 // The attributes random conditions and records use, with their types:
@@ -93,4 +96,93 @@ func RandomContext(rng *rand.Rand) map[string]any {
 		c["time"] = time.Date(2026, time.Month(1+rng.IntN(12)), 10, 0, 0, 0, 0, time.UTC).Format(time.RFC3339)
 	}
 	return c
+}
+
+// source is one grant that reaches a permission: its level and its
+// condition ("" for none).
+type source struct {
+	level policy.Level
+	when  string
+}
+
+// resolveWhen is resolve with the condition of the grant that decides
+// (C6: the nearest explicit grant carries its condition down).
+func (r *Model) resolveWhen(g policy.Grants, when policy.Conditions, m *module, action string, aud policy.Audience) source {
+	if m.relation || (aud == policy.Client && m.internal) {
+		return source{}
+	}
+	for cur := m; cur != nil; cur = r.modules[cur.parent] {
+		if _, ok := cur.actions[action]; !ok {
+			continue
+		}
+		if l, ok := g[cur.id+"_"+action]; ok {
+			return source{level: l, when: when[cur.id+"_"+action]}
+		}
+	}
+	return source{}
+}
+
+// sources lists every grant of user reaching perm, conditional or not:
+// relation access, each role, the direct grants; an owner's everything.
+func (r *Model) sources(user, perm string) []source {
+	mem, ok := r.members[user]
+	k, known := r.keys[perm]
+	if !ok || !known {
+		return nil
+	}
+	m, action := k.m, k.action
+	if mem.Owner {
+		if mem.Kind == policy.Client && m.internal {
+			return nil
+		}
+		return []source{{level: policy.LevelAll}}
+	}
+	var out []source
+	if m.relation {
+		for _, acts := range m.relations {
+			if slices.Contains(acts, action) {
+				out = append(out, source{level: policy.LevelOwn})
+			}
+		}
+	}
+	for _, ref := range mem.Roles {
+		ro := r.roles[ref]
+		out = append(out, r.resolveWhen(ro.Grants, ro.When, m, action, ro.Audience))
+		if ro.Predefined && m.relation {
+			if l, ok := m.predefined[ro.RoleID][action]; ok {
+				out = append(out, source{level: l})
+			}
+		}
+	}
+	return append(out, r.resolveWhen(mem.Grants, mem.When, m, action, mem.Kind))
+}
+
+// AllowedContext decides a check with grant conditions (G2, G3), naively:
+// allowed iff some grant of the member reaches the record at its level
+// and its condition, if any, evaluates to true on the record and ctx.
+// Without a record, any grant above none allows. A condition that does
+// not compile or fails to evaluate allows nothing.
+func (r *Model) AllowedContext(user, perm string, rec *policy.Resource, ctx policy.Context) bool {
+	for _, s := range r.sources(user, perm) {
+		if s.level == policy.LevelNone {
+			continue
+		}
+		if rec == nil {
+			return true
+		}
+		if !r.reaches(user, perm, s.level, rec) {
+			continue
+		}
+		if s.when == "" {
+			return true
+		}
+		c, err := policy.CompileCondition(s.when)
+		if err != nil {
+			continue
+		}
+		if ok, err := c.Eval(rec, ctx); err == nil && ok {
+			return true
+		}
+	}
+	return false
 }

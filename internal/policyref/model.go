@@ -165,7 +165,12 @@ func (r *Model) Allowed(user, perm string, rec *policy.Resource) bool {
 	if l == policy.LevelNone {
 		return false
 	}
-	if rec == nil || l == policy.LevelAll {
+	return rec == nil || r.reaches(user, perm, l, rec)
+}
+
+// reaches reports whether level l of perm reaches rec for user (D2, R10).
+func (r *Model) reaches(user, perm string, l policy.Level, rec *policy.Resource) bool {
+	if l == policy.LevelAll {
 		return true
 	}
 	k := r.keys[perm]
