@@ -23,6 +23,9 @@ type world struct {
 	st    policy.State
 	users []string
 	depts []string
+	// conditions makes random deltas carry conditions and random records
+	// carry attributes (G1).
+	conditions bool
 }
 
 func randomCatalogYAML(rng *rand.Rand) string {
@@ -161,6 +164,9 @@ func (w *world) randomRecord(rng *rand.Rand) *policy.Resource {
 		if rng.IntN(10) == 0 {
 			r.DepartmentID = "unknown_dept"
 		}
+	}
+	if w.conditions {
+		r.Attributes = policyref.RandomAttributes(rng)
 	}
 	lists := []*[]string{&r.Relations.Creator, &r.Relations.Responsible, &r.Relations.Participant, &r.Relations.Observer}
 	for _, l := range lists {
@@ -344,6 +350,9 @@ func randomDelta(rng *rand.Rand, w *world, st policy.State, rev int64) (policy.D
 			continue
 		}
 		nr.Grants = randomGrants(rng, w.cat, rng.IntN(12))
+		if w.conditions {
+			nr.When = randomConditions(rng, nr.Grants)
+		}
 		d.Roles = append(d.Roles, nr)
 		next.Roles = append(next.Roles, nr)
 	}
@@ -363,6 +372,9 @@ func randomDelta(rng *rand.Rand, w *world, st policy.State, rev int64) (policy.D
 		}
 		if rng.IntN(3) == 0 {
 			m.Grants = randomGrants(rng, w.cat, 1+rng.IntN(4))
+			if w.conditions {
+				m.When = randomConditions(rng, m.Grants)
+			}
 		}
 		return m
 	}
@@ -481,20 +493,53 @@ func compareSnapshots(t *testing.T, where string, w *world, rng *rand.Rand, got,
 // grants a random condition (G1), reproducibly.
 func withConditions(w *world, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 18))
-	add := func(g policy.Grants) policy.Conditions {
-		when := policy.Conditions{}
-		for _, k := range slices.Sorted(maps.Keys(g)) {
-			if g[k] > policy.LevelNone && rng.IntN(3) == 0 {
-				when[k] = policyref.RandomCondition(rng, 2)
-			}
-		}
-		return when
-	}
 	for i := range w.st.Roles {
-		w.st.Roles[i].When = add(w.st.Roles[i].Grants)
+		w.st.Roles[i].When = randomConditions(rng, w.st.Roles[i].Grants)
 	}
 	for i := range w.st.Members {
-		w.st.Members[i].When = add(w.st.Members[i].Grants)
+		w.st.Members[i].When = randomConditions(rng, w.st.Members[i].Grants)
+	}
+}
+
+// randomConditions gives a third of g's grants above none a condition.
+func randomConditions(rng *rand.Rand, g policy.Grants) policy.Conditions {
+	when := policy.Conditions{}
+	for _, k := range slices.Sorted(maps.Keys(g)) {
+		if g[k] > policy.LevelNone && rng.IntN(3) == 0 {
+			when[k] = policyref.RandomCondition(rng, 2)
+		}
+	}
+	return when
+}
+
+// TestDifferential_UpdateAgreesWithCompileUnderConditions is
+// TestDifferential_UpdateAgreesWithCompile with conditional grants in the
+// world and in every delta, and attributes on every record (G6: compiled
+// conditions are shared by an update and its snapshot, copied on write).
+func TestDifferential_UpdateAgreesWithCompileUnderConditions(t *testing.T) {
+	t.Parallel()
+	for seed := uint64(7000); seed < 7030; seed++ {
+		w := randomWorld(t, seed)
+		withConditions(w, seed)
+		w.conditions = true
+		rng := rand.New(rand.NewPCG(seed, 5))
+		snap, err := policy.Compile(w.st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := w.st
+		for step := int64(1); step <= 3; step++ {
+			d, next := randomDelta(rng, w, st, st.Revision+step*100)
+			if snap, err = snap.Update(d); err != nil {
+				t.Fatalf("seed %d step %d: update: %v", seed, step, err)
+			}
+			want, err := policy.Compile(next)
+			if err != nil {
+				t.Fatalf("seed %d step %d: compile: %v", seed, step, err)
+			}
+			st = next
+			compareSnapshots(t, fmt.Sprintf("seed %d step %d", seed, step), w, rng, snap, want)
+		}
 	}
 }
 
