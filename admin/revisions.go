@@ -19,8 +19,13 @@ type GrantChange struct {
 	OldWhen, NewWhen string
 }
 
-// diffConditions adds to changes the conditions of old and new: a grant
-// whose level stays but whose condition changes is a change too.
+// DiffConditions adds to changes (from DiffGrants) the conditions of old
+// and new (G1): a grant whose level stays but whose condition changes is a
+// change too.
+func DiffConditions(changes []GrantChange, old, new RoleRevision) []GrantChange {
+	return diffConditions(changes, old, new)
+}
+
 func diffConditions(changes []GrantChange, old, new RoleRevision) []GrantChange {
 	for i := range changes {
 		changes[i].OldWhen, changes[i].NewWhen = old.When[changes[i].Permission], new.When[changes[i].Permission]

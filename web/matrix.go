@@ -51,6 +51,7 @@ type column struct {
 type grantField struct {
 	Key   string
 	Level policy.Level
+	When  string // the grant's condition (G1), "" for none
 }
 
 // section is one top-level module (a group, or a module without one) and
@@ -101,6 +102,9 @@ type cell struct {
 	Locked string
 	// Forbidden explains the options C4 forbids, for screen readers.
 	Forbidden string
+	// When is the condition of the cell's own grant: a "custom" cell
+	// (G1, G5), edited in place; ValidateURL answers it as it is typed.
+	When, ValidateURL string
 }
 
 // option is one level a cell can take.

@@ -2,6 +2,8 @@ package web
 
 import (
 	"errors"
+	"html"
+	"io"
 	"fmt"
 	"maps"
 	"net/http"
@@ -42,14 +44,14 @@ func (c *Console) rolePage(w http.ResponseWriter, rq *request) error {
 	if err != nil {
 		return err
 	}
-	v, err := c.roleView(rq, r, r.Grants.Clone(), nil)
+	v, err := c.roleView(rq, r, r.Grants.Clone(), r.When.Clone(), nil)
 	if err != nil {
 		return err
 	}
 	return c.render(w, rq, http.StatusOK, "role", "roles", v)
 }
 
-func (c *Console) roleView(rq *request, r admin.Role, draft policy.Grants, open map[string]bool) (roleView, error) {
+func (c *Console) roleView(rq *request, r admin.Role, draft policy.Grants, when policy.Conditions, open map[string]bool) (roleView, error) {
 	v := roleView{Role: r, Base: r.Revision, Orphaned: rq.cat.Orphaned(r.Grants)}
 	known := policy.Grants{}
 	for k, l := range draft {
@@ -65,10 +67,12 @@ func (c *Console) roleView(rq *request, r admin.Role, draft policy.Grants, open 
 	}
 	v.Matrix = buildMatrix(rq.cat, r.Audience, known, open, ceilingFor(rq, r))
 	v.Matrix.ReadOnly = !rq.can(admin.AreaRolesEdit)
+	markCustom(&v.Matrix, when, wsPath(rq.ws, "roles", r.ID, "condition"))
 	// Orphaned grants (C7) are not drafts' business: they neither count as
 	// changes nor can be edited here.
-	v.Changes = len(admin.DiffGrants(saved, known))
-	v.Saved = sortedGrants(saved)
+	v.Changes = len(admin.DiffConditions(admin.DiffGrants(saved, known),
+		admin.RoleRevision{Grants: saved, When: r.When}, admin.RoleRevision{Grants: known, When: when}))
+	v.Saved = sortedGrantsWhen(saved, r.When)
 	revs, err := c.cfg.Admin.RoleRevisions(rq.Context(), rq.ws, r.ID)
 	if err != nil {
 		return roleView{}, err
@@ -117,6 +121,43 @@ func ceilingFor(rq *request, r admin.Role) *ceiling {
 
 // draftGrants reads the draft carried by the editor's hidden fields
 // ("g" = "key=level").
+// draftConditions reads the conditions of the draft's grants ("w" =
+// "key=condition"); conditions of grants the draft no longer has above
+// none are dropped.
+func draftConditions(r *http.Request, g policy.Grants) policy.Conditions {
+	var when policy.Conditions
+	for _, kv := range r.PostForm["w"] {
+		k, src, ok := strings.Cut(kv, "=")
+		if !ok || g[k] == policy.LevelNone || strings.TrimSpace(src) == "" {
+			continue
+		}
+		if when == nil {
+			when = policy.Conditions{}
+		}
+		when[k] = src
+	}
+	return when
+}
+
+// markCustom records the draft's conditions in the matrix: the hidden
+// fields that carry them, and the cells they make "custom".
+func markCustom(m *matrix, when policy.Conditions, validateURL string) {
+	for i := range m.Grants {
+		m.Grants[i].When = when[m.Grants[i].Key]
+	}
+	for si := range m.Sections {
+		for ri := range m.Sections[si].Rows {
+			for ci := range m.Sections[si].Rows[ri].Cells {
+				c := &m.Sections[si].Rows[ri].Cells[ci]
+				if c.Explicit {
+					c.When = when[c.Key]
+				}
+				c.ValidateURL = validateURL
+			}
+		}
+	}
+}
+
 func draftGrants(r *http.Request, cat *policy.Catalog) (policy.Grants, error) {
 	g := policy.Grants{}
 	for _, kv := range r.PostForm["g"] {
@@ -154,17 +195,27 @@ func (c *Console) draftRole(w http.ResponseWriter, rq *request) error {
 	}
 	base, _ := strconv.ParseInt(rq.PostFormValue("base"), 10, 64)
 	g, err := draftGrants(rq.Request, rq.cat)
+	var when policy.Conditions
 	var adjusted []string
 	if err == nil {
-		next := g.Clone()
-		if adjusted, err = c.applyDraftOp(rq, r, next, open); err == nil {
-			g = next
+		when = draftConditions(rq.Request, g)
+		next, nextWhen := g.Clone(), when.Clone()
+		if nextWhen == nil {
+			nextWhen = policy.Conditions{}
+		}
+		if adjusted, err = c.applyDraftOp(rq, r, next, nextWhen, open); err == nil {
+			g, when = next, nextWhen
+			for k := range when {
+				if g[k] == policy.LevelNone {
+					delete(when, k) // a grant set to none or inherit loses its condition
+				}
+			}
 		}
 	} else {
-		g = r.Grants.Clone() // the draft itself is unreadable: start again from the saved role
+		g, when = r.Grants.Clone(), r.When.Clone() // the draft itself is unreadable: start again from the saved role
 		base = r.Revision
 	}
-	v, verr := c.roleView(rq, r, g, open)
+	v, verr := c.roleView(rq, r, g, when, open)
 	if verr != nil {
 		return verr
 	}
@@ -180,9 +231,51 @@ func (c *Console) draftRole(w http.ResponseWriter, rq *request) error {
 }
 
 // applyDraftOp applies the editor action named by the form's op to g.
-func (c *Console) applyDraftOp(rq *request, r admin.Role, g policy.Grants, open map[string]bool) ([]string, error) {
+func (c *Console) applyDraftOp(rq *request, r admin.Role, g policy.Grants, when policy.Conditions, open map[string]bool) ([]string, error) {
 	op := rq.PostFormValue("op")
 	switch {
+	case op == "custom" || strings.HasPrefix(op, "custom:"):
+		// G1: make a cell custom (a level and a condition), change its
+		// condition in place, or (an empty condition) make it plain again.
+		key := strings.TrimPrefix(op, "custom:")
+		if op == "custom" {
+			key = strings.TrimSpace(rq.PostFormValue("custom-key"))
+		}
+		p, err := rq.cat.PermissionByKey(key)
+		if err != nil {
+			return nil, err
+		}
+		src := strings.TrimSpace(rq.PostFormValue("cond-" + key))
+		if op == "custom" {
+			src = strings.TrimSpace(rq.PostFormValue("custom-when"))
+		}
+		if lv := rq.PostFormValue("custom-level"); op == "custom" && lv != "" {
+			if lim := ceilingFor(rq, r); lim != nil {
+				if ok, why := lim.allows(rq.cat, r.Audience, g, rq.cat.Resolve(g, r.Audience), p, lv); !ok {
+					return nil, &policy.Error{Code: policy.CodePrivilegeEscalation, Message: why}
+				}
+			}
+			if _, err := setLevel(rq.cat, r.Audience, g, key, lv); err != nil {
+				return nil, err
+			}
+		}
+		if src == "" {
+			delete(when, key)
+		} else {
+			if g[key] == policy.LevelNone {
+				return nil, policy.Errorf(policy.CodeInvalidCondition, "%s: give the grant a level above none before its condition", key)
+			}
+			if _, err := policy.CompileCondition(src); err != nil {
+				return nil, err
+			}
+			when[key] = src
+		}
+		top := p.Module
+		for top.Parent != nil {
+			top = top.Parent
+		}
+		open[top.ID] = true
+		return nil, nil
 	case op == "allow-all":
 		if ceilingFor(rq, r) != nil {
 			return nil, &policy.Error{Code: policy.CodePrivilegeEscalation,
@@ -195,6 +288,8 @@ func (c *Console) applyDraftOp(rq *request, r admin.Role, g policy.Grants, open 
 	case op == "discard":
 		clear(g)
 		maps.Copy(g, r.Grants)
+		clear(when)
+		maps.Copy(when, r.When)
 	case strings.HasPrefix(op, "set:"):
 		key, value, _ := strings.Cut(strings.TrimPrefix(op, "set:"), "=")
 		if lim := ceilingFor(rq, r); lim != nil {
@@ -270,21 +365,27 @@ func (c *Console) review(rq *request) (reviewView, error) {
 	if err != nil {
 		return reviewView{}, err
 	}
+	when := draftConditions(rq.Request, g)
 	base, _ := strconv.ParseInt(rq.PostFormValue("base"), 10, 64)
 	v := reviewView{Role: r, Apply: rq.PostFormValue("apply") == "1", Base: base, Reason: rq.PostFormValue("reason")}
-	v.Grants = sortedGrants(g)
+	v.Grants = sortedGrantsWhen(g, when)
 	if base != r.Revision {
 		v.Conflict, err = c.conflict(rq, r, base)
 		return v, err
 	}
-	v.Changes = admin.DiffGrants(r.Grants, g)
+	v.Changes = admin.DiffConditions(admin.DiffGrants(r.Grants, g),
+		admin.RoleRevision{Grants: r.Grants, When: r.When}, admin.RoleRevision{Grants: g, When: when})
 	if err := rq.cat.ValidateGrants(g, r.Audience); err != nil {
+		v.Problem = c.message(err)
+		return v, nil
+	}
+	if err := rq.cat.ValidateConditions(g, when); err != nil {
 		v.Problem = c.message(err)
 		return v, nil
 	}
 	v.Powerful = admin.PowerfulRaises(rq.cat, r.Audience, r.Grants, g)
 	if v.Apply {
-		if v.Impact, err = c.cfg.Admin.PreviewRole(rq.Context(), rq.ws, r.ID, g, admin.ImpactPage{Limit: 50}); err != nil {
+		if v.Impact, err = c.cfg.Admin.PreviewRoleWhen(rq.Context(), rq.ws, r.ID, g, when, admin.ImpactPage{Limit: 50}); err != nil {
 			v.Problem = c.message(err)
 			return v, nil
 		}
@@ -329,9 +430,10 @@ func (c *Console) saveRole(w http.ResponseWriter, rq *request) error {
 		return c.partial(w, rq, "role", "review", v)
 	}
 	g, _ := draftGrants(rq.Request, rq.cat)
+	when := draftConditions(rq.Request, g)
 	apply := v.Apply
 	r, rev, err := c.cfg.Admin.UpdateRole(rq.Context(), rq.ws, rq.write(strings.TrimSpace(v.Reason)), v.Role.ID,
-		admin.RoleUpdate{Grants: g, Apply: &apply, IfRevision: v.Base})
+		admin.RoleUpdate{Grants: g, When: when, Apply: &apply, IfRevision: v.Base})
 	var pe *policy.Error
 	switch {
 	case errors.As(err, &pe) && pe.Code == policy.CodeRevisionConflict:
@@ -375,6 +477,40 @@ func (c *Console) updateRoleDetails(w http.ResponseWriter, rq *request) error {
 }
 
 func sortedKeys(g policy.Grants) []string { return slices.Sorted(maps.Keys(g)) }
+
+// sortedGrantsWhen is sortedGrants with each grant's condition (G1).
+func sortedGrantsWhen(g policy.Grants, when policy.Conditions) []grantField {
+	out := sortedGrants(g)
+	for i := range out {
+		out[i].When = when[out[i].Key]
+	}
+	return out
+}
+
+// validateCondition answers the console's condition field as it is typed
+// (G1, G5): the server compiles it and says whether it is valid, or where
+// and why not. Nothing is written.
+func (c *Console) validateCondition(w http.ResponseWriter, rq *request) error {
+	if err := rq.ParseForm(); err != nil {
+		return err
+	}
+	field := rq.PostFormValue("field") // the input being typed in: custom-when or cond-<key>
+	if field != "custom-when" && !strings.HasPrefix(field, "cond-") {
+		field = "custom-when"
+	}
+	src := strings.TrimSpace(rq.PostFormValue(field))
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if src == "" {
+		_, err := io.WriteString(w, `<span class="muted">No condition: the grant applies to every record its level reaches.</span>`)
+		return err
+	}
+	if _, err := policy.CompileCondition(src); err != nil {
+		_, err = io.WriteString(w, `<span class="problem" role="alert">`+html.EscapeString(c.message(err))+`</span>`)
+		return err
+	}
+	_, err := io.WriteString(w, `<span class="ok">Valid condition.</span>`)
+	return err
+}
 
 func sortedGrants(g policy.Grants) []grantField {
 	out := make([]grantField, 0, len(g))

@@ -45,6 +45,7 @@ func (c *Console) routes() http.Handler {
 	mux.Handle("POST "+ws+"/roles/{role}/details", c.inWorkspace(rolesEdit, c.updateRoleDetails))
 	mux.Handle("POST "+ws+"/roles/{role}/draft", c.inWorkspace(rolesEdit, c.draftRole))
 	mux.Handle("POST "+ws+"/roles/{role}/review", c.inWorkspace(rolesEdit, c.reviewRole))
+	mux.Handle("POST "+ws+"/roles/{role}/condition", c.inWorkspace(rolesEdit, c.validateCondition))
 	mux.Handle("POST "+ws+"/roles/{role}/save", c.inWorkspace(rolesEdit, c.saveRole))
 	mux.Handle("POST "+ws+"/roles/{role}/duplicate", c.inWorkspace(rolesEdit, c.duplicateRole))
 	mux.Handle("GET "+ws+"/roles/{role}/delete", c.inWorkspace(rolesEdit, c.deleteRoleDialog))
