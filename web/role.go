@@ -2,9 +2,9 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"html"
 	"io"
-	"fmt"
 	"maps"
 	"net/http"
 	"slices"
