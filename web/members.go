@@ -148,6 +148,7 @@ type directGrant struct {
 	Key       string
 	Level     policy.Level
 	Redundant bool
+	When      string // a conditional direct grant's condition (G1)
 }
 
 type effectiveRow struct {
@@ -202,7 +203,7 @@ func (c *Console) memberView(rq *request, user string) (memberView, error) {
 	v.Revision = snap.Revision()
 	redundant := snap.Redundant(user)
 	for _, k := range sortedKeys(m.Grants) {
-		v.Grants = append(v.Grants, directGrant{Key: k, Level: m.Grants[k], Redundant: slices.Contains(redundant, k)})
+		v.Grants = append(v.Grants, directGrant{Key: k, Level: m.Grants[k], Redundant: slices.Contains(redundant, k), When: m.When[k]})
 	}
 	// Effective levels with their sources, from the snapshot decisions use
 	// (M3, M5, C6, W4).
@@ -291,6 +292,10 @@ func (c *Console) setGrants(w http.ResponseWriter, rq *request) error {
 	if g == nil {
 		g = policy.Grants{}
 	}
+	when := m.When.Clone() // conditions stay with the grants this edit leaves alone (G1)
+	if when == nil {
+		when = policy.Conditions{}
+	}
 	op := rq.PostFormValue("op")
 	switch {
 	case op == "set":
@@ -307,12 +312,17 @@ func (c *Console) setGrants(w http.ResponseWriter, rq *request) error {
 		} else {
 			g[key] = l
 		}
+		delete(when, key)
+		if src := strings.TrimSpace(rq.PostFormValue("when")); src != "" && l != policy.LevelNone {
+			when[key] = src // G1: validated by the write
+		}
 	case strings.HasPrefix(op, "remove:"):
 		delete(g, strings.TrimPrefix(op, "remove:"))
+		delete(when, strings.TrimPrefix(op, "remove:"))
 	default:
 		return policy.Errorf(policy.CodeInvalidArgument, "unknown action %q", op)
 	}
-	_, redundant, _, err := c.cfg.Admin.SetDirectGrants(rq.Context(), rq.ws, rq.write(strings.TrimSpace(rq.PostFormValue("reason"))), user, g)
+	_, redundant, _, err := c.cfg.Admin.SetDirectGrantsWhen(rq.Context(), rq.ws, rq.write(strings.TrimSpace(rq.PostFormValue("reason"))), user, g, when)
 	if err != nil {
 		return err
 	}
