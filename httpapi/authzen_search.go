@@ -161,7 +161,7 @@ func (s *Server) azSearchSubject(w http.ResponseWriter, r *http.Request, c *call
 	}
 	allowed := users[:0:0]
 	for _, u := range users {
-		if d, err := snap.CheckRecord(u, perm, rec); err == nil && d.Allowed {
+		if d, err := snap.CheckContext(u, perm, rec, in.Context); err == nil && d.Allowed {
 			allowed = append(allowed, u)
 		}
 	}
@@ -208,7 +208,7 @@ func (s *Server) azSearchAction(w http.ResponseWriter, r *http.Request, c *call)
 		if isModule && p.Module != mod {
 			continue
 		}
-		if d, err := snap.CheckRecord(in.Subject.ID, p.Key, rec); err != nil || !d.Allowed {
+		if d, err := snap.CheckContext(in.Subject.ID, p.Key, rec, in.Context); err != nil || !d.Allowed {
 			continue
 		}
 		if isModule {
