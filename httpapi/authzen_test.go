@@ -244,3 +244,35 @@ func TestZ3_Search(t *testing.T) {
 		}
 	}
 }
+
+// TestZ2_G1_AttributesAndContext: resource properties other than owner_id,
+// department_id and relations are the record's attributes, and the
+// evaluation's context is the request, for grant conditions (Z2, G1).
+func TestZ2_G1_AttributesAndContext(t *testing.T) {
+	t.Parallel()
+	env := apitest.Start(t, apitest.Options{})
+	w, pids := todoWorld(t, env)
+	w.admin.ok(201, "POST", w.path("/roles"), map[string]any{"name": "weekday", "grants": map[string]any{
+		"users_view": "all", "todos_view": map[string]any{"level": "all", "when": "record.status != 'archived' && request.channel == 'app'"}}})
+	jerry := pids["jerry@the-smiths.com"]
+	w.admin.ok(200, "PUT", w.path("/members/"+jerry), map[string]any{"name": "jerry", "email": "jerry@the-smiths.com",
+		"kind": "internal", "role_ids": []string{"weekday"}})
+	for _, tc := range []struct {
+		props, ctx map[string]any
+		want       bool
+		reason     string
+	}{
+		{map[string]any{"ownerID": "rick@the-citadel.com", "status": "open"}, map[string]any{"channel": "app"}, true, "level_all"},
+		{map[string]any{"ownerID": "rick@the-citadel.com", "status": "archived"}, map[string]any{"channel": "app"}, false, "condition_false"},
+		{map[string]any{"ownerID": "rick@the-citadel.com", "status": "open"}, map[string]any{"channel": "web"}, false, "condition_false"},
+		{map[string]any{"ownerID": "rick@the-citadel.com"}, map[string]any{"channel": "app"}, false, "condition_error"},
+	} {
+		r := w.check.ok(200, "POST", "/access/v1/evaluation", map[string]any{"subject": map[string]any{"type": "user", "id": jerry},
+			"action": map[string]any{"name": "can_read_todos"}, "resource": map[string]any{"type": "todo", "id": "1", "properties": tc.props},
+			"context": tc.ctx})
+		ctx, _ := r.body["context"].(map[string]any)
+		if r.body["decision"] != tc.want || ctx["reason"] != tc.reason || (tc.want && ctx["conditional"] != true) {
+			t.Errorf("%v %v: %s", tc.props, tc.ctx, r.raw)
+		}
+	}
+}
