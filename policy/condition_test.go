@@ -300,3 +300,25 @@ func TestG6_ChecksWithoutConditionsDoNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+// TestG3_StoredConditionThatNoLongerCompilesNeverAllows: a condition that
+// got into storage but does not compile (written by another version)
+// denies every record, in check and in filter, and never panics.
+func TestG3_StoredConditionThatNoLongerCompilesNeverAllows(t *testing.T) {
+	t.Parallel()
+	s, err := policy.Compile(policy.State{Workspace: "w", Revision: 1, Catalog: policy.DefaultCatalog(),
+		Roles: []policy.RoleRevision{{RoleID: "r", Revision: 1, Audience: policy.Internal,
+			Grants: policy.Grants{"deals_view": all}, When: policy.Conditions{"deals_view": "size(record.x) > 1"}}},
+		Members: []policy.Member{{UserID: "u", Kind: policy.Internal, Roles: refs("r@1")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &policy.Resource{OwnerID: "x", Attributes: map[string]any{"x": "abc"}}
+	if d, _ := s.CheckRecord("u", "deals_view", r); d.Allowed || d.Reason != policy.ReasonConditionError {
+		t.Errorf("check %+v", d)
+	}
+	p, err := s.Filter("u", "deals_view")
+	if err != nil || p.Matches(r) {
+		t.Errorf("filter %+v, %v", p, err)
+	}
+}

@@ -11,10 +11,14 @@ import "slices"
 //   - Snapshot.condPerms marks each permission that some access reaches
 //     through a conditional grant: a check of any other permission reads
 //     one more byte and goes on exactly as before;
-//   - access.cond holds, for an access with conditional grants, its
-//     levels from unconditional grants only and, per permission, the
-//     conditional grants reaching it, compiled once per role revision
-//     (or direct grant set) and shared through Snapshot.conds.
+//   - a compiled role revision with conditional grants keeps its levels
+//     from unconditional grants only (uvec) and its conditional grants by
+//     permission (conds); an access with direct conditional grants keeps
+//     the same for them (access.cond). A check gathers them from the
+//     member's few role revisions (conditionalGrants): nothing is
+//     materialized per access, so compile time and memory stay those of
+//     levels. Conditions compile once per distinct source and are shared
+//     through Snapshot.conds.
 
 // condGrant is one conditional grant reaching a permission.
 type condGrant struct {

@@ -38,6 +38,9 @@ type CondExpr struct {
 // Tree returns the condition as an expression tree with the request
 // context's values put in (G4).
 func (c *Condition) Tree(ctx Context) *CondExpr {
+	if c.err != nil {
+		return unknownExpr // a stored condition that no longer compiles selects nothing (G3)
+	}
 	t := &treeBuilder{ast: c.ast, ctx: ctx}
 	e, err := t.boolean(c.ast.Expr())
 	if err != nil { // compiled conditions passed validation
