@@ -26,6 +26,10 @@ type CheckRequest struct {
 	// to 1 s for it, then answers revision_unavailable. Ignored inside a
 	// batch: set Batch.MinRevision.
 	MinRevision int64 `json:"min_revision,omitempty"`
+	// CorrelationID is any string of the caller's (at most 200
+	// characters), echoed in the check's BatchItem. Only a batch sends it;
+	// Check ignores it.
+	CorrelationID string `json:"correlation_id,omitempty"`
 }
 
 // Decision is the answer to a check.
@@ -43,6 +47,7 @@ type Decision struct {
 // error with suggestions in Details (C1).
 func (c *Client) Check(ctx context.Context, ws string, in CheckRequest) (*Decision, error) {
 	in.MinRevision = c.minRevision(ws, in.MinRevision)
+	in.CorrelationID = ""
 	var out Decision
 	if err := c.decide(ctx, ws, "check", in, &out); err != nil {
 		return nil, err
@@ -78,6 +83,10 @@ type BatchResult struct {
 // not be decided (an unknown permission, a stale session); the others are
 // decided all the same.
 type BatchItem struct {
+	// CorrelationID is the check's CorrelationID.
+	CorrelationID string `json:"correlation_id"`
+	// Decision of a check that could not be decided is a denial whose
+	// Reason is the error's code.
 	Decision
 	Err *Error `json:"-"`
 }
@@ -93,6 +102,7 @@ func (c *Client) CheckBatch(ctx context.Context, ws string, b Batch) (*BatchResu
 	b.Checks = checks
 	var raw struct {
 		Results []struct {
+			CorrelationID string `json:"correlation_id"`
 			Decision
 			Error *struct {
 				Code    policy.Code    `json:"code"`
@@ -108,6 +118,7 @@ func (c *Client) CheckBatch(ctx context.Context, ws string, b Batch) (*BatchResu
 	out := &BatchResult{Results: make([]BatchItem, len(raw.Results)), Revision: raw.Revision}
 	for i, r := range raw.Results {
 		out.Results[i].Decision = r.Decision
+		out.Results[i].CorrelationID = r.CorrelationID
 		if e := r.Error; e != nil {
 			out.Results[i].Err = &Error{Status: http.StatusOK, Code: e.Code, Message: e.Message, Details: e.Details}
 		}

@@ -338,14 +338,16 @@ func TestEveryRoute(t *testing.T) {
 		}},
 		{"POST /v1/workspaces/{ws}/check/batch", func(t *testing.T) {
 			b, err := chk.CheckBatch(ctx, ws, client.Batch{Checks: []client.CheckRequest{
-				{User: "dan", Permission: "contacts_view"},
-				{User: "dan", Permission: "contact_view"},
+				{User: "dan", Permission: "contacts_view", CorrelationID: "a"},
+				{User: "dan", Permission: "contact_view", CorrelationID: "b"},
 				{User: "nobody", Permission: "contacts_view"},
 			}})
 			must(t, err)
 			r := b.Results
 			if len(r) != 3 || !r[0].Allowed || r[0].Err != nil || r[1].Err == nil || r[1].Err.Code != policy.CodeUnknownPermission ||
-				r[2].Allowed || r[2].Reason != policy.ReasonNotAMember {
+				r[1].Reason != policy.Reason(policy.CodeUnknownPermission) ||
+				r[2].Allowed || r[2].Reason != policy.ReasonNotAMember ||
+				r[0].CorrelationID != "a" || r[1].CorrelationID != "b" || r[2].CorrelationID != "" {
 				t.Errorf("batch %+v", b)
 			}
 		}},

@@ -37,14 +37,12 @@ type RoleQuery struct {
 	Audience policy.Audience
 }
 
-// Roles lists the roles of workspace ws.
+// Roles lists the roles of workspace ws, by name, reading every page.
 func (c *Client) Roles(ctx context.Context, ws string, q RoleQuery) ([]Role, error) {
 	v := url.Values{}
 	setNonEmpty(v, "q", q.Q)
 	setNonEmpty(v, "audience", string(q.Audience))
-	var out page[Role]
-	err := c.get(ctx, ws, wsPath(ws, "roles"), v, &out)
-	return out.Items, err
+	return all[Role](ctx, c, ws, wsPath(ws, "roles"), v)
 }
 
 // Role returns role id of workspace ws.
@@ -233,11 +231,9 @@ type RevisionDiff struct {
 	Changes []GrantChange `json:"changes"`
 }
 
-// RoleRevisions lists role id's revisions (R6a).
+// RoleRevisions lists role id's revisions (R6a), oldest first, reading every page.
 func (c *Client) RoleRevisions(ctx context.Context, ws, id string) ([]RoleRevision, error) {
-	var out page[RoleRevision]
-	err := c.get(ctx, ws, wsPath(ws, "roles", id, "revisions"), nil, &out)
-	return out.Items, err
+	return all[RoleRevision](ctx, c, ws, wsPath(ws, "roles", id, "revisions"), nil)
 }
 
 // RoleRevision returns revision n of role id with its diff to n-1 (R6a).

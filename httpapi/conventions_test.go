@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -139,4 +140,83 @@ func stringsOf(v any) string {
 		out = append(out, s)
 	}
 	return strings.Join(out, ",")
+}
+
+// TestConventions_EveryListPaginates walks every list with limit=2 and
+// checks that the pages add up to the whole list, in the same order,
+// with next_cursor absent on the last page; a cursor of one list is
+// refused by another.
+func TestConventions_EveryListPaginates(t *testing.T) {
+	t.Parallel()
+	env := apitest.Start(t, apitest.Options{Wrap: contract(t)})
+	w := newWorld(t, env, "acme")
+	newWorld(t, env, "beta")
+	newWorld(t, env, "gamma")
+	for _, d := range []string{"a", "b", "c"} {
+		w.admin.ok(200, "PUT", w.path("/departments/"+d), map[string]any{"name": "D " + d})
+	}
+	w.admin.ok(201, "POST", w.path("/keys"), map[string]any{"scope": "check", "name": "third"})
+	w.importSalesReps(t, 3)
+	for _, l := range []string{"own", "department", "all"} {
+		w.admin.ok(201, "POST", w.path("/roles"), map[string]any{"name": "Viewer " + l})
+		w.admin.ok(200, "PATCH", w.path("/roles/viewer_"+l), map[string]any{"grants": map[string]any{"campaigns_view": l}})
+		w.admin.ok(200, "PATCH", w.path("/roles/viewer_own"), map[string]any{"grants": map[string]any{"leads_view": l}})
+	}
+	anon := caller{t: t, url: env.URL}
+	cases := []struct {
+		name string
+		c    caller
+		path string
+		id   string
+	}{
+		{"templates", anon, "/v1/templates", "id"},
+		{"workspaces", w.deployment, "/v1/workspaces", "id"},
+		{"keys", w.admin, w.path("/keys"), "id"},
+		{"roles", w.admin, w.path("/roles"), "id"},
+		{"revisions", w.admin, w.path("/roles/viewer_own/revisions"), "revision"},
+		{"departments", w.admin, w.path("/departments"), "id"},
+		{"members", w.admin, w.path("/members"), "user_id"},
+	}
+	cursors := map[string]string{}
+	for _, tc := range cases {
+		whole := tc.c.ok(200, "GET", tc.path+"?limit=1000", nil)
+		if whole.body["next_cursor"] != nil {
+			t.Errorf("%s: next_cursor on the only page: %s", tc.name, whole.raw)
+		}
+		var want, got []string
+		for _, it := range whole.items() {
+			want = append(want, fmt.Sprint(it.(map[string]any)[tc.id]))
+		}
+		if len(want) < 3 {
+			t.Fatalf("%s: only %d items to page through", tc.name, len(want))
+		}
+		cursor := ""
+		for pages := 0; ; pages++ {
+			if pages > len(want) {
+				t.Fatalf("%s: pages never end", tc.name)
+			}
+			r := tc.c.ok(200, "GET", tc.path+"?limit=2&cursor="+cursor, nil)
+			for _, it := range r.items() {
+				got = append(got, fmt.Sprint(it.(map[string]any)[tc.id]))
+			}
+			next, _ := r.body["next_cursor"].(string)
+			if next == "" {
+				break
+			}
+			if len(r.items()) != 2 {
+				t.Errorf("%s: a page before the last holds %d items", tc.name, len(r.items()))
+			}
+			cursor, cursors[tc.name] = next, next
+		}
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("%s: pages %v, whole list %v", tc.name, got, want)
+		}
+		tc.c.fails(400, "invalid_argument", "GET", tc.path+"?limit=0", nil)
+		tc.c.fails(400, "invalid_argument", "GET", tc.path+"?limit=1001", nil)
+	}
+	// A cursor is of its own list only.
+	e := w.admin.fails(400, "invalid_argument", "GET", w.path("/departments?cursor="+cursors["roles"]), nil)
+	if field(e) != "cursor" {
+		t.Errorf("a roles cursor on departments: %s", e.raw)
+	}
 }
