@@ -73,7 +73,7 @@ type RoleInput struct {
 // plan_limit_reached past the plan's limit (W2), name_taken (R1),
 // dependency_violation (C4), audience_mismatch (M6), reason_required (X4).
 func (c *Client) CreateRole(ctx context.Context, ws string, in RoleInput) (*Role, int64, error) {
-	return c.roleWrite(ctx, ws, &request{method: http.MethodPost, path: wsPath(ws, "roles"), body: in})
+	return c.roleWrite(ctx, ws, &request{method: http.MethodPost, path: wsPath(ws, "roles"), body: in, create: true})
 }
 
 // RoleUpdate edits a role; nil and empty fields are left as they are.
@@ -122,7 +122,7 @@ func (c *Client) DuplicateRole(ctx context.Context, ws, id, name string) (*Role,
 	body := struct {
 		Name string `json:"name,omitempty"`
 	}{name}
-	return c.roleWrite(ctx, ws, &request{method: http.MethodPost, path: wsPath(ws, "roles", id, "duplicate"), body: body})
+	return c.roleWrite(ctx, ws, &request{method: http.MethodPost, path: wsPath(ws, "roles", id, "duplicate"), body: body, create: true})
 }
 
 func (c *Client) roleWrite(ctx context.Context, ws string, rq *request) (*Role, int64, error) {
@@ -260,7 +260,7 @@ type RestoreOptions struct {
 // revision n (R6a).
 func (c *Client) RestoreRevision(ctx context.Context, ws, id string, n int64, o RestoreOptions) (*Role, int64, error) {
 	return c.roleWrite(ctx, ws, &request{method: http.MethodPost,
-		path: wsPath(ws, "roles", id, "revisions", strconv.FormatInt(n, 10), "restore"), body: o, header: ifMatch(o.IfRevision)})
+		path: wsPath(ws, "roles", id, "revisions", strconv.FormatInt(n, 10), "restore"), body: o, header: ifMatch(o.IfRevision), create: true})
 }
 
 // RoleMembers returns a page of role id's members (M7); q.Role is

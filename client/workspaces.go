@@ -38,7 +38,7 @@ type WorkspaceInput struct {
 // and returns it with the workspace revision written.
 func (c *Client) CreateWorkspace(ctx context.Context, in WorkspaceInput) (*Workspace, int64, error) {
 	var out Workspace
-	rev, err := c.write(ctx, &request{method: http.MethodPost, path: path("v1", "workspaces"), body: in, ws: in.ID}, &out)
+	rev, err := c.write(ctx, &request{method: http.MethodPost, path: path("v1", "workspaces"), body: in, ws: in.ID, create: true}, &out)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -106,7 +106,7 @@ func (c *Client) CreateKey(ctx context.Context, ws string, scope KeyScope, name 
 		Scope KeyScope `json:"scope"`
 		Name  string   `json:"name,omitempty"`
 	}{scope, name}
-	rev, err := c.write(ctx, &request{method: http.MethodPost, path: wsPath(ws, "keys"), body: body, ws: ws}, &out)
+	rev, err := c.write(ctx, &request{method: http.MethodPost, path: wsPath(ws, "keys"), body: body, ws: ws, create: true}, &out)
 	if err != nil {
 		return nil, 0, err
 	}

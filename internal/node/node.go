@@ -70,6 +70,7 @@ type Config struct {
 // Store is what a node needs of its database.
 type Store interface {
 	admin.Store
+	httpapi.IdempotencyStore
 	Ping(ctx context.Context) error
 	Close() error
 }
@@ -146,7 +147,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		fo.Listener = l
 	}
 	reg := prometheus.NewRegistry()
-	n.API = httpapi.New(httpapi.Config{Admin: svc, Engine: n.Engine, AdminKey: cfg.AdminKey, Sessions: n.sessionKeys.keys, Rotator: n.sessionKeys,
+	n.API = httpapi.New(httpapi.Config{Admin: svc, Engine: n.Engine, Idempotency: st, AdminKey: cfg.AdminKey, Sessions: n.sessionKeys.keys, Rotator: n.sessionKeys,
 		SessionTTL: cfg.SessionTTL, Ready: st.Ping, Registry: reg, Console: console, ConsoleLinks: console,
 		Freshness: func() httpapi.Freshness {
 			if n.Follower == nil {
