@@ -262,3 +262,55 @@ func (c *Client) CreateSession(ctx context.Context, ws, user string, ttl time.Du
 	}
 	return &out, nil
 }
+
+// ResourceChecks asks about one user and many records, several
+// permissions each (like Cerbos' CheckResources): what a list page needs
+// to show each row's actions, in one call at one revision. At most
+// MaxBatch record × permission pairs.
+type ResourceChecks struct {
+	User    string `json:"user,omitempty"`
+	Session string `json:"session,omitempty"`
+	// Permissions are asked on every record that names none of its own.
+	Permissions []string        `json:"permissions,omitempty"`
+	Resources   []ResourceCheck `json:"resources"`
+	MinRevision int64           `json:"min_revision,omitempty"`
+}
+
+// ResourceCheck is one record of ResourceChecks.
+type ResourceCheck struct {
+	// ID is the host's id of the record, echoed in its result.
+	ID       string           `json:"id"`
+	Resource *policy.Resource `json:"resource,omitempty"`
+	// Permissions, if set, are asked on this record instead of
+	// ResourceChecks.Permissions.
+	Permissions []string `json:"permissions,omitempty"`
+}
+
+// ResourceResults holds a record's decisions, by permission, in the order
+// of ResourceChecks.Resources.
+type ResourceResults struct {
+	Results []ResourceResult `json:"results"`
+	// Revision is the workspace revision every decision was made at.
+	Revision int64 `json:"revision"`
+}
+
+// ResourceResult is one record's decisions.
+type ResourceResult struct {
+	ID          string              `json:"id"`
+	Permissions map[string]Decision `json:"permissions"`
+}
+
+// CheckResources decides every permission asked on every record for one
+// user (D2, D4). An unknown permission fails the call (C1).
+func (c *Client) CheckResources(ctx context.Context, ws string, in ResourceChecks) (*ResourceResults, error) {
+	in.MinRevision = c.minRevision(ws, in.MinRevision)
+	if in.Resources == nil {
+		in.Resources = []ResourceCheck{}
+	}
+	var out ResourceResults
+	if err := c.decide(ctx, ws, "check/resources", in, &out); err != nil {
+		return nil, err
+	}
+	c.revs.see(ws, out.Revision)
+	return &out, nil
+}

@@ -687,6 +687,14 @@ func TestContract_Tour(t *testing.T) {
 	if res, _ := b.body["results"].([]any); len(res) != 3 {
 		t.Errorf("batch of 3: %s", b.raw)
 	}
+	rb := chk.want(200, "", "POST", ws+"/check/resources", map[string]any{"user": "rep", "permissions": []string{"contacts_view", "contacts_edit"},
+		"resources": []any{map[string]any{"id": "c1", "resource": map[string]any{"owner_id": "rep"}},
+			map[string]any{"id": "c2", "resource": map[string]any{"owner_id": "u1"}, "permissions": []string{"contacts_view"}}}})
+	if res, _ := rb.body["results"].([]any); len(res) != 2 {
+		t.Errorf("check/resources of 2: %s", rb.raw)
+	}
+	chk.want(422, "unknown_permission", "POST", ws+"/check/resources", map[string]any{"user": "rep", "permissions": []string{"contact_view"},
+		"resources": []any{map[string]any{"id": "c1"}}})
 	// AuthZEN (Z1–Z3): aliases, evaluation at the root and under the
 	// workspace, evaluations, search, the metadata.
 	adm.want(200, "", "PUT", ws+"/action-aliases", map[string]any{"can_read_contact": "contacts_view"})

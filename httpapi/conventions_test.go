@@ -220,3 +220,77 @@ func TestConventions_EveryListPaginates(t *testing.T) {
 		t.Errorf("a roles cursor on departments: %s", e.raw)
 	}
 }
+
+// TestD4_CheckResourcesMatchesSingleChecks: the resource-centric batch
+// answers, for every record and permission, exactly what /check answers
+// (D2), at one revision; its bounds and errors are named.
+func TestD4_CheckResourcesMatchesSingleChecks(t *testing.T) {
+	t.Parallel()
+	env := apitest.Start(t, apitest.Options{Wrap: contract(t)})
+	w := newWorld(t, env, "acme")
+	records := []map[string]any{
+		{"owner_id": "rep"},
+		{"owner_id": "boss"},
+		{"owner_id": "boss", "department_id": "sales_east"},
+		{"owner_id": "boss", "department_id": "sales"},
+		{"owner_id": "boss", "relations": map[string]any{"responsible": []string{"rep"}}},
+	}
+	perms := []string{"deals_view", "deals_edit", "deals_delete", "contacts_view"}
+	for _, user := range []string{"rep", "boss", "ghost"} {
+		var resources []map[string]any
+		for i, rec := range records {
+			resources = append(resources, map[string]any{"id": fmt.Sprintf("r%d", i), "resource": rec})
+		}
+		resources = append(resources, map[string]any{"id": "only-view", "resource": records[1], "permissions": []string{"deals_view"}})
+		r := w.check.ok(200, "POST", w.path("/check/resources"), map[string]any{"user": user, "permissions": perms, "resources": resources})
+		res := r.body["results"].([]any)
+		if len(res) != len(resources) {
+			t.Fatalf("%s: %d results for %d records", user, len(res), len(resources))
+		}
+		for i, item := range res {
+			got := item.(map[string]any)
+			if got["id"] != resources[i]["id"] {
+				t.Errorf("%s: result %d has id %v", user, i, got["id"])
+			}
+			asked := perms
+			if p, ok := resources[i]["permissions"].([]string); ok {
+				asked = p
+			}
+			ds := got["permissions"].(map[string]any)
+			if len(ds) != len(asked) {
+				t.Errorf("%s %v: %d decisions for %d permissions", user, resources[i]["id"], len(ds), len(asked))
+			}
+			for _, p := range asked {
+				one := w.check.ok(200, "POST", w.path("/check"), map[string]any{"user": user, "permission": p, "resource": resources[i]["resource"]})
+				d := ds[p].(map[string]any)
+				if d["allowed"] != one.body["allowed"] || d["reason"] != one.body["reason"] || d["level"] != one.body["level"] {
+					t.Errorf("%s %s on %v: %v, /check says %s", user, p, resources[i]["resource"], d, one.raw)
+				}
+			}
+		}
+	}
+	w.check.fails(422, "unknown_permission", "POST", w.path("/check/resources"), map[string]any{"user": "rep",
+		"permissions": []string{"deal_view"}, "resources": []any{map[string]any{"id": "x"}}})
+	for _, tc := range []struct {
+		body  map[string]any
+		field string
+	}{
+		{map[string]any{"user": "rep", "permissions": perms}, "resources"},
+		{map[string]any{"user": "rep", "resources": []any{map[string]any{"id": "x"}}}, "resources[0].permissions"},
+		{map[string]any{"user": "rep", "permissions": perms, "resources": []any{map[string]any{"resource": records[0]}}}, "resources[0].id"},
+		{map[string]any{"permissions": perms, "resources": []any{map[string]any{"id": "x"}}}, "user"},
+	} {
+		if e := w.check.fails(400, "invalid_argument", "POST", w.path("/check/resources"), tc.body); field(e) != tc.field {
+			t.Errorf("%v: details.field %q, want %q", tc.body, field(e), tc.field)
+		}
+	}
+	// At most 1,000 decisions a call (D4): 251 records × 4 permissions is over.
+	many := make([]any, 251)
+	for i := range many {
+		many[i] = map[string]any{"id": fmt.Sprint(i)}
+	}
+	if e := w.check.fails(400, "invalid_argument", "POST", w.path("/check/resources"), map[string]any{"user": "rep", "permissions": perms, "resources": many}); field(e) != "resources" {
+		t.Errorf("over the limit: %s", e.raw)
+	}
+	w.check.ok(200, "POST", w.path("/check/resources"), map[string]any{"user": "rep", "permissions": perms, "resources": many[:250]})
+}

@@ -137,6 +137,7 @@ func (s *Server) routeTable() []route {
 
 		r("POST", ws+"/check", checker, decision, s.check),
 		r("POST", ws+"/check/batch", checker, decision, s.checkBatch),
+		r("POST", ws+"/check/resources", checker, decision, s.checkResources),
 		r("POST", ws+"/filter", checker, decision, s.filter),
 		r("POST", ws+"/explain", checker, peopleRead, s.explain),
 		r("GET", ws+"/who-can", checker, peopleRead, s.whoCan),
