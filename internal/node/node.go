@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -103,6 +105,13 @@ func OpenStore(ctx context.Context, database string) (Store, error) {
 		path := strings.TrimPrefix(database, "sqlite:")
 		if path == "" {
 			return nil, errors.New("database sqlite: needs a file path, e.g. sqlite:gatehouse.db")
+		}
+		// SQLite creates the file, not its directory; its own error
+		// ("unable to open database file (14)") names neither.
+		if dir := filepath.Dir(path); dir != "" {
+			if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+				return nil, fmt.Errorf("database %s: directory %s does not exist; create it (mkdir -p %s) or choose another path", database, dir, dir)
+			}
 		}
 		return sqlite.Open(ctx, path)
 	case strings.HasPrefix(database, "postgres://"), strings.HasPrefix(database, "postgresql://"):
