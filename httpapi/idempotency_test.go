@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gatehouse-authz/gatehouse/internal/apitest"
@@ -105,5 +106,44 @@ func TestX3a_IdempotencyKeysArePerCaller(t *testing.T) {
 	r := w.admin.do("POST", w.path("/keys"), map[string]any{"scope": "admin", "name": "ops"}, append(hdr, "Gatehouse-Actor", "rep")...)
 	if strings.Contains(string(r.raw), first.str("key")) || r.status != 403 {
 		t.Errorf("an actor replayed the host's answer: %d %s", r.status, r.raw)
+	}
+}
+
+// TestIdempotencyKey_ConcurrentRetriesCreateOnce: retries racing the
+// first request either wait for it (409 idempotency_key_in_use, with
+// Retry-After) or get its answer; one workspace is created, never two, and
+// no racer sees name_taken.
+func TestIdempotencyKey_ConcurrentRetriesCreateOnce(t *testing.T) {
+	t.Parallel()
+	env := apitest.Start(t, apitest.Options{Wrap: contract(t)})
+	d := newCaller(t, env, apitest.AdminKey)
+	body := map[string]any{"id": "racy", "name": "Racy", "plan": "free"}
+	const n = 8
+	replies := make([]reply, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { replies[i] = d.do("POST", "/v1/workspaces", body, "Idempotency-Key", "race-1") })
+	}
+	wg.Wait()
+	var created string
+	for _, r := range replies {
+		switch {
+		case r.status == 201:
+			if created == "" {
+				created = string(r.raw)
+			} else if string(r.raw) != created {
+				t.Errorf("two different creations: %s and %s", created, r.raw)
+			}
+		case r.status == 409 && r.code() == "idempotency_key_in_use" && r.header.Get("Retry-After") != "":
+		default:
+			t.Errorf("a racer got %d %s", r.status, r.raw)
+		}
+	}
+	if created == "" {
+		t.Fatal("no racer got the creation")
+	}
+	// Once the first is done, every retry gets its answer.
+	if r := d.ok(201, "POST", "/v1/workspaces", body, "Idempotency-Key", "race-1"); string(r.raw) != created {
+		t.Errorf("the retry after the race: %s", r.raw)
 	}
 }
