@@ -158,7 +158,8 @@ func (c *Client) Usage(ctx context.Context, ws string, unusedDays int) (*Usage, 
 // ExportPolicy returns workspace ws's roles, departments and smart objects
 // as a YAML policy file, the same bytes for the same policy.
 func (c *Client) ExportPolicy(ctx context.Context, ws string) ([]byte, error) {
-	_, data, err := c.send(ctx, &request{method: http.MethodGet, path: wsPath(ws, "policy"), ws: ws})
+	_, data, err := c.send(ctx, &request{method: http.MethodGet, path: wsPath(ws, "policy"), ws: ws,
+		header: http.Header{"Accept": {"application/yaml"}}})
 	return data, err
 }
 

@@ -113,9 +113,7 @@ type Template struct {
 	Grants      policy.Grants   `json:"grants"`
 }
 
-// Templates lists the role templates.
+// Templates lists the role templates, reading every page.
 func (c *Client) Templates(ctx context.Context) ([]Template, error) {
-	var out page[Template]
-	err := c.get(ctx, "", path("v1", "templates"), nil, &out)
-	return out.Items, err
+	return all[Template](ctx, c, "", path("v1", "templates"), nil)
 }

@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -150,6 +151,10 @@ type request struct {
 	// idempotent marks a POST that changes nothing (a decision), which
 	// may be retried like every GET, PUT and DELETE.
 	idempotent bool
+	// create marks a POST that creates something: it carries a new
+	// Idempotency-Key, the same on each retry, so that it too is retried
+	// and a retry answers the first creation, never a second one.
+	create bool
 	// ws is the workspace whose revisions the answer reports.
 	ws string
 }
@@ -195,6 +200,13 @@ func (c *Client) send(ctx context.Context, rq *request) (http.Header, []byte, er
 		u += "?" + rq.query.Encode()
 	}
 	idempotent := rq.idempotent
+	if rq.create && rq.header.Get("Idempotency-Key") == "" {
+		if rq.header == nil {
+			rq.header = http.Header{}
+		}
+		rq.header.Set("Idempotency-Key", rand.Text())
+		idempotent = true
+	}
 	switch rq.method {
 	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete:
 		idempotent = true

@@ -28,7 +28,7 @@ func (c *Client) ConsoleLink(ctx context.Context, ws, user, returnTo string) (*C
 		UserID   string `json:"user_id"`
 		ReturnTo string `json:"return_to,omitempty"`
 	}{user, returnTo}
-	rev, err := c.write(ctx, &request{method: http.MethodPost, path: wsPath(ws, "console-links"), body: body, ws: ws}, &out)
+	rev, err := c.write(ctx, &request{method: http.MethodPost, path: wsPath(ws, "console-links"), body: body, ws: ws, create: true}, &out)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -29,6 +29,10 @@ type CheckRequest struct {
 	// to 1 s for it, then answers revision_unavailable. Ignored inside a
 	// batch: set Batch.MinRevision.
 	MinRevision int64 `json:"min_revision,omitempty"`
+	// CorrelationID is any string of the caller's (at most 200
+	// characters), echoed in the check's BatchItem. Only a batch sends it;
+	// Check ignores it.
+	CorrelationID string `json:"correlation_id,omitempty"`
 }
 
 // Decision is the answer to a check.
@@ -48,6 +52,7 @@ type Decision struct {
 // error with suggestions in Details (C1).
 func (c *Client) Check(ctx context.Context, ws string, in CheckRequest) (*Decision, error) {
 	in.MinRevision = c.minRevision(ws, in.MinRevision)
+	in.CorrelationID = ""
 	var out Decision
 	if err := c.decide(ctx, ws, "check", in, &out); err != nil {
 		return nil, err
@@ -83,6 +88,10 @@ type BatchResult struct {
 // not be decided (an unknown permission, a stale session); the others are
 // decided all the same.
 type BatchItem struct {
+	// CorrelationID is the check's CorrelationID.
+	CorrelationID string `json:"correlation_id"`
+	// Decision of a check that could not be decided is a denial whose
+	// Reason is the error's code.
 	Decision
 	Err *Error `json:"-"`
 }
@@ -98,6 +107,7 @@ func (c *Client) CheckBatch(ctx context.Context, ws string, b Batch) (*BatchResu
 	b.Checks = checks
 	var raw struct {
 		Results []struct {
+			CorrelationID string `json:"correlation_id"`
 			Decision
 			Error *struct {
 				Code    policy.Code    `json:"code"`
@@ -113,6 +123,7 @@ func (c *Client) CheckBatch(ctx context.Context, ws string, b Batch) (*BatchResu
 	out := &BatchResult{Results: make([]BatchItem, len(raw.Results)), Revision: raw.Revision}
 	for i, r := range raw.Results {
 		out.Results[i].Decision = r.Decision
+		out.Results[i].CorrelationID = r.CorrelationID
 		if e := r.Error; e != nil {
 			out.Results[i].Err = &Error{Status: http.StatusOK, Code: e.Code, Message: e.Message, Details: e.Details}
 		}
@@ -257,5 +268,57 @@ func (c *Client) CreateSession(ctx context.Context, ws, user string, ttl time.Du
 	if err := c.decide(ctx, ws, "sessions", body, &out); err != nil {
 		return nil, err
 	}
+	return &out, nil
+}
+
+// ResourceChecks asks about one user and many records, several
+// permissions each (like Cerbos' CheckResources): what a list page needs
+// to show each row's actions, in one call at one revision. At most
+// MaxBatch record × permission pairs.
+type ResourceChecks struct {
+	User    string `json:"user,omitempty"`
+	Session string `json:"session,omitempty"`
+	// Permissions are asked on every record that names none of its own.
+	Permissions []string        `json:"permissions,omitempty"`
+	Resources   []ResourceCheck `json:"resources"`
+	MinRevision int64           `json:"min_revision,omitempty"`
+}
+
+// ResourceCheck is one record of ResourceChecks.
+type ResourceCheck struct {
+	// ID is the host's id of the record, echoed in its result.
+	ID       string           `json:"id"`
+	Resource *policy.Resource `json:"resource,omitempty"`
+	// Permissions, if set, are asked on this record instead of
+	// ResourceChecks.Permissions.
+	Permissions []string `json:"permissions,omitempty"`
+}
+
+// ResourceResults holds a record's decisions, by permission, in the order
+// of ResourceChecks.Resources.
+type ResourceResults struct {
+	Results []ResourceResult `json:"results"`
+	// Revision is the workspace revision every decision was made at.
+	Revision int64 `json:"revision"`
+}
+
+// ResourceResult is one record's decisions.
+type ResourceResult struct {
+	ID          string              `json:"id"`
+	Permissions map[string]Decision `json:"permissions"`
+}
+
+// CheckResources decides every permission asked on every record for one
+// user (D2, D4). An unknown permission fails the call (C1).
+func (c *Client) CheckResources(ctx context.Context, ws string, in ResourceChecks) (*ResourceResults, error) {
+	in.MinRevision = c.minRevision(ws, in.MinRevision)
+	if in.Resources == nil {
+		in.Resources = []ResourceCheck{}
+	}
+	var out ResourceResults
+	if err := c.decide(ctx, ws, "check/resources", in, &out); err != nil {
+		return nil, err
+	}
+	c.revs.see(ws, out.Revision)
 	return &out, nil
 }

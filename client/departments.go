@@ -16,9 +16,7 @@ type Department struct {
 // Departments lists workspace ws's departments: the whole tree, as a flat
 // list linked by ParentID.
 func (c *Client) Departments(ctx context.Context, ws string) ([]Department, error) {
-	var out page[Department]
-	err := c.get(ctx, ws, wsPath(ws, "departments"), nil, &out)
-	return out.Items, err
+	return all[Department](ctx, c, ws, wsPath(ws, "departments"), nil)
 }
 
 // Department returns department id of workspace ws.

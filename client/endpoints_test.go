@@ -338,15 +338,32 @@ func TestEveryRoute(t *testing.T) {
 		}},
 		{"POST /v1/workspaces/{ws}/check/batch", func(t *testing.T) {
 			b, err := chk.CheckBatch(ctx, ws, client.Batch{Checks: []client.CheckRequest{
-				{User: "dan", Permission: "contacts_view"},
-				{User: "dan", Permission: "contact_view"},
+				{User: "dan", Permission: "contacts_view", CorrelationID: "a"},
+				{User: "dan", Permission: "contact_view", CorrelationID: "b"},
 				{User: "nobody", Permission: "contacts_view"},
 			}})
 			must(t, err)
 			r := b.Results
 			if len(r) != 3 || !r[0].Allowed || r[0].Err != nil || r[1].Err == nil || r[1].Err.Code != policy.CodeUnknownPermission ||
-				r[2].Allowed || r[2].Reason != policy.ReasonNotAMember {
+				r[1].Reason != policy.Reason(policy.CodeUnknownPermission) ||
+				r[2].Allowed || r[2].Reason != policy.ReasonNotAMember ||
+				r[0].CorrelationID != "a" || r[1].CorrelationID != "b" || r[2].CorrelationID != "" {
 				t.Errorf("batch %+v", b)
+			}
+		}},
+		{"POST /v1/workspaces/{ws}/check/resources", func(t *testing.T) {
+			r, err := chk.CheckResources(ctx, ws, client.ResourceChecks{User: "ann", Permissions: []string{"contacts_view", "contacts_edit"},
+				Resources: []client.ResourceCheck{{ID: "mine", Resource: &policy.Resource{OwnerID: "ann"}},
+					{ID: "theirs", Resource: &policy.Resource{OwnerID: "bob"}, Permissions: []string{"contacts_view"}}}})
+			must(t, err)
+			if len(r.Results) != 2 || r.Results[0].ID != "mine" || !r.Results[0].Permissions["contacts_view"].Allowed ||
+				len(r.Results[1].Permissions) != 1 || r.Revision == 0 {
+				t.Errorf("check/resources %+v", r)
+			}
+			one, err := chk.Check(ctx, ws, client.CheckRequest{User: "ann", Permission: "contacts_view", Resource: &policy.Resource{OwnerID: "bob"}})
+			must(t, err)
+			if got := r.Results[1].Permissions["contacts_view"]; got.Allowed != one.Allowed || got.Reason != one.Reason {
+				t.Errorf("check/resources says %+v on bob's record, check says %+v", got, one)
 			}
 		}},
 		{"POST /v1/workspaces/{ws}/filter", func(t *testing.T) {

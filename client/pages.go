@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"iter"
 	"net/url"
 )
@@ -43,4 +44,28 @@ func pages[T any](start string, fetch func(cursor string) ([]T, string, error)) 
 			cursor = next
 		}
 	}
+}
+
+// all reads every page of the list at path p (query q, then the server's
+// largest page and each next_cursor) into one slice: the methods that
+// answered a whole list before the server paged every list keep doing so.
+func all[T any](ctx context.Context, c *Client, ws, p string, q url.Values) ([]T, error) {
+	out := []T{}
+	for it, err := range pages("", func(cursor string) ([]T, string, error) {
+		v := url.Values{}
+		for k, xs := range q {
+			v[k] = xs
+		}
+		v.Set("limit", "1000")
+		setNonEmpty(v, "cursor", cursor)
+		var pg page[T]
+		err := c.get(ctx, ws, p, v, &pg)
+		return pg.Items, pg.NextCursor, err
+	}) {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse-authz/gatehouse/client"
@@ -198,4 +199,45 @@ func whoCanAll(all []string) []string {
 		}
 	}
 	return out
+}
+
+// TestPagination_WholeListsReadEveryPage: the methods that return a whole
+// list (Departments, Roles, …) follow next_cursor past the server's
+// largest page (1,000), so no item is silently left out.
+func TestPagination_WholeListsReadEveryPage(t *testing.T) {
+	t.Parallel()
+	env := apitest.Start(t, apitest.Options{})
+	w := newWorld(t, env, "acme")
+	ctx := context.Background()
+	before, err := w.admin.Departments(ctx, w.ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	policyYAML, err := w.admin.ExportPolicy(ctx, w.ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const extra = 1100
+	var b strings.Builder
+	b.Write(policyYAML)
+	if !strings.Contains(string(policyYAML), "\ndepartments:\n") {
+		b.WriteString("departments:\n")
+	}
+	for i := range extra {
+		fmt.Fprintf(&b, "  - id: bulk%04d\n    name: Bulk %d\n", i, i)
+	}
+	// Departments come last in an export, so appending extends the list.
+	if _, err := w.admin.ImportPolicy(ctx, w.ws, []byte(b.String()), "bulk"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := w.admin.Departments(ctx, w.ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(before)+extra {
+		t.Fatalf("Departments: %d, want %d", len(got), len(before)+extra)
+	}
+	if !slices.IsSortedFunc(got, func(a, b client.Department) int { return strings.Compare(a.ID, b.ID) }) {
+		t.Error("Departments: not in id order across pages")
+	}
 }

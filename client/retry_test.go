@@ -3,13 +3,18 @@ package client_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-authz/gatehouse/client"
+	"github.com/gatehouse-authz/gatehouse/internal/apitest"
 	"github.com/gatehouse-authz/gatehouse/policy"
 )
 
@@ -49,8 +54,8 @@ func (f *flaky) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 var quick = client.WithRetry(client.RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 50 * time.Millisecond})
 
 // TestRetry checks which calls are retried: idempotent ones (GET, PUT,
-// DELETE, decision POSTs) on 503 and on connection errors; writes sent
-// with POST or PATCH never.
+// DELETE, decision POSTs, creations with their Idempotency-Key) on 503 and
+// on connection errors; other writes sent with POST or PATCH never.
 func TestRetry(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -82,7 +87,7 @@ func TestRetry(t *testing.T) {
 			_, err := c.Explain(ctx, "ws", client.ExplainRequest{User: "u", Permission: "p"})
 			return err
 		}},
-		{"POST roles (a write)", false, `{"id":"r","workspace_revision":3}`, func(c *client.Client) error {
+		{"POST roles (a creation: it carries an Idempotency-Key)", true, `{"id":"r","workspace_revision":3}`, func(c *client.Client) error {
 			_, _, err := c.CreateRole(ctx, "ws", client.RoleInput{Name: "R"})
 			return err
 		}},
@@ -185,5 +190,55 @@ func TestRetryStopsWithContext(t *testing.T) {
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Fatalf("returned after %v", d)
+	}
+}
+
+// TestIdempotencyKey_ClientRetriesCreationsOnce: the answer to a key
+// creation is lost (the server created it, the client saw 503); the
+// client's retry carries the same Idempotency-Key, so the server answers
+// the first creation: one key, and the client holds its secret.
+func TestIdempotencyKey_ClientRetriesCreationsOnce(t *testing.T) {
+	t.Parallel()
+	env := apitest.Start(t, apitest.Options{})
+	w := newWorld(t, env, "acme")
+	ctx := context.Background()
+	var keys []string
+	var lost atomic.Bool
+	target, _ := url.Parse(env.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		if resp.Request.Method == http.MethodPost && strings.HasSuffix(resp.Request.URL.Path, "/keys") {
+			keys = append(keys, resp.Request.Header.Get("Idempotency-Key"))
+			if lost.CompareAndSwap(false, true) {
+				resp.StatusCode = http.StatusServiceUnavailable
+				resp.Body = io.NopCloser(strings.NewReader(`{"error":{"code":"unavailable","message":"lost"}}`))
+				resp.Header.Set("Retry-After", "0")
+			}
+		}
+		return nil
+	}
+	srv := httptest.NewServer(proxy)
+	defer srv.Close()
+	before, err := w.deployment.Keys(ctx, w.ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := client.New(srv.URL, apitest.AdminKey, quick)
+	k, _, err := c.CreateKey(ctx, w.ws, client.ScopeCheck, "retried")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 2 || keys[0] == "" || keys[0] != keys[1] {
+		t.Errorf("Idempotency-Keys sent: %q, want one key twice", keys)
+	}
+	after, err := w.deployment.Keys(ctx, w.ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before)+1 {
+		t.Errorf("keys: %d before, %d after; want one more", len(before), len(after))
+	}
+	if _, err := client.New(env.URL, k.Secret).Workspace(ctx, w.ws); err != nil {
+		t.Errorf("the retried creation's secret does not work: %v", err)
 	}
 }

@@ -39,14 +39,12 @@ type RoleQuery struct {
 	Audience policy.Audience
 }
 
-// Roles lists the roles of workspace ws.
+// Roles lists the roles of workspace ws, by name, reading every page.
 func (c *Client) Roles(ctx context.Context, ws string, q RoleQuery) ([]Role, error) {
 	v := url.Values{}
 	setNonEmpty(v, "q", q.Q)
 	setNonEmpty(v, "audience", string(q.Audience))
-	var out page[Role]
-	err := c.get(ctx, ws, wsPath(ws, "roles"), v, &out)
-	return out.Items, err
+	return all[Role](ctx, c, ws, wsPath(ws, "roles"), v)
 }
 
 // Role returns role id of workspace ws.
@@ -80,7 +78,7 @@ type RoleInput struct {
 // plan_limit_reached past the plan's limit (W2), name_taken (R1),
 // dependency_violation (C4), audience_mismatch (M6), reason_required (X4).
 func (c *Client) CreateRole(ctx context.Context, ws string, in RoleInput) (*Role, int64, error) {
-	return c.roleWrite(ctx, ws, &request{method: http.MethodPost, path: wsPath(ws, "roles"), body: in})
+	return c.roleWrite(ctx, ws, &request{method: http.MethodPost, path: wsPath(ws, "roles"), body: in, create: true})
 }
 
 // RoleUpdate edits a role; nil and empty fields are left as they are.
@@ -132,7 +130,7 @@ func (c *Client) DuplicateRole(ctx context.Context, ws, id, name string) (*Role,
 	body := struct {
 		Name string `json:"name,omitempty"`
 	}{name}
-	return c.roleWrite(ctx, ws, &request{method: http.MethodPost, path: wsPath(ws, "roles", id, "duplicate"), body: body})
+	return c.roleWrite(ctx, ws, &request{method: http.MethodPost, path: wsPath(ws, "roles", id, "duplicate"), body: body, create: true})
 }
 
 func (c *Client) roleWrite(ctx context.Context, ws string, rq *request) (*Role, int64, error) {
@@ -245,11 +243,9 @@ type RevisionDiff struct {
 	Changes []GrantChange `json:"changes"`
 }
 
-// RoleRevisions lists role id's revisions (R6a).
+// RoleRevisions lists role id's revisions (R6a), oldest first, reading every page.
 func (c *Client) RoleRevisions(ctx context.Context, ws, id string) ([]RoleRevision, error) {
-	var out page[RoleRevision]
-	err := c.get(ctx, ws, wsPath(ws, "roles", id, "revisions"), nil, &out)
-	return out.Items, err
+	return all[RoleRevision](ctx, c, ws, wsPath(ws, "roles", id, "revisions"), nil)
 }
 
 // RoleRevision returns revision n of role id with its diff to n-1 (R6a).
@@ -276,7 +272,7 @@ type RestoreOptions struct {
 // revision n (R6a).
 func (c *Client) RestoreRevision(ctx context.Context, ws, id string, n int64, o RestoreOptions) (*Role, int64, error) {
 	return c.roleWrite(ctx, ws, &request{method: http.MethodPost,
-		path: wsPath(ws, "roles", id, "revisions", strconv.FormatInt(n, 10), "restore"), body: o, header: ifMatch(o.IfRevision)})
+		path: wsPath(ws, "roles", id, "revisions", strconv.FormatInt(n, 10), "restore"), body: o, header: ifMatch(o.IfRevision), create: true})
 }
 
 // RoleMembers returns a page of role id's members (M7); q.Role is

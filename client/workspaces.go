@@ -38,7 +38,7 @@ type WorkspaceInput struct {
 // and returns it with the workspace revision written.
 func (c *Client) CreateWorkspace(ctx context.Context, in WorkspaceInput) (*Workspace, int64, error) {
 	var out Workspace
-	rev, err := c.write(ctx, &request{method: http.MethodPost, path: path("v1", "workspaces"), body: in, ws: in.ID}, &out)
+	rev, err := c.write(ctx, &request{method: http.MethodPost, path: path("v1", "workspaces"), body: in, ws: in.ID, create: true}, &out)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -47,9 +47,7 @@ func (c *Client) CreateWorkspace(ctx context.Context, in WorkspaceInput) (*Works
 
 // Workspaces lists every workspace, by id (the deployment admin key only).
 func (c *Client) Workspaces(ctx context.Context) ([]Workspace, error) {
-	var out page[Workspace]
-	err := c.get(ctx, "", path("v1", "workspaces"), nil, &out)
-	return out.Items, err
+	return all[Workspace](ctx, c, "", path("v1", "workspaces"), nil)
 }
 
 // Workspace returns workspace ws. Returns not_found when it does not exist
@@ -108,18 +106,16 @@ func (c *Client) CreateKey(ctx context.Context, ws string, scope KeyScope, name 
 		Scope KeyScope `json:"scope"`
 		Name  string   `json:"name,omitempty"`
 	}{scope, name}
-	rev, err := c.write(ctx, &request{method: http.MethodPost, path: wsPath(ws, "keys"), body: body, ws: ws}, &out)
+	rev, err := c.write(ctx, &request{method: http.MethodPost, path: wsPath(ws, "keys"), body: body, ws: ws, create: true}, &out)
 	if err != nil {
 		return nil, 0, err
 	}
 	return &out, rev, nil
 }
 
-// Keys lists workspace ws's API keys, without their secrets.
+// Keys lists workspace ws's API keys, without their secrets, reading every page.
 func (c *Client) Keys(ctx context.Context, ws string) ([]Key, error) {
-	var out page[Key]
-	err := c.get(ctx, ws, wsPath(ws, "keys"), nil, &out)
-	return out.Items, err
+	return all[Key](ctx, c, ws, wsPath(ws, "keys"), nil)
 }
 
 // RevokeKey revokes API key id of workspace ws; it stops working at once.

@@ -2,10 +2,13 @@ package httpapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/gatehouse-authz/gatehouse/admin"
 	"github.com/gatehouse-authz/gatehouse/policy"
@@ -134,6 +137,17 @@ func (s *Server) exportPolicy(w http.ResponseWriter, r *http.Request, c *call) e
 	data, err := s.cfg.Admin.ExportPolicy(r.Context(), c.ws)
 	if err != nil {
 		return err
+	}
+	w.Header().Add("Vary", "Accept")
+	if negotiate(r.Header.Get("Accept"), "application/yaml", "application/json") == "application/json" {
+		// The same file as a JSON object: generated clients of the API
+		// read JSON, and PUT takes it back as it is (JSON is YAML).
+		var doc any
+		if err := yaml.Unmarshal(data, &doc); err != nil {
+			return fmt.Errorf("export policy of %s as JSON: %w", c.ws, err)
+		}
+		writeJSON(w, http.StatusOK, doc)
+		return nil
 	}
 	w.Header().Set("Content-Type", "application/yaml")
 	w.WriteHeader(http.StatusOK)

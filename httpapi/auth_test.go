@@ -48,7 +48,7 @@ func TestW1_X2_KeysStayInTheirWorkspace(t *testing.T) {
 	b := newWorld(t, env, "b")
 	decisionRoutes := map[string]bool{
 		"GET /v1/workspaces/{ws}": true, "GET /v1/workspaces/{ws}/catalog": true,
-		"POST /v1/workspaces/{ws}/check": true, "POST /v1/workspaces/{ws}/check/batch": true,
+		"POST /v1/workspaces/{ws}/check": true, "POST /v1/workspaces/{ws}/check/batch": true, "POST /v1/workspaces/{ws}/check/resources": true,
 		"POST /v1/workspaces/{ws}/filter": true, "POST /v1/workspaces/{ws}/explain": true,
 		"GET /v1/workspaces/{ws}/who-can": true, "POST /v1/workspaces/{ws}/sessions": true,
 		"GET /v1/workspaces/{ws}/events":                true,

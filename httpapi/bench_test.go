@@ -71,3 +71,48 @@ func BenchmarkHTTPCheck(b *testing.B) {
 		})
 	})
 }
+
+// BenchmarkHTTPListPage measures what a host's list page of 100 records
+// asks to show three actions per row: one check/batch of 300 checks
+// against one check/resources of 100 records × 3 permissions (the
+// resource-centric batch, issue 22). Same decisions, same revision.
+func BenchmarkHTTPListPage(b *testing.B) {
+	env := apitest.Start(b, apitest.Options{})
+	post := func(path string, body []byte) {
+		req, _ := http.NewRequest("POST", env.URL+path, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+apitest.AdminKey)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode >= 300 {
+			b.Fatalf("%s: %d %s", path, resp.StatusCode, out)
+		}
+	}
+	js := func(v any) []byte { data, _ := json.Marshal(v); return data }
+	post("/v1/workspaces", js(map[string]any{"id": "bench", "name": "Bench", "plan": "professional"}))
+	post("/v1/workspaces/bench/members/import", js(map[string]any{"members": []any{map[string]any{"user_id": "u1", "name": "U"}}}))
+	perms := []string{"deals_view", "deals_edit", "deals_delete"}
+	var checks, resources []any
+	for i := range 100 {
+		res := map[string]any{"owner_id": fmt.Sprintf("u%d", i%7), "department_id": "sales"}
+		for _, p := range perms {
+			checks = append(checks, map[string]any{"user": "u1", "permission": p, "resource": res})
+		}
+		resources = append(resources, map[string]any{"id": fmt.Sprint(i), "resource": res})
+	}
+	batch := js(map[string]any{"checks": checks})
+	byResource := js(map[string]any{"user": "u1", "permissions": perms, "resources": resources})
+	b.Run("check-batch-300", func(b *testing.B) {
+		for b.Loop() {
+			post("/v1/workspaces/bench/check/batch", batch)
+		}
+	})
+	b.Run("check-resources-100x3", func(b *testing.B) {
+		for b.Loop() {
+			post("/v1/workspaces/bench/check/resources", byResource)
+		}
+	})
+}

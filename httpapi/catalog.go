@@ -90,10 +90,14 @@ type templateJSON struct {
 	Grants      policy.Grants   `json:"grants"`
 }
 
-func (s *Server) listTemplates(w http.ResponseWriter, _ *http.Request, _ *call) error {
-	out := page[templateJSON]{Items: []templateJSON{}}
+func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request, _ *call) error {
+	items := []templateJSON{}
 	for _, t := range policy.Templates() {
-		out.Items = append(out.Items, templateJSON{ID: t.ID, Name: t.Name, Description: t.Description, Audience: t.Audience, Grants: aboveNone(t.Grants)})
+		items = append(items, templateJSON{ID: t.ID, Name: t.Name, Description: t.Description, Audience: t.Audience, Grants: aboveNone(t.Grants)})
+	}
+	out, err := paginate(r, "templates", items, func(x templateJSON) string { return x.ID })
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -22,6 +22,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/gatehouse-authz/gatehouse/httpapi"
 	"github.com/gatehouse-authz/gatehouse/internal/apitest"
@@ -44,6 +45,20 @@ var openapiDoc = sync.OnceValues(func() (*openapi3.T, error) {
 	if err := doc.Validate(context.Background()); err != nil {
 		return nil, fmt.Errorf("validate: %w", err)
 	}
+	// A policy file travels as YAML text (a string to generated clients);
+	// the contract still holds its structure to the PolicyFile schema.
+	policyFile := doc.Components.Schemas["PolicyFile"]
+	openapi3filter.RegisterBodyDecoder("application/yaml", func(body io.Reader, h http.Header, s *openapi3.SchemaRef, enc openapi3filter.EncodingFn) (any, error) {
+		v, err := openapi3filter.YamlBodyDecoder(body, h, s, enc)
+		if err != nil {
+			return nil, err
+		}
+		if err := policyFile.Value.VisitJSON(v, openapi3.EnableJSONSchema2020()); err != nil {
+			return nil, fmt.Errorf("not a PolicyFile: %w", err)
+		}
+		b, _ := yaml.Marshal(v)
+		return string(b), nil
+	})
 	return doc, nil
 })
 
@@ -53,7 +68,11 @@ var contractRouter = sync.OnceValues(func() (routers.Router, error) {
 	if err != nil {
 		return nil, err
 	}
-	return legacy.NewRouter(doc)
+	// The document's servers name real hosts; the tests' servers listen
+	// on random loopback ports, so route by path alone.
+	byPath := *doc
+	byPath.Servers = nil
+	return legacy.NewRouter(&byPath)
 })
 
 func loadContract(t testing.TB) (*openapi3.T, routers.Router) {
@@ -339,6 +358,16 @@ func TestOpenAPI_DocumentIsValid(t *testing.T) {
 			if op.Responses.Status(500) == nil && strings.HasPrefix(path, "/v1/") {
 				t.Errorf("%s %s: no 500 response", method, path)
 			}
+			if op.Description == "" {
+				t.Errorf("%s %s: no description", method, path)
+			}
+			has4xx := false
+			for code := range op.Responses.Map() {
+				has4xx = has4xx || strings.HasPrefix(code, "4")
+			}
+			if !has4xx {
+				t.Errorf("%s %s: no 4xx response", method, path)
+			}
 		}
 	}
 	// Request bodies reject unknown fields, as the server does; AuthZEN's
@@ -349,6 +378,72 @@ func TestOpenAPI_DocumentIsValid(t *testing.T) {
 				t.Errorf("schema %s: additionalProperties is not false", name)
 			}
 		}
+	}
+}
+
+// TestOpenAPI_GeneratorFriendly holds the document to what client
+// generators (openapi-typescript, orval, hey-api) need: servers and a
+// license; no object schema that says nothing (it generates
+// Record<string, never>) unless it says it is free-form; no required
+// field that lives only in an allOf member (generators drop it); arrays
+// with items.
+func TestOpenAPI_GeneratorFriendly(t *testing.T) {
+	doc, _ := loadContract(t)
+	if len(doc.Servers) == 0 {
+		t.Error("no servers")
+	}
+	if doc.Info.License == nil || doc.Info.License.Name == "" {
+		t.Error("no license")
+	}
+	seen := map[*openapi3.Schema]bool{}
+	var walk func(where string, s *openapi3.SchemaRef)
+	walk = func(where string, s *openapi3.SchemaRef) {
+		if s == nil || s.Value == nil || seen[s.Value] {
+			return
+		}
+		v := s.Value
+		seen[v] = true
+		if v.Type.Is("object") && len(v.Properties) == 0 && v.AdditionalProperties.Schema == nil &&
+			v.AdditionalProperties.Has == nil && len(v.AllOf)+len(v.OneOf)+len(v.AnyOf) == 0 {
+			t.Errorf("%s: an object with no properties that is not declared free-form (additionalProperties: true)", where)
+		}
+		if v.Type.Includes("array") && v.Items == nil {
+			t.Errorf("%s: an array without items", where)
+		}
+		for i, a := range v.AllOf {
+			if a.Value != nil && len(a.Value.Required) > 0 && a.Ref == "" && len(a.Value.Properties) == 0 {
+				t.Errorf("%s: allOf[%d] requires %v without declaring them", where, i, a.Value.Required)
+			}
+			walk(fmt.Sprintf("%s.allOf[%d]", where, i), a)
+		}
+		for _, xs := range [][]*openapi3.SchemaRef{v.OneOf, v.AnyOf} {
+			for i, a := range xs {
+				walk(fmt.Sprintf("%s.of[%d]", where, i), a)
+			}
+		}
+		for k, p := range v.Properties {
+			walk(where+"."+k, p)
+		}
+		walk(where+"[]", v.Items)
+		walk(where+"{}", v.AdditionalProperties.Schema)
+	}
+	for name, s := range doc.Components.Schemas {
+		walk(name, s)
+	}
+	// Fields that generated clients need to be typed and required.
+	imp := doc.Components.Schemas["ImportMember"].Value
+	if !slices.Contains(imp.Required, "user_id") || imp.Properties["user_id"] == nil {
+		t.Error("ImportMember: user_id is not a required property of its own")
+	}
+	if !slices.Contains(doc.Components.Schemas["BatchRequest"].Value.Required, "checks") {
+		t.Error("BatchRequest: checks is not required")
+	}
+	export := doc.Paths.Find("/v1/workspaces/{ws}/policy").Get.Responses.Status(200).Value.Content
+	if y := export.Get("application/yaml"); y == nil || !y.Schema.Value.Type.Is("string") {
+		t.Error("the policy export's YAML is not declared as text")
+	}
+	if export.Get("application/json") == nil {
+		t.Error("the policy export is not offered as JSON")
 	}
 }
 
@@ -592,6 +687,14 @@ func TestContract_Tour(t *testing.T) {
 	if res, _ := b.body["results"].([]any); len(res) != 3 {
 		t.Errorf("batch of 3: %s", b.raw)
 	}
+	rb := chk.want(200, "", "POST", ws+"/check/resources", map[string]any{"user": "rep", "permissions": []string{"contacts_view", "contacts_edit"},
+		"resources": []any{map[string]any{"id": "c1", "resource": map[string]any{"owner_id": "rep"}},
+			map[string]any{"id": "c2", "resource": map[string]any{"owner_id": "u1"}, "permissions": []string{"contacts_view"}}}})
+	if res, _ := rb.body["results"].([]any); len(res) != 2 {
+		t.Errorf("check/resources of 2: %s", rb.raw)
+	}
+	chk.want(422, "unknown_permission", "POST", ws+"/check/resources", map[string]any{"user": "rep", "permissions": []string{"contact_view"},
+		"resources": []any{map[string]any{"id": "c1"}}})
 	// AuthZEN (Z1–Z3): aliases, evaluation at the root and under the
 	// workspace, evaluations, search, the metadata.
 	adm.want(200, "", "PUT", ws+"/action-aliases", map[string]any{"can_read_contact": "contacts_view"})

@@ -2,9 +2,11 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gatehouse-authz/gatehouse/policy"
 	"github.com/gatehouse-authz/gatehouse/session"
@@ -136,11 +138,23 @@ func (s *Server) decide(snap *policy.Snapshot, ws string, in *checkRequest) (pol
 const MaxBatch = 1000
 
 type batchRequest struct {
-	Checks      []checkRequest `json:"checks"`
-	MinRevision int64          `json:"min_revision"`
+	Checks      []batchCheck `json:"checks"`
+	MinRevision int64        `json:"min_revision"`
 }
 
+// batchCheck is one check of a batch: a check with the caller's
+// correlation id, echoed in its result so that a caller need not rely on
+// positions alone.
+type batchCheck struct {
+	CorrelationID string `json:"correlation_id"`
+	checkRequest
+}
+
+// maxCorrelationID bounds a correlation id: it is echoed, not stored.
+const maxCorrelationID = 200
+
 type batchItemJSON struct {
+	CorrelationID string `json:"correlation_id,omitempty"`
 	checkJSON
 	Error *errorJSON `json:"error,omitempty"`
 }
@@ -158,6 +172,9 @@ func (s *Server) checkBatch(w http.ResponseWriter, r *http.Request, c *call) err
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
+	if in.Checks == nil {
+		return invalid("checks", "checks is required: a list of up to %d checks", MaxBatch)
+	}
 	if len(in.Checks) > MaxBatch {
 		return &policy.Error{Code: policy.CodeInvalidArgument,
 			Message: "a batch takes at most 1000 checks; split it",
@@ -174,13 +191,20 @@ func (s *Server) checkBatch(w http.ResponseWriter, r *http.Request, c *call) err
 		if in.Checks[i].MinRevision != 0 {
 			return invalid("checks", "min_revision belongs to the batch, not to check %d", i)
 		}
-		d, err := s.decide(snap, c.ws, &in.Checks[i])
+		if utf8.RuneCountInString(in.Checks[i].CorrelationID) > maxCorrelationID {
+			return invalid(fmt.Sprintf("checks[%d].correlation_id", i), "a correlation_id is at most %d characters", maxCorrelationID)
+		}
+		out.Results[i].CorrelationID = in.Checks[i].CorrelationID
+		d, err := s.decide(snap, c.ws, &in.Checks[i].checkRequest)
 		if err != nil {
 			pe, ok := err.(*policy.Error)
 			if !ok {
 				return err
 			}
+			// Not decided: denied, with the error's code as its reason
+			// so that a client switching on reason sees why.
 			out.Results[i].Error = &errorJSON{Code: pe.Code, Message: pe.Message, Details: pe.Details}
+			out.Results[i].Reason = policy.Reason(pe.Code)
 			out.Results[i].Revision = snap.Revision()
 			continue
 		}

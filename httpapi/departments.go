@@ -12,9 +12,13 @@ func (s *Server) listDepartments(w http.ResponseWriter, r *http.Request, c *call
 	if err != nil {
 		return err
 	}
-	out := page[departmentJSON]{Items: make([]departmentJSON, 0, len(ds))}
+	items := make([]departmentJSON, 0, len(ds))
 	for _, d := range ds {
-		out.Items = append(out.Items, departmentJSON(d))
+		items = append(items, departmentJSON(d))
+	}
+	out, err := paginate(r, "departments", items, func(x departmentJSON) string { return x.ID })
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

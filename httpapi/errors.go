@@ -21,13 +21,13 @@ func status(code policy.Code) int {
 	case policy.CodeNotFound:
 		return http.StatusNotFound
 	case policy.CodeRoleInUse, policy.CodeNameTaken, policy.CodeLastRole, policy.CodeRoleProtected,
-		policy.CodePlanLimitReached, policy.CodeAudienceMismatch:
+		policy.CodePlanLimitReached, policy.CodeAudienceMismatch, policy.CodeIdempotencyKeyInUse:
 		return http.StatusConflict
 	case policy.CodeRevisionConflict:
 		return http.StatusPreconditionFailed
 	case policy.CodePayloadTooLarge:
 		return http.StatusRequestEntityTooLarge
-	case policy.CodeUnknownPermission, policy.CodeDependencyViolation, policy.CodeReasonRequired, policy.CodeInvalidCondition:
+	case policy.CodeUnknownPermission, policy.CodeDependencyViolation, policy.CodeReasonRequired, policy.CodeInvalidCondition, policy.CodeIdempotencyKeyReused:
 		return http.StatusUnprocessableEntity
 	case policy.CodeRevisionUnavailable, policy.CodeUnavailable:
 		return http.StatusServiceUnavailable

@@ -58,6 +58,7 @@ var bodyEndpoints = []bodyEndpoint{
 	{"PUT /v1/workspaces/{ws}/action-aliases", func() any { return new(map[string]string) }, MaxBody},
 	{"PUT /v1/workspaces/{ws}/gateway-routes", func() any { return new(gatewayRoutesJSON) }, MaxBody},
 	{"POST /v1/workspaces/{ws}/check/batch", func() any { return new(batchRequest) }, MaxBody},
+	{"POST /v1/workspaces/{ws}/check/resources", func() any { return new(checkResourcesRequest) }, MaxBody},
 	{"POST /v1/workspaces/{ws}/filter", func() any { return new(filterRequest) }, MaxBody},
 	{"POST /v1/workspaces/{ws}/explain", func() any { return new(explainRequest) }, MaxBody},
 	{"POST /v1/workspaces/{ws}/sessions", func() any { return new(sessionRequest) }, MaxBody},

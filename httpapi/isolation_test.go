@@ -51,7 +51,8 @@ type walkRoute struct {
 	method, path string
 	class        walkClass
 	// session is "single" when the request body takes a session token
-	// (A2), "batch" when each of its checks does, "" otherwise.
+	// (A2), "batch" when each of its checks does, "resources" when it
+	// takes one for many records (check/resources), "" otherwise.
 	session string
 }
 
@@ -104,6 +105,8 @@ func classifyRoutes(t *testing.T, table []string, ids idTable) []walkRoute {
 		if op.RequestBody != nil && op.RequestBody.Value != nil {
 			if mt := op.RequestBody.Value.Content.Get("application/json"); mt != nil && mt.Schema != nil {
 				switch {
+				case schemaProp(mt.Schema, "session") != nil && schemaProp(mt.Schema, "resources") != nil:
+					r.session = "resources"
 				case schemaProp(mt.Schema, "session") != nil:
 					r.session = "single"
 				case schemaProp(schemaProp(mt.Schema, "checks"), "session") != nil:
@@ -248,6 +251,7 @@ var walkRequests = map[string]struct{ query, body string }{
 	"POST /v1/workspaces/{ws}/access/v1/search/subject":           {body: azWalkBody},
 	"POST /v1/workspaces/{ws}/access/v1/search/action":            {body: azWalkBody},
 	"POST /v1/workspaces/{ws}/check/batch":                        {body: `{"checks":[{"user":"{user}","permission":"leads_view"}]}`},
+	"POST /v1/workspaces/{ws}/check/resources":                    {body: `{"user":"{user}","permissions":["leads_view"],"resources":[{"id":"r1","resource":{"owner_id":"{user}"}}]}`},
 	"POST /v1/workspaces/{ws}/filter":                             {body: `{"user":"{user}","permission":"leads_view"}`},
 	"POST /v1/workspaces/{ws}/explain":                            {body: `{"user":"{user}","permission":"leads_view"}`},
 	"GET /v1/workspaces/{ws}/who-can":                             {query: "?permission=leads_view"},
@@ -794,8 +798,11 @@ func (fx *isolationFixture) sessions(t *testing.T, rt walkRoute) {
 	path := fx.ids.fill(rt.path, rt.path, fx.victim.ws, false)
 	body := func(token string) string {
 		one := fmt.Sprintf(`{"session":%q,"permission":"leads_view"}`, token)
-		if rt.session == "batch" {
+		switch rt.session {
+		case "batch":
 			return `{"checks":[` + one + `]}`
+		case "resources":
+			return fmt.Sprintf(`{"session":%q,"permissions":["leads_view"],"resources":[{"id":"r1"}]}`, token)
 		}
 		return one
 	}

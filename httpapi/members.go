@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/gatehouse-authz/gatehouse/admin"
@@ -113,6 +114,10 @@ func (s *Server) importMembers(w http.ResponseWriter, r *http.Request, c *call) 
 	}
 	inputs := make([]admin.MemberInput, len(in.Members))
 	for i, m := range in.Members {
+		if m.UserID == "" {
+			f := fmt.Sprintf("members[%d].user_id", i)
+			return invalid(f, "%s is required: every imported member needs its user id", f)
+		}
 		inputs[i] = m.input()
 	}
 	rev, err := s.cfg.Admin.ImportMembers(r.Context(), c.ws, c.write, inputs)

@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/gatehouse-authz/gatehouse/admin"
 	"github.com/gatehouse-authz/gatehouse/policy"
@@ -18,9 +20,15 @@ func (s *Server) listRoles(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err != nil {
 		return err
 	}
-	out := page[roleJSON]{Items: make([]roleJSON, 0, len(roles))}
+	items := make([]roleJSON, 0, len(roles))
 	for _, ro := range roles {
-		out.Items = append(out.Items, toRole(ro))
+		items = append(items, toRole(ro))
+	}
+	// By name, ignoring case, as the console lists them; the id breaks
+	// no tie (names are unique ignoring case, R1) but keeps keys unique.
+	out, err := paginate(r, "roles", items, func(x roleJSON) string { return strings.ToLower(x.Name) + "\x00" + x.ID })
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -220,9 +228,14 @@ func (s *Server) listRevisions(w http.ResponseWriter, r *http.Request, c *call) 
 	if err != nil {
 		return err
 	}
-	out := page[revisionJSON]{Items: make([]revisionJSON, 0, len(revs))}
+	items := make([]revisionJSON, 0, len(revs))
 	for _, rv := range revs {
-		out.Items = append(out.Items, toRevision(rv))
+		items = append(items, toRevision(rv))
+	}
+	// Oldest first: zero-padded numbers sort as the revisions do.
+	out, err := paginate(r, "revisions", items, func(x revisionJSON) string { return fmt.Sprintf("%020d", x.Revision) })
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

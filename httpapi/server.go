@@ -27,6 +27,9 @@ import (
 type Config struct {
 	Admin  *admin.Service
 	Engine *engine.Engine
+	// Idempotency keeps the answers of POSTs sent with an Idempotency-Key;
+	// nil: the header is ignored.
+	Idempotency IdempotencyStore
 	// AdminKey is the deployment admin key (X1). Empty disables it.
 	AdminKey string
 	// Sessions signs and verifies session tokens (A2).

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"slices"
 
 	"github.com/gatehouse-authz/gatehouse/admin"
 )
@@ -31,9 +30,12 @@ func (s *Server) listWorkspaces(w http.ResponseWriter, r *http.Request, _ *call)
 	if err != nil {
 		return err
 	}
-	slices.Sort(ids)
-	out := page[workspaceJSON]{Items: []workspaceJSON{}}
-	for _, id := range ids {
+	pg, err := pageIDs(r, "workspaces", ids)
+	if err != nil {
+		return err
+	}
+	out := page[workspaceJSON]{Items: []workspaceJSON{}, NextCursor: pg.NextCursor}
+	for _, id := range pg.Items {
 		ws, err := s.cfg.Admin.Workspace(r.Context(), id)
 		if err != nil {
 			continue // deleted meanwhile
@@ -97,9 +99,16 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, c *call) error
 	if err != nil {
 		return err
 	}
-	out := page[keyJSON]{Items: []keyJSON{}}
+	items := make([]keyJSON, 0, len(keys))
 	for _, k := range keys {
-		out.Items = append(out.Items, toKey(k))
+		items = append(items, toKey(k))
+	}
+	// Oldest first, as created.
+	out, err := paginate(r, "keys", items, func(x keyJSON) string {
+		return x.CreatedAt.UTC().Format("2006-01-02T15:04:05.000000000Z") + "\x00" + x.ID
+	})
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

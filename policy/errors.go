@@ -34,6 +34,12 @@ const (
 	CodeRevisionUnavailable      Code = "revision_unavailable"
 	CodeUnavailable              Code = "unavailable"
 	CodeRateLimited              Code = "rate_limited"
+	// CodeIdempotencyKeyReused: an Idempotency-Key sent again with
+	// another request (422).
+	CodeIdempotencyKeyReused Code = "idempotency_key_reused"
+	// CodeIdempotencyKeyInUse: the first request with an Idempotency-Key
+	// still runs (409).
+	CodeIdempotencyKeyInUse Code = "idempotency_key_in_use"
 )
 
 // Error is Gatehouse's domain error: a stable code, a message written for a

@@ -113,7 +113,7 @@ func auditKeygen(args []string, stdout, stderr io.Writer) error {
 	id := fs.String("id", "", "the new key's id (default: k-<random>); unique within the key file")
 	header := fs.Bool("header", true, "print the key file's explanatory comment first")
 	if err := fs.Parse(args); err != nil {
-		return exitError{2}
+		return parseError(err)
 	}
 	if *id == "" {
 		*id = "k-" + randomHex(4)

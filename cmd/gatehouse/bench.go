@@ -62,7 +62,7 @@ func bench(ctx context.Context, args []string, getenv func(string) string, _ io.
 	asJSON := fs.Bool("json", false, "print JSON")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
-		return exitError{2}
+		return parseError(err)
 	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)

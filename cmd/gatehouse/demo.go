@@ -77,7 +77,6 @@ func seedDemo(ctx context.Context, n *node.Node, stdout io.Writer) error {
 	if _, _, _, err := svc.SetDirectGrants(ctx, demoWorkspace, w, "erin", policy.Grants{"reports_view": policy.LevelAll}); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "demo workspace %q seeded: %d members, roles from the templates; try: gatehouse check --workspace demo --user erin --permission deals_view\n",
-		demoWorkspace, len(members))
+	fmt.Fprintf(stdout, "demo workspace %q seeded: %d members, roles from the templates\n", demoWorkspace, len(members))
 	return nil
 }

@@ -10,10 +10,13 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 )
 
@@ -43,7 +46,7 @@ const usage = `usage: gatehouse <command> [flags]
 commands:
   serve          run the server: HTTP API on --addr, console at /
   migrate        create or upgrade the database schema and exit
-  version        print the version
+  version        print the version (also --version)
   check          ask a running server whether a user may do something
   explain        show why a user may or may not do something
   who-can        list the members who hold a permission
@@ -70,7 +73,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return serve(ctx, rest, getenv, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, rest, getenv, stdout, stderr)
-	case "version":
+	case "version", "--version", "-version", "-v":
 		fmt.Fprintln(stdout, "gatehouse", version)
 		return nil
 	case "help", "-h", "--help":
@@ -80,8 +83,64 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if c, ok := clientCommands[cmd]; ok {
 		return c(ctx, rest, getenv, stdin, stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "gatehouse: unknown command %q\n\n%s", cmd, usage)
+	if s := suggestCommand(cmd); s != "" {
+		fmt.Fprintf(stderr, "gatehouse: unknown command %q; did you mean %q?\n\n%s", cmd, s, usage)
+	} else {
+		fmt.Fprintf(stderr, "gatehouse: unknown command %q\n\n%s", cmd, usage)
+	}
 	return exitError{2}
+}
+
+// parseError is the exit of a command whose flags did not parse: 0 for
+// -h/--help (the flag package printed the usage), 2 otherwise (it
+// printed why), as every command does.
+func parseError(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitError{0}
+	}
+	return exitError{2}
+}
+
+// suggestCommand returns the command closest to a mistyped one (at most
+// two edits away, or one it starts), or "".
+func suggestCommand(typed string) string {
+	names := []string{"serve", "migrate", "version", "help"}
+	for name := range clientCommands {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	best, bestD := "", 3
+	for _, n := range names {
+		d := editDistance(strings.ToLower(typed), n)
+		if len(typed) >= 3 && strings.HasPrefix(n, strings.ToLower(typed)) {
+			d = min(d, 1)
+		}
+		if d < bestD {
+			best, bestD = n, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 // clientCommands are the commands that talk to a running server; they

@@ -80,7 +80,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	if err := fs.Parse(args); err != nil {
-		return exitError{2}
+		return parseError(err)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
@@ -138,6 +138,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if generated {
 		fmt.Fprintf(stdout, "deployment admin key (generated for this run; set GATEHOUSE_ADMIN_KEY to keep one): %s\n", cfg.AdminKey)
 	}
+	if cfg.Demo {
+		// A command that works as printed: the key is the one above, or
+		// the one the operator chose (not echoed: it is theirs).
+		key := cfg.AdminKey
+		if !generated {
+			key = `"$GATEHOUSE_ADMIN_KEY"`
+		}
+		fmt.Fprintf(stdout, "try it (go install ./cmd/gatehouse for the CLI): gatehouse check --server http://%s --key %s --workspace %s --user erin --permission deals_view\n",
+			ln.Addr(), key, demoWorkspace)
+	}
 	flushCtx, stopFlush := context.WithCancel(context.WithoutCancel(ctx))
 	flushed := make(chan struct{})
 	go func() { n.Run(flushCtx); close(flushed) }()
@@ -185,14 +195,23 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	var database string
 	(&envFlags{fs: fs, getenv: getenv}).string(&database, "database", "sqlite:gatehouse.db", "sqlite:<path> or postgres://…")
 	if err := fs.Parse(args); err != nil {
-		return exitError{2}
+		return parseError(err)
 	}
 	st, err := node.OpenStore(ctx, database) // opening migrates to the newest schema
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	fmt.Fprintf(stdout, "database %s is at the newest schema\n", redact(database))
+	var applied []int64
+	if a, ok := st.(interface{ Applied() []int64 }); ok {
+		applied = a.Applied()
+	}
+	if len(applied) == 0 {
+		fmt.Fprintf(stdout, "database %s was already at the newest schema: nothing changed\n", redact(database))
+		return nil
+	}
+	fmt.Fprintf(stdout, "database %s migrated: applied %d migration(s), %d to %d; it is now at the newest schema\n",
+		redact(database), len(applied), applied[0], applied[len(applied)-1])
 	return nil
 }
 

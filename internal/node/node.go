@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -70,6 +72,7 @@ type Config struct {
 // Store is what a node needs of its database.
 type Store interface {
 	admin.Store
+	httpapi.IdempotencyStore
 	Ping(ctx context.Context) error
 	Close() error
 }
@@ -102,6 +105,13 @@ func OpenStore(ctx context.Context, database string) (Store, error) {
 		path := strings.TrimPrefix(database, "sqlite:")
 		if path == "" {
 			return nil, errors.New("database sqlite: needs a file path, e.g. sqlite:gatehouse.db")
+		}
+		// SQLite creates the file, not its directory; its own error
+		// ("unable to open database file (14)") names neither.
+		if dir := filepath.Dir(path); dir != "" {
+			if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+				return nil, fmt.Errorf("database %s: directory %s does not exist; create it (mkdir -p %s) or choose another path", database, dir, dir)
+			}
 		}
 		return sqlite.Open(ctx, path)
 	case strings.HasPrefix(database, "postgres://"), strings.HasPrefix(database, "postgresql://"):
@@ -146,7 +156,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		fo.Listener = l
 	}
 	reg := prometheus.NewRegistry()
-	n.API = httpapi.New(httpapi.Config{Admin: svc, Engine: n.Engine, AdminKey: cfg.AdminKey, Sessions: n.sessionKeys.keys, Rotator: n.sessionKeys,
+	n.API = httpapi.New(httpapi.Config{Admin: svc, Engine: n.Engine, Idempotency: st, AdminKey: cfg.AdminKey, Sessions: n.sessionKeys.keys, Rotator: n.sessionKeys,
 		SessionTTL: cfg.SessionTTL, Ready: st.Ping, Registry: reg, Console: console, ConsoleLinks: console,
 		Freshness: func() httpapi.Freshness {
 			if n.Follower == nil {

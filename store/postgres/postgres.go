@@ -39,7 +39,12 @@ type Store struct {
 	// other.
 	channel string
 	locks   *pgxpool.Pool // see LockWorkspace
+	applied []int64
 }
+
+// Applied lists the migrations that opening the store applied, oldest
+// first: none when the schema was already the newest.
+func (s *Store) Applied() []int64 { return s.applied }
 
 // Open connects to the database at dsn (a postgres:// URL or key=value
 // string; pool settings such as pool_max_conns are honoured) and migrates
@@ -70,7 +75,8 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connect postgres %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
 	}
-	if err := migrate(ctx, pool); err != nil {
+	applied, err := migrate(ctx, pool)
+	if err != nil {
 		pool.Close()
 		return nil, err
 	}
@@ -85,7 +91,7 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connect postgres: %w", err)
 	}
-	return &Store{pool: pool, locks: locks, channel: channel, Store: sqlstore.New(pgDB{pool}, sqlstore.Dialect{
+	return &Store{pool: pool, locks: locks, channel: channel, applied: applied, Store: sqlstore.New(pgDB{pool}, sqlstore.Dialect{
 		Placeholder:       func(n int) string { return fmt.Sprintf("$%d", n) },
 		JSONStrings:       "SELECT json_array_elements_text(?::json)",
 		IsUniqueViolation: isUniqueViolation,
@@ -96,27 +102,32 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*Store, error) {
 // quoteLiteral quotes s as an SQL string literal.
 func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+func migrate(ctx context.Context, pool *pgxpool.Pool) ([]int64, error) {
 	db := stdlib.OpenDBFromPool(pool)
 	defer db.Close()
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// Nodes of one deployment may start together: an advisory lock makes
 	// one of them migrate while the others wait.
 	locker, err := lock.NewPostgresSessionLocker()
 	if err != nil {
-		return fmt.Errorf("migrations: %w", err)
+		return nil, fmt.Errorf("migrations: %w", err)
 	}
 	p, err := goose.NewProvider(goose.DialectPostgres, db, sub, goose.WithSessionLocker(locker))
 	if err != nil {
-		return fmt.Errorf("migrations: %w", err)
+		return nil, fmt.Errorf("migrations: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("migrate postgres: %w", err)
+	res, err := p.Up(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate postgres: %w", err)
 	}
-	return nil
+	var applied []int64
+	for _, r := range res {
+		applied = append(applied, r.Source.Version)
+	}
+	return applied, nil
 }
 
 // Close closes the pools.

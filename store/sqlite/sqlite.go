@@ -31,7 +31,12 @@ var migrations embed.FS
 type Store struct {
 	*sqlstore.Store
 	write, read *sql.DB
+	applied     []int64
 }
+
+// Applied lists the migrations that opening the store applied, oldest
+// first: none when the schema was already the newest.
+func (s *Store) Applied() []int64 { return s.applied }
 
 // Open opens (creating if needed) the database at path and migrates it to
 // the newest schema.
@@ -57,7 +62,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	read.SetMaxOpenConns(8)
 	s := &Store{write: write, read: read}
-	if err := Migrate(ctx, write); err != nil {
+	if s.applied, err = migrateUp(ctx, write); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -70,18 +75,28 @@ func Open(ctx context.Context, path string) (*Store, error) {
 
 // Migrate applies the embedded migrations to db.
 func Migrate(ctx context.Context, db *sql.DB) error {
+	_, err := migrateUp(ctx, db)
+	return err
+}
+
+func migrateUp(ctx context.Context, db *sql.DB) ([]int64, error) {
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	p, err := goose.NewProvider(goose.DialectSQLite3, db, sub)
 	if err != nil {
-		return fmt.Errorf("migrations: %w", err)
+		return nil, fmt.Errorf("migrations: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("migrate sqlite: %w", err)
+	res, err := p.Up(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate sqlite: %w", err)
 	}
-	return nil
+	var applied []int64
+	for _, r := range res {
+		applied = append(applied, r.Source.Version)
+	}
+	return applied, nil
 }
 
 // Close closes the database.

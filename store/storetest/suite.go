@@ -42,6 +42,7 @@ func Run(t *testing.T, h Harness) {
 		{"X2_KeysHashedAuditedRevocable", testX2Keys},
 		{"Secrets_OneValuePerName", testSecrets},
 		{"Secrets_UpdatesAreAtomic", testUpdateSecret},
+		{"IdempotencyKeys_OneClaimAnswerExpiry", testIdempotencyKeys},
 		{"W2_PlanRolesAndLimits", testW2PlanRolesAndLimits},
 		{"W3_PlanChangeKeepsEverything", testW3PlanChange},
 		{"R1_NamesUniqueIgnoringCase", testR1Names},
