@@ -47,6 +47,7 @@ func (v *view) delta(last *policy.Snapshot) (policy.Delta, bool) {
 			}
 			continue
 		}
+		m = m.live(v.now)
 		start := len(refs)
 		for _, a := range m.Roles {
 			refs = append(refs, policy.RoleRef{RoleID: a.RoleID, Revision: a.Revision})

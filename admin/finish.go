@@ -110,9 +110,18 @@ func (v *view) finish() (*Commit, error) {
 				if err := v.checkMemberC4(m); err != nil {
 					return nil, err
 				}
+				if err := v.checkFutureC4(m); err != nil {
+					return nil, err
+				}
+			}
+			if v.dirty[u] && !v.actor.System {
+				if err := v.checkNotAllExpiring(m); err != nil {
+					return nil, err
+				}
 			}
 			if actorLevels != nil {
 				escalations = append(escalations, raisedAbove(v.base.cat, oldEff, v.cat, newEff, v.base.cat, actorLevels)...)
+				escalations = append(escalations, v.extendedAbove(old, m, actorLevels)...)
 			}
 			changed = !sameLevels(v.base.cat, oldEff, v.cat, newEff)
 		}
@@ -334,6 +343,7 @@ func (v *view) merge() {
 				}
 			}
 		}
+		m.noteExpiry(u, mb)
 		if mb == nil {
 			delete(m.members, u)
 			continue

@@ -3,6 +3,8 @@ package admin
 import (
 	"context"
 	"fmt"
+	"maps"
+	"time"
 	"net/mail"
 	"slices"
 	"strings"
@@ -201,7 +203,8 @@ func (v *view) upsertMember(in MemberInput) error {
 
 func memberEqual(a, b *Member) bool {
 	return a.Name == b.Name && a.Email == b.Email && a.Kind == b.Kind && a.Owner == b.Owner &&
-		slices.Equal(a.DepartmentIDs, b.DepartmentIDs) && slices.Equal(a.Roles, b.Roles) && grantsEqual(a.Grants, b.Grants)
+		slices.Equal(a.DepartmentIDs, b.DepartmentIDs) && slices.Equal(a.Roles, b.Roles) && grantsEqual(a.Grants, b.Grants) &&
+		maps.EqualFunc(a.GrantExpiry, b.GrantExpiry, time.Time.Equal)
 }
 
 func grantsEqual(a, b policy.Grants) bool {
@@ -292,8 +295,18 @@ func (v *view) lastRoleError(m *Member, def *Role) error {
 		Details: map[string]any{"user_id": m.UserID, "role_id": def.ID}}
 }
 
-// SetMemberRoles replaces a member's roles (M2, M4, M6, M7).
+// SetMemberRoles replaces a member's roles (M2, M4, M6, M7), keeping the
+// expiry of the roles it keeps.
 func (s *Service) SetMemberRoles(ctx context.Context, ws string, w Write, user string, roleIDs []string) (Member, int64, error) {
+	return s.SetMemberRolesUntil(ctx, ws, w, user, roleIDs, nil)
+}
+
+// SetMemberRolesUntil replaces a member's roles (M2, M4, M6, M7) and, when
+// expiresAt is not nil, their expiry (T1): each role listed in it expires
+// at its instant (which must be in the future), every other role does not
+// expire. A nil expiresAt keeps the expiry of the roles kept. Extending
+// or removing an expiry is a grant (T3, X3a).
+func (s *Service) SetMemberRolesUntil(ctx context.Context, ws string, w Write, user string, roleIDs []string, expiresAt map[string]time.Time) (Member, int64, error) {
 	var out Member
 	v, err := s.update(ctx, ws, w, "member.roles", func(v *view) error {
 		old := v.member(user)
@@ -304,6 +317,21 @@ func (s *Service) SetMemberRoles(ctx context.Context, ws string, w Write, user s
 		m := old.clone()
 		if err := v.setRoles(m, roleIDs); err != nil {
 			return err
+		}
+		if expiresAt != nil {
+			for id := range expiresAt {
+				if !m.holds(id) {
+					return &policy.Error{Code: policy.CodeInvalidArgument, Message: fmt.Sprintf("expires_at names role %q, which is not among the roles given", id),
+						Details: map[string]any{"field": "expires_at", "role_id": id}}
+				}
+			}
+			for i := range m.Roles {
+				at, err := v.checkExpiry("role "+m.Roles[i].RoleID, expiresAt[m.Roles[i].RoleID])
+				if err != nil {
+					return err
+				}
+				m.Roles[i].ExpiresAt = at
+			}
 		}
 		if slices.Equal(old.Roles, m.Roles) {
 			return nil
@@ -319,10 +347,23 @@ func (s *Service) SetMemberRoles(ctx context.Context, ws string, w Write, user s
 }
 
 // AddRoleMembers assigns a role to members (M6, M7). Members who already
-// hold it are left as they are.
+// hold it are left as they are, but for an expiry, which is removed.
 func (s *Service) AddRoleMembers(ctx context.Context, ws string, w Write, roleID string, users []string) (int64, error) {
+	return s.AddRoleMembersUntil(ctx, ws, w, roleID, users, time.Time{})
+}
+
+// AddRoleMembersUntil assigns a role to members until expiresAt (T1; the
+// zero time: without expiry). An assignment only ever gets longer here:
+// a member who holds the role until an earlier instant holds it until
+// expiresAt (a zero expiresAt removes the expiry), one who holds it longer
+// is left as it is. Extending is a grant (T3, X3a).
+func (s *Service) AddRoleMembersUntil(ctx context.Context, ws string, w Write, roleID string, users []string, expiresAt time.Time) (int64, error) {
 	v, err := s.update(ctx, ws, w, "role.members.add", func(v *view) error {
 		r, err := v.role(roleID)
+		if err != nil {
+			return err
+		}
+		until, err := v.checkExpiry("role "+roleID, expiresAt)
 		if err != nil {
 			return err
 		}
@@ -332,11 +373,19 @@ func (s *Service) AddRoleMembers(ctx context.Context, ws string, w Write, roleID
 				return memberNotFound(u)
 			}
 			v.addressedMembers = append(v.addressedMembers, u)
-			if old.holds(roleID) {
+			if i, ok := old.assignment(roleID); ok {
+				cur := old.Roles[i].ExpiresAt
+				if cur.IsZero() || (!until.IsZero() && !until.After(cur)) {
+					continue
+				}
+				m := old.clone()
+				m.Roles[i].ExpiresAt = until
+				v.putMember(m)
+				v.record("member.roles", "member:"+u, assignmentsJSON(old), assignmentsJSON(m))
 				continue
 			}
 			m := old.clone()
-			m.addAssignment(Assignment{RoleID: roleID, Revision: r.Revision, AssignedAt: v.now, AssignedBy: v.actor.AuditName()})
+			m.addAssignment(Assignment{RoleID: roleID, Revision: r.Revision, AssignedAt: v.now, AssignedBy: v.actor.AuditName(), ExpiresAt: until})
 			if err := v.checkAudiences(m); err != nil {
 				return err
 			}
@@ -415,7 +464,17 @@ func (s *Service) RemoveMember(ctx context.Context, ws string, w Write, user str
 // SetDirectGrants replaces a member's direct grants (M5): additive only,
 // validated against the member's kind and C4 on the effective levels. It
 // returns the grants that are redundant (at or below what the roles give).
+// Grants kept at the same level keep their expiry.
 func (s *Service) SetDirectGrants(ctx context.Context, ws string, w Write, user string, grants policy.Grants) (Member, []string, int64, error) {
+	return s.SetDirectGrantsUntil(ctx, ws, w, user, grants, nil)
+}
+
+// SetDirectGrantsUntil is SetDirectGrants with the grants' expiry (T1):
+// when expiresAt is not nil, each grant it names expires at its instant
+// (in the future) and every other grant does not expire; a nil expiresAt
+// keeps the expiry of grants kept at the same level. Extending or removing
+// an expiry is a grant (T3, X3a).
+func (s *Service) SetDirectGrantsUntil(ctx context.Context, ws string, w Write, user string, grants policy.Grants, expiresAt map[string]time.Time) (Member, []string, int64, error) {
 	var redundant []string
 	var out Member
 	v, err := s.update(ctx, ws, w, "member.grants", func(v *view) error {
@@ -432,7 +491,32 @@ func (s *Service) SetDirectGrants(ctx context.Context, ws string, w Write, user 
 		if redundant, err = v.cat.ValidateDirectGrants(grants, old.Kind, vs); err != nil {
 			return err
 		}
-		if grantsEqual(old.Grants, grants) {
+		expiry := map[string]time.Time{}
+		if expiresAt == nil {
+			for k, t := range old.GrantExpiry {
+				if l, ok := grants[k]; ok && old.Grants[k] == l {
+					expiry[k] = t
+				}
+			}
+		} else {
+			for k, t := range expiresAt {
+				if _, ok := grants[k]; !ok {
+					return &policy.Error{Code: policy.CodeInvalidArgument, Message: fmt.Sprintf("expires_at names %q, which is not among the grants given", k),
+						Details: map[string]any{"field": "expires_at", "permission": k}}
+				}
+				at, err := v.checkExpiry("grant "+k, t)
+				if err != nil {
+					return err
+				}
+				if !at.IsZero() {
+					expiry[k] = at
+				}
+			}
+		}
+		if len(expiry) == 0 {
+			expiry = nil
+		}
+		if grantsEqual(old.Grants, grants) && maps.EqualFunc(old.GrantExpiry, expiry, time.Time.Equal) {
 			return nil
 		}
 		m := old.clone()
@@ -440,8 +524,9 @@ func (s *Service) SetDirectGrants(ctx context.Context, ws string, w Write, user 
 		if len(m.Grants) == 0 {
 			m.Grants = nil
 		}
+		m.GrantExpiry = expiry
 		v.putMember(m)
-		v.record("member.grants", "member:"+user, map[string]any{"grants": old.Grants}, map[string]any{"grants": m.Grants})
+		v.record("member.grants", "member:"+user, grantsJSON(old), grantsJSON(m))
 		return nil
 	}, func(v *view) { out = *v.member(user) })
 	if err != nil {
@@ -462,7 +547,25 @@ func memberJSON(m *Member) any {
 func assignmentsJSON(m *Member) map[string]any {
 	roles := make([]map[string]any, 0, len(m.Roles))
 	for _, a := range m.Roles {
-		roles = append(roles, map[string]any{"role_id": a.RoleID, "revision": a.Revision})
+		r := map[string]any{"role_id": a.RoleID, "revision": a.Revision}
+		if !a.ExpiresAt.IsZero() {
+			r["expires_at"] = a.ExpiresAt.Format(time.RFC3339Nano)
+		}
+		roles = append(roles, r)
 	}
 	return map[string]any{"roles": roles}
+}
+
+// grantsJSON is a member's direct grants, with their expiry, as the audit
+// log shows them.
+func grantsJSON(m *Member) map[string]any {
+	out := map[string]any{"grants": m.Grants}
+	if len(m.GrantExpiry) > 0 {
+		e := make(map[string]string, len(m.GrantExpiry))
+		for k, t := range m.GrantExpiry {
+			e[k] = t.Format(time.RFC3339Nano)
+		}
+		out["expires_at"] = e
+	}
+	return out
 }

@@ -61,6 +61,9 @@ type Assignment struct {
 	Revision   int64
 	AssignedAt time.Time
 	AssignedBy string // who made it, named as in the audit log (X5)
+	// ExpiresAt is the instant from which the assignment is no longer
+	// honoured (T1); zero for an assignment that does not expire.
+	ExpiresAt time.Time
 }
 
 // Member is a user of a workspace (M1).
@@ -73,7 +76,11 @@ type Member struct {
 	DepartmentIDs []string
 	Roles         []Assignment // sorted by role id, never empty (M2)
 	Grants        policy.Grants
-	Epoch         int64 // A1
+	// GrantExpiry holds, for the direct grants that expire (T1), the
+	// instant from which each is no longer honoured. Keys are a subset of
+	// Grants' keys; nil when none expires.
+	GrantExpiry map[string]time.Time
+	Epoch       int64 // A1
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 }
@@ -136,7 +143,13 @@ type Actor struct {
 	UserID     string
 	KeyID      string
 	Deployment bool
+	// System marks Gatehouse's own automatic changes, such as an expiry
+	// being committed (T2); it is audited as "system" (X5).
+	System bool
 }
+
+// SystemActor is the actor of automatic changes (T2, X5).
+var SystemActor = Actor{System: true}
 
 // AuditName is how the audit log names the actor (X5): the member's user
 // id, "key:<id>", "deployment", or "" for an in-process call.
@@ -148,6 +161,8 @@ func (a Actor) AuditName() string {
 		return "key:" + a.KeyID
 	case a.Deployment:
 		return "deployment"
+	case a.System:
+		return "system"
 	}
 	return ""
 }

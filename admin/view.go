@@ -130,6 +130,9 @@ func (m *Member) clone() *Member {
 	c.Roles = slices.Clone(m.Roles)
 	c.DepartmentIDs = slices.Clone(m.DepartmentIDs)
 	c.Grants = m.Grants.Clone()
+	if m.GrantExpiry != nil {
+		c.GrantExpiry = maps.Clone(m.GrantExpiry)
+	}
 	return &c
 }
 
@@ -234,6 +237,7 @@ func (v *view) baseEffective(m *Member) policy.Vector {
 }
 
 func effectiveIn(base *model, cat *policy.Catalog, roles map[string]*Role, revs map[policy.RoleRef]*RoleRevision, m *Member) policy.Vector {
+	m = m.live(base.now())
 	vs := make([]policy.Vector, 0, len(m.Roles))
 	for _, a := range m.Roles {
 		r, rv := roles[a.RoleID], revs[policy.RoleRef{RoleID: a.RoleID, Revision: a.Revision}]

@@ -124,11 +124,11 @@ func (s *Store) apply(ctx context.Context, tx Tx, c *admin.Commit, op admin.Op) 
 		_, err = s.exec(ctx, tx, `DELETE FROM members WHERE workspace_id = ? AND user_id = ?`, ws, o.UserID)
 	case admin.PutAssignment:
 		a := o.Assignment
-		_, err = s.exec(ctx, tx, `INSERT INTO assignments (workspace_id, user_id, role_id, revision, assigned_at, assigned_by)
-			VALUES (?, ?, ?, ?, ?, ?)
+		_, err = s.exec(ctx, tx, `INSERT INTO assignments (workspace_id, user_id, role_id, revision, assigned_at, assigned_by, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (workspace_id, user_id, role_id) DO UPDATE SET revision = excluded.revision,
-				assigned_at = excluded.assigned_at, assigned_by = excluded.assigned_by`,
-			ws, o.UserID, a.RoleID, a.Revision, micros(a.AssignedAt), a.AssignedBy)
+				assigned_at = excluded.assigned_at, assigned_by = excluded.assigned_by, expires_at = excluded.expires_at`,
+			ws, o.UserID, a.RoleID, a.Revision, micros(a.AssignedAt), a.AssignedBy, micros(a.ExpiresAt))
 	case admin.DeleteAssignment:
 		_, err = s.exec(ctx, tx, `DELETE FROM assignments WHERE workspace_id = ? AND user_id = ? AND role_id = ?`, ws, o.UserID, o.RoleID)
 	case admin.ApplyRole:
@@ -182,11 +182,11 @@ func (s *Store) apply(ctx context.Context, tx Tx, c *admin.Commit, op admin.Op) 
 }
 
 func (s *Store) putMember(ctx context.Context, tx Tx, ws string, m *admin.Member) error {
-	if _, err := s.exec(ctx, tx, `INSERT INTO members (workspace_id, user_id, name, email, kind, owner, grants, epoch, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	if _, err := s.exec(ctx, tx, `INSERT INTO members (workspace_id, user_id, name, email, kind, owner, grants, epoch, created_at, updated_at, grant_expiry)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (workspace_id, user_id) DO UPDATE SET name = excluded.name, email = excluded.email, kind = excluded.kind,
-			owner = excluded.owner, grants = excluded.grants, epoch = excluded.epoch, updated_at = excluded.updated_at`,
-		ws, m.UserID, m.Name, m.Email, string(m.Kind), m.Owner, grantsJSON(m.Grants), m.Epoch, micros(m.CreatedAt), micros(m.UpdatedAt)); err != nil {
+			owner = excluded.owner, grants = excluded.grants, epoch = excluded.epoch, updated_at = excluded.updated_at, grant_expiry = excluded.grant_expiry`,
+		ws, m.UserID, m.Name, m.Email, string(m.Kind), m.Owner, grantsJSON(m.Grants), m.Epoch, micros(m.CreatedAt), micros(m.UpdatedAt), expiryJSON(m.GrantExpiry)); err != nil {
 		return err
 	}
 	if _, err := s.exec(ctx, tx, `DELETE FROM member_departments WHERE workspace_id = ? AND user_id = ?`, ws, m.UserID); err != nil {

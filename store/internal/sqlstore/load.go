@@ -205,18 +205,21 @@ func (s *Store) loadGateway(ctx context.Context, tx Tx, ws string, d *admin.Data
 	return rows.Err()
 }
 
-const memberColumns = `user_id, name, email, kind, owner, grants, epoch, created_at, updated_at`
+const memberColumns = `user_id, name, email, kind, owner, grants, epoch, created_at, updated_at, grant_expiry`
 
 func scanMember(rows Rows) (admin.Member, error) {
 	var m admin.Member
-	var kind, grants string
+	var kind, grants, expiry string
 	var created, updated int64
-	if err := rows.Scan(&m.UserID, &m.Name, &m.Email, &kind, &m.Owner, &grants, &m.Epoch, &created, &updated); err != nil {
+	if err := rows.Scan(&m.UserID, &m.Name, &m.Email, &kind, &m.Owner, &grants, &m.Epoch, &created, &updated, &expiry); err != nil {
 		return m, err
 	}
 	m.Kind, m.CreatedAt, m.UpdatedAt = policy.Audience(kind), fromMicros(created), fromMicros(updated)
 	var err error
-	m.Grants, err = parseGrants(grants)
+	if m.Grants, err = parseGrants(grants); err != nil {
+		return m, err
+	}
+	m.GrantExpiry, err = parseExpiry(expiry)
 	return m, err
 }
 
@@ -274,7 +277,7 @@ func (s *Store) fillMembers(ctx context.Context, tx Tx, ws string, members []adm
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	rows, err = s.query(ctx, tx, `SELECT user_id, role_id, revision, assigned_at, assigned_by FROM assignments WHERE workspace_id = ?`+filter+` ORDER BY user_id, role_id`, args...)
+	rows, err = s.query(ctx, tx, `SELECT user_id, role_id, revision, assigned_at, assigned_by, expires_at FROM assignments WHERE workspace_id = ?`+filter+` ORDER BY user_id, role_id`, args...)
 	if err != nil {
 		return err
 	}
@@ -282,11 +285,11 @@ func (s *Store) fillMembers(ctx context.Context, tx Tx, ws string, members []adm
 	for rows.Next() {
 		var u string
 		var a admin.Assignment
-		var at int64
-		if err := rows.Scan(&u, &a.RoleID, &a.Revision, &at, &a.AssignedBy); err != nil {
+		var at, exp int64
+		if err := rows.Scan(&u, &a.RoleID, &a.Revision, &at, &a.AssignedBy, &exp); err != nil {
 			return err
 		}
-		a.AssignedAt = fromMicros(at)
+		a.AssignedAt, a.ExpiresAt = fromMicros(at), fromMicros(exp)
 		if i, ok := index[u]; ok {
 			members[i].Roles = append(members[i].Roles, a)
 		}
