@@ -167,6 +167,11 @@ func (s *Service) publish(sp *space, d *policy.Delta) error {
 	m := sp.m
 	var snap *policy.Snapshot
 	var err error
+	if next := m.nextExpiry(); d != nil && !next.IsZero() && !s.now().Before(next) {
+		// Access has expired that the last snapshot may still honour,
+		// for members the delta does not touch: compile it away (T1).
+		d = nil
+	}
 	if d != nil {
 		snap, err = sp.snap.Update(*d)
 		if err != nil {
