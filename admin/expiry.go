@@ -417,3 +417,31 @@ func (s *Service) Close() {
 		sp.timerMu.Unlock()
 	}
 }
+
+// Expiry returns when a member's live assignments (by role id) and direct
+// grants (by permission) expire, leaving out those that do not. It checks
+// no authority: it is for annotating an answer the caller may already
+// give, such as an explanation (D6, T3). not_found if there is no such
+// member.
+func (s *Service) Expiry(ctx context.Context, ws, user string) (roles, grants map[string]time.Time, err error) {
+	err = s.read(ctx, ws, func(m *model) error {
+		mb := m.members[user]
+		if mb == nil {
+			return memberNotFound(user)
+		}
+		mb = mb.live(m.now())
+		for _, a := range mb.Roles {
+			if !a.ExpiresAt.IsZero() {
+				if roles == nil {
+					roles = map[string]time.Time{}
+				}
+				roles[a.RoleID] = a.ExpiresAt
+			}
+		}
+		if len(mb.GrantExpiry) > 0 {
+			grants = maps.Clone(mb.GrantExpiry)
+		}
+		return nil
+	})
+	return roles, grants, err
+}

@@ -250,6 +250,11 @@ type explainJSON struct {
 	// is one (D3). Only the deployment admin key sees it: to a workspace's
 	// own keys other workspaces do not exist (W1).
 	MemberOf []string `json:"member_of,omitempty"`
+	// RoleExpiresAt and GrantExpiresAt say until when the member's roles
+	// (by role id) and direct grants (by permission) that expire are
+	// honoured (T1, T3).
+	RoleExpiresAt  map[string]time.Time `json:"role_expires_at,omitempty"`
+	GrantExpiresAt map[string]time.Time `json:"grant_expires_at,omitempty"`
 }
 
 func (s *Server) explain(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -271,6 +276,9 @@ func (s *Server) explain(w http.ResponseWriter, r *http.Request, c *call) error 
 		return err
 	}
 	out := explainJSON{Explanation: ex}
+	if ex.Member {
+		out.RoleExpiresAt, out.GrantExpiresAt, _ = s.cfg.Admin.Expiry(r.Context(), c.ws, user)
+	}
 	if !ex.Member && c.deployed {
 		for _, ws := range s.cfg.Engine.Workspaces() {
 			if o, err := s.cfg.Engine.Snapshot(ws); err == nil && o.HasMember(user) {

@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
+	"time"
 
 	"github.com/gatehouse-authz/gatehouse/admin"
 	"github.com/gatehouse-authz/gatehouse/policy"
@@ -125,6 +127,9 @@ func (s *Server) importMembers(w http.ResponseWriter, r *http.Request, c *call) 
 
 type memberRolesRequest struct {
 	RoleIDs []string `json:"role_ids"`
+	// ExpiresAt, when present, is when each role given expires (T1): a
+	// role it does not name (or names with null) does not expire.
+	ExpiresAt map[string]*time.Time `json:"expires_at"`
 }
 
 func (s *Server) setMemberRoles(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -135,7 +140,14 @@ func (s *Server) setMemberRoles(w http.ResponseWriter, r *http.Request, c *call)
 	if in.RoleIDs == nil {
 		return invalid("role_ids", "role_ids is required")
 	}
-	m, rev, err := s.cfg.Admin.SetMemberRoles(r.Context(), c.ws, c.write, r.PathValue("user"), in.RoleIDs)
+	var until map[string]time.Time
+	if in.ExpiresAt != nil {
+		until = make(map[string]time.Time, len(in.ExpiresAt))
+		for id, t := range in.ExpiresAt {
+			until[id] = derefTime(t)
+		}
+	}
+	m, rev, err := s.cfg.Admin.SetMemberRolesUntil(r.Context(), c.ws, c.write, r.PathValue("user"), in.RoleIDs, until)
 	if err != nil {
 		return err
 	}
@@ -146,6 +158,56 @@ func (s *Server) setMemberRoles(w http.ResponseWriter, r *http.Request, c *call)
 type memberGrantsRequest struct {
 	Grants policy.Grants `json:"grants"`
 	Reason string        `json:"reason"`
+	// ExpiresAt is when the grants given expire (T1): one instant for
+	// all, or {permission: instant}.
+	ExpiresAt grantsExpiry `json:"expires_at"`
+}
+
+// grantsExpiry is expires_at of PUT …/grants: an RFC 3339 instant that
+// every grant given expires at, or an object naming some grants' instants
+// (null: no expiry). Absent, grants kept at the same level keep theirs.
+type grantsExpiry struct {
+	set  bool
+	all  time.Time
+	each map[string]*time.Time
+}
+
+func (g *grantsExpiry) UnmarshalJSON(b []byte) error {
+	g.set = true
+	switch {
+	case string(b) == "null":
+		g.set = false
+		return nil
+	case len(b) > 0 && b[0] == '"':
+		return json.Unmarshal(b, &g.all)
+	default:
+		return json.Unmarshal(b, &g.each)
+	}
+}
+
+// of returns the expiry per grant for admin.SetDirectGrantsUntil.
+func (g grantsExpiry) of(grants policy.Grants) map[string]time.Time {
+	if !g.set {
+		return nil
+	}
+	out := map[string]time.Time{}
+	if g.each == nil {
+		for k := range grants {
+			out[k] = g.all
+		}
+		return out
+	}
+	for k, t := range g.each {
+		out[k] = derefTime(t)
+	}
+	return out
+}
+
+func derefTime(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
 }
 
 type memberGrantsJSON struct {
@@ -163,7 +225,7 @@ func (s *Server) setMemberGrants(w http.ResponseWriter, r *http.Request, c *call
 		return invalid("grants", "grants is required ({} removes every direct grant)")
 	}
 	c.reason(in.Reason)
-	m, redundant, rev, err := s.cfg.Admin.SetDirectGrants(r.Context(), c.ws, c.write, r.PathValue("user"), in.Grants)
+	m, redundant, rev, err := s.cfg.Admin.SetDirectGrantsUntil(r.Context(), c.ws, c.write, r.PathValue("user"), in.Grants, in.ExpiresAt.of(in.Grants))
 	if err != nil {
 		return err
 	}
@@ -190,6 +252,8 @@ type sourceJSON struct {
 	Level    policy.Level `json:"level"`
 	Source   string       `json:"source"`
 	From     string       `json:"from,omitempty"`
+	// ExpiresAt is when this source stops being honoured (T1, T3).
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 }
 
 type permissionsJSON struct {
@@ -219,15 +283,17 @@ func (s *Server) memberPermissions(w http.ResponseWriter, r *http.Request, c *ca
 	if out.Redundant == nil {
 		out.Redundant = []string{}
 	}
+	roleExp, grantExp, _ := s.cfg.Admin.Expiry(r.Context(), c.ws, user)
 	perms, _ := snap.EffectivePermissions(user)
 	for _, ep := range perms {
 		out.Owner = ep.Owner
 		pj := permissionJSON{Permission: ep.Permission, Level: ep.Level, DecidedBy: ep.DecidedBy, Sources: []sourceJSON{}}
 		for _, rt := range ep.Roles {
-			pj.Sources = append(pj.Sources, sourceJSON{RoleID: rt.RoleID, Revision: rt.Revision, Level: rt.Level, Source: rt.Source, From: rt.From})
+			pj.Sources = append(pj.Sources, sourceJSON{RoleID: rt.RoleID, Revision: rt.Revision, Level: rt.Level, Source: rt.Source, From: rt.From,
+				ExpiresAt: timeOrNil(roleExp[rt.RoleID])})
 		}
 		if d := ep.Direct; d != nil {
-			pj.Sources = append(pj.Sources, sourceJSON{Direct: true, Level: d.Level, Source: "direct", From: d.From})
+			pj.Sources = append(pj.Sources, sourceJSON{Direct: true, Level: d.Level, Source: "direct", From: d.From, ExpiresAt: timeOrNil(grantExp[d.From])})
 		}
 		out.Permissions = append(out.Permissions, pj)
 	}

@@ -56,6 +56,8 @@ type assignmentJSON struct {
 	Revision   int64     `json:"revision"`
 	AssignedAt time.Time `json:"assigned_at"`
 	AssignedBy string    `json:"assigned_by"`
+	// ExpiresAt is when the assignment stops being honoured (T1).
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 }
 
 type memberJSON struct {
@@ -67,7 +69,10 @@ type memberJSON struct {
 	Owner         bool             `json:"owner"`
 	Roles         []assignmentJSON `json:"roles"`
 	Grants        policy.Grants    `json:"grants"`
-	Epoch         int64            `json:"epoch"`
+	// GrantExpiresAt holds, for each direct grant that expires, when it
+	// stops being honoured (T1).
+	GrantExpiresAt map[string]time.Time `json:"grant_expires_at,omitempty"`
+	Epoch          int64                `json:"epoch"`
 }
 
 func toMember(m admin.Member) memberJSON {
@@ -77,9 +82,20 @@ func toMember(m admin.Member) memberJSON {
 		out.DepartmentIDs = []string{}
 	}
 	for i, a := range m.Roles {
-		out.Roles[i] = assignmentJSON{RoleID: a.RoleID, Revision: a.Revision, AssignedAt: a.AssignedAt, AssignedBy: a.AssignedBy}
+		out.Roles[i] = assignmentJSON{RoleID: a.RoleID, Revision: a.Revision, AssignedAt: a.AssignedAt, AssignedBy: a.AssignedBy, ExpiresAt: timeOrNil(a.ExpiresAt)}
+	}
+	if len(m.GrantExpiry) > 0 {
+		out.GrantExpiresAt = m.GrantExpiry
 	}
 	return out
+}
+
+// timeOrNil is nil for the zero time, which JSON leaves out.
+func timeOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 type departmentJSON struct {
