@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"time"
 	"net/mail"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-authz/gatehouse/policy"
 )

@@ -81,8 +81,8 @@ type Member struct {
 	// Grants' keys; nil when none expires.
 	GrantExpiry map[string]time.Time
 	Epoch       int64 // A1
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // Department is a node of a workspace's org tree.
