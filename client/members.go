@@ -24,6 +24,9 @@ type Member struct {
 	Roles []Assignment `json:"roles"`
 	// Grants are the member's direct grants above none (M5).
 	Grants policy.Grants `json:"grants"`
+	// GrantExpiresAt holds, for each direct grant that expires, when it
+	// stops being honoured (T1).
+	GrantExpiresAt map[string]time.Time `json:"grant_expires_at,omitempty"`
 	// Epoch moves whenever the member's permissions may change (A1).
 	Epoch int64 `json:"epoch"`
 }
@@ -34,6 +37,9 @@ type Assignment struct {
 	Revision   int64     `json:"revision"`
 	AssignedAt time.Time `json:"assigned_at"`
 	AssignedBy string    `json:"assigned_by"`
+	// ExpiresAt is when the assignment stops being honoured (T1); nil
+	// when it does not expire.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 }
 
 // MemberInput creates or replaces a member.
@@ -165,6 +171,25 @@ func (c *Client) SetMemberRoles(ctx context.Context, ws, user string, roleIDs []
 	return c.memberWrite(ctx, ws, &request{method: http.MethodPut, path: wsPath(ws, "members", user, "roles"), body: body})
 }
 
+// SetMemberRolesUntil replaces member user's roles and their expiry
+// (T1): each role in expiresAt stops being honoured at its instant (in
+// the future), every other role does not expire. Extending or removing an
+// expiry is a grant: an acting member cannot extend beyond its own
+// authority (T3, X3a).
+func (c *Client) SetMemberRolesUntil(ctx context.Context, ws, user string, roleIDs []string, expiresAt map[string]time.Time) (*Member, int64, error) {
+	if roleIDs == nil {
+		roleIDs = []string{}
+	}
+	if expiresAt == nil {
+		expiresAt = map[string]time.Time{}
+	}
+	body := struct {
+		RoleIDs   []string             `json:"role_ids"`
+		ExpiresAt map[string]time.Time `json:"expires_at"`
+	}{roleIDs, expiresAt}
+	return c.memberWrite(ctx, ws, &request{method: http.MethodPut, path: wsPath(ws, "members", user, "roles"), body: body})
+}
+
 // MemberGrants is a member after SetMemberGrants.
 type MemberGrants struct {
 	Member
@@ -184,6 +209,30 @@ func (c *Client) SetMemberGrants(ctx context.Context, ws, user string, grants po
 		Grants policy.Grants `json:"grants"`
 		Reason string        `json:"reason,omitempty"`
 	}{grants, reason}
+	var out MemberGrants
+	rev, err := c.write(ctx, &request{method: http.MethodPut, path: wsPath(ws, "members", user, "grants"), body: body, ws: ws}, &out)
+	if err != nil {
+		return nil, 0, err
+	}
+	return &out, rev, nil
+}
+
+// SetMemberGrantsUntil replaces member user's direct grants and their
+// expiry (T1): each grant in expiresAt stops being honoured at its
+// instant (in the future), every other grant does not expire. Extending
+// or removing an expiry is a grant (T3, X3a).
+func (c *Client) SetMemberGrantsUntil(ctx context.Context, ws, user string, grants policy.Grants, expiresAt map[string]time.Time, reason string) (*MemberGrants, int64, error) {
+	if grants == nil {
+		grants = policy.Grants{}
+	}
+	if expiresAt == nil {
+		expiresAt = map[string]time.Time{}
+	}
+	body := struct {
+		Grants    policy.Grants        `json:"grants"`
+		ExpiresAt map[string]time.Time `json:"expires_at"`
+		Reason    string               `json:"reason,omitempty"`
+	}{grants, expiresAt, reason}
 	var out MemberGrants
 	rev, err := c.write(ctx, &request{method: http.MethodPut, path: wsPath(ws, "members", user, "grants"), body: body, ws: ws}, &out)
 	if err != nil {
@@ -233,6 +282,9 @@ type Source struct {
 	Source string `json:"source"`
 	// From is the grant that gave the level.
 	From string `json:"from,omitempty"`
+	// ExpiresAt is when this source stops being honoured (T1); nil when
+	// it does not expire.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 }
 
 // MemberPermissions returns member user's effective permissions.
