@@ -100,6 +100,15 @@ func (m *model) nextExpiry() time.Time {
 			next = t
 		}
 	}
+	if m.deptRoleCount > 0 {
+		for _, d := range m.depts {
+			for _, a := range d.Roles {
+				if t := a.ExpiresAt; !t.IsZero() && (next.IsZero() || t.Before(next)) {
+					next = t
+				}
+			}
+		}
+	}
 	return next
 }
 
@@ -248,6 +257,11 @@ func (s *Service) ExpireDue(ctx context.Context, ws string) (int64, error) {
 				return err
 			}
 		}
+		if v.base.deptRoleCount > 0 {
+			for _, id := range slices.Sorted(maps.Keys(v.depts)) {
+				v.expireDepartment(id)
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -324,6 +338,39 @@ func (v *view) expireMember(u string) error {
 	}
 	v.record("member.expire", "member:"+u, map[string]any{"roles": assignmentsJSON(old)["roles"], "grants": old.Grants}, after)
 	return nil
+}
+
+// expireDepartment removes a department's expired roles (M9, T2); the
+// members they reached are compared by finish (deptSuspects) and the
+// epochs of those whose levels fall move.
+func (v *view) expireDepartment(id string) {
+	old := v.depts[id]
+	var gone []string
+	for _, a := range old.Roles {
+		if expired(a.ExpiresAt, v.now) {
+			gone = append(gone, a.RoleID)
+		}
+	}
+	if len(gone) == 0 {
+		return
+	}
+	d := *old
+	d.Roles = slices.DeleteFunc(slices.Clone(old.Roles), func(a Assignment) bool { return expired(a.ExpiresAt, v.now) })
+	if len(d.Roles) == 0 {
+		d.Roles = nil
+	}
+	v.deptRolesExpired = true
+	// Whoever held an expired role through the department loses access:
+	// its epoch moves whatever its levels (T2).
+	for u, m := range v.base.members {
+		if reaches(v.base.depts, old, m) {
+			v.forced[u] = true
+		}
+	}
+	v.putDept(&d)
+	after := deptRolesJSON(&d)
+	after["expired_roles"] = gone
+	v.record("department.expire", "department:"+id, deptRolesJSON(old), after)
 }
 
 // arm sets the workspace's expiry timer for the earliest instant its
@@ -418,30 +465,3 @@ func (s *Service) Close() {
 	}
 }
 
-// Expiry returns when a member's live assignments (by role id) and direct
-// grants (by permission) expire, leaving out those that do not. It checks
-// no authority: it is for annotating an answer the caller may already
-// give, such as an explanation (D6, T3). not_found if there is no such
-// member.
-func (s *Service) Expiry(ctx context.Context, ws, user string) (roles, grants map[string]time.Time, err error) {
-	err = s.read(ctx, ws, func(m *model) error {
-		mb := m.members[user]
-		if mb == nil {
-			return memberNotFound(user)
-		}
-		mb = mb.live(m.now())
-		for _, a := range mb.Roles {
-			if !a.ExpiresAt.IsZero() {
-				if roles == nil {
-					roles = map[string]time.Time{}
-				}
-				roles[a.RoleID] = a.ExpiresAt
-			}
-		}
-		if len(mb.GrantExpiry) > 0 {
-			grants = maps.Clone(mb.GrantExpiry)
-		}
-		return nil
-	})
-	return roles, grants, err
-}

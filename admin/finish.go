@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 
@@ -61,6 +62,22 @@ func marshal(x any) json.RawMessage {
 //   - a raised delete or export level carries a reason (X4).
 func (v *view) finish() (*Commit, error) {
 	rev := v.ws.Revision + 1
+	// M9 with M2/M4: members whose roles through departments changed are
+	// suspects; any touched member left with no role at all gets the
+	// default one.
+	deptSuspects := v.deptSuspects()
+	for _, u := range deptSuspects {
+		v.addressedMembers = append(v.addressedMembers, u)
+	}
+	if v.anyDeptRoles() {
+		touched := append(slices.Clone(deptSuspects), slices.Collect(maps.Keys(v.dirty))...)
+		slices.Sort(touched)
+		for _, u := range slices.Compact(touched) {
+			if err := v.fallBackToDefault(u); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if err := v.checkAudited(); err != nil {
 		return nil, err
 	}
@@ -83,6 +100,11 @@ func (v *view) finish() (*Commit, error) {
 			suspects = append(suspects, u)
 		}
 	}
+	for _, u := range deptSuspects {
+		if _, ok := v.members[u]; !ok && !v.forced[u] {
+			suspects = append(suspects, u)
+		}
+	}
 	if v.allSuspect {
 		for u := range v.base.members {
 			if _, ok := v.members[u]; !ok && !v.forced[u] {
@@ -91,6 +113,7 @@ func (v *view) finish() (*Commit, error) {
 		}
 	}
 	slices.Sort(suspects)
+	suspects = slices.Compact(suspects)
 	var bumped []string
 	var escalations []string
 	for _, u := range suspects {
@@ -316,6 +339,7 @@ func hashEntry(e *AuditEntry) string {
 func (v *view) merge() {
 	m := v.base
 	m.ws, m.roles, m.revs, m.depts, m.objects, m.keys, m.aliases, m.gateway = v.ws, v.roles, v.revs, v.depts, v.objects, v.keys, v.aliases, v.gateway
+	m.deptRoleCount = v.deptRoleCount
 	if m.cat != v.cat {
 		m.cat = v.cat
 		clear(m.vecs)
@@ -370,6 +394,11 @@ func (m *model) pruneRevisions() {
 	held := map[policy.RoleRef]bool{}
 	for _, mb := range m.members {
 		for _, a := range mb.Roles {
+			held[policy.RoleRef{RoleID: a.RoleID, Revision: a.Revision}] = true
+		}
+	}
+	for _, d := range m.depts {
+		for _, a := range d.Roles {
 			held[policy.RoleRef{RoleID: a.RoleID, Revision: a.Revision}] = true
 		}
 	}

@@ -42,6 +42,9 @@ func (s *Service) Member(ctx context.Context, ws string, who Actor, user string)
 			return err
 		}
 		out = *mb.clone()
+		if m.deptRoleCount > 0 {
+			out.DepartmentRoles = deptHeld(m.depts, m.roles, mb, m.now())
+		}
 		return nil
 	})
 	return out, err
@@ -49,8 +52,60 @@ func (s *Service) Member(ctx context.Context, ws string, who Actor, user string)
 
 // Members lists members matching f (M7), served by the store's indexes,
 // leaving out those who may not see (X3): the page is filled from further
-// store pages, so a page is short only at the end.
+// store pages, so a page is short only at the end. Each member shows the
+// roles it holds through departments (M9), and a role's list includes the
+// members who hold it through a department.
 func (s *Service) Members(ctx context.Context, ws string, who Actor, f MemberFilter) ([]Member, error) {
+	out, err := s.members(ctx, ws, who, f)
+	if err != nil {
+		return nil, err
+	}
+	err = s.read(ctx, ws, func(m *model) error {
+		if m.deptRoleCount == 0 {
+			return nil
+		}
+		now := m.now()
+		for i := range out {
+			if mb := m.members[out[i].UserID]; mb != nil {
+				out[i].DepartmentRoles = deptHeld(m.depts, m.roles, mb, now)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// viaDepartments returns, sorted, the members after f.After matching f's
+// department and text filters who hold role f.Role through a department
+// only (M9), at most f.Limit of them.
+func (s *Service) viaDepartments(ctx context.Context, ws string, a Authority, f MemberFilter) ([]Member, error) {
+	var out []Member
+	err := s.read(ctx, ws, func(m *model) error {
+		if m.deptRoleCount == 0 {
+			return nil
+		}
+		now := m.now()
+		q := strings.ToLower(f.Query)
+		for u, mb := range m.members {
+			if u <= f.After || mb.holds(f.Role) || (f.Department != "" && !slices.Contains(mb.DepartmentIDs, f.Department)) ||
+				(q != "" && !strings.Contains(strings.ToLower(u), q) && !strings.Contains(strings.ToLower(mb.Name), q) && !strings.Contains(strings.ToLower(mb.Email), q)) ||
+				!a.Sees(mb) {
+				continue
+			}
+			if slices.ContainsFunc(deptHeld(m.depts, m.roles, mb, now), func(h HeldRole) bool { return h.RoleID == f.Role }) {
+				out = append(out, *mb.clone())
+			}
+		}
+		return nil
+	})
+	slices.SortFunc(out, func(x, y Member) int { return cmpString(x.UserID, y.UserID) })
+	if len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
+	return out, err
+}
+
+func (s *Service) members(ctx context.Context, ws string, who Actor, f MemberFilter) ([]Member, error) {
 	if _, err := s.space(ctx, ws); err != nil {
 		return nil, err
 	}
@@ -64,6 +119,26 @@ func (s *Service) Members(ctx context.Context, ws string, who Actor, f MemberFil
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
 	}
+	if f.Role != "" {
+		via, err := s.viaDepartments(ctx, ws, a, f)
+		if err != nil {
+			return nil, err
+		}
+		if len(via) > 0 {
+			own, err := s.listed(ctx, ws, a, f)
+			if err != nil {
+				return nil, err
+			}
+			all := append(own, via...)
+			slices.SortFunc(all, func(x, y Member) int { return cmpString(x.UserID, y.UserID) })
+			return all[:min(len(all), f.Limit)], nil
+		}
+	}
+	return s.listed(ctx, ws, a, f)
+}
+
+// listed is a page of the store's members matching f that a may see.
+func (s *Service) listed(ctx context.Context, ws string, a Authority, f MemberFilter) ([]Member, error) {
 	if a.unlimited || a.view == policy.LevelAll {
 		return s.store.Members(ctx, ws, f)
 	}
@@ -241,6 +316,10 @@ func (v *view) checkDepartments(ids []string) ([]string, error) {
 // the default role away from a member left with nothing else is last_role.
 func (v *view) setRoles(m *Member, roleIDs []string) error {
 	ids := unique(roleIDs)
+	if len(ids) == 0 && v.deptRoleCount > 0 && len(deptHeld(v.depts, v.roles, m, v.now)) > 0 {
+		m.Roles = nil // the member holds roles through departments (M2, M9)
+		return v.checkAudiences(m)
+	}
 	if len(ids) == 0 {
 		def := v.defaultRole()
 		if len(m.Roles) == 1 && m.Roles[0].RoleID == def.ID {
@@ -420,7 +499,9 @@ func (s *Service) RemoveRoleMember(ctx context.Context, ws string, w Write, role
 		}
 		m := old.clone()
 		m.Roles = slices.Delete(m.Roles, i, i+1)
-		if len(m.Roles) == 0 {
+		if len(m.Roles) == 0 && v.deptRoleCount > 0 && len(deptHeld(v.depts, v.roles, m, v.now)) > 0 {
+			m.Roles = nil // still holds roles through departments (M4, M9)
+		} else if len(m.Roles) == 0 {
 			def := v.defaultRole()
 			if roleID == def.ID {
 				return v.lastRoleError(m, def)
@@ -483,8 +564,9 @@ func (s *Service) SetDirectGrantsUntil(ctx context.Context, ws string, w Write, 
 			return memberNotFound(user)
 		}
 		v.addressedMembers = append(v.addressedMembers, user)
-		vs := make([]policy.Vector, 0, len(old.Roles))
-		for _, a := range old.Roles {
+		refs := heldRefs(v.depts, v.roles, old.live(v.now), v.now, nil, v.deptRoleCount > 0)
+		vs := make([]policy.Vector, 0, len(refs))
+		for _, a := range refs {
 			vs = append(vs, v.base.roleVector(v.cat, v.roles[a.RoleID], v.roleRevision(a.RoleID, a.Revision)))
 		}
 		var err error

@@ -30,6 +30,8 @@ type model struct {
 	// now is the service's clock: what the model compiles and compares
 	// is its members as they are live now (see Member.live).
 	now func() time.Time
+	// deptRoleCount is how many departments hold roles (M9).
+	deptRoleCount int
 	// vecs caches compiled role vectors for cat. Guarded by the space's
 	// write lock, like every other field's mutation.
 	vecs map[policy.RoleRef]cachedVector
@@ -71,6 +73,9 @@ func newModel(base *policy.Catalog, d *Dataset) (*model, error) {
 	for i := range d.Departments {
 		dp := d.Departments[i]
 		m.depts[dp.ID] = &dp
+		if len(dp.Roles) > 0 {
+			m.deptRoleCount++
+		}
 	}
 	for _, o := range d.Objects {
 		m.objects[o.ID] = o
@@ -122,12 +127,11 @@ func (m *model) state() policy.State {
 	}
 	refs := make([]policy.RoleRef, 0, len(m.members)*2)
 	now := m.now()
+	withDepts := m.deptRoleCount > 0
 	for _, mb := range m.members {
 		mb = mb.live(now)
 		start := len(refs)
-		for _, a := range mb.Roles {
-			refs = append(refs, policy.RoleRef{RoleID: a.RoleID, Revision: a.Revision})
-		}
+		refs = heldRefs(m.depts, m.roles, mb, now, refs, withDepts)
 		st.Members = append(st.Members, policy.Member{UserID: mb.UserID, Kind: mb.Kind, Owner: mb.Owner,
 			DepartmentIDs: mb.DepartmentIDs, Roles: refs[start:len(refs):len(refs)], Grants: mb.Grants, Epoch: mb.Epoch, Email: mb.Email})
 	}

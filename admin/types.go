@@ -80,7 +80,10 @@ type Member struct {
 	// instant from which each is no longer honoured. Keys are a subset of
 	// Grants' keys; nil when none expires.
 	GrantExpiry map[string]time.Time
-	Epoch       int64 // A1
+	// DepartmentRoles are the roles the member holds through its
+	// departments (M9), filled by reads; they are not stored per member.
+	DepartmentRoles []HeldRole
+	Epoch           int64 // A1
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 }
@@ -90,6 +93,13 @@ type Department struct {
 	ID       string
 	Name     string
 	ParentID string // "" for a root
+	// Roles are held by every member of the department while there (M9),
+	// sorted by role id. Their AssignedAt, AssignedBy and ExpiresAt (T1)
+	// are the department's assignment's.
+	Roles []Assignment
+	// IncludeSubdepartments extends Roles to the members of every
+	// department below this one.
+	IncludeSubdepartments bool
 }
 
 // AuditEntry is one line of a workspace's audit log (X4). Entries form a

@@ -255,6 +255,9 @@ type explainJSON struct {
 	// honoured (T1, T3).
 	RoleExpiresAt  map[string]time.Time `json:"role_expires_at,omitempty"`
 	GrantExpiresAt map[string]time.Time `json:"grant_expires_at,omitempty"`
+	// RoleDepartments names, by role id, the departments through which
+	// the member holds a role (M9).
+	RoleDepartments map[string][]string `json:"role_departments,omitempty"`
 }
 
 func (s *Server) explain(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -277,7 +280,22 @@ func (s *Server) explain(w http.ResponseWriter, r *http.Request, c *call) error 
 	}
 	out := explainJSON{Explanation: ex}
 	if ex.Member {
-		out.RoleExpiresAt, out.GrantExpiresAt, _ = s.cfg.Admin.Expiry(r.Context(), c.ws, user)
+		hold, grants := s.holdings(r, c.ws, user)
+		out.GrantExpiresAt = grants
+		for id, h := range hold {
+			if !h.expires.IsZero() {
+				if out.RoleExpiresAt == nil {
+					out.RoleExpiresAt = map[string]time.Time{}
+				}
+				out.RoleExpiresAt[id] = h.expires
+			}
+			if len(h.depts) > 0 {
+				if out.RoleDepartments == nil {
+					out.RoleDepartments = map[string][]string{}
+				}
+				out.RoleDepartments[id] = h.depts
+			}
+		}
 	}
 	if !ex.Member && c.deployed {
 		for _, ws := range s.cfg.Engine.Workspaces() {

@@ -254,6 +254,46 @@ type sourceJSON struct {
 	From     string       `json:"from,omitempty"`
 	// ExpiresAt is when this source stops being honoured (T1, T3).
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// Departments names the departments through which the member holds
+	// the role (M9), when it does.
+	Departments []string `json:"through_departments,omitempty"`
+}
+
+// holding is how a member holds one role: its own assignment, through
+// departments (M9), and until when at the latest (T1; zero: no expiry).
+type holding struct {
+	depts   []string
+	expires time.Time
+}
+
+// holdings returns how user holds each of its roles, by role id, and when
+// its direct grants expire: what explain and effective permissions show
+// of expiry and departments (T3, M9).
+func (s *Server) holdings(r *http.Request, ws, user string) (map[string]holding, map[string]time.Time) {
+	held, grants, err := s.cfg.Admin.HeldRoles(r.Context(), ws, user)
+	if err != nil {
+		return nil, nil
+	}
+	out := map[string]holding{}
+	permanent := map[string]bool{}
+	for _, h := range held {
+		x := out[h.RoleID]
+		if h.Department != "" {
+			x.depts = append(x.depts, h.Department)
+		}
+		if h.ExpiresAt.IsZero() {
+			permanent[h.RoleID] = true
+		} else if h.ExpiresAt.After(x.expires) {
+			x.expires = h.ExpiresAt
+		}
+		out[h.RoleID] = x
+	}
+	for id := range permanent {
+		x := out[id]
+		x.expires = time.Time{}
+		out[id] = x
+	}
+	return out, grants
 }
 
 type permissionsJSON struct {
@@ -283,14 +323,15 @@ func (s *Server) memberPermissions(w http.ResponseWriter, r *http.Request, c *ca
 	if out.Redundant == nil {
 		out.Redundant = []string{}
 	}
-	roleExp, grantExp, _ := s.cfg.Admin.Expiry(r.Context(), c.ws, user)
+	hold, grantExp := s.holdings(r, c.ws, user)
 	perms, _ := snap.EffectivePermissions(user)
 	for _, ep := range perms {
 		out.Owner = ep.Owner
 		pj := permissionJSON{Permission: ep.Permission, Level: ep.Level, DecidedBy: ep.DecidedBy, Sources: []sourceJSON{}}
 		for _, rt := range ep.Roles {
+			h := hold[rt.RoleID]
 			pj.Sources = append(pj.Sources, sourceJSON{RoleID: rt.RoleID, Revision: rt.Revision, Level: rt.Level, Source: rt.Source, From: rt.From,
-				ExpiresAt: timeOrNil(roleExp[rt.RoleID])})
+				ExpiresAt: timeOrNil(h.expires), Departments: h.depts})
 		}
 		if d := ep.Direct; d != nil {
 			pj.Sources = append(pj.Sources, sourceJSON{Direct: true, Level: d.Level, Source: "direct", From: d.From, ExpiresAt: timeOrNil(grantExp[d.From])})

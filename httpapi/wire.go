@@ -72,7 +72,9 @@ type memberJSON struct {
 	// GrantExpiresAt holds, for each direct grant that expires, when it
 	// stops being honoured (T1).
 	GrantExpiresAt map[string]time.Time `json:"grant_expires_at,omitempty"`
-	Epoch          int64                `json:"epoch"`
+	// DepartmentRoles are the roles held through departments (M9).
+	DepartmentRoles []heldRoleJSON `json:"department_roles"`
+	Epoch           int64          `json:"epoch"`
 }
 
 func toMember(m admin.Member) memberJSON {
@@ -82,7 +84,11 @@ func toMember(m admin.Member) memberJSON {
 		out.DepartmentIDs = []string{}
 	}
 	for i, a := range m.Roles {
-		out.Roles[i] = assignmentJSON{RoleID: a.RoleID, Revision: a.Revision, AssignedAt: a.AssignedAt, AssignedBy: a.AssignedBy, ExpiresAt: timeOrNil(a.ExpiresAt)}
+		out.Roles[i] = toAssignment(a)
+	}
+	out.DepartmentRoles = make([]heldRoleJSON, len(m.DepartmentRoles))
+	for i, h := range m.DepartmentRoles {
+		out.DepartmentRoles[i] = heldRoleJSON{assignmentJSON: toAssignment(h.Assignment), DepartmentID: h.Department}
 	}
 	if len(m.GrantExpiry) > 0 {
 		out.GrantExpiresAt = m.GrantExpiry
@@ -102,6 +108,29 @@ type departmentJSON struct {
 	ID       string `json:"id"`
 	Name     string `json:"name"`
 	ParentID string `json:"parent_id"`
+	// Roles are held by every member of the department (M9), and of its
+	// sub-departments when IncludeSubdepartments.
+	Roles                 []assignmentJSON `json:"roles"`
+	IncludeSubdepartments bool             `json:"include_subdepartments"`
+}
+
+func toDepartment(d admin.Department) departmentJSON {
+	out := departmentJSON{ID: d.ID, Name: d.Name, ParentID: d.ParentID, Roles: make([]assignmentJSON, len(d.Roles)),
+		IncludeSubdepartments: d.IncludeSubdepartments}
+	for i, a := range d.Roles {
+		out.Roles[i] = toAssignment(a)
+	}
+	return out
+}
+
+func toAssignment(a admin.Assignment) assignmentJSON {
+	return assignmentJSON{RoleID: a.RoleID, Revision: a.Revision, AssignedAt: a.AssignedAt, AssignedBy: a.AssignedBy, ExpiresAt: timeOrNil(a.ExpiresAt)}
+}
+
+// heldRoleJSON is a role a member holds through a department (M9).
+type heldRoleJSON struct {
+	assignmentJSON
+	DepartmentID string `json:"department_id"`
 }
 
 type revisionJSON struct {

@@ -132,15 +132,14 @@ func (s *Store) apply(ctx context.Context, tx Tx, c *admin.Commit, op admin.Op) 
 	case admin.DeleteAssignment:
 		_, err = s.exec(ctx, tx, `DELETE FROM assignments WHERE workspace_id = ? AND user_id = ? AND role_id = ?`, ws, o.UserID, o.RoleID)
 	case admin.ApplyRole:
-		_, err = s.exec(ctx, tx, `UPDATE assignments SET revision = ? WHERE workspace_id = ? AND role_id = ?`, o.Revision, ws, o.RoleID)
+		if _, err = s.exec(ctx, tx, `UPDATE assignments SET revision = ? WHERE workspace_id = ? AND role_id = ?`, o.Revision, ws, o.RoleID); err == nil {
+			_, err = s.exec(ctx, tx, `UPDATE department_roles SET revision = ? WHERE workspace_id = ? AND role_id = ?`, o.Revision, ws, o.RoleID)
+		}
 	case admin.BumpEpochs:
 		_, err = s.exec(ctx, tx, `UPDATE members SET epoch = epoch + 1 WHERE workspace_id = ? AND user_id IN JSON_STRINGS(?)`,
 			ws, stringsJSON(o.UserIDs))
 	case admin.PutDepartment:
-		d := o.Department
-		_, err = s.exec(ctx, tx, `INSERT INTO departments (workspace_id, id, name, parent_id) VALUES (?, ?, ?, ?)
-			ON CONFLICT (workspace_id, id) DO UPDATE SET name = excluded.name, parent_id = excluded.parent_id`,
-			ws, d.ID, d.Name, d.ParentID)
+		err = s.putDepartment(ctx, tx, ws, &o.Department)
 	case admin.DeleteDepartment:
 		_, err = s.exec(ctx, tx, `DELETE FROM departments WHERE workspace_id = ? AND id = ?`, ws, o.ID)
 	case admin.PutObject:
@@ -179,6 +178,26 @@ func (s *Store) apply(ctx context.Context, tx Tx, c *admin.Commit, op admin.Op) 
 		err = fmt.Errorf("unknown op %T", op)
 	}
 	return err
+}
+
+// putDepartment writes a department row and replaces its roles (M9).
+func (s *Store) putDepartment(ctx context.Context, tx Tx, ws string, d *admin.Department) error {
+	if _, err := s.exec(ctx, tx, `INSERT INTO departments (workspace_id, id, name, parent_id, include_subdepartments) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (workspace_id, id) DO UPDATE SET name = excluded.name, parent_id = excluded.parent_id,
+			include_subdepartments = excluded.include_subdepartments`,
+		ws, d.ID, d.Name, d.ParentID, d.IncludeSubdepartments); err != nil {
+		return err
+	}
+	if _, err := s.exec(ctx, tx, `DELETE FROM department_roles WHERE workspace_id = ? AND department_id = ?`, ws, d.ID); err != nil {
+		return err
+	}
+	for _, a := range d.Roles {
+		if _, err := s.exec(ctx, tx, `INSERT INTO department_roles (workspace_id, department_id, role_id, revision, assigned_at, assigned_by, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, ws, d.ID, a.RoleID, a.Revision, micros(a.AssignedAt), a.AssignedBy, micros(a.ExpiresAt)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Store) putMember(ctx context.Context, tx Tx, ws string, m *admin.Member) error {
