@@ -464,4 +464,3 @@ func (s *Service) Close() {
 		sp.timerMu.Unlock()
 	}
 }
-

@@ -84,8 +84,8 @@ type Member struct {
 	// departments (M9), filled by reads; they are not stored per member.
 	DepartmentRoles []HeldRole
 	Epoch           int64 // A1
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // Department is a node of a workspace's org tree.
