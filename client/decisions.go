@@ -157,6 +157,9 @@ type Explanation struct {
 	// honoured (T1, T3).
 	RoleExpiresAt  map[string]time.Time `json:"role_expires_at,omitempty"`
 	GrantExpiresAt map[string]time.Time `json:"grant_expires_at,omitempty"`
+	// RoleDepartments names, by role id, the departments through which
+	// the member holds a role (M9).
+	RoleDepartments map[string][]string `json:"role_departments,omitempty"`
 }
 
 // Explain returns the trace behind Check(in): roles and revisions, the

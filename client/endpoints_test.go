@@ -333,6 +333,14 @@ func TestEveryRoute(t *testing.T) {
 			if d.ParentID != "sales" {
 				t.Errorf("department %+v", d)
 			}
+			// M9: the department holds a role until an instant (T1).
+			at := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+			d, _, err = adm.PutDepartmentRoles(ctx, ws, client.Department{ID: "north", Name: "Sales North", ParentID: "sales"},
+				client.DepartmentRoles{RoleIDs: []string{"contacts_own"}, IncludeSubdepartments: true, ExpiresAt: map[string]time.Time{"contacts_own": at}})
+			must(t, err)
+			if len(d.Roles) != 1 || d.Roles[0].RoleID != "contacts_own" || d.Roles[0].ExpiresAt == nil || !d.Roles[0].ExpiresAt.Equal(at) || !d.IncludeSubdepartments {
+				t.Errorf("department with roles %+v", d)
+			}
 		}},
 		{"GET /v1/workspaces/{ws}/departments/{id}", func(t *testing.T) {
 			d, err := adm.Department(ctx, ws, "north")

@@ -27,6 +27,8 @@ type Member struct {
 	// GrantExpiresAt holds, for each direct grant that expires, when it
 	// stops being honoured (T1).
 	GrantExpiresAt map[string]time.Time `json:"grant_expires_at,omitempty"`
+	// DepartmentRoles are the roles held through departments (M9).
+	DepartmentRoles []HeldRole `json:"department_roles,omitempty"`
 	// Epoch moves whenever the member's permissions may change (A1).
 	Epoch int64 `json:"epoch"`
 }
@@ -40,6 +42,12 @@ type Assignment struct {
 	// ExpiresAt is when the assignment stops being honoured (T1); nil
 	// when it does not expire.
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+}
+
+// HeldRole is a role a member holds through a department (M9).
+type HeldRole struct {
+	Assignment
+	DepartmentID string `json:"department_id"`
 }
 
 // MemberInput creates or replaces a member.
@@ -285,6 +293,9 @@ type Source struct {
 	// ExpiresAt is when this source stops being honoured (T1); nil when
 	// it does not expire.
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// Departments names the departments through which the member holds
+	// the role (M9).
+	Departments []string `json:"through_departments,omitempty"`
 }
 
 // MemberPermissions returns member user's effective permissions.

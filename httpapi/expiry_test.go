@@ -85,3 +85,51 @@ func TestT1_T2_T3_ExpiryThroughHTTP(t *testing.T) {
 		t.Errorf("the expired role or grant is still stored: %s", m.raw)
 	}
 }
+
+// TestM9_DepartmentRolesThroughHTTP gives a department a role with its
+// sub-departments: its members hold it, their member records, the role's
+// member list, effective permissions and explain say "through department
+// sales"; an unknown role or an expiry in the past writes nothing.
+func TestM9_DepartmentRolesThroughHTTP(t *testing.T) {
+	t.Parallel()
+	env := apitest.Start(t, apitest.Options{Wrap: contract(t)})
+	w := newWorld(t, env, "acme")
+	w.admin.fails(404, "not_found", "PUT", w.path("/departments/sales"), map[string]any{"name": "Sales", "role_ids": []string{"nope"}})
+	w.admin.fails(400, "invalid_argument", "PUT", w.path("/departments/sales"), map[string]any{"name": "Sales", "role_ids": []string{"sales_manager"},
+		"expires_at": map[string]any{"sales_manager": time.Now().Add(-time.Hour)}})
+	if w.check.ok(200, "POST", w.path("/check"), map[string]any{"user": "rep", "permission": "invoices_view"}).body["allowed"].(bool) {
+		t.Fatal("rep may view invoices before any department role")
+	}
+	d := w.admin.ok(200, "PUT", w.path("/departments/sales"), map[string]any{"name": "Sales", "role_ids": []string{"hr"}, "include_subdepartments": true})
+	if roles, _ := d.body["roles"].([]any); len(roles) != 1 || d.body["include_subdepartments"] != true {
+		t.Fatalf("department: %s", d.raw)
+	}
+	// Renaming keeps the roles.
+	d = w.admin.ok(200, "PUT", w.path("/departments/sales"), map[string]any{"name": "Sales team"})
+	if roles, _ := d.body["roles"].([]any); len(roles) != 1 {
+		t.Fatalf("a rename dropped the roles: %s", d.raw)
+	}
+	m := w.admin.ok(200, "GET", w.path("/members/rep"), nil)
+	held, _ := m.body["department_roles"].([]any)
+	if len(held) != 1 || held[0].(map[string]any)["department_id"] != "sales" || held[0].(map[string]any)["role_id"] != "hr" {
+		t.Fatalf("rep (in sales_east) does not show hr through sales: %s", m.raw)
+	}
+	list := w.admin.ok(200, "GET", w.path("/roles/hr/members"), nil).items()
+	if len(list) != 1 || list[0].(map[string]any)["user_id"] != "rep" {
+		t.Errorf("hr's member list: %v, want rep (through sales)", list)
+	}
+	ex := w.check.ok(200, "POST", w.path("/explain"), map[string]any{"user": "rep", "permission": "settings_roles_view"})
+	if rd, _ := ex.body["role_departments"].(map[string]any); rd["hr"] == nil {
+		t.Errorf("explain does not name the department: %s", ex.raw)
+	}
+	p := w.admin.ok(200, "GET", w.path("/members/rep/permissions"), nil)
+	if !strings.Contains(string(p.raw), `"through_departments":["sales"]`) {
+		t.Errorf("effective permissions do not name the department: %s", p.raw)
+	}
+	// Leaving the department leaves the role.
+	w.admin.ok(200, "PUT", w.path("/members/rep"), map[string]any{"name": "Rep", "email": "rep@x.example", "kind": "internal", "department_ids": []string{}})
+	m = w.admin.ok(200, "GET", w.path("/members/rep"), nil)
+	if held, _ := m.body["department_roles"].([]any); len(held) != 0 {
+		t.Errorf("rep left sales and still holds %v", held)
+	}
+}
