@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -131,6 +132,26 @@ func testM9DepartmentRoles(t *testing.T, h Harness) {
 	}
 	if d, _ := otherSnaps.get("w").Check("cli", "invoices_view"); d.Level != none {
 		t.Errorf("the client got an internal role through a department: invoices_view %s (M6)", d.Level)
+	}
+
+	// Policy as code: department roles export, and a re-import of the
+	// export writes nothing; a file without them takes them away.
+	must(t, e.deptRoles("w", "sales", admin.DepartmentRolesInput{IncludeSubdepartments: ptr(true)}))
+	y, err := e.svc.ExportPolicy(e.ctx, "w")
+	must(t, err)
+	if !strings.Contains(string(y), "include_subdepartments: true") || !strings.Contains(string(y), "- "+sales.ID) {
+		t.Fatalf("the export does not hold the department roles:\n%s", y)
+	}
+	rev := e.revision("w")
+	_, err = e.svc.ImportPolicy(e.ctx, "w", admin.Write{}, y)
+	must(t, err)
+	if e.revision("w") != rev {
+		t.Error("re-importing the export wrote")
+	}
+	_, err = e.svc.ImportPolicy(e.ctx, "w", admin.Write{}, []byte(strings.Replace(string(y), "include_subdepartments: true", "include_subdepartments: false", 1)))
+	must(t, err)
+	if has("ana") || !has("ben") {
+		t.Error("importing sales without sub-departments left ana holding Sales, or took it from ben")
 	}
 }
 
