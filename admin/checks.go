@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-authz/gatehouse/policy"
 )
@@ -150,8 +151,12 @@ func (v *view) reasonFor(powerful []string) error {
 
 // checkMemberC4 checks that a member with direct grants still satisfies C4
 // on its effective levels (M5), whatever its roles now give.
-func (v *view) checkMemberC4(m *Member) error {
-	refs := heldRefs(v.depts, v.roles, m, v.now, nil, v.deptRoleCount > 0)
+func (v *view) checkMemberC4(m *Member) error { return v.checkMemberC4At(m, v.now) }
+
+// checkMemberC4At is checkMemberC4 with the roles m holds through
+// departments at instant t (T1).
+func (v *view) checkMemberC4At(m *Member, t time.Time) error {
+	refs := heldRefs(v.depts, v.roles, m, t, nil, v.deptRoleCount > 0)
 	vs := make([]policy.Vector, 0, len(refs))
 	for _, a := range refs {
 		r, rv := v.roles[a.RoleID], v.roleRevision(a.RoleID, a.Revision)

@@ -326,10 +326,12 @@ func (v *view) deptSuspects() []string {
 		if m == nil {
 			continue
 		}
-		before := deptHeld(v.base.depts, v.base.roles, base, v.now)
+		// Before the write, as stored: what the write itself expires was
+		// still held then (the zero time expires nothing).
+		before := deptHeld(v.base.depts, v.base.roles, base, time.Time{})
 		after := deptHeld(v.depts, v.roles, m, v.now)
 		if !slices.EqualFunc(before, after, func(x, y HeldRole) bool {
-			return x.RoleID == y.RoleID && x.Revision == y.Revision && x.Department == y.Department
+			return x.RoleID == y.RoleID && x.Revision == y.Revision && x.Department == y.Department && x.ExpiresAt.Equal(y.ExpiresAt)
 		}) {
 			out = append(out, u)
 		}

@@ -148,18 +148,32 @@ func (v *view) checkExpiry(what string, at time.Time) (time.Time, error) {
 // a member whose kind the default role is not for needs a role that does
 // not expire.
 func (v *view) checkNotAllExpiring(m *Member) error {
-	for _, a := range m.Roles {
-		if a.ExpiresAt.IsZero() {
-			return nil
-		}
-	}
 	def := v.defaultRole()
-	if def.Audience == m.Kind {
+	if def.Audience == m.Kind || v.hasPermanentRole(m) {
 		return nil
 	}
 	return &policy.Error{Code: policy.CodeLastRole,
 		Message: fmt.Sprintf("every role of %s would expire, and the default role %q is not for %s members; keep one %s role without an expiry", m.UserID, def.Name, m.Kind, m.Kind),
 		Details: map[string]any{"user_id": m.UserID, "role_id": def.ID}}
+}
+
+// hasPermanentRole reports whether m holds a role that does not expire,
+// of its own or through a department.
+func (v *view) hasPermanentRole(m *Member) bool {
+	for _, a := range m.live(v.now).Roles {
+		if a.ExpiresAt.IsZero() {
+			return true
+		}
+	}
+	if v.deptRoleCount == 0 {
+		return false
+	}
+	for _, h := range deptHeld(v.depts, v.roles, m, v.now) {
+		if h.ExpiresAt.IsZero() {
+			return true
+		}
+	}
+	return false
 }
 
 // checkFutureC4 holds C4 at every instant an entry of m expires: a direct
@@ -178,6 +192,13 @@ func (v *view) checkFutureC4(m *Member) error {
 	for _, t := range m.GrantExpiry {
 		instants = append(instants, t)
 	}
+	if v.deptRoleCount > 0 {
+		for _, h := range deptHeld(v.depts, v.roles, m, v.now) {
+			if !h.ExpiresAt.IsZero() {
+				instants = append(instants, h.ExpiresAt)
+			}
+		}
+	}
 	slices.SortFunc(instants, func(a, b time.Time) int { return a.Compare(b) })
 	instants = slices.Compact(instants)
 	for _, t := range instants {
@@ -185,7 +206,7 @@ func (v *view) checkFutureC4(m *Member) error {
 		if len(at.Grants) == 0 {
 			continue
 		}
-		if err := v.checkMemberC4(at); err != nil {
+		if err := v.checkMemberC4At(at, t); err != nil {
 			var pe *policy.Error
 			if errors.As(err, &pe) {
 				return &policy.Error{Code: pe.Code, Message: fmt.Sprintf("from %s, when access of %s expires: %s", t.Format(time.RFC3339), m.UserID, pe.Message),
@@ -294,41 +315,10 @@ func (v *view) expireMember(u string) error {
 		}
 	}
 	slices.Sort(grants)
-	if len(m.Roles) == 0 { // M4
-		def := v.defaultRole()
+	if def := v.defaultRole(); len(m.Roles) == 0 && def.Audience == m.Kind { // M4; never another audience's (M6)
 		m.addAssignment(Assignment{RoleID: def.ID, Revision: def.Revision, AssignedAt: v.now, AssignedBy: v.actor.AuditName()})
 	}
-	// A role edit made after a grant was given may have left a direct
-	// grant depending on what just expired (C4): such a grant goes too,
-	// named in the entry, rather than the expiry being stuck.
-	var dropped []string
-	for range 8 {
-		if len(m.Grants) == 0 {
-			break
-		}
-		err := v.checkMemberC4(m)
-		var pe *policy.Error
-		if err == nil || !errors.As(err, &pe) {
-			break
-		}
-		vs, _ := pe.Details["violations"].([]policy.Violation)
-		if len(vs) == 0 {
-			break
-		}
-		for _, x := range vs {
-			if _, ok := m.Grants[x.Permission]; ok {
-				delete(m.Grants, x.Permission)
-				delete(m.GrantExpiry, x.Permission)
-				dropped = append(dropped, x.Permission)
-			}
-		}
-	}
-	if len(m.Grants) == 0 {
-		m.Grants = nil
-	}
-	if len(m.GrantExpiry) == 0 {
-		m.GrantExpiry = nil
-	}
+	dropped := v.dropBrokenGrants(m)
 	v.addressedMembers = append(v.addressedMembers, u)
 	v.putMember(m)
 	v.forced[u] = true // access ended: the epoch moves even if levels did not (A1, T2)
@@ -362,15 +352,60 @@ func (v *view) expireDepartment(id string) {
 	v.deptRolesExpired = true
 	// Whoever held an expired role through the department loses access:
 	// its epoch moves whatever its levels (T2).
+	v.putDept(&d)
 	for u, m := range v.base.members {
-		if reaches(v.base.depts, old, m) {
-			v.forced[u] = true
+		if !reaches(v.base.depts, old, m) {
+			continue
+		}
+		v.forced[u] = true
+		if cur := v.member(u); len(cur.Grants) > 0 {
+			c := cur.clone()
+			if dropped := v.dropBrokenGrants(c); len(dropped) > 0 {
+				v.putMember(c)
+				v.record("member.expire", "member:"+u, map[string]any{"roles": assignmentsJSON(cur)["roles"], "grants": cur.Grants},
+					map[string]any{"roles": assignmentsJSON(c)["roles"], "grants": c.Grants, "dropped_grants": dropped})
+			}
 		}
 	}
-	v.putDept(&d)
 	after := deptRolesJSON(&d)
 	after["expired_roles"] = gone
 	v.record("department.expire", "department:"+id, deptRolesJSON(old), after)
+}
+
+// dropBrokenGrants removes from m (a fresh value) the direct grants that
+// break C4 once access has expired: a role edit made after a grant was
+// given may have left it depending on what just expired. Such a grant
+// goes too, named in the audit entry, rather than the expiry being stuck.
+func (v *view) dropBrokenGrants(m *Member) []string {
+	var dropped []string
+	for range 8 {
+		if len(m.Grants) == 0 {
+			break
+		}
+		err := v.checkMemberC4(m)
+		var pe *policy.Error
+		if err == nil || !errors.As(err, &pe) {
+			break
+		}
+		vs, _ := pe.Details["violations"].([]policy.Violation)
+		if len(vs) == 0 {
+			break
+		}
+		for _, x := range vs {
+			if _, ok := m.Grants[x.Permission]; ok {
+				delete(m.Grants, x.Permission)
+				delete(m.GrantExpiry, x.Permission)
+				dropped = append(dropped, x.Permission)
+			}
+		}
+	}
+	if len(m.Grants) == 0 {
+		m.Grants = nil
+	}
+	if len(m.GrantExpiry) == 0 {
+		m.GrantExpiry = nil
+	}
+	return unique(dropped)
 }
 
 // arm sets the workspace's expiry timer for the earliest instant its

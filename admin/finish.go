@@ -129,15 +129,17 @@ func (v *view) finish() (*Commit, error) {
 			escalations = append(escalations, esc...)
 		} else {
 			oldEff, newEff := v.baseEffective(old), v.effective(m)
-			if len(m.Grants) > 0 && (v.dirty[u] || v.applied[u]) {
+			if len(m.Grants) > 0 && (v.dirty[u] || v.applied[u] || slices.Contains(deptSuspects, u)) {
 				if err := v.checkMemberC4(m); err != nil {
 					return nil, err
 				}
-				if err := v.checkFutureC4(m); err != nil {
-					return nil, err
+				if !v.actor.System {
+					if err := v.checkFutureC4(m); err != nil {
+						return nil, err
+					}
 				}
 			}
-			if v.dirty[u] && !v.actor.System {
+			if (v.dirty[u] && !slices.Equal(old.Roles, m.Roles) || slices.Contains(deptSuspects, u)) && !v.actor.System {
 				if err := v.checkNotAllExpiring(m); err != nil {
 					return nil, err
 				}
@@ -208,11 +210,6 @@ func (v *view) ops(bumped []string) []Op {
 			ops = append(ops, PutObject{Object: o})
 		}
 	}
-	for _, id := range unique(v.deptsPut) {
-		if d, ok := v.depts[id]; ok {
-			ops = append(ops, PutDepartment{Department: *d})
-		}
-	}
 	for _, id := range unique(v.rolesPut) {
 		if r, ok := v.roles[id]; ok {
 			ops = append(ops, PutRole{Role: *r})
@@ -226,6 +223,13 @@ func (v *view) ops(bumped []string) []Op {
 	for _, a := range v.applies {
 		if _, ok := v.roles[a.RoleID]; ok {
 			ops = append(ops, a)
+		}
+	}
+	// Departments after the role revisions their roles may hold (M9),
+	// before the members that may join them.
+	for _, id := range unique(v.deptsPut) {
+		if d, ok := v.depts[id]; ok {
+			ops = append(ops, PutDepartment{Department: *d})
 		}
 	}
 	users := make([]string, 0, len(v.members))

@@ -316,7 +316,7 @@ func (v *view) checkDepartments(ids []string) ([]string, error) {
 // the default role away from a member left with nothing else is last_role.
 func (v *view) setRoles(m *Member, roleIDs []string) error {
 	ids := unique(roleIDs)
-	if len(ids) == 0 && v.deptRoleCount > 0 && len(deptHeld(v.depts, v.roles, m, v.now)) > 0 {
+	if len(ids) == 0 && v.deptRoleCount > 0 && len(deptHeld(v.depts, v.roles, m, v.now)) > 0 && (v.defaultRole().Audience == m.Kind || v.hasPermanentRole(&Member{Kind: m.Kind, DepartmentIDs: m.DepartmentIDs})) {
 		m.Roles = nil // the member holds roles through departments (M2, M9)
 		return v.checkAudiences(m)
 	}
@@ -499,7 +499,7 @@ func (s *Service) RemoveRoleMember(ctx context.Context, ws string, w Write, role
 		}
 		m := old.clone()
 		m.Roles = slices.Delete(m.Roles, i, i+1)
-		if len(m.Roles) == 0 && v.deptRoleCount > 0 && len(deptHeld(v.depts, v.roles, m, v.now)) > 0 {
+		if len(m.Roles) == 0 && v.deptRoleCount > 0 && len(deptHeld(v.depts, v.roles, m, v.now)) > 0 && (v.defaultRole().Audience == m.Kind || v.hasPermanentRole(m)) {
 			m.Roles = nil // still holds roles through departments (M4, M9)
 		} else if len(m.Roles) == 0 {
 			def := v.defaultRole()
