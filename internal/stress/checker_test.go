@@ -50,14 +50,14 @@ type state struct {
 	// stored is the reference of the stored rows with nothing expired:
 	// what epochs follow (A1), since an expiry moves epochs when it is
 	// committed (T2).
-	stored  *policyref.Model
-	st      policy.State
-	acc     policyref.Access
+	stored   *policyref.Model
+	st       policy.State
+	acc      policyref.Access
 	expiry   []time.Time // every expiry instant in the state (T1)
 	loadedAt time.Time
-	members map[string]*admin.Member
-	roles   map[string]*admin.Role
-	levels  map[string]map[string]policy.Level // user → permission → level, filled by levelsOf
+	members  map[string]*admin.Member
+	roles    map[string]*admin.Role
+	levels   map[string]map[string]policy.Level // user → permission → level, filled by levelsOf
 }
 
 func newChecker(h *harness, ws string, i int) *checker {
