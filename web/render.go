@@ -35,7 +35,7 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
-	"iso":        func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"holdsRole": func(id string, as []admin.Assignment) bool {
 		return slices.ContainsFunc(as, func(a admin.Assignment) bool { return a.RoleID == id })
 	},
