@@ -66,9 +66,7 @@ func (v *view) finish() (*Commit, error) {
 	// suspects; any touched member left with no role at all gets the
 	// default one.
 	deptSuspects := v.deptSuspects()
-	for _, u := range deptSuspects {
-		v.addressedMembers = append(v.addressedMembers, u)
-	}
+	v.addressedMembers = append(v.addressedMembers, deptSuspects...)
 	if v.anyDeptRoles() {
 		touched := append(slices.Clone(deptSuspects), slices.Collect(maps.Keys(v.dirty))...)
 		slices.Sort(touched)
