@@ -107,7 +107,7 @@ func (m *model) authority(actor Actor) (Authority, error) {
 		a.unlimited, a.owner = true, true
 		return a, nil
 	}
-	a.levels = effectiveIn(m, m.cat, m.roles, m.revs, mb)
+	a.levels = effectiveIn(nil, m, m.cat, m.roles, m.revs, m.depts, mb)
 	a.view, a.edit = levelOf(m.cat, a.levels, permRolesView), levelOf(m.cat, a.levels, permRolesEdit)
 	a.viewSpan = m.span(mb, a.view)
 	a.editSpan = m.span(mb, a.edit)

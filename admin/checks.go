@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-authz/gatehouse/policy"
 )
@@ -150,9 +151,14 @@ func (v *view) reasonFor(powerful []string) error {
 
 // checkMemberC4 checks that a member with direct grants still satisfies C4
 // on its effective levels (M5), whatever its roles now give.
-func (v *view) checkMemberC4(m *Member) error {
-	vs := make([]policy.Vector, 0, len(m.Roles))
-	for _, a := range m.Roles {
+func (v *view) checkMemberC4(m *Member) error { return v.checkMemberC4At(m, v.now) }
+
+// checkMemberC4At is checkMemberC4 with the roles m holds through
+// departments at instant t (T1).
+func (v *view) checkMemberC4At(m *Member, t time.Time) error {
+	refs := heldRefs(v.depts, v.roles, m, t, nil, v.deptRoleCount > 0)
+	vs := make([]policy.Vector, 0, len(refs))
+	for _, a := range refs {
 		r, rv := v.roles[a.RoleID], v.roleRevision(a.RoleID, a.Revision)
 		if r != nil && rv != nil {
 			vs = append(vs, v.base.roleVector(v.cat, r, rv))

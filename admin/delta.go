@@ -39,6 +39,7 @@ func (v *view) delta(last *policy.Snapshot) (policy.Delta, bool) {
 	}
 	slices.Sort(users)
 	refs := make([]policy.RoleRef, 0, 2*len(users))
+	withDepts := v.deptRoleCount > 0
 	for _, u := range users {
 		m := v.members[u]
 		if m == nil {
@@ -47,10 +48,9 @@ func (v *view) delta(last *policy.Snapshot) (policy.Delta, bool) {
 			}
 			continue
 		}
+		m = m.live(v.now)
 		start := len(refs)
-		for _, a := range m.Roles {
-			refs = append(refs, policy.RoleRef{RoleID: a.RoleID, Revision: a.Revision})
-		}
+		refs = heldRefs(v.depts, v.roles, m, v.now, refs, withDepts)
 		d.Members = append(d.Members, policy.Member{UserID: u, Kind: m.Kind, Owner: m.Owner, DepartmentIDs: m.DepartmentIDs,
 			Roles: refs[start:len(refs):len(refs)], Grants: m.Grants, When: m.When, Epoch: m.Epoch, Email: m.Email})
 	}

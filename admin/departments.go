@@ -84,7 +84,11 @@ func (v *view) putDepartment(d Department, subtreeChecked ...bool) error {
 		}
 	}
 	v.addressedDepts = append(v.addressedDepts, d.ID)
-	if old != nil && *old == d {
+	d.Roles, d.IncludeSubdepartments = nil, false // set by setDepartmentRoles (M9)
+	if old != nil {
+		d.Roles, d.IncludeSubdepartments = old.Roles, old.IncludeSubdepartments
+	}
+	if old != nil && deptEqual(old, &d) {
 		return nil
 	}
 	if old != nil && old.ParentID != d.ParentID {

@@ -37,7 +37,7 @@ var areas = map[string]Area{
 
 	"member.upsert": AreaPeopleEdit, "member.import": AreaPeopleEdit, "member.roles": AreaPeopleEdit,
 	"role.members.add": AreaPeopleEdit, "role.members.remove": AreaPeopleEdit, "member.remove": AreaPeopleEdit,
-	"member.grants": AreaPeopleEdit, "department.put": AreaPeopleEdit, "department.delete": AreaPeopleEdit,
+	"member.grants": AreaPeopleEdit, "member.expire": AreaPeopleEdit, "department.put": AreaPeopleEdit, "department.delete": AreaPeopleEdit,
 
 	"key.create": AreaOwner, "key.revoke": AreaOwner, "workspace.update": AreaOwner, "console.link": AreaOwner,
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 
@@ -61,6 +62,20 @@ func marshal(x any) json.RawMessage {
 //   - a raised delete or export level carries a reason (X4).
 func (v *view) finish() (*Commit, error) {
 	rev := v.ws.Revision + 1
+	// M9 with M2/M4: members whose roles through departments changed are
+	// suspects; any touched member left with no role at all gets the
+	// default one.
+	deptSuspects := v.deptSuspects()
+	v.addressedMembers = append(v.addressedMembers, deptSuspects...)
+	if v.anyDeptRoles() {
+		touched := append(slices.Clone(deptSuspects), slices.Collect(maps.Keys(v.dirty))...)
+		slices.Sort(touched)
+		for _, u := range slices.Compact(touched) {
+			if err := v.fallBackToDefault(u); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if err := v.checkAudited(); err != nil {
 		return nil, err
 	}
@@ -83,6 +98,11 @@ func (v *view) finish() (*Commit, error) {
 			suspects = append(suspects, u)
 		}
 	}
+	for _, u := range deptSuspects {
+		if _, ok := v.members[u]; !ok && !v.forced[u] {
+			suspects = append(suspects, u)
+		}
+	}
 	if v.allSuspect {
 		for u := range v.base.members {
 			if _, ok := v.members[u]; !ok && !v.forced[u] {
@@ -91,6 +111,7 @@ func (v *view) finish() (*Commit, error) {
 		}
 	}
 	slices.Sort(suspects)
+	suspects = slices.Compact(suspects)
 	var bumped []string
 	var escalations []string
 	for _, u := range suspects {
@@ -106,13 +127,24 @@ func (v *view) finish() (*Commit, error) {
 			escalations = append(escalations, esc...)
 		} else {
 			oldEff, newEff := v.baseEffective(old), v.effective(m)
-			if len(m.Grants) > 0 && (v.dirty[u] || v.applied[u]) {
+			if len(m.Grants) > 0 && (v.dirty[u] || v.applied[u] || slices.Contains(deptSuspects, u)) {
 				if err := v.checkMemberC4(m); err != nil {
+					return nil, err
+				}
+				if !v.actor.System {
+					if err := v.checkFutureC4(m); err != nil {
+						return nil, err
+					}
+				}
+			}
+			if (v.dirty[u] && !slices.Equal(old.Roles, m.Roles) || slices.Contains(deptSuspects, u)) && !v.actor.System {
+				if err := v.checkNotAllExpiring(m); err != nil {
 					return nil, err
 				}
 			}
 			if actorLevels != nil {
 				escalations = append(escalations, raisedAbove(v.base.cat, oldEff, v.cat, newEff, v.base.cat, actorLevels)...)
+				escalations = append(escalations, v.extendedAbove(old, m, actorLevels)...)
 			}
 			changed = !sameLevels(v.base.cat, oldEff, v.cat, newEff)
 		}
@@ -176,11 +208,6 @@ func (v *view) ops(bumped []string) []Op {
 			ops = append(ops, PutObject{Object: o})
 		}
 	}
-	for _, id := range unique(v.deptsPut) {
-		if d, ok := v.depts[id]; ok {
-			ops = append(ops, PutDepartment{Department: *d})
-		}
-	}
 	for _, id := range unique(v.rolesPut) {
 		if r, ok := v.roles[id]; ok {
 			ops = append(ops, PutRole{Role: *r})
@@ -194,6 +221,13 @@ func (v *view) ops(bumped []string) []Op {
 	for _, a := range v.applies {
 		if _, ok := v.roles[a.RoleID]; ok {
 			ops = append(ops, a)
+		}
+	}
+	// Departments after the role revisions their roles may hold (M9),
+	// before the members that may join them.
+	for _, id := range unique(v.deptsPut) {
+		if d, ok := v.depts[id]; ok {
+			ops = append(ops, PutDepartment{Department: *d})
 		}
 	}
 	users := make([]string, 0, len(v.members))
@@ -307,6 +341,7 @@ func hashEntry(e *AuditEntry) string {
 func (v *view) merge() {
 	m := v.base
 	m.ws, m.roles, m.revs, m.depts, m.objects, m.keys, m.aliases, m.gateway = v.ws, v.roles, v.revs, v.depts, v.objects, v.keys, v.aliases, v.gateway
+	m.deptRoleCount = v.deptRoleCount
 	if m.cat != v.cat {
 		m.cat = v.cat
 		clear(m.vecs)
@@ -334,6 +369,7 @@ func (v *view) merge() {
 				}
 			}
 		}
+		m.noteExpiry(u, mb)
 		if mb == nil {
 			delete(m.members, u)
 			continue
@@ -360,6 +396,11 @@ func (m *model) pruneRevisions() {
 	held := map[policy.RoleRef]bool{}
 	for _, mb := range m.members {
 		for _, a := range mb.Roles {
+			held[policy.RoleRef{RoleID: a.RoleID, Revision: a.Revision}] = true
+		}
+	}
+	for _, d := range m.depts {
+		for _, a := range d.Roles {
 			held[policy.RoleRef{RoleID: a.RoleID, Revision: a.Revision}] = true
 		}
 	}

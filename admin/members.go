@@ -7,6 +7,7 @@ import (
 	"net/mail"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-authz/gatehouse/policy"
 )
@@ -41,6 +42,9 @@ func (s *Service) Member(ctx context.Context, ws string, who Actor, user string)
 			return err
 		}
 		out = *mb.clone()
+		if m.deptRoleCount > 0 {
+			out.DepartmentRoles = deptHeld(m.depts, m.roles, mb, m.now())
+		}
 		return nil
 	})
 	return out, err
@@ -48,8 +52,60 @@ func (s *Service) Member(ctx context.Context, ws string, who Actor, user string)
 
 // Members lists members matching f (M7), served by the store's indexes,
 // leaving out those who may not see (X3): the page is filled from further
-// store pages, so a page is short only at the end.
+// store pages, so a page is short only at the end. Each member shows the
+// roles it holds through departments (M9), and a role's list includes the
+// members who hold it through a department.
 func (s *Service) Members(ctx context.Context, ws string, who Actor, f MemberFilter) ([]Member, error) {
+	out, err := s.members(ctx, ws, who, f)
+	if err != nil {
+		return nil, err
+	}
+	err = s.read(ctx, ws, func(m *model) error {
+		if m.deptRoleCount == 0 {
+			return nil
+		}
+		now := m.now()
+		for i := range out {
+			if mb := m.members[out[i].UserID]; mb != nil {
+				out[i].DepartmentRoles = deptHeld(m.depts, m.roles, mb, now)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// viaDepartments returns, sorted, the members after f.After matching f's
+// department and text filters who hold role f.Role through a department
+// only (M9), at most f.Limit of them.
+func (s *Service) viaDepartments(ctx context.Context, ws string, a Authority, f MemberFilter) ([]Member, error) {
+	var out []Member
+	err := s.read(ctx, ws, func(m *model) error {
+		if m.deptRoleCount == 0 {
+			return nil
+		}
+		now := m.now()
+		q := strings.ToLower(f.Query)
+		for u, mb := range m.members {
+			if u <= f.After || mb.holds(f.Role) || (f.Department != "" && !slices.Contains(mb.DepartmentIDs, f.Department)) ||
+				(q != "" && !strings.Contains(strings.ToLower(u), q) && !strings.Contains(strings.ToLower(mb.Name), q) && !strings.Contains(strings.ToLower(mb.Email), q)) ||
+				!a.Sees(mb) {
+				continue
+			}
+			if slices.ContainsFunc(deptHeld(m.depts, m.roles, mb, now), func(h HeldRole) bool { return h.RoleID == f.Role }) {
+				out = append(out, *mb.clone())
+			}
+		}
+		return nil
+	})
+	slices.SortFunc(out, func(x, y Member) int { return cmpString(x.UserID, y.UserID) })
+	if len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
+	return out, err
+}
+
+func (s *Service) members(ctx context.Context, ws string, who Actor, f MemberFilter) ([]Member, error) {
 	if _, err := s.space(ctx, ws); err != nil {
 		return nil, err
 	}
@@ -63,6 +119,26 @@ func (s *Service) Members(ctx context.Context, ws string, who Actor, f MemberFil
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
 	}
+	if f.Role != "" {
+		via, err := s.viaDepartments(ctx, ws, a, f)
+		if err != nil {
+			return nil, err
+		}
+		if len(via) > 0 {
+			own, err := s.listed(ctx, ws, a, f)
+			if err != nil {
+				return nil, err
+			}
+			all := append(own, via...)
+			slices.SortFunc(all, func(x, y Member) int { return cmpString(x.UserID, y.UserID) })
+			return all[:min(len(all), f.Limit)], nil
+		}
+	}
+	return s.listed(ctx, ws, a, f)
+}
+
+// listed is a page of the store's members matching f that a may see.
+func (s *Service) listed(ctx context.Context, ws string, a Authority, f MemberFilter) ([]Member, error) {
 	if a.unlimited || a.view == policy.LevelAll {
 		return s.store.Members(ctx, ws, f)
 	}
@@ -202,7 +278,8 @@ func (v *view) upsertMember(in MemberInput) error {
 
 func memberEqual(a, b *Member) bool {
 	return a.Name == b.Name && a.Email == b.Email && a.Kind == b.Kind && a.Owner == b.Owner &&
-		slices.Equal(a.DepartmentIDs, b.DepartmentIDs) && slices.Equal(a.Roles, b.Roles) && grantsEqual(a.Grants, b.Grants)
+		slices.Equal(a.DepartmentIDs, b.DepartmentIDs) && slices.Equal(a.Roles, b.Roles) && grantsEqual(a.Grants, b.Grants) &&
+		maps.Equal(a.When, b.When) && maps.EqualFunc(a.GrantExpiry, b.GrantExpiry, time.Time.Equal)
 }
 
 func grantsEqual(a, b policy.Grants) bool {
@@ -239,6 +316,10 @@ func (v *view) checkDepartments(ids []string) ([]string, error) {
 // the default role away from a member left with nothing else is last_role.
 func (v *view) setRoles(m *Member, roleIDs []string) error {
 	ids := unique(roleIDs)
+	if len(ids) == 0 && v.deptRoleCount > 0 && len(deptHeld(v.depts, v.roles, m, v.now)) > 0 && (v.defaultRole().Audience == m.Kind || v.hasPermanentRole(&Member{Kind: m.Kind, DepartmentIDs: m.DepartmentIDs})) {
+		m.Roles = nil // the member holds roles through departments (M2, M9)
+		return v.checkAudiences(m)
+	}
 	if len(ids) == 0 {
 		def := v.defaultRole()
 		if len(m.Roles) == 1 && m.Roles[0].RoleID == def.ID {
@@ -293,8 +374,18 @@ func (v *view) lastRoleError(m *Member, def *Role) error {
 		Details: map[string]any{"user_id": m.UserID, "role_id": def.ID}}
 }
 
-// SetMemberRoles replaces a member's roles (M2, M4, M6, M7).
+// SetMemberRoles replaces a member's roles (M2, M4, M6, M7), keeping the
+// expiry of the roles it keeps.
 func (s *Service) SetMemberRoles(ctx context.Context, ws string, w Write, user string, roleIDs []string) (Member, int64, error) {
+	return s.SetMemberRolesUntil(ctx, ws, w, user, roleIDs, nil)
+}
+
+// SetMemberRolesUntil replaces a member's roles (M2, M4, M6, M7) and, when
+// expiresAt is not nil, their expiry (T1): each role listed in it expires
+// at its instant (which must be in the future), every other role does not
+// expire. A nil expiresAt keeps the expiry of the roles kept. Extending
+// or removing an expiry is a grant (T3, X3a).
+func (s *Service) SetMemberRolesUntil(ctx context.Context, ws string, w Write, user string, roleIDs []string, expiresAt map[string]time.Time) (Member, int64, error) {
 	var out Member
 	v, err := s.update(ctx, ws, w, "member.roles", func(v *view) error {
 		old := v.member(user)
@@ -305,6 +396,21 @@ func (s *Service) SetMemberRoles(ctx context.Context, ws string, w Write, user s
 		m := old.clone()
 		if err := v.setRoles(m, roleIDs); err != nil {
 			return err
+		}
+		if expiresAt != nil {
+			for id := range expiresAt {
+				if !m.holds(id) {
+					return &policy.Error{Code: policy.CodeInvalidArgument, Message: fmt.Sprintf("expires_at names role %q, which is not among the roles given", id),
+						Details: map[string]any{"field": "expires_at", "role_id": id}}
+				}
+			}
+			for i := range m.Roles {
+				at, err := v.checkExpiry("role "+m.Roles[i].RoleID, expiresAt[m.Roles[i].RoleID])
+				if err != nil {
+					return err
+				}
+				m.Roles[i].ExpiresAt = at
+			}
 		}
 		if slices.Equal(old.Roles, m.Roles) {
 			return nil
@@ -320,10 +426,23 @@ func (s *Service) SetMemberRoles(ctx context.Context, ws string, w Write, user s
 }
 
 // AddRoleMembers assigns a role to members (M6, M7). Members who already
-// hold it are left as they are.
+// hold it are left as they are, but for an expiry, which is removed.
 func (s *Service) AddRoleMembers(ctx context.Context, ws string, w Write, roleID string, users []string) (int64, error) {
+	return s.AddRoleMembersUntil(ctx, ws, w, roleID, users, time.Time{})
+}
+
+// AddRoleMembersUntil assigns a role to members until expiresAt (T1; the
+// zero time: without expiry). An assignment only ever gets longer here:
+// a member who holds the role until an earlier instant holds it until
+// expiresAt (a zero expiresAt removes the expiry), one who holds it longer
+// is left as it is. Extending is a grant (T3, X3a).
+func (s *Service) AddRoleMembersUntil(ctx context.Context, ws string, w Write, roleID string, users []string, expiresAt time.Time) (int64, error) {
 	v, err := s.update(ctx, ws, w, "role.members.add", func(v *view) error {
 		r, err := v.role(roleID)
+		if err != nil {
+			return err
+		}
+		until, err := v.checkExpiry("role "+roleID, expiresAt)
 		if err != nil {
 			return err
 		}
@@ -333,11 +452,19 @@ func (s *Service) AddRoleMembers(ctx context.Context, ws string, w Write, roleID
 				return memberNotFound(u)
 			}
 			v.addressedMembers = append(v.addressedMembers, u)
-			if old.holds(roleID) {
+			if i, ok := old.assignment(roleID); ok {
+				cur := old.Roles[i].ExpiresAt
+				if cur.IsZero() || (!until.IsZero() && !until.After(cur)) {
+					continue
+				}
+				m := old.clone()
+				m.Roles[i].ExpiresAt = until
+				v.putMember(m)
+				v.record("member.roles", "member:"+u, assignmentsJSON(old), assignmentsJSON(m))
 				continue
 			}
 			m := old.clone()
-			m.addAssignment(Assignment{RoleID: roleID, Revision: r.Revision, AssignedAt: v.now, AssignedBy: v.actor.AuditName()})
+			m.addAssignment(Assignment{RoleID: roleID, Revision: r.Revision, AssignedAt: v.now, AssignedBy: v.actor.AuditName(), ExpiresAt: until})
 			if err := v.checkAudiences(m); err != nil {
 				return err
 			}
@@ -372,7 +499,9 @@ func (s *Service) RemoveRoleMember(ctx context.Context, ws string, w Write, role
 		}
 		m := old.clone()
 		m.Roles = slices.Delete(m.Roles, i, i+1)
-		if len(m.Roles) == 0 {
+		if len(m.Roles) == 0 && v.deptRoleCount > 0 && len(deptHeld(v.depts, v.roles, m, v.now)) > 0 && (v.defaultRole().Audience == m.Kind || v.hasPermanentRole(m)) {
+			m.Roles = nil // still holds roles through departments (M4, M9)
+		} else if len(m.Roles) == 0 {
 			def := v.defaultRole()
 			if roleID == def.ID {
 				return v.lastRoleError(m, def)
@@ -416,13 +545,29 @@ func (s *Service) RemoveMember(ctx context.Context, ws string, w Write, user str
 // SetDirectGrants replaces a member's direct grants (M5): additive only,
 // validated against the member's kind and C4 on the effective levels. It
 // returns the grants that are redundant (at or below what the roles give).
+// Grants kept at the same level keep their expiry.
 func (s *Service) SetDirectGrants(ctx context.Context, ws string, w Write, user string, grants policy.Grants) (Member, []string, int64, error) {
-	return s.SetDirectGrantsWhen(ctx, ws, w, user, grants, nil)
+	return s.SetDirectGrantsWith(ctx, ws, w, user, grants, nil, nil)
 }
 
 // SetDirectGrantsWhen is SetDirectGrants with conditions on some of the
 // grants (G1): a conditional direct grant counts at its level (M5, X3a).
 func (s *Service) SetDirectGrantsWhen(ctx context.Context, ws string, w Write, user string, grants policy.Grants, when policy.Conditions) (Member, []string, int64, error) {
+	return s.SetDirectGrantsWith(ctx, ws, w, user, grants, when, nil)
+}
+
+// SetDirectGrantsUntil is SetDirectGrants with the grants' expiry (T1).
+func (s *Service) SetDirectGrantsUntil(ctx context.Context, ws string, w Write, user string, grants policy.Grants, expiresAt map[string]time.Time) (Member, []string, int64, error) {
+	return s.SetDirectGrantsWith(ctx, ws, w, user, grants, nil, expiresAt)
+}
+
+// SetDirectGrantsWith replaces a member's direct grants with their
+// conditions (G1) and expiry (T1): when expiresAt is not nil, each grant it
+// names expires at its instant (in the future) and every other grant does
+// not expire; a nil expiresAt keeps the expiry of grants kept at the same
+// level. Extending or removing an expiry is a grant (T3, X3a), and a
+// conditional grant counts at its level (M5, X3a).
+func (s *Service) SetDirectGrantsWith(ctx context.Context, ws string, w Write, user string, grants policy.Grants, when policy.Conditions, expiresAt map[string]time.Time) (Member, []string, int64, error) {
 	var redundant []string
 	var out Member
 	v, err := s.update(ctx, ws, w, "member.grants", func(v *view) error {
@@ -431,8 +576,9 @@ func (s *Service) SetDirectGrantsWhen(ctx context.Context, ws string, w Write, u
 			return memberNotFound(user)
 		}
 		v.addressedMembers = append(v.addressedMembers, user)
-		vs := make([]policy.Vector, 0, len(old.Roles))
-		for _, a := range old.Roles {
+		refs := heldRefs(v.depts, v.roles, old.live(v.now), v.now, nil, v.deptRoleCount > 0)
+		vs := make([]policy.Vector, 0, len(refs))
+		for _, a := range refs {
 			vs = append(vs, v.base.roleVector(v.cat, v.roles[a.RoleID], v.roleRevision(a.RoleID, a.Revision)))
 		}
 		var err error
@@ -442,7 +588,32 @@ func (s *Service) SetDirectGrantsWhen(ctx context.Context, ws string, w Write, u
 		if err := v.cat.ValidateConditions(grants, when); err != nil {
 			return err
 		}
-		if grantsEqual(old.Grants, grants) && maps.Equal(old.When, when) {
+		expiry := map[string]time.Time{}
+		if expiresAt == nil {
+			for k, t := range old.GrantExpiry {
+				if l, ok := grants[k]; ok && old.Grants[k] == l {
+					expiry[k] = t
+				}
+			}
+		} else {
+			for k, t := range expiresAt {
+				if _, ok := grants[k]; !ok {
+					return &policy.Error{Code: policy.CodeInvalidArgument, Message: fmt.Sprintf("expires_at names %q, which is not among the grants given", k),
+						Details: map[string]any{"field": "expires_at", "permission": k}}
+				}
+				at, err := v.checkExpiry("grant "+k, t)
+				if err != nil {
+					return err
+				}
+				if !at.IsZero() {
+					expiry[k] = at
+				}
+			}
+		}
+		if len(expiry) == 0 {
+			expiry = nil
+		}
+		if grantsEqual(old.Grants, grants) && maps.Equal(old.When, when) && maps.EqualFunc(old.GrantExpiry, expiry, time.Time.Equal) {
 			return nil
 		}
 		m := old.clone()
@@ -450,15 +621,9 @@ func (s *Service) SetDirectGrantsWhen(ctx context.Context, ws string, w Write, u
 		if len(m.Grants) == 0 {
 			m.Grants, m.When = nil, nil
 		}
+		m.GrantExpiry = expiry
 		v.putMember(m)
-		before, after := map[string]any{"grants": old.Grants}, map[string]any{"grants": m.Grants}
-		if len(old.When) > 0 {
-			before["when"] = old.When
-		}
-		if len(m.When) > 0 {
-			after["when"] = m.When
-		}
-		v.record("member.grants", "member:"+user, before, after)
+		v.record("member.grants", "member:"+user, grantsJSON(old), grantsJSON(m))
 		return nil
 	}, func(v *view) { out = *v.member(user) })
 	if err != nil {
@@ -479,7 +644,28 @@ func memberJSON(m *Member) any {
 func assignmentsJSON(m *Member) map[string]any {
 	roles := make([]map[string]any, 0, len(m.Roles))
 	for _, a := range m.Roles {
-		roles = append(roles, map[string]any{"role_id": a.RoleID, "revision": a.Revision})
+		r := map[string]any{"role_id": a.RoleID, "revision": a.Revision}
+		if !a.ExpiresAt.IsZero() {
+			r["expires_at"] = a.ExpiresAt.Format(time.RFC3339Nano)
+		}
+		roles = append(roles, r)
 	}
 	return map[string]any{"roles": roles}
+}
+
+// grantsJSON is a member's direct grants, with their expiry, as the audit
+// log shows them.
+func grantsJSON(m *Member) map[string]any {
+	out := map[string]any{"grants": m.Grants}
+	if len(m.When) > 0 {
+		out["when"] = m.When
+	}
+	if len(m.GrantExpiry) > 0 {
+		e := make(map[string]string, len(m.GrantExpiry))
+		for k, t := range m.GrantExpiry {
+			e[k] = t.Format(time.RFC3339Nano)
+		}
+		out["expires_at"] = e
+	}
+	return out
 }

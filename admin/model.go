@@ -3,6 +3,7 @@ package admin
 import (
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/gatehouse-authz/gatehouse/policy"
 )
@@ -23,6 +24,14 @@ type model struct {
 	aliases     map[string]string  // Z2: alias → permission key
 	gateway     []policy.GatewayRoute
 	audit       AuditHead
+	// expiring holds, for each member with an expiring assignment or
+	// direct grant, the earliest such instant (T1).
+	expiring map[string]time.Time
+	// now is the service's clock: what the model compiles and compares
+	// is its members as they are live now (see Member.live).
+	now func() time.Time
+	// deptRoleCount is how many departments hold roles (M9).
+	deptRoleCount int
 	// vecs caches compiled role vectors for cat. Guarded by the space's
 	// write lock, like every other field's mutation.
 	vecs map[policy.RoleRef]cachedVector
@@ -41,7 +50,7 @@ func newModel(base *policy.Catalog, d *Dataset) (*model, error) {
 		roles: map[string]*Role{}, revs: map[policy.RoleRef]*RoleRevision{},
 		members: make(map[string]*Member, len(d.Members)), roleMembers: map[string]map[string]struct{}{},
 		depts: map[string]*Department{}, objects: map[string]SmartObject{}, keys: map[string]*APIKey{},
-		vecs: map[policy.RoleRef]cachedVector{}}
+		vecs: map[policy.RoleRef]cachedVector{}, expiring: map[string]time.Time{}, now: time.Now}
 	for i := range d.Roles {
 		r := d.Roles[i]
 		m.roles[r.ID] = &r
@@ -54,6 +63,7 @@ func newModel(base *policy.Catalog, d *Dataset) (*model, error) {
 	for i := range d.Members {
 		mb := &d.Members[i]
 		m.members[mb.UserID] = mb
+		m.noteExpiry(mb.UserID, mb)
 		for _, a := range mb.Roles {
 			if rm := m.roleMembers[a.RoleID]; rm != nil {
 				rm[mb.UserID] = struct{}{}
@@ -63,6 +73,9 @@ func newModel(base *policy.Catalog, d *Dataset) (*model, error) {
 	for i := range d.Departments {
 		dp := d.Departments[i]
 		m.depts[dp.ID] = &dp
+		if len(dp.Roles) > 0 {
+			m.deptRoleCount++
+		}
 	}
 	for _, o := range d.Objects {
 		m.objects[o.ID] = o
@@ -113,11 +126,12 @@ func (m *model) state() policy.State {
 		st.Departments = append(st.Departments, policy.Department{ID: d.ID, Name: d.Name, ParentID: d.ParentID})
 	}
 	refs := make([]policy.RoleRef, 0, len(m.members)*2)
+	now := m.now()
+	withDepts := m.deptRoleCount > 0
 	for _, mb := range m.members {
+		mb = mb.live(now)
 		start := len(refs)
-		for _, a := range mb.Roles {
-			refs = append(refs, policy.RoleRef{RoleID: a.RoleID, Revision: a.Revision})
-		}
+		refs = heldRefs(m.depts, m.roles, mb, now, refs, withDepts)
 		st.Members = append(st.Members, policy.Member{UserID: mb.UserID, Kind: mb.Kind, Owner: mb.Owner,
 			DepartmentIDs: mb.DepartmentIDs, Roles: refs[start:len(refs):len(refs)], Grants: mb.Grants, When: mb.When, Epoch: mb.Epoch, Email: mb.Email})
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -60,6 +61,13 @@ type PolicyDept struct {
 	ID     string `yaml:"id"`
 	Name   string `yaml:"name"`
 	Parent string `yaml:"parent,omitempty"`
+	// Roles are held by the department's members (M9), and by its
+	// sub-departments' when IncludeSubdepartments.
+	Roles                 []string `yaml:"roles,omitempty"`
+	IncludeSubdepartments bool     `yaml:"include_subdepartments,omitempty"`
+	// RoleExpiresAt is when each of Roles expires (T1); a role it does
+	// not name does not expire.
+	RoleExpiresAt map[string]time.Time `yaml:"role_expires_at,omitempty"`
 }
 
 // ExportPolicy renders a workspace's policy as YAML, sorted so that the
@@ -79,8 +87,22 @@ func (s *Service) ExportPolicy(ctx context.Context, ws string) ([]byte, error) {
 			f.Roles = append(f.Roles, PolicyRole{ID: r.ID, Name: r.Name, Description: r.Description,
 				Audience: r.Audience, Predefined: r.Predefined, Grants: g})
 		}
+		now := m.now()
 		for _, d := range m.depts {
-			f.Departments = append(f.Departments, PolicyDept{ID: d.ID, Name: d.Name, Parent: d.ParentID})
+			pd := PolicyDept{ID: d.ID, Name: d.Name, Parent: d.ParentID, IncludeSubdepartments: d.IncludeSubdepartments}
+			for _, a := range d.Roles {
+				if expired(a.ExpiresAt, now) {
+					continue
+				}
+				pd.Roles = append(pd.Roles, a.RoleID)
+				if !a.ExpiresAt.IsZero() {
+					if pd.RoleExpiresAt == nil {
+						pd.RoleExpiresAt = map[string]time.Time{}
+					}
+					pd.RoleExpiresAt[a.RoleID] = a.ExpiresAt
+				}
+			}
+			f.Departments = append(f.Departments, pd)
 		}
 		if len(m.aliases) > 0 {
 			a := maps.Clone(m.aliases)
@@ -210,6 +232,19 @@ func (v *view) importPolicy(f *PolicyFile) error {
 		}
 		if err := v.importRole(pr); err != nil {
 			return prefixError(where, err)
+		}
+	}
+	// Department roles (M9), once the file's roles exist.
+	for i, d := range f.Departments {
+		in := DepartmentRolesInput{RoleIDs: d.Roles, IncludeSubdepartments: &d.IncludeSubdepartments, ExpiresAt: d.RoleExpiresAt}
+		if in.RoleIDs == nil {
+			in.RoleIDs = []string{}
+		}
+		if in.ExpiresAt == nil {
+			in.ExpiresAt = map[string]time.Time{}
+		}
+		if err := v.setDepartmentRoles(d.ID, in); err != nil {
+			return prefixError(fmt.Sprintf("departments[%d] (%s)", i, d.ID), err)
 		}
 	}
 	var gone []string

@@ -13,11 +13,11 @@ import (
 // compares instead of two whole effective vectors per member.
 func (v *view) onlyRevisionsMoved(u string, old, m *Member) bool {
 	if v.dirty[u] || !v.applied[u] || v.allSuspect || v.cat != v.base.cat || len(m.Grants) > 0 || m.Owner ||
-		old.Owner || old.Kind != m.Kind || len(old.Roles) != len(m.Roles) {
-		return false
+		old.Owner || old.Kind != m.Kind || len(old.Roles) != len(m.Roles) || v.anyDeptRoles() {
+		return false // department roles (M9) count too: the full comparison
 	}
 	for i := range m.Roles {
-		if m.Roles[i].RoleID != old.Roles[i].RoleID {
+		if m.Roles[i].RoleID != old.Roles[i].RoleID || !m.Roles[i].ExpiresAt.IsZero() {
 			return false
 		}
 	}

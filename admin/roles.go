@@ -383,6 +383,17 @@ func (s *Service) DeleteRole(ctx context.Context, ws string, w Write, id, reassi
 			return &policy.Error{Code: policy.CodeRoleProtected, Message: fmt.Sprintf("%q cannot be deleted: %s", r.Name, why),
 				Details: map[string]any{"role_id": id}}
 		}
+		var holders []string
+		for _, did := range slices.Sorted(maps.Keys(v.depts)) {
+			if slices.ContainsFunc(v.depts[did].Roles, func(a Assignment) bool { return a.RoleID == id }) {
+				holders = append(holders, did)
+			}
+		}
+		if len(holders) > 0 {
+			return &policy.Error{Code: policy.CodeRoleInUse,
+				Message: fmt.Sprintf("role %q is held by departments %s; take it off them first", r.Name, strings.Join(holders, ", ")),
+				Details: map[string]any{"role_id": id, "department_ids": holders}}
+		}
 		users := v.membersOf(id)
 		if len(users) > 0 {
 			if reassignTo == "" {

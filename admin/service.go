@@ -34,6 +34,12 @@ type Options struct {
 	// plain SHA-256 chain that whoever can write the database can
 	// recompute) and verify says so.
 	AuditKeys []AuditKey
+	// ExpiryTimers makes the service watch the expiry of assignments and
+	// direct grants (T1, T2): at each instant it republishes the
+	// workspace's snapshot without what expired and commits the expiry.
+	// Without it, expired access is still never honoured by what the
+	// service compiles after the instant, and ExpireDue commits it.
+	ExpiryTimers bool
 }
 
 // Service performs admin operations on the workspaces of one Store.
@@ -44,6 +50,7 @@ type Service struct {
 	log     *slog.Logger
 	pub     Publisher
 	audit   auditKeyring
+	timers  bool
 
 	mu     sync.Mutex
 	spaces map[string]*space
@@ -60,14 +67,22 @@ type space struct {
 	mu    sync.RWMutex // guards m against the merge of a committed write
 	m     *model
 	// snap is the last snapshot published, which the next write updates
-	// instead of compiling the whole workspace again. Guarded by write.
-	snap *policy.Snapshot
+	// instead of compiling the whole workspace again. Guarded by pubMu,
+	// which orders publications: a write's and an expiry's (see mask).
+	snap  *policy.Snapshot
+	pubMu sync.Mutex
+
+	// The expiry timer (T1): see arm. Guarded by timerMu.
+	timerMu sync.Mutex
+	timer   *time.Timer
+	timerAt time.Time
+	closed  bool
 }
 
 // New returns a Service over store.
 func New(store Store, o Options) *Service {
 	s := &Service{store: store, catalog: o.Catalog, now: o.Now, log: o.Logger, pub: o.Publisher, spaces: map[string]*space{},
-		audit: newAuditKeyring(o.AuditKeys)}
+		audit: newAuditKeyring(o.AuditKeys), timers: o.ExpiryTimers}
 	if s.catalog == nil {
 		s.catalog = policy.DefaultCatalog()
 	}
@@ -127,10 +142,13 @@ func (s *Service) reload(ctx context.Context, sp *space, id string) error {
 	if err != nil {
 		return fmt.Errorf("load workspace %s: %w", id, err)
 	}
+	m.now = s.now
 	sp.mu.Lock()
 	sp.m = m
 	sp.mu.Unlock()
 	s.indexKeys(id, m.keys)
+	sp.pubMu.Lock()
+	defer sp.pubMu.Unlock()
 	return s.publish(sp, nil)
 }
 
@@ -139,14 +157,21 @@ func (s *Service) reload(ctx context.Context, sp *space, id string) error {
 // see view.delta), the last snapshot is updated with the write's delta, which costs a copy
 // of the member arrays rather than a compile of the whole workspace; when
 // updates have piled up (Snapshot.Stale) or anything else changed, the
-// workspace is compiled afresh. The caller holds sp.write.
+// workspace is compiled afresh. It arms the workspace's expiry timer.
+// The caller holds sp.write and sp.pubMu.
 func (s *Service) publish(sp *space, d *policy.Delta) error {
+	s.arm(sp)
 	if s.pub == nil {
 		return nil
 	}
 	m := sp.m
 	var snap *policy.Snapshot
 	var err error
+	if next := m.nextExpiry(); d != nil && !next.IsZero() && !s.now().Before(next) {
+		// Access has expired that the last snapshot may still honour,
+		// for members the delta does not touch: compile it away (T1).
+		d = nil
+	}
 	if d != nil {
 		snap, err = sp.snap.Update(*d)
 		if err != nil {
@@ -242,6 +267,7 @@ func (s *Service) update(ctx context.Context, ws string, w Write, action string,
 		if err != nil {
 			return nil, fmt.Errorf("commit %s to workspace %s: %w", action, ws, err)
 		}
+		sp.pubMu.Lock()
 		var delta *policy.Delta
 		if d, ok := v.delta(sp.snap); ok && s.pub != nil {
 			delta = &d
@@ -257,6 +283,7 @@ func (s *Service) update(ctx context.Context, ws string, w Write, action string,
 			// is a bug, and the next reload surfaces it again.
 			s.log.Error("publish snapshot", "workspace", ws, "err", err)
 		}
+		sp.pubMu.Unlock()
 		for _, f := range then {
 			f(v)
 		}

@@ -63,6 +63,9 @@ type Assignment struct {
 	Revision   int64
 	AssignedAt time.Time
 	AssignedBy string // who made it, named as in the audit log (X5)
+	// ExpiresAt is the instant from which the assignment is no longer
+	// honoured (T1); zero for an assignment that does not expire.
+	ExpiresAt time.Time
 }
 
 // Member is a user of a workspace (M1).
@@ -76,9 +79,16 @@ type Member struct {
 	Roles         []Assignment // sorted by role id, never empty (M2)
 	Grants        policy.Grants
 	When          policy.Conditions // conditions of conditional direct grants (G1)
-	Epoch         int64             // A1
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// GrantExpiry holds, for the direct grants that expire (T1), the
+	// instant from which each is no longer honoured. Keys are a subset of
+	// Grants' keys; nil when none expires.
+	GrantExpiry map[string]time.Time
+	// DepartmentRoles are the roles the member holds through its
+	// departments (M9), filled by reads; they are not stored per member.
+	DepartmentRoles []HeldRole
+	Epoch           int64 // A1
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // Department is a node of a workspace's org tree.
@@ -86,6 +96,13 @@ type Department struct {
 	ID       string
 	Name     string
 	ParentID string // "" for a root
+	// Roles are held by every member of the department while there (M9),
+	// sorted by role id. Their AssignedAt, AssignedBy and ExpiresAt (T1)
+	// are the department's assignment's.
+	Roles []Assignment
+	// IncludeSubdepartments extends Roles to the members of every
+	// department below this one.
+	IncludeSubdepartments bool
 }
 
 // AuditEntry is one line of a workspace's audit log (X4). Entries form a
@@ -139,7 +156,13 @@ type Actor struct {
 	UserID     string
 	KeyID      string
 	Deployment bool
+	// System marks Gatehouse's own automatic changes, such as an expiry
+	// being committed (T2); it is audited as "system" (X5).
+	System bool
 }
+
+// SystemActor is the actor of automatic changes (T2, X5).
+var SystemActor = Actor{System: true}
 
 // AuditName is how the audit log names the actor (X5): the member's user
 // id, "key:<id>", "deployment", or "" for an in-process call.
@@ -151,6 +174,8 @@ func (a Actor) AuditName() string {
 		return "key:" + a.KeyID
 	case a.Deployment:
 		return "deployment"
+	case a.System:
+		return "system"
 	}
 	return ""
 }

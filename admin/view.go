@@ -64,6 +64,11 @@ type view struct {
 	// allSuspect is set when the catalog changed (C9): every member's
 	// effective levels may have changed.
 	allSuspect bool
+	// deptRolesExpired is set when the write expires department roles
+	// (T2): the members they reached are suspects (see deptSuspects).
+	deptRolesExpired bool
+	// deptRoleCount is how many of depts hold roles (M9).
+	deptRoleCount int
 	// diffs caches revisionDiff.
 	diffs  map[string][]policy.PermID
 	epochs []string // user ids whose epoch moved, set by finish
@@ -72,7 +77,8 @@ type view struct {
 func newView(m *model, now time.Time, actor Actor) *view {
 	return &view{base: m, now: now, actor: actor, ws: m.ws, cat: m.cat,
 		roles: maps.Clone(m.roles), revs: maps.Clone(m.revs), depts: maps.Clone(m.depts), objects: maps.Clone(m.objects), keys: maps.Clone(m.keys), aliases: m.aliases, gateway: m.gateway,
-		members: map[string]*Member{}, dirty: map[string]bool{}, applied: map[string]bool{}, forced: map[string]bool{}}
+		members: map[string]*Member{}, dirty: map[string]bool{}, applied: map[string]bool{}, forced: map[string]bool{},
+		deptRoleCount: m.deptRoleCount}
 }
 
 // member returns a member as this write sees it, or nil.
@@ -131,6 +137,9 @@ func (m *Member) clone() *Member {
 	c.DepartmentIDs = slices.Clone(m.DepartmentIDs)
 	c.Grants = m.Grants.Clone()
 	c.When = m.When.Clone()
+	if m.GrantExpiry != nil {
+		c.GrantExpiry = maps.Clone(m.GrantExpiry)
+	}
 	return &c
 }
 
@@ -169,7 +178,24 @@ func (v *view) applyRole(roleID string, rev int64) {
 			v.applied[u] = true
 		}
 	}
+	// Departments holding the role move to the revision too (M9).
+	movedDepts := 0
+	for _, id := range slices.Sorted(maps.Keys(v.depts)) {
+		d := v.depts[id]
+		i := slices.IndexFunc(d.Roles, func(a Assignment) bool { return a.RoleID == roleID })
+		if i < 0 || d.Roles[i].Revision == rev {
+			continue
+		}
+		c := *d
+		c.Roles = slices.Clone(d.Roles)
+		c.Roles[i].Revision = rev
+		v.putDept(&c)
+		movedDepts++
+	}
 	if len(from) == 0 {
+		if movedDepts > 0 {
+			v.record("role.apply", "role:"+roleID, nil, map[string]any{"revision": rev, "departments": movedDepts})
+		}
 		return
 	}
 	v.applies = append(v.applies, ApplyRole{RoleID: roleID, Revision: rev})
@@ -195,12 +221,21 @@ func (v *view) deleteRole(id string) {
 }
 
 func (v *view) putDept(d *Department) {
+	if old := v.depts[d.ID]; old != nil && len(old.Roles) > 0 {
+		v.deptRoleCount--
+	}
+	if len(d.Roles) > 0 {
+		v.deptRoleCount++
+	}
 	v.depts[d.ID] = d
 	v.deptsPut = append(v.deptsPut, d.ID)
 	v.target("department:" + d.ID)
 }
 
 func (v *view) deleteDept(id string) {
+	if old := v.depts[id]; old != nil && len(old.Roles) > 0 {
+		v.deptRoleCount--
+	}
 	delete(v.depts, id)
 	v.deptsDeleted = append(v.deptsDeleted, id)
 	v.target("department:" + id)
@@ -226,17 +261,30 @@ func (v *view) newest(r *Role) *RoleRevision { return v.roleRevision(r.ID, r.Rev
 
 // effective returns a member's effective levels as this write sees them.
 func (v *view) effective(m *Member) policy.Vector {
-	return effectiveIn(v.base, v.cat, v.roles, v.revs, m)
+	return effectiveIn(v, v.base, v.cat, v.roles, v.revs, v.depts, m)
 }
 
 // baseEffective returns a member's effective levels before this write.
 func (v *view) baseEffective(m *Member) policy.Vector {
-	return effectiveIn(v.base, v.base.cat, v.base.roles, v.base.revs, m)
+	return effectiveIn(v, v.base, v.base.cat, v.base.roles, v.base.revs, v.base.depts, m)
 }
 
-func effectiveIn(base *model, cat *policy.Catalog, roles map[string]*Role, revs map[policy.RoleRef]*RoleRevision, m *Member) policy.Vector {
-	vs := make([]policy.Vector, 0, len(m.Roles))
-	for _, a := range m.Roles {
+// effectiveIn is a member's effective levels as it is live now, from its
+// own roles, the roles it holds through departments (M9) and its direct
+// grants.
+//
+// v, when not nil, is the write in progress, whose tree may hold
+// department roles the base does not.
+func effectiveIn(v *view, base *model, cat *policy.Catalog, roles map[string]*Role, revs map[policy.RoleRef]*RoleRevision, depts map[string]*Department, m *Member) policy.Vector {
+	now := base.now()
+	m = m.live(now)
+	withDepts := base.deptRoleCount > 0
+	if v != nil {
+		withDepts = withDepts || v.deptRoleCount > 0
+	}
+	refs := heldRefs(depts, roles, m, now, nil, withDepts)
+	vs := make([]policy.Vector, 0, len(refs))
+	for _, a := range refs {
 		r, rv := roles[a.RoleID], revs[policy.RoleRef{RoleID: a.RoleID, Revision: a.Revision}]
 		if r == nil || rv == nil {
 			continue

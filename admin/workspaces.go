@@ -37,6 +37,7 @@ func (s *Service) CreateWorkspace(ctx context.Context, in WorkspaceInput) (Works
 	if err != nil {
 		return Workspace{}, err
 	}
+	m.now = s.now
 	v := newView(m, now, Actor{Deployment: true})
 	v.auth = Authority{actor: v.actor, unlimited: true, owner: true}
 	v.auditKey = s.audit.signer
@@ -64,6 +65,8 @@ func (s *Service) CreateWorkspace(ctx context.Context, in WorkspaceInput) (Works
 	s.mu.Unlock()
 	sp.write.Lock()
 	defer sp.write.Unlock()
+	sp.pubMu.Lock()
+	defer sp.pubMu.Unlock()
 	if err := s.publish(sp, nil); err != nil {
 		s.log.Error("publish snapshot", "workspace", in.ID, "err", err)
 	}

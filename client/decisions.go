@@ -171,6 +171,14 @@ type Explanation struct {
 	// MemberOf names the workspaces where a user who is not a member here
 	// is one (D3); only the deployment admin key sees it (W1).
 	MemberOf []string `json:"member_of,omitempty"`
+	// RoleExpiresAt and GrantExpiresAt say until when the member's roles
+	// (by role id) and direct grants (by permission) that expire are
+	// honoured (T1, T3).
+	RoleExpiresAt  map[string]time.Time `json:"role_expires_at,omitempty"`
+	GrantExpiresAt map[string]time.Time `json:"grant_expires_at,omitempty"`
+	// RoleDepartments names, by role id, the departments through which
+	// the member holds a role (M9).
+	RoleDepartments map[string][]string `json:"role_departments,omitempty"`
 }
 
 // Explain returns the trace behind Check(in): roles and revisions, the

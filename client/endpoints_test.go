@@ -196,6 +196,10 @@ func TestEveryRoute(t *testing.T) {
 		{"POST /v1/workspaces/{ws}/roles/{role}/members", func(t *testing.T) {
 			_, err := adm.AddRoleMembers(ctx, ws, "sales_rep", []string{"kim", "fay"})
 			must(t, err)
+			// T1: an assignment until an instant; kim already holds it
+			// without expiry and keeps it so.
+			_, err = adm.AddRoleMembersUntil(ctx, ws, "sales_rep", []string{"kim"}, time.Now().Add(time.Hour))
+			must(t, err)
 		}},
 		{"GET /v1/workspaces/{ws}/roles/{role}/members", func(t *testing.T) {
 			p, err := adm.RoleMembers(ctx, ws, "sales_rep", client.MemberQuery{Department: "west"})
@@ -270,12 +274,24 @@ func TestEveryRoute(t *testing.T) {
 			if len(m.Roles) != 2 {
 				t.Errorf("roles %+v", m.Roles)
 			}
+			at := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+			m, _, err = adm.SetMemberRolesUntil(ctx, ws, "new/2", []string{"contacts_own", "employee"}, map[string]time.Time{"contacts_own": at})
+			must(t, err)
+			if i := slices.IndexFunc(m.Roles, func(a client.Assignment) bool { return a.RoleID == "contacts_own" }); i < 0 || m.Roles[i].ExpiresAt == nil || !m.Roles[i].ExpiresAt.Equal(at) {
+				t.Errorf("roles until %s: %+v (T1)", at, m.Roles)
+			}
 		}},
 		{"PUT /v1/workspaces/{ws}/members/{user}/grants", func(t *testing.T) {
 			m, _, err := adm.SetMemberGrants(ctx, ws, "new/2", policy.Grants{"contacts_view": policy.LevelOwn, "deals_view": policy.LevelAll}, "")
 			must(t, err)
 			if !slices.Equal(m.Redundant, []string{"contacts_view"}) || m.Grants["deals_view"] != policy.LevelAll {
 				t.Errorf("grants %+v redundant %v", m.Grants, m.Redundant)
+			}
+			at := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+			m, _, err = adm.SetMemberGrantsUntil(ctx, ws, "new/2", m.Grants, map[string]time.Time{"deals_view": at}, "")
+			must(t, err)
+			if !m.GrantExpiresAt["deals_view"].Equal(at) {
+				t.Errorf("grant expiry %v, want deals_view until %s (T1)", m.GrantExpiresAt, at)
 			}
 		}},
 		{"GET /v1/workspaces/{ws}/members/{user}/permissions", func(t *testing.T) {
@@ -316,6 +332,14 @@ func TestEveryRoute(t *testing.T) {
 			must(t, err)
 			if d.ParentID != "sales" {
 				t.Errorf("department %+v", d)
+			}
+			// M9: the department holds a role until an instant (T1).
+			at := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+			d, _, err = adm.PutDepartmentRoles(ctx, ws, client.Department{ID: "north", Name: "Sales North", ParentID: "sales"},
+				client.DepartmentRoles{RoleIDs: []string{"contacts_own"}, IncludeSubdepartments: true, ExpiresAt: map[string]time.Time{"contacts_own": at}})
+			must(t, err)
+			if len(d.Roles) != 1 || d.Roles[0].RoleID != "contacts_own" || d.Roles[0].ExpiresAt == nil || !d.Roles[0].ExpiresAt.Equal(at) || !d.IncludeSubdepartments {
+				t.Errorf("department with roles %+v", d)
 			}
 		}},
 		{"GET /v1/workspaces/{ws}/departments/{id}", func(t *testing.T) {

@@ -26,6 +26,11 @@ type Member struct {
 	// conditions of the conditional ones (G1).
 	Grants policy.Grants     `json:"-"`
 	When   policy.Conditions `json:"-"`
+	// GrantExpiresAt holds, for each direct grant that expires, when it
+	// stops being honoured (T1).
+	GrantExpiresAt map[string]time.Time `json:"grant_expires_at,omitempty"`
+	// DepartmentRoles are the roles held through departments (M9).
+	DepartmentRoles []HeldRole `json:"department_roles,omitempty"`
 	// Epoch moves whenever the member's permissions may change (A1).
 	Epoch int64 `json:"epoch"`
 }
@@ -36,6 +41,15 @@ type Assignment struct {
 	Revision   int64     `json:"revision"`
 	AssignedAt time.Time `json:"assigned_at"`
 	AssignedBy string    `json:"assigned_by"`
+	// ExpiresAt is when the assignment stops being honoured (T1); nil
+	// when it does not expire.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+}
+
+// HeldRole is a role a member holds through a department (M9).
+type HeldRole struct {
+	Assignment
+	DepartmentID string `json:"department_id"`
 }
 
 // MemberInput creates or replaces a member.
@@ -167,6 +181,25 @@ func (c *Client) SetMemberRoles(ctx context.Context, ws, user string, roleIDs []
 	return c.memberWrite(ctx, ws, &request{method: http.MethodPut, path: wsPath(ws, "members", user, "roles"), body: body})
 }
 
+// SetMemberRolesUntil replaces member user's roles and their expiry
+// (T1): each role in expiresAt stops being honoured at its instant (in
+// the future), every other role does not expire. Extending or removing an
+// expiry is a grant: an acting member cannot extend beyond its own
+// authority (T3, X3a).
+func (c *Client) SetMemberRolesUntil(ctx context.Context, ws, user string, roleIDs []string, expiresAt map[string]time.Time) (*Member, int64, error) {
+	if roleIDs == nil {
+		roleIDs = []string{}
+	}
+	if expiresAt == nil {
+		expiresAt = map[string]time.Time{}
+	}
+	body := struct {
+		RoleIDs   []string             `json:"role_ids"`
+		ExpiresAt map[string]time.Time `json:"expires_at"`
+	}{roleIDs, expiresAt}
+	return c.memberWrite(ctx, ws, &request{method: http.MethodPut, path: wsPath(ws, "members", user, "roles"), body: body})
+}
+
 // MemberGrants is a member after SetMemberGrants.
 type MemberGrants struct {
 	Member
@@ -192,6 +225,30 @@ func (c *Client) SetMemberGrantsWhen(ctx context.Context, ws, user string, grant
 		Grants policy.GrantValues `json:"grants"`
 		Reason string             `json:"reason,omitempty"`
 	}{policy.JoinGrants(grants, when), reason}
+	var out MemberGrants
+	rev, err := c.write(ctx, &request{method: http.MethodPut, path: wsPath(ws, "members", user, "grants"), body: body, ws: ws}, &out)
+	if err != nil {
+		return nil, 0, err
+	}
+	return &out, rev, nil
+}
+
+// SetMemberGrantsUntil replaces member user's direct grants and their
+// expiry (T1): each grant in expiresAt stops being honoured at its
+// instant (in the future), every other grant does not expire. Extending
+// or removing an expiry is a grant (T3, X3a).
+func (c *Client) SetMemberGrantsUntil(ctx context.Context, ws, user string, grants policy.Grants, expiresAt map[string]time.Time, reason string) (*MemberGrants, int64, error) {
+	if grants == nil {
+		grants = policy.Grants{}
+	}
+	if expiresAt == nil {
+		expiresAt = map[string]time.Time{}
+	}
+	body := struct {
+		Grants    policy.Grants        `json:"grants"`
+		ExpiresAt map[string]time.Time `json:"expires_at"`
+		Reason    string               `json:"reason,omitempty"`
+	}{grants, expiresAt, reason}
 	var out MemberGrants
 	rev, err := c.write(ctx, &request{method: http.MethodPut, path: wsPath(ws, "members", user, "grants"), body: body, ws: ws}, &out)
 	if err != nil {
@@ -241,6 +298,12 @@ type Source struct {
 	Source string `json:"source"`
 	// From is the grant that gave the level.
 	From string `json:"from,omitempty"`
+	// ExpiresAt is when this source stops being honoured (T1); nil when
+	// it does not expire.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// Departments names the departments through which the member holds
+	// the role (M9).
+	Departments []string `json:"through_departments,omitempty"`
 }
 
 // MemberPermissions returns member user's effective permissions.

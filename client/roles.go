@@ -303,6 +303,17 @@ func (c *Client) AddRoleMembers(ctx context.Context, ws, id string, userIDs []st
 	return c.write(ctx, &request{method: http.MethodPost, path: wsPath(ws, "roles", id, "members"), body: body, ws: ws}, nil)
 }
 
+// AddRoleMembersUntil assigns role id to members until expiresAt (T1, in
+// the future): a member holding it until earlier holds it until
+// expiresAt, one holding it longer keeps it. Extending is a grant (T3).
+func (c *Client) AddRoleMembersUntil(ctx context.Context, ws, id string, userIDs []string, expiresAt time.Time) (int64, error) {
+	body := struct {
+		UserIDs   []string  `json:"user_ids"`
+		ExpiresAt time.Time `json:"expires_at"`
+	}{userIDs, expiresAt}
+	return c.write(ctx, &request{method: http.MethodPost, path: wsPath(ws, "roles", id, "members"), body: body, ws: ws}, nil)
+}
+
 // RemoveRoleMember takes role id from member user. A member left without
 // roles gets the default role; taking the default role from a member who
 // has no other is last_role (M4).

@@ -283,6 +283,14 @@ type explainJSON struct {
 	// is one (D3). Only the deployment admin key sees it: to a workspace's
 	// own keys other workspaces do not exist (W1).
 	MemberOf []string `json:"member_of,omitempty"`
+	// RoleExpiresAt and GrantExpiresAt say until when the member's roles
+	// (by role id) and direct grants (by permission) that expire are
+	// honoured (T1, T3).
+	RoleExpiresAt  map[string]time.Time `json:"role_expires_at,omitempty"`
+	GrantExpiresAt map[string]time.Time `json:"grant_expires_at,omitempty"`
+	// RoleDepartments names, by role id, the departments through which
+	// the member holds a role (M9).
+	RoleDepartments map[string][]string `json:"role_departments,omitempty"`
 }
 
 func (s *Server) explain(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -304,6 +312,24 @@ func (s *Server) explain(w http.ResponseWriter, r *http.Request, c *call) error 
 		return err
 	}
 	out := explainJSON{Explanation: ex}
+	if ex.Member {
+		hold, grants := s.holdings(r, c.ws, user)
+		out.GrantExpiresAt = grants
+		for id, h := range hold {
+			if !h.expires.IsZero() {
+				if out.RoleExpiresAt == nil {
+					out.RoleExpiresAt = map[string]time.Time{}
+				}
+				out.RoleExpiresAt[id] = h.expires
+			}
+			if len(h.depts) > 0 {
+				if out.RoleDepartments == nil {
+					out.RoleDepartments = map[string][]string{}
+				}
+				out.RoleDepartments[id] = h.depts
+			}
+		}
+	}
 	if !ex.Member && c.deployed {
 		for _, ws := range s.cfg.Engine.Workspaces() {
 			if o, err := s.cfg.Engine.Snapshot(ws); err == nil && o.HasMember(user) {

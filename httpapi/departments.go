@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/gatehouse-authz/gatehouse/admin"
 	"github.com/gatehouse-authz/gatehouse/policy"
@@ -14,7 +15,7 @@ func (s *Server) listDepartments(w http.ResponseWriter, r *http.Request, c *call
 	}
 	items := make([]departmentJSON, 0, len(ds))
 	for _, d := range ds {
-		items = append(items, departmentJSON(d))
+		items = append(items, toDepartment(d))
 	}
 	out, err := paginate(r, "departments", items, func(x departmentJSON) string { return x.ID })
 	if err != nil {
@@ -32,7 +33,7 @@ func (s *Server) getDepartment(w http.ResponseWriter, r *http.Request, c *call) 
 	id := r.PathValue("id")
 	for _, d := range ds {
 		if d.ID == id {
-			writeJSON(w, http.StatusOK, departmentJSON(d))
+			writeJSON(w, http.StatusOK, toDepartment(d))
 			return nil
 		}
 	}
@@ -43,6 +44,11 @@ func (s *Server) getDepartment(w http.ResponseWriter, r *http.Request, c *call) 
 type departmentRequest struct {
 	Name     string `json:"name"`
 	ParentID string `json:"parent_id"`
+	// RoleIDs, when present, are the department's roles (M9).
+	RoleIDs               []string `json:"role_ids"`
+	IncludeSubdepartments *bool    `json:"include_subdepartments"`
+	// ExpiresAt, when present, is when each role expires (T1).
+	ExpiresAt map[string]*time.Time `json:"expires_at"`
 }
 
 func (s *Server) putDepartment(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -50,11 +56,21 @@ func (s *Server) putDepartment(w http.ResponseWriter, r *http.Request, c *call) 
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	d, rev, err := s.cfg.Admin.PutDepartment(r.Context(), c.ws, c.write, admin.Department{ID: r.PathValue("id"), Name: in.Name, ParentID: in.ParentID})
+	var roles *admin.DepartmentRolesInput
+	if in.RoleIDs != nil || in.IncludeSubdepartments != nil || in.ExpiresAt != nil {
+		roles = &admin.DepartmentRolesInput{RoleIDs: in.RoleIDs, IncludeSubdepartments: in.IncludeSubdepartments}
+		if in.ExpiresAt != nil {
+			roles.ExpiresAt = make(map[string]time.Time, len(in.ExpiresAt))
+			for id, t := range in.ExpiresAt {
+				roles.ExpiresAt[id] = derefTime(t)
+			}
+		}
+	}
+	d, rev, err := s.cfg.Admin.PutDepartmentWithRoles(r.Context(), c.ws, c.write, admin.Department{ID: r.PathValue("id"), Name: in.Name, ParentID: in.ParentID}, roles)
 	if err != nil {
 		return err
 	}
-	writeWritten(w, http.StatusOK, departmentJSON(d), rev)
+	writeWritten(w, http.StatusOK, toDepartment(d), rev)
 	return nil
 }
 

@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/gatehouse-authz/gatehouse/admin"
 	"github.com/gatehouse-authz/gatehouse/policy"
@@ -130,6 +132,9 @@ func (s *Server) importMembers(w http.ResponseWriter, r *http.Request, c *call) 
 
 type memberRolesRequest struct {
 	RoleIDs []string `json:"role_ids"`
+	// ExpiresAt, when present, is when each role given expires (T1): a
+	// role it does not name (or names with null) does not expire.
+	ExpiresAt map[string]*time.Time `json:"expires_at"`
 }
 
 func (s *Server) setMemberRoles(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -140,7 +145,14 @@ func (s *Server) setMemberRoles(w http.ResponseWriter, r *http.Request, c *call)
 	if in.RoleIDs == nil {
 		return invalid("role_ids", "role_ids is required")
 	}
-	m, rev, err := s.cfg.Admin.SetMemberRoles(r.Context(), c.ws, c.write, r.PathValue("user"), in.RoleIDs)
+	var until map[string]time.Time
+	if in.ExpiresAt != nil {
+		until = make(map[string]time.Time, len(in.ExpiresAt))
+		for id, t := range in.ExpiresAt {
+			until[id] = derefTime(t)
+		}
+	}
+	m, rev, err := s.cfg.Admin.SetMemberRolesUntil(r.Context(), c.ws, c.write, r.PathValue("user"), in.RoleIDs, until)
 	if err != nil {
 		return err
 	}
@@ -151,6 +163,56 @@ func (s *Server) setMemberRoles(w http.ResponseWriter, r *http.Request, c *call)
 type memberGrantsRequest struct {
 	Grants policy.GrantValues `json:"grants"`
 	Reason string             `json:"reason"`
+	// ExpiresAt is when the grants given expire (T1): one instant for
+	// all, or {permission: instant}.
+	ExpiresAt grantsExpiry `json:"expires_at"`
+}
+
+// grantsExpiry is expires_at of PUT …/grants: an RFC 3339 instant that
+// every grant given expires at, or an object naming some grants' instants
+// (null: no expiry). Absent, grants kept at the same level keep theirs.
+type grantsExpiry struct {
+	set  bool
+	all  time.Time
+	each map[string]*time.Time
+}
+
+func (g *grantsExpiry) UnmarshalJSON(b []byte) error {
+	g.set = true
+	switch {
+	case string(b) == "null":
+		g.set = false
+		return nil
+	case len(b) > 0 && b[0] == '"':
+		return json.Unmarshal(b, &g.all)
+	default:
+		return json.Unmarshal(b, &g.each)
+	}
+}
+
+// of returns the expiry per grant for admin.SetDirectGrantsUntil.
+func (g grantsExpiry) of(grants policy.Grants) map[string]time.Time {
+	if !g.set {
+		return nil
+	}
+	out := map[string]time.Time{}
+	if g.each == nil {
+		for k := range grants {
+			out[k] = g.all
+		}
+		return out
+	}
+	for k, t := range g.each {
+		out[k] = derefTime(t)
+	}
+	return out
+}
+
+func derefTime(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
 }
 
 type memberGrantsJSON struct {
@@ -169,7 +231,7 @@ func (s *Server) setMemberGrants(w http.ResponseWriter, r *http.Request, c *call
 	}
 	c.reason(in.Reason)
 	grants, when := in.Grants.Split()
-	m, redundant, rev, err := s.cfg.Admin.SetDirectGrantsWhen(r.Context(), c.ws, c.write, r.PathValue("user"), grants, when)
+	m, redundant, rev, err := s.cfg.Admin.SetDirectGrantsWith(r.Context(), c.ws, c.write, r.PathValue("user"), grants, when, in.ExpiresAt.of(grants))
 	if err != nil {
 		return err
 	}
@@ -196,6 +258,48 @@ type sourceJSON struct {
 	Level    policy.Level `json:"level"`
 	Source   string       `json:"source"`
 	From     string       `json:"from,omitempty"`
+	// ExpiresAt is when this source stops being honoured (T1, T3).
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// Departments names the departments through which the member holds
+	// the role (M9), when it does.
+	Departments []string `json:"through_departments,omitempty"`
+}
+
+// holding is how a member holds one role: its own assignment, through
+// departments (M9), and until when at the latest (T1; zero: no expiry).
+type holding struct {
+	depts   []string
+	expires time.Time
+}
+
+// holdings returns how user holds each of its roles, by role id, and when
+// its direct grants expire: what explain and effective permissions show
+// of expiry and departments (T3, M9).
+func (s *Server) holdings(r *http.Request, ws, user string) (map[string]holding, map[string]time.Time) {
+	held, grants, err := s.cfg.Admin.HeldRoles(r.Context(), ws, user)
+	if err != nil {
+		return nil, nil
+	}
+	out := map[string]holding{}
+	permanent := map[string]bool{}
+	for _, h := range held {
+		x := out[h.RoleID]
+		if h.Department != "" {
+			x.depts = append(x.depts, h.Department)
+		}
+		if h.ExpiresAt.IsZero() {
+			permanent[h.RoleID] = true
+		} else if h.ExpiresAt.After(x.expires) {
+			x.expires = h.ExpiresAt
+		}
+		out[h.RoleID] = x
+	}
+	for id := range permanent {
+		x := out[id]
+		x.expires = time.Time{}
+		out[id] = x
+	}
+	return out, grants
 }
 
 type permissionsJSON struct {
@@ -225,15 +329,18 @@ func (s *Server) memberPermissions(w http.ResponseWriter, r *http.Request, c *ca
 	if out.Redundant == nil {
 		out.Redundant = []string{}
 	}
+	hold, grantExp := s.holdings(r, c.ws, user)
 	perms, _ := snap.EffectivePermissions(user)
 	for _, ep := range perms {
 		out.Owner = ep.Owner
 		pj := permissionJSON{Permission: ep.Permission, Level: ep.Level, DecidedBy: ep.DecidedBy, Sources: []sourceJSON{}}
 		for _, rt := range ep.Roles {
-			pj.Sources = append(pj.Sources, sourceJSON{RoleID: rt.RoleID, Revision: rt.Revision, Level: rt.Level, Source: rt.Source, From: rt.From})
+			h := hold[rt.RoleID]
+			pj.Sources = append(pj.Sources, sourceJSON{RoleID: rt.RoleID, Revision: rt.Revision, Level: rt.Level, Source: rt.Source, From: rt.From,
+				ExpiresAt: timeOrNil(h.expires), Departments: h.depts})
 		}
 		if d := ep.Direct; d != nil {
-			pj.Sources = append(pj.Sources, sourceJSON{Direct: true, Level: d.Level, Source: "direct", From: d.From})
+			pj.Sources = append(pj.Sources, sourceJSON{Direct: true, Level: d.Level, Source: "direct", From: d.From, ExpiresAt: timeOrNil(grantExp[d.From])})
 		}
 		out.Permissions = append(out.Permissions, pj)
 	}

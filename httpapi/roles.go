@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-authz/gatehouse/admin"
 	"github.com/gatehouse-authz/gatehouse/policy"
@@ -310,6 +311,8 @@ func (s *Server) listRoleMembers(w http.ResponseWriter, r *http.Request, c *call
 
 type userIDsRequest struct {
 	UserIDs []string `json:"user_ids"`
+	// ExpiresAt, when set, is when the assignment expires (T1).
+	ExpiresAt *time.Time `json:"expires_at"`
 }
 
 func (s *Server) addRoleMembers(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -323,7 +326,7 @@ func (s *Server) addRoleMembers(w http.ResponseWriter, r *http.Request, c *call)
 	if len(in.UserIDs) > admin.MaxImport {
 		return invalid("user_ids", "at most %d members at once", admin.MaxImport)
 	}
-	rev, err := s.cfg.Admin.AddRoleMembers(r.Context(), c.ws, c.write, r.PathValue("role"), in.UserIDs)
+	rev, err := s.cfg.Admin.AddRoleMembersUntil(r.Context(), c.ws, c.write, r.PathValue("role"), in.UserIDs, derefTime(in.ExpiresAt))
 	if err != nil {
 		return err
 	}

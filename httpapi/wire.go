@@ -56,6 +56,8 @@ type assignmentJSON struct {
 	Revision   int64     `json:"revision"`
 	AssignedAt time.Time `json:"assigned_at"`
 	AssignedBy string    `json:"assigned_by"`
+	// ExpiresAt is when the assignment stops being honoured (T1).
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 }
 
 type memberJSON struct {
@@ -67,7 +69,12 @@ type memberJSON struct {
 	Owner         bool               `json:"owner"`
 	Roles         []assignmentJSON   `json:"roles"`
 	Grants        policy.GrantValues `json:"grants"`
-	Epoch         int64              `json:"epoch"`
+	// GrantExpiresAt holds, for each direct grant that expires, when it
+	// stops being honoured (T1).
+	GrantExpiresAt map[string]time.Time `json:"grant_expires_at,omitempty"`
+	// DepartmentRoles are the roles held through departments (M9).
+	DepartmentRoles []heldRoleJSON `json:"department_roles"`
+	Epoch           int64          `json:"epoch"`
 }
 
 func toMember(m admin.Member) memberJSON {
@@ -77,15 +84,53 @@ func toMember(m admin.Member) memberJSON {
 		out.DepartmentIDs = []string{}
 	}
 	for i, a := range m.Roles {
-		out.Roles[i] = assignmentJSON{RoleID: a.RoleID, Revision: a.Revision, AssignedAt: a.AssignedAt, AssignedBy: a.AssignedBy}
+		out.Roles[i] = toAssignment(a)
+	}
+	out.DepartmentRoles = make([]heldRoleJSON, len(m.DepartmentRoles))
+	for i, h := range m.DepartmentRoles {
+		out.DepartmentRoles[i] = heldRoleJSON{assignmentJSON: toAssignment(h.Assignment), DepartmentID: h.Department}
+	}
+	if len(m.GrantExpiry) > 0 {
+		out.GrantExpiresAt = m.GrantExpiry
 	}
 	return out
+}
+
+// timeOrNil is nil for the zero time, which JSON leaves out.
+func timeOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 type departmentJSON struct {
 	ID       string `json:"id"`
 	Name     string `json:"name"`
 	ParentID string `json:"parent_id"`
+	// Roles are held by every member of the department (M9), and of its
+	// sub-departments when IncludeSubdepartments.
+	Roles                 []assignmentJSON `json:"roles"`
+	IncludeSubdepartments bool             `json:"include_subdepartments"`
+}
+
+func toDepartment(d admin.Department) departmentJSON {
+	out := departmentJSON{ID: d.ID, Name: d.Name, ParentID: d.ParentID, Roles: make([]assignmentJSON, len(d.Roles)),
+		IncludeSubdepartments: d.IncludeSubdepartments}
+	for i, a := range d.Roles {
+		out.Roles[i] = toAssignment(a)
+	}
+	return out
+}
+
+func toAssignment(a admin.Assignment) assignmentJSON {
+	return assignmentJSON{RoleID: a.RoleID, Revision: a.Revision, AssignedAt: a.AssignedAt, AssignedBy: a.AssignedBy, ExpiresAt: timeOrNil(a.ExpiresAt)}
+}
+
+// heldRoleJSON is a role a member holds through a department (M9).
+type heldRoleJSON struct {
+	assignmentJSON
+	DepartmentID string `json:"department_id"`
 }
 
 type revisionJSON struct {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-authz/gatehouse/admin"
 	"github.com/gatehouse-authz/gatehouse/policy"
@@ -28,6 +29,10 @@ type departmentsView struct {
 	Parents  []admin.Department
 	Edit     bool
 	TopLevel bool
+	// Roles are the roles a department may give (M9); RoleNames names
+	// them for the tree.
+	Roles     []admin.Role
+	RoleNames map[string]string
 }
 
 func (c *Console) departmentsPage(w http.ResponseWriter, rq *request) error {
@@ -36,6 +41,9 @@ func (c *Console) departmentsPage(w http.ResponseWriter, rq *request) error {
 		return err
 	}
 	v := departmentsView{Roots: deptTree(ds), Edit: rq.can(admin.AreaPeopleEdit)}
+	if v.RoleNames, v.Roles, err = c.roleNames(rq); err != nil {
+		return err
+	}
 	if v.Edit {
 		v.TopLevel = rq.auth.Owner() || rq.auth.Level("settings_roles_edit") == policy.LevelAll
 		for _, d := range ds {
@@ -109,6 +117,9 @@ func (c *Console) putDepartment(w http.ResponseWriter, rq *request) error {
 			}
 		}
 	}
+	if rq.PostFormValue("op") == "roles" {
+		return c.putDepartmentRoles(w, rq, d, existing)
+	}
 	if _, _, err := c.cfg.Admin.PutDepartment(rq.Context(), rq.ws, rq.write(""), d); err != nil {
 		return err
 	}
@@ -117,6 +128,39 @@ func (c *Console) putDepartment(w http.ResponseWriter, rq *request) error {
 		msg = "Department " + d.Name + " added."
 	}
 	c.setFlash(w, rq.Request, "ok", msg)
+	redirect(w, rq.Request, wsPath(rq.ws, "departments"))
+	return nil
+}
+
+// putDepartmentRoles sets the roles a department gives its members (M9),
+// with or without its sub-departments, optionally until an instant (T1).
+func (c *Console) putDepartmentRoles(w http.ResponseWriter, rq *request, d admin.Department, existing []admin.Department) error {
+	i := slices.IndexFunc(existing, func(e admin.Department) bool { return e.ID == d.ID })
+	if i < 0 {
+		return policy.Errorf(policy.CodeNotFound, "no department %q in this workspace", d.ID)
+	}
+	d.Name, d.ParentID = existing[i].Name, existing[i].ParentID
+	until, err := parseUntil(rq.PostFormValue("until"))
+	if err != nil {
+		return err
+	}
+	in := admin.DepartmentRolesInput{RoleIDs: rq.PostForm["role"], ExpiresAt: map[string]time.Time{}}
+	if in.RoleIDs == nil {
+		in.RoleIDs = []string{}
+	}
+	sub := rq.PostFormValue("include_subdepartments") == "1"
+	in.IncludeSubdepartments = &sub
+	for _, id := range in.RoleIDs {
+		if !until.IsZero() {
+			in.ExpiresAt[id] = until
+		} else if j := slices.IndexFunc(existing[i].Roles, func(a admin.Assignment) bool { return a.RoleID == id }); j >= 0 && !existing[i].Roles[j].ExpiresAt.IsZero() {
+			in.ExpiresAt[id] = existing[i].Roles[j].ExpiresAt
+		}
+	}
+	if _, _, err := c.cfg.Admin.PutDepartmentWithRoles(rq.Context(), rq.ws, rq.write(""), d, &in); err != nil {
+		return err
+	}
+	c.setFlash(w, rq.Request, "ok", "The roles of "+d.Name+" are saved: its members hold them while they are in it (M9).")
 	redirect(w, rq.Request, wsPath(rq.ws, "departments"))
 	return nil
 }

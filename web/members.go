@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-authz/gatehouse/admin"
 	"github.com/gatehouse-authz/gatehouse/policy"
@@ -148,7 +149,60 @@ type directGrant struct {
 	Key       string
 	Level     policy.Level
 	Redundant bool
-	When      string // a conditional direct grant's condition (G1)
+	When      string    // a conditional direct grant's condition (G1)
+	ExpiresAt time.Time // T1; zero: no expiry
+}
+
+// parseUntil reads an expiry field of the console's forms (T1): empty
+// for no expiry, else a datetime-local value, read as UTC, or RFC 3339.
+func parseUntil(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02T15:04"} {
+		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, policy.Errorf(policy.CodeInvalidArgument, "%q is not a date and time (UTC), like 2026-12-31T18:00", s)
+}
+
+// setRoleExpiry sets, extends or removes (an empty until) the expiry of
+// one of a member's roles (T1, T3): a grant, so X3a applies.
+func (c *Console) setRoleExpiry(w http.ResponseWriter, rq *request) error {
+	user, role := rq.PathValue("user"), rq.PathValue("role")
+	until, err := parseUntil(rq.PostFormValue("until"))
+	if err != nil {
+		return err
+	}
+	m, err := c.cfg.Admin.Member(rq.Context(), rq.ws, rq.actor(), user)
+	if err != nil {
+		return err
+	}
+	ids := make([]string, 0, len(m.Roles))
+	expires := map[string]time.Time{}
+	for _, a := range m.Roles {
+		ids = append(ids, a.RoleID)
+		if !a.ExpiresAt.IsZero() {
+			expires[a.RoleID] = a.ExpiresAt
+		}
+	}
+	if until.IsZero() {
+		delete(expires, role)
+	} else {
+		expires[role] = until
+	}
+	if _, _, err := c.cfg.Admin.SetMemberRolesUntil(rq.Context(), rq.ws, rq.write(""), user, ids, expires); err != nil {
+		return err
+	}
+	msg := "The role no longer expires."
+	if !until.IsZero() {
+		msg = "The role now expires " + until.UTC().Format("2006-01-02 15:04:05 UTC") + "."
+	}
+	c.setFlash(w, rq.Request, "ok", msg)
+	redirect(w, rq.Request, wsPath(rq.ws, "members", user))
+	return nil
 }
 
 type effectiveRow struct {
@@ -203,7 +257,7 @@ func (c *Console) memberView(rq *request, user string) (memberView, error) {
 	v.Revision = snap.Revision()
 	redundant := snap.Redundant(user)
 	for _, k := range sortedKeys(m.Grants) {
-		v.Grants = append(v.Grants, directGrant{Key: k, Level: m.Grants[k], Redundant: slices.Contains(redundant, k), When: m.When[k]})
+		v.Grants = append(v.Grants, directGrant{Key: k, Level: m.Grants[k], Redundant: slices.Contains(redundant, k), When: m.When[k], ExpiresAt: m.GrantExpiry[k]})
 	}
 	// Effective levels with their sources, from the snapshot decisions use
 	// (M3, M5, C6, W4).
@@ -237,7 +291,11 @@ func (c *Console) assignRole(w http.ResponseWriter, rq *request) error {
 	if role == "" {
 		return policy.Errorf(policy.CodeInvalidArgument, "choose a role to assign")
 	}
-	if _, err := c.cfg.Admin.AddRoleMembers(rq.Context(), rq.ws, rq.write(""), role, []string{user}); err != nil {
+	until, err := parseUntil(rq.PostFormValue("until"))
+	if err != nil {
+		return err
+	}
+	if _, err := c.cfg.Admin.AddRoleMembersUntil(rq.Context(), rq.ws, rq.write(""), role, []string{user}, until); err != nil {
 		return err
 	}
 	name := role

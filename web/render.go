@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,7 +35,12 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
-	"iso":        func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"holdsRole": func(id string, as []admin.Assignment) bool {
+		return slices.ContainsFunc(as, func(a admin.Assignment) bool { return a.RoleID == id })
+	},
+	"whenSec":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+	"localInput": func(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05") },
 	"level":      func(l policy.Level) string { return levelLabel(l) },
 	"plural":     plural,
 	"deletable":  deletable,

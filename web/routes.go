@@ -56,6 +56,7 @@ func (c *Console) routes() http.Handler {
 	mux.Handle("GET "+ws+"/members/{user}", c.inWorkspace(peopleRead, c.memberPage))
 	mux.Handle("POST "+ws+"/members/{user}/roles", c.inWorkspace(peopleEdit, c.assignRole))
 	mux.Handle("POST "+ws+"/members/{user}/roles/{role}/remove", c.inWorkspace(peopleEdit, c.removeRole))
+	mux.Handle("POST "+ws+"/members/{user}/roles/{role}/expiry", c.inWorkspace(peopleEdit, c.setRoleExpiry))
 	mux.Handle("POST "+ws+"/members/{user}/grants", c.inWorkspace(peopleEdit, c.setGrants))
 
 	mux.Handle("GET "+ws+"/departments", c.inWorkspace(rolesRead, c.departmentsPage))

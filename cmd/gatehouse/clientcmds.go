@@ -12,9 +12,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/gatehouse-authz/gatehouse/client"
 	"github.com/gatehouse-authz/gatehouse/policy"
@@ -293,6 +296,12 @@ func printExplanation(w io.Writer, e *client.Explanation) {
 	}
 	if len(e.MemberOf) > 0 {
 		fmt.Fprintf(tw, "member of\t%s\n", strings.Join(e.MemberOf, ", "))
+	}
+	for _, id := range slices.Sorted(maps.Keys(e.RoleExpiresAt)) {
+		fmt.Fprintf(tw, "role %s expires\t%s\n", id, e.RoleExpiresAt[id].UTC().Format(time.RFC3339))
+	}
+	for _, k := range slices.Sorted(maps.Keys(e.GrantExpiresAt)) {
+		fmt.Fprintf(tw, "grant %s expires\t%s\n", k, e.GrantExpiresAt[k].UTC().Format(time.RFC3339))
 	}
 	tw.Flush()
 	if len(e.Roles) > 0 {

@@ -161,6 +161,15 @@ func TestClientCommands(t *testing.T) {
 		{name: "who-can of an unknown permission", args: []string{"who-can", "contact_view"}, status: 1,
 			stderr: []string{"error: unknown_permission: "}},
 
+		{name: "assign until (T1)", args: []string{"assign", "--role", "contacts_own", "--until", "72h", "bob"},
+			stdout: []string{"assigned contacts_own to 1 members until "}},
+		{name: "explain shows the expiry (T3)", args: []string{"explain", "bob", "contacts_view"},
+			stdout: []string{"role contacts_own expires  "}},
+		{name: "assign until a bad time", args: []string{"assign", "--role", "sales_rep", "--until", "friday", "ann"}, status: 2,
+			stderr: []string{"error: invalid_argument: --until \"friday\""}},
+		{name: "assign until the past", args: []string{"assign", "--role", "sales_rep", "--until", "2020-01-01T00:00:00Z", "ann"}, status: 1,
+			stderr: []string{"error: invalid_argument: expires_at"}},
+
 		{name: "policy export to stdout", args: []string{"policy", "export"},
 			stdout: []string{"# Gatehouse policy of workspace acme", "id: contacts_own", "id: sales_rep"}},
 		{name: "policy export to a file", args: []string{"policy", "export", "-o", policyFile}},

@@ -69,7 +69,9 @@ func (r *Replay) Apply(e admin.AuditEntry) error {
 	}
 	switch e.Action {
 	case "workspace.create", "workspace.update", "key.create", "key.revoke",
-		"department.put", "department.delete", "object.put", "object.delete", "member.grants":
+		"department.put", "department.delete", "object.put", "object.delete", "member.grants",
+		"department.roles", "department.expire":
+		// Department roles (M9) are not member assignments.
 		// No role revision or assignment changes by these alone.
 	case "role.create", "role.update":
 		var ro roleJSON
@@ -124,9 +126,11 @@ func (r *Replay) Apply(e admin.AuditEntry) error {
 			}
 		}
 		delete(r.Roles, id)
-	case "member.upsert", "member.roles":
+	case "member.upsert", "member.roles", "member.expire":
+		// A member holding roles through departments may hold none of its
+		// own (M2, M9).
 		var m rolesJSON
-		if err := json.Unmarshal(e.After, &m); err != nil || kind != "member" || len(m.Roles) == 0 {
+		if err := json.Unmarshal(e.After, &m); err != nil || kind != "member" {
 			return fail(fmt.Errorf("no roles: %v", err))
 		}
 		held := make(map[string]int64, len(m.Roles))

@@ -138,7 +138,8 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	n.Engine = engine.New(engine.Options{Usage: usageSink(func(ctx context.Context, ws string, u []admin.Usage) error {
 		return svc.RecordUsage(ctx, ws, u)
 	}), FlushEvery: cfg.FlushEvery, Logger: cfg.Logger})
-	svc = admin.New(st, admin.Options{Catalog: cfg.Catalog, Logger: cfg.Logger, Publisher: n.Engine, AuditKeys: cfg.AuditKeys})
+	svc = admin.New(st, admin.Options{Catalog: cfg.Catalog, Logger: cfg.Logger, Publisher: n.Engine, AuditKeys: cfg.AuditKeys,
+		ExpiryTimers: true})
 	n.Admin = svc
 	n.sessionKeys, err = openSessionKeys(ctx, st, cfg.KeyGrace, cfg.Logger)
 	if err != nil {
@@ -193,8 +194,11 @@ func (n *Node) Run(ctx context.Context) {
 	wg.Wait()
 }
 
-// Close closes the database.
-func (n *Node) Close() error { return n.Store.Close() }
+// Close stops the expiry timers and closes the database.
+func (n *Node) Close() error {
+	n.Admin.Close()
+	return n.Store.Close()
+}
 
 type usageSink func(ctx context.Context, ws string, u []admin.Usage) error
 

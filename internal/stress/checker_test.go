@@ -41,13 +41,23 @@ type seen struct {
 
 // state is a workspace as stored at one revision, with its reference model.
 type state struct {
-	d       *admin.Dataset
-	rev     int64
-	cat     *policy.Catalog
-	ref     *policyref.Model
-	members map[string]*admin.Member
-	roles   map[string]*admin.Role
-	levels  map[string]map[string]policy.Level // user → permission → level, filled by levelsOf
+	d   *admin.Dataset
+	rev int64
+	cat *policy.Catalog
+	// ref is the reference at the time of loading; refAt builds it at
+	// another time, as expiry (T1) makes decisions depend on the clock.
+	ref *policyref.Model
+	// stored is the reference of the stored rows with nothing expired:
+	// what epochs follow (A1), since an expiry moves epochs when it is
+	// committed (T2).
+	stored   *policyref.Model
+	st       policy.State
+	acc      policyref.Access
+	expiry   []time.Time // every expiry instant in the state (T1)
+	loadedAt time.Time
+	members  map[string]*admin.Member
+	roles    map[string]*admin.Role
+	levels   map[string]map[string]policy.Level // user → permission → level, filled by levelsOf
 }
 
 func newChecker(h *harness, ws string, i int) *checker {
@@ -124,17 +134,61 @@ func (c *checker) load() *state {
 	for _, dp := range d.Departments {
 		st.Departments = append(st.Departments, policy.Department{ID: dp.ID, Name: dp.Name, ParentID: dp.ParentID})
 	}
+	acc := policyref.Access{RoleExpiry: map[string]map[string]time.Time{}, GrantExpiry: map[string]map[string]time.Time{}}
+	for _, dp := range d.Departments {
+		for _, a := range dp.Roles {
+			acc.DeptRoles = append(acc.DeptRoles, policyref.DeptRole{Department: dp.ID, Role: policy.RoleRef{RoleID: a.RoleID, Revision: a.Revision},
+				IncludeSub: dp.IncludeSubdepartments, ExpiresAt: a.ExpiresAt})
+			if !a.ExpiresAt.IsZero() {
+				s.expiry = append(s.expiry, a.ExpiresAt)
+			}
+		}
+	}
 	for i := range d.Members {
 		m := &d.Members[i]
 		s.members[m.UserID] = m
 		pm := policy.Member{UserID: m.UserID, Kind: m.Kind, Owner: m.Owner, DepartmentIDs: m.DepartmentIDs, Grants: m.Grants, Epoch: m.Epoch}
 		for _, a := range m.Roles {
 			pm.Roles = append(pm.Roles, policy.RoleRef{RoleID: a.RoleID, Revision: a.Revision})
+			if !a.ExpiresAt.IsZero() {
+				if acc.RoleExpiry[m.UserID] == nil {
+					acc.RoleExpiry[m.UserID] = map[string]time.Time{}
+				}
+				acc.RoleExpiry[m.UserID][a.RoleID] = a.ExpiresAt
+				s.expiry = append(s.expiry, a.ExpiresAt)
+			}
+		}
+		if len(m.GrantExpiry) > 0 {
+			acc.GrantExpiry[m.UserID] = m.GrantExpiry
+			s.expiry = append(s.expiry, slices.Collect(maps.Values(m.GrantExpiry))...)
 		}
 		st.Members = append(st.Members, pm)
 	}
-	s.ref = policyref.New(cat, st)
+	s.st, s.acc = st, acc
+	s.stored = policyref.NewWith(cat, st, acc) // Now zero: nothing expired
+	s.loadedAt = time.Now()
+	s.ref = s.refAt(s.loadedAt)
 	return s
+}
+
+// refAt is the reference of s judged at t (T1).
+func (s *state) refAt(t time.Time) *policyref.Model {
+	if len(s.expiry) == 0 && s.stored != nil {
+		return s.stored
+	}
+	acc := s.acc
+	acc.Now = t
+	return policyref.NewWith(s.cat, s.st, acc)
+}
+
+// expiresWithin reports whether some expiry instant of s lies in [lo, hi].
+func (s *state) expiresWithin(lo, hi time.Time) bool {
+	for _, t := range s.expiry {
+		if !t.Before(lo) && !t.After(hi) {
+			return true
+		}
+	}
+	return false
 }
 
 // levelsOf is every effective level of user in s, by the reference.
@@ -147,7 +201,7 @@ func (s *state) levelsOf(user string) map[string]policy.Level {
 	}
 	l := map[string]policy.Level{}
 	for _, p := range s.cat.Permissions() {
-		l[p.Key] = s.ref.Level(user, p.Key)
+		l[p.Key] = s.stored.Level(user, p.Key)
 	}
 	s.levels[user] = l
 	return l
@@ -232,8 +286,8 @@ func (c *checker) checkMembers(s *state) {
 	}
 	for _, m := range s.d.Members {
 		u := m.UserID
-		if len(m.Roles) == 0 {
-			h.rep.fail("M2 every member has a role", "%s at revision %d: %s has no role", ws, rev, u)
+		if len(m.Roles) == 0 && len(s.stored.Roles(u)) == 0 {
+			h.rep.fail("M2 every member has a role", "%s at revision %d: %s has no role, of its own or through a department (M9)", ws, rev, u)
 		}
 		for _, a := range m.Roles {
 			r := s.roles[a.RoleID]

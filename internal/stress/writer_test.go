@@ -3,6 +3,7 @@ package stress
 import (
 	"fmt"
 	"math/rand/v2"
+	"time"
 
 	"github.com/gatehouse-authz/gatehouse/client"
 	"github.com/gatehouse-authz/gatehouse/policy"
@@ -50,6 +51,9 @@ var ops = []op{
 	{"role.delete", 5, (*writer).deleteRole},
 	{"role.restore", 3, (*writer).restoreRole},
 	{"role.members.add", 10, (*writer).addMembers},
+	{"role.members.add_until", 4, (*writer).addMembersUntil},
+	{"member.grants_until", 2, (*writer).setDirectGrantsUntil},
+	{"department.roles", 3, (*writer).setDepartmentRoles},
 	{"role.members.remove", 8, (*writer).removeMember},
 	{"member.roles", 8, (*writer).setMemberRoles},
 	{"member.grants", 8, (*writer).setDirectGrants},
@@ -294,6 +298,48 @@ func (w *writer) addMembers(ws string) outcome {
 	return outcome{err: err, allowed: codes{policy.CodeNotFound, policy.CodeAudienceMismatch}}
 }
 
+// addMembersUntil assigns a role for a second or three (T1): the expiry
+// is committed by system during the run (T2).
+func (w *writer) addMembersUntil(ws string) outcome {
+	r := w.role(ws)
+	users := []string{w.user()}
+	at := time.Now().Add(time.Second + time.Duration(w.rng.IntN(2000))*time.Millisecond)
+	_, err := w.api.AddRoleMembersUntil(w.h.ctx, ws, r.ID, users, at)
+	// A client whose every role would expire: last_role.
+	return outcome{err: err, allowed: codes{policy.CodeNotFound, policy.CodeAudienceMismatch, policy.CodeLastRole}}
+}
+
+// setDirectGrantsUntil gives a member a direct grant for a second or two.
+func (w *writer) setDirectGrantsUntil(ws string) outcome {
+	c, reason := w.client()
+	at := time.Now().Add(time.Second + time.Duration(w.rng.IntN(1000))*time.Millisecond)
+	perms := w.h.base.Permissions()
+	p := perms[w.rng.IntN(len(perms))]
+	l := policy.LevelAll
+	_, _, err := c.SetMemberGrantsUntil(w.h.ctx, ws, w.user(), policy.Grants{p.Key: l}, map[string]time.Time{p.Key: at}, map[bool]string{true: "stress"}[reason])
+	return outcome{err: err, allowed: withReason(codes{policy.CodeNotFound, policy.CodeDependencyViolation, policy.CodeAudienceMismatch,
+		policy.CodeInvalidArgument, policy.CodeUnknownPermission}, reason)}
+}
+
+// setDepartmentRoles gives a department none, one or two roles (M9), with
+// or without its sub-departments, sometimes for a few seconds (T1).
+func (w *writer) setDepartmentRoles(ws string) outcome {
+	d := client.Department{ID: w.dept()}
+	d.Name = "Department " + d.ID
+	var in client.DepartmentRoles
+	for range w.rng.IntN(3) {
+		in.RoleIDs = append(in.RoleIDs, w.role(ws).ID)
+	}
+	in.IncludeSubdepartments = w.rng.IntN(2) == 0
+	if len(in.RoleIDs) > 0 && w.rng.IntN(3) == 0 {
+		in.ExpiresAt = map[string]time.Time{in.RoleIDs[0]: time.Now().Add(time.Second + time.Duration(w.rng.IntN(2000))*time.Millisecond)}
+	}
+	_, _, err := w.api.PutDepartmentRoles(w.h.ctx, ws, d, in)
+	// An unknown role or department parent; a client left without a
+	// role when a department stops giving one (M4).
+	return outcome{err: err, allowed: codes{policy.CodeNotFound, policy.CodeInvalidArgument, policy.CodeLastRole, policy.CodeDependencyViolation}}
+}
+
 // removeMember takes a role from a member, usually one the member held a
 // moment ago.
 func (w *writer) removeMember(ws string) outcome {
@@ -362,7 +408,8 @@ func (w *writer) upsertMember(ws string) outcome {
 		in.Owner = &owner
 	}
 	_, _, err := w.api.PutMember(w.h.ctx, ws, in)
-	return outcome{err: err, allowed: codes{policy.CodeInvalidArgument, policy.CodeAudienceMismatch, policy.CodeNotFound, policy.CodeDependencyViolation}}
+	// A client leaving the department that gave its only role (M9, M4).
+	return outcome{err: err, allowed: codes{policy.CodeInvalidArgument, policy.CodeAudienceMismatch, policy.CodeNotFound, policy.CodeDependencyViolation, policy.CodeLastRole}}
 }
 
 func (w *writer) deleteMember(ws string) outcome {
@@ -377,13 +424,16 @@ func (w *writer) putDepartment(ws string) outcome {
 		d.ParentID = w.dept()
 	}
 	_, _, err := w.api.PutDepartment(w.h.ctx, ws, d)
-	// A missing parent, or a move under itself or a descendant.
-	return outcome{err: err, allowed: codes{policy.CodeInvalidArgument}}
+	// A missing parent, or a move under itself or a descendant; a move
+	// taking away a department role a direct grant relies on (M9, C4).
+	return outcome{err: err, allowed: codes{policy.CodeInvalidArgument, policy.CodeDependencyViolation, policy.CodeLastRole}}
 }
 
 func (w *writer) deleteDepartment(ws string) outcome {
 	_, err := w.api.DeleteDepartment(w.h.ctx, ws, w.dept())
-	return outcome{err: err, allowed: codes{policy.CodeNotFound}}
+	// A member leaving it would lose the role its direct grants rely on
+	// (M9, C4).
+	return outcome{err: err, allowed: codes{policy.CodeNotFound, policy.CodeDependencyViolation, policy.CodeLastRole}}
 }
 
 func (w *writer) changePlan(ws string) outcome {

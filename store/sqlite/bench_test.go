@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-authz/gatehouse/admin"
 	"github.com/gatehouse-authz/gatehouse/engine"
+	"github.com/gatehouse-authz/gatehouse/policy"
 	"github.com/gatehouse-authz/gatehouse/store/sqlite"
 	"github.com/gatehouse-authz/gatehouse/store/storetest"
 	"github.com/gatehouse-authz/gatehouse/workload"
@@ -74,4 +75,18 @@ func BenchmarkApplyEdit(b *testing.B) {
 func BenchmarkUpsert(b *testing.B) {
 	_, svc, w := crmMedium(b)
 	storetest.BenchUpserts(b, svc, w.State.Workspace, w.State.Departments[0].ID)
+}
+
+// BenchmarkExpire: committing one member's expired assignment in
+// crm-medium (T2), end to end, with the snapshot compiled without it.
+func BenchmarkExpire(b *testing.B) {
+	_, svc, w := crmMedium(b)
+	user := ""
+	for _, m := range w.State.Members {
+		if m.Kind == policy.Internal {
+			user = m.UserID
+			break
+		}
+	}
+	storetest.BenchExpire(b, svc, populated.eng, w.State.Workspace, user)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -146,4 +147,33 @@ func BenchUpserts(b *testing.B, svc *admin.Service, ws string, dept string) {
 		}
 	}
 	b.ReportMetric(float64(i)/time.Since(start).Seconds(), "upserts/s")
+}
+
+// BenchExpire measures committing one expired assignment (T2) in
+// workspace ws, end to end: the member is given TeamRole's neighbour,
+// the employee role, until a millisecond ahead (not timed), then
+// ExpireDue's write is timed: finding what expired, the commit by system
+// with its audit entry and epoch move, and the snapshot compiled without
+// it and swapped (an expiry compiles the workspace, as the node's own
+// timer does when it masks the expired access).
+func BenchExpire(b *testing.B, svc *admin.Service, eng *engine.Engine, ws, user string) {
+	ctx := context.Background()
+	for b.Loop() {
+		b.StopTimer()
+		if _, err := svc.AddRoleMembersUntil(ctx, ws, admin.Write{}, admin.RoleEmployee, []string{user}, time.Now().Add(time.Millisecond)); err != nil {
+			b.Fatal(err)
+		}
+		time.Sleep(2 * time.Millisecond)
+		b.StartTimer()
+		if _, err := svc.ExpireDue(ctx, ws); err != nil {
+			b.Fatal(err)
+		}
+	}
+	m, err := svc.Member(ctx, ws, admin.Actor{}, user)
+	if err != nil || slices.ContainsFunc(m.Roles, func(a admin.Assignment) bool { return a.RoleID == admin.RoleEmployee }) {
+		b.Fatalf("the expired role is still held: %+v %v", m.Roles, err)
+	}
+	if snap, _ := eng.Snapshot(ws); snap == nil {
+		b.Fatal("no snapshot")
+	}
 }

@@ -44,7 +44,9 @@ func testDepartmentDepth(t *testing.T, h Harness) {
 	if !strings.Contains(pe.Message, fmt.Sprint(max)) {
 		t.Errorf("the error does not name the limit: %v", pe)
 	}
-	if d := time.Since(start); d > 2*time.Second && !raceEnabled {
+	// Not a timing assert (speed belongs in benchmarks): a hang
+	// detector for a refusal that walks the chain quadratically.
+	if d := time.Since(start); d > 60*time.Second && !raceEnabled {
 		t.Errorf("refusing 20,000 nested departments took %v", d)
 	}
 	t.Logf("refused 20,000 nested departments in %v", time.Since(start))
@@ -82,7 +84,7 @@ func testDepartmentDepth(t *testing.T, h Harness) {
 		start = time.Now()
 		_, err = e.svc.ImportPolicy(e.ctx, "w", admin.Write{}, data)
 		must(t, err)
-		if d := time.Since(start); d > 20*time.Second && !raceEnabled {
+		if d := time.Since(start); d > 5*time.Minute && !raceEnabled { // a hang detector, as above
 			t.Errorf("importing %d departments 50 deep took %v", chains*50, d)
 		}
 		t.Logf("imported %d departments 50 deep (%s) in %v", chains*50, prefix, time.Since(start))

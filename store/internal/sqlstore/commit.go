@@ -124,23 +124,22 @@ func (s *Store) apply(ctx context.Context, tx Tx, c *admin.Commit, op admin.Op) 
 		_, err = s.exec(ctx, tx, `DELETE FROM members WHERE workspace_id = ? AND user_id = ?`, ws, o.UserID)
 	case admin.PutAssignment:
 		a := o.Assignment
-		_, err = s.exec(ctx, tx, `INSERT INTO assignments (workspace_id, user_id, role_id, revision, assigned_at, assigned_by)
-			VALUES (?, ?, ?, ?, ?, ?)
+		_, err = s.exec(ctx, tx, `INSERT INTO assignments (workspace_id, user_id, role_id, revision, assigned_at, assigned_by, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (workspace_id, user_id, role_id) DO UPDATE SET revision = excluded.revision,
-				assigned_at = excluded.assigned_at, assigned_by = excluded.assigned_by`,
-			ws, o.UserID, a.RoleID, a.Revision, micros(a.AssignedAt), a.AssignedBy)
+				assigned_at = excluded.assigned_at, assigned_by = excluded.assigned_by, expires_at = excluded.expires_at`,
+			ws, o.UserID, a.RoleID, a.Revision, micros(a.AssignedAt), a.AssignedBy, micros(a.ExpiresAt))
 	case admin.DeleteAssignment:
 		_, err = s.exec(ctx, tx, `DELETE FROM assignments WHERE workspace_id = ? AND user_id = ? AND role_id = ?`, ws, o.UserID, o.RoleID)
 	case admin.ApplyRole:
-		_, err = s.exec(ctx, tx, `UPDATE assignments SET revision = ? WHERE workspace_id = ? AND role_id = ?`, o.Revision, ws, o.RoleID)
+		if _, err = s.exec(ctx, tx, `UPDATE assignments SET revision = ? WHERE workspace_id = ? AND role_id = ?`, o.Revision, ws, o.RoleID); err == nil {
+			_, err = s.exec(ctx, tx, `UPDATE department_roles SET revision = ? WHERE workspace_id = ? AND role_id = ?`, o.Revision, ws, o.RoleID)
+		}
 	case admin.BumpEpochs:
 		_, err = s.exec(ctx, tx, `UPDATE members SET epoch = epoch + 1 WHERE workspace_id = ? AND user_id IN JSON_STRINGS(?)`,
 			ws, stringsJSON(o.UserIDs))
 	case admin.PutDepartment:
-		d := o.Department
-		_, err = s.exec(ctx, tx, `INSERT INTO departments (workspace_id, id, name, parent_id) VALUES (?, ?, ?, ?)
-			ON CONFLICT (workspace_id, id) DO UPDATE SET name = excluded.name, parent_id = excluded.parent_id`,
-			ws, d.ID, d.Name, d.ParentID)
+		err = s.putDepartment(ctx, tx, ws, &o.Department)
 	case admin.DeleteDepartment:
 		_, err = s.exec(ctx, tx, `DELETE FROM departments WHERE workspace_id = ? AND id = ?`, ws, o.ID)
 	case admin.PutObject:
@@ -181,12 +180,32 @@ func (s *Store) apply(ctx context.Context, tx Tx, c *admin.Commit, op admin.Op) 
 	return err
 }
 
+// putDepartment writes a department row and replaces its roles (M9).
+func (s *Store) putDepartment(ctx context.Context, tx Tx, ws string, d *admin.Department) error {
+	if _, err := s.exec(ctx, tx, `INSERT INTO departments (workspace_id, id, name, parent_id, include_subdepartments) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (workspace_id, id) DO UPDATE SET name = excluded.name, parent_id = excluded.parent_id,
+			include_subdepartments = excluded.include_subdepartments`,
+		ws, d.ID, d.Name, d.ParentID, d.IncludeSubdepartments); err != nil {
+		return err
+	}
+	if _, err := s.exec(ctx, tx, `DELETE FROM department_roles WHERE workspace_id = ? AND department_id = ?`, ws, d.ID); err != nil {
+		return err
+	}
+	for _, a := range d.Roles {
+		if _, err := s.exec(ctx, tx, `INSERT INTO department_roles (workspace_id, department_id, role_id, revision, assigned_at, assigned_by, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, ws, d.ID, a.RoleID, a.Revision, micros(a.AssignedAt), a.AssignedBy, micros(a.ExpiresAt)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *Store) putMember(ctx context.Context, tx Tx, ws string, m *admin.Member) error {
-	if _, err := s.exec(ctx, tx, `INSERT INTO members (workspace_id, user_id, name, email, kind, owner, grants, epoch, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	if _, err := s.exec(ctx, tx, `INSERT INTO members (workspace_id, user_id, name, email, kind, owner, grants, epoch, created_at, updated_at, grant_expiry)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (workspace_id, user_id) DO UPDATE SET name = excluded.name, email = excluded.email, kind = excluded.kind,
-			owner = excluded.owner, grants = excluded.grants, epoch = excluded.epoch, updated_at = excluded.updated_at`,
-		ws, m.UserID, m.Name, m.Email, string(m.Kind), m.Owner, grantsJSON(m.Grants, m.When), m.Epoch, micros(m.CreatedAt), micros(m.UpdatedAt)); err != nil {
+			owner = excluded.owner, grants = excluded.grants, epoch = excluded.epoch, updated_at = excluded.updated_at, grant_expiry = excluded.grant_expiry`,
+		ws, m.UserID, m.Name, m.Email, string(m.Kind), m.Owner, grantsJSON(m.Grants, m.When), m.Epoch, micros(m.CreatedAt), micros(m.UpdatedAt), expiryJSON(m.GrantExpiry)); err != nil {
 		return err
 	}
 	if _, err := s.exec(ctx, tx, `DELETE FROM member_departments WHERE workspace_id = ? AND user_id = ?`, ws, m.UserID); err != nil {

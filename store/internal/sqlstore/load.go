@@ -100,7 +100,8 @@ func (s *Store) loadRevisions(ctx context.Context, tx Tx, ws string, d *admin.Da
 	rows, err := s.query(ctx, tx, `SELECT `+revisionColumns+` FROM role_revisions rv
 		WHERE rv.workspace_id = ? AND (
 			rv.revision = (SELECT r.revision FROM roles r WHERE r.workspace_id = rv.workspace_id AND r.id = rv.role_id)
-			OR EXISTS (SELECT 1 FROM assignments a WHERE a.workspace_id = rv.workspace_id AND a.role_id = rv.role_id AND a.revision = rv.revision))
+			OR EXISTS (SELECT 1 FROM assignments a WHERE a.workspace_id = rv.workspace_id AND a.role_id = rv.role_id AND a.revision = rv.revision)
+			OR EXISTS (SELECT 1 FROM department_roles dr WHERE dr.workspace_id = rv.workspace_id AND dr.role_id = rv.role_id AND dr.revision = rv.revision))
 		ORDER BY role_id, revision`, ws)
 	if err != nil {
 		return err
@@ -117,17 +118,41 @@ func (s *Store) loadRevisions(ctx context.Context, tx Tx, ws string, d *admin.Da
 }
 
 func (s *Store) loadDepartments(ctx context.Context, tx Tx, ws string, d *admin.Dataset) error {
-	rows, err := s.query(ctx, tx, `SELECT id, name, parent_id FROM departments WHERE workspace_id = ? ORDER BY id`, ws)
+	rows, err := s.query(ctx, tx, `SELECT id, name, parent_id, include_subdepartments FROM departments WHERE workspace_id = ? ORDER BY id`, ws)
+	if err != nil {
+		return err
+	}
+	index := map[string]int{}
+	for rows.Next() {
+		var dp admin.Department
+		if err := rows.Scan(&dp.ID, &dp.Name, &dp.ParentID, &dp.IncludeSubdepartments); err != nil {
+			rows.Close()
+			return err
+		}
+		index[dp.ID] = len(d.Departments)
+		d.Departments = append(d.Departments, dp)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows, err = s.query(ctx, tx, `SELECT department_id, role_id, revision, assigned_at, assigned_by, expires_at FROM department_roles
+		WHERE workspace_id = ? ORDER BY department_id, role_id`, ws)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var dp admin.Department
-		if err := rows.Scan(&dp.ID, &dp.Name, &dp.ParentID); err != nil {
+		var dep string
+		var a admin.Assignment
+		var at, exp int64
+		if err := rows.Scan(&dep, &a.RoleID, &a.Revision, &at, &a.AssignedBy, &exp); err != nil {
 			return err
 		}
-		d.Departments = append(d.Departments, dp)
+		a.AssignedAt, a.ExpiresAt = fromMicros(at), fromMicros(exp)
+		if i, ok := index[dep]; ok {
+			d.Departments[i].Roles = append(d.Departments[i].Roles, a)
+		}
 	}
 	return rows.Err()
 }
@@ -205,18 +230,21 @@ func (s *Store) loadGateway(ctx context.Context, tx Tx, ws string, d *admin.Data
 	return rows.Err()
 }
 
-const memberColumns = `user_id, name, email, kind, owner, grants, epoch, created_at, updated_at`
+const memberColumns = `user_id, name, email, kind, owner, grants, epoch, created_at, updated_at, grant_expiry`
 
 func scanMember(rows Rows) (admin.Member, error) {
 	var m admin.Member
-	var kind, grants string
+	var kind, grants, expiry string
 	var created, updated int64
-	if err := rows.Scan(&m.UserID, &m.Name, &m.Email, &kind, &m.Owner, &grants, &m.Epoch, &created, &updated); err != nil {
+	if err := rows.Scan(&m.UserID, &m.Name, &m.Email, &kind, &m.Owner, &grants, &m.Epoch, &created, &updated, &expiry); err != nil {
 		return m, err
 	}
 	m.Kind, m.CreatedAt, m.UpdatedAt = policy.Audience(kind), fromMicros(created), fromMicros(updated)
 	var err error
-	m.Grants, m.When, err = parseGrants(grants)
+	if m.Grants, m.When, err = parseGrants(grants); err != nil {
+		return m, err
+	}
+	m.GrantExpiry, err = parseExpiry(expiry)
 	return m, err
 }
 
@@ -274,7 +302,7 @@ func (s *Store) fillMembers(ctx context.Context, tx Tx, ws string, members []adm
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	rows, err = s.query(ctx, tx, `SELECT user_id, role_id, revision, assigned_at, assigned_by FROM assignments WHERE workspace_id = ?`+filter+` ORDER BY user_id, role_id`, args...)
+	rows, err = s.query(ctx, tx, `SELECT user_id, role_id, revision, assigned_at, assigned_by, expires_at FROM assignments WHERE workspace_id = ?`+filter+` ORDER BY user_id, role_id`, args...)
 	if err != nil {
 		return err
 	}
@@ -282,11 +310,11 @@ func (s *Store) fillMembers(ctx context.Context, tx Tx, ws string, members []adm
 	for rows.Next() {
 		var u string
 		var a admin.Assignment
-		var at int64
-		if err := rows.Scan(&u, &a.RoleID, &a.Revision, &at, &a.AssignedBy); err != nil {
+		var at, exp int64
+		if err := rows.Scan(&u, &a.RoleID, &a.Revision, &at, &a.AssignedBy, &exp); err != nil {
 			return err
 		}
-		a.AssignedAt = fromMicros(at)
+		a.AssignedAt, a.ExpiresAt = fromMicros(at), fromMicros(exp)
 		if i, ok := index[u]; ok {
 			members[i].Roles = append(members[i].Roles, a)
 		}

@@ -165,6 +165,38 @@ func parseGrants(s string) (policy.Grants, policy.Conditions, error) {
 	return grants, when, nil
 }
 
+// expiryJSON stores the expiry of direct grants (T1) as
+// {permission: Unix microseconds}.
+func expiryJSON(e map[string]time.Time) string {
+	if len(e) == 0 {
+		return "{}"
+	}
+	out := make(map[string]int64, len(e))
+	for k, t := range e {
+		out[k] = micros(t)
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		panic("sqlstore: grant expiry does not marshal: " + err.Error())
+	}
+	return string(b)
+}
+
+func parseExpiry(s string) (map[string]time.Time, error) {
+	if s == "{}" || s == "" {
+		return nil, nil
+	}
+	var in map[string]int64
+	if err := json.Unmarshal([]byte(s), &in); err != nil {
+		return nil, fmt.Errorf("stored grant expiry %q: %w", s, err)
+	}
+	out := make(map[string]time.Time, len(in))
+	for k, us := range in {
+		out[k] = fromMicros(us)
+	}
+	return out, nil
+}
+
 func stringsJSON(xs []string) string {
 	if xs == nil {
 		xs = []string{}
