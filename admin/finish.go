@@ -15,7 +15,7 @@ import (
 func (v *view) empty() bool {
 	return !v.wsDirty && len(v.rolesPut) == 0 && len(v.rolesDeleted) == 0 && len(v.newRevs) == 0 &&
 		len(v.applies) == 0 && len(v.deptsPut) == 0 && len(v.deptsDeleted) == 0 &&
-		len(v.objsPut) == 0 && len(v.objsDeleted) == 0 && len(v.keysPut) == 0 && len(v.keysDeleted) == 0 && len(v.members) == 0 && len(v.forced) == 0 && !v.aliasesPut && !v.gatewayPut
+		len(v.objsPut) == 0 && len(v.objsDeleted) == 0 && len(v.keysPut) == 0 && len(v.keysDeleted) == 0 && len(v.members) == 0 && len(v.forced) == 0 && !v.aliasesPut && !v.gatewayPut && !v.sodPut
 }
 
 // record appends an audit entry for this write (X4). before and after are
@@ -58,6 +58,8 @@ func marshal(x any) json.RawMessage {
 //   - no member's effective levels break C4 (a role edit can take away
 //     what a member's direct grant relied on);
 //   - the actor escalates on no path (X3a: see escalation.go);
+//   - no member comes to hold a conflicting combination of a
+//     separation-of-duties rule without an exception (S2: see sod.go);
 //   - a raised delete or export level carries a reason (X4).
 func (v *view) finish() (*Commit, error) {
 	rev := v.ws.Revision + 1
@@ -136,6 +138,17 @@ func (v *view) finish() (*Commit, error) {
 	}
 	if err := v.checkDirectRaises(); err != nil {
 		return nil, err
+	}
+	if len(v.sod) > 0 {
+		for u, m := range v.members {
+			if m != nil && v.base.members[u] == nil {
+				suspects = append(suspects, u)
+			}
+		}
+		slices.Sort(suspects)
+		if err := v.checkSoD(suspects); err != nil {
+			return nil, err
+		}
 	}
 	v.epochs = bumped
 
@@ -251,6 +264,9 @@ func (v *view) ops(bumped []string) []Op {
 	if v.gatewayPut {
 		ops = append(ops, PutGatewayRoutes{Routes: v.gateway})
 	}
+	if v.sodPut {
+		ops = append(ops, PutSoDRules{Rules: v.sod})
+	}
 	return ops
 }
 
@@ -306,7 +322,7 @@ func hashEntry(e *AuditEntry) string {
 // space's locks.
 func (v *view) merge() {
 	m := v.base
-	m.ws, m.roles, m.revs, m.depts, m.objects, m.keys, m.aliases, m.gateway = v.ws, v.roles, v.revs, v.depts, v.objects, v.keys, v.aliases, v.gateway
+	m.ws, m.roles, m.revs, m.depts, m.objects, m.keys, m.aliases, m.gateway, m.sod = v.ws, v.roles, v.revs, v.depts, v.objects, v.keys, v.aliases, v.gateway, v.sod
 	if m.cat != v.cat {
 		m.cat = v.cat
 		clear(m.vecs)

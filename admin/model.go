@@ -22,6 +22,7 @@ type model struct {
 	keys        map[string]*APIKey // X2, by key id
 	aliases     map[string]string  // Z2: alias → permission key
 	gateway     []policy.GatewayRoute
+	sod         []SoDRule // S1: sorted by id, immutable once published
 	audit       AuditHead
 	// vecs caches compiled role vectors for cat. Guarded by the space's
 	// write lock, like every other field's mutation.
@@ -71,7 +72,8 @@ func newModel(base *policy.Catalog, d *Dataset) (*model, error) {
 		k := d.Keys[i]
 		m.keys[k.ID] = &k
 	}
-	m.aliases, m.gateway = d.Aliases, d.GatewayRoutes
+	m.aliases, m.gateway, m.sod = d.Aliases, d.GatewayRoutes, d.SoDRules
+	slices.SortFunc(m.sod, func(a, b SoDRule) int { return cmpString(a.ID, b.ID) })
 	var err error
 	if m.cat, err = base.WithObjects(sortedObjects(m.objects)); err != nil {
 		return nil, err

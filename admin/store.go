@@ -112,7 +112,10 @@ type Dataset struct {
 	Aliases     map[string]string // action aliases (Z2): alias → permission key
 	// GatewayRoutes are the routes a gateway asks about, in order.
 	GatewayRoutes []policy.GatewayRoute
-	AuditHead     AuditHead
+	// SoDRules are the workspace's separation-of-duties rules (S1), with
+	// their exceptions (S3).
+	SoDRules  []SoDRule
+	AuditHead AuditHead
 }
 
 // MemberFilter selects members (M7). Zero fields select everything.
@@ -202,6 +205,10 @@ type PutGatewayRoutes struct{ Routes []policy.GatewayRoute }
 // PutAliases replaces the workspace's action aliases (Z2) with Aliases.
 type PutAliases struct{ Aliases map[string]string }
 
+// PutSoDRules replaces the workspace's separation-of-duties rules, with
+// their exceptions, by Rules (S1, S3).
+type PutSoDRules struct{ Rules []SoDRule }
+
 func (PutWorkspace) op()     {}
 func (PutRole) op()          {}
 func (DeleteRole) op()       {}
@@ -220,3 +227,4 @@ func (PutKey) op()           {}
 func (DeleteKey) op()        {}
 func (PutAliases) op()       {}
 func (PutGatewayRoutes) op() {}
+func (PutSoDRules) op()      {}

@@ -33,6 +33,7 @@ const (
 	CodeRevisionUnavailable      Code = "revision_unavailable"
 	CodeUnavailable              Code = "unavailable"
 	CodeRateLimited              Code = "rate_limited"
+	CodeSeparationOfDuties       Code = "separation_of_duties"
 )
 
 // Error is Gatehouse's domain error: a stable code, a message written for a

@@ -175,6 +175,8 @@ func (s *Store) apply(ctx context.Context, tx Tx, c *admin.Commit, op admin.Op) 
 				break
 			}
 		}
+	case admin.PutSoDRules:
+		err = s.putSoDRules(ctx, tx, ws, o.Rules)
 	default:
 		err = fmt.Errorf("unknown op %T", op)
 	}
