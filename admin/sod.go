@@ -173,8 +173,13 @@ func (v *view) putSoDRule(r SoDRule) (SoDRule, error) {
 	if n := len([]rune(r.Description)); n > 1000 {
 		return SoDRule{}, policy.Errorf(policy.CodeInvalidArgument, "a rule's description has at most 1000 characters, got %d", n)
 	}
-	if (r.Permissions == nil) == (r.Roles == nil) {
+	if (len(r.Permissions) == 0) == (len(r.Roles) == 0) {
 		return SoDRule{}, policy.Errorf(policy.CodeInvalidArgument, "a separation-of-duties rule has either conflicts (sets of permissions) or roles (sets of roles)")
+	}
+	if len(r.Permissions) == 0 {
+		r.Permissions = nil
+	} else {
+		r.Roles = nil
 	}
 	if _, err := v.compileSoD(&r); err != nil {
 		return SoDRule{}, err
@@ -240,27 +245,24 @@ func (v *view) sodExceptions(old *SoDRule, in []SoDException) ([]SoDException, e
 			return nil, policy.Errorf(policy.CodeInvalidArgument, "member %q has two exceptions to one rule", e.UserID)
 		}
 		seen[e.UserID] = true
+		e.Reason = strings.TrimSpace(e.Reason)
+		e.ExpiresAt = e.ExpiresAt.UTC().Truncate(time.Microsecond)
+		if old != nil {
+			if prev, had := old.exception(e.UserID); had && prev.Reason == e.Reason && prev.ExpiresAt.Equal(e.ExpiresAt) {
+				out = append(out, prev) // unchanged: kept as recorded
+				continue
+			}
+		}
 		if v.member(e.UserID) == nil {
 			return nil, &policy.Error{Code: policy.CodeNotFound, Message: fmt.Sprintf("no member %q to except from the rule", e.UserID),
 				Details: map[string]any{"user_id": e.UserID}}
 		}
-		e.Reason = strings.TrimSpace(e.Reason)
 		if e.Reason == "" {
 			return nil, &policy.Error{Code: policy.CodeReasonRequired, Message: fmt.Sprintf("the exception for %s needs a reason (S3)", e.UserID),
 				Details: map[string]any{"user_id": e.UserID}}
 		}
 		if n := len([]rune(e.Reason)); n > MaxReason {
 			return nil, policy.Errorf(policy.CodeInvalidArgument, "an exception's reason has at most %d characters, got %d", MaxReason, n)
-		}
-		e.ExpiresAt = e.ExpiresAt.UTC().Truncate(time.Microsecond)
-		var prev SoDException
-		var had bool
-		if old != nil {
-			prev, had = old.exception(e.UserID)
-		}
-		if had && prev.Reason == e.Reason && prev.ExpiresAt.Equal(e.ExpiresAt) {
-			out = append(out, prev)
-			continue
 		}
 		if !e.ExpiresAt.IsZero() && !e.ExpiresAt.After(v.now) {
 			return nil, policy.Errorf(policy.CodeInvalidArgument, "the exception for %s expires at %s, which is not in the future", e.UserID, e.ExpiresAt.Format(time.RFC3339))
@@ -362,7 +364,7 @@ func roleIDs(m *Member) []string {
 	return out
 }
 
-// checkSoD is S2: no member the write changes comes to hold a conflicting
+// checkSoD is S2: no member the write changes (owners aside: W4) comes to hold a conflicting
 // combination it did not hold before, unless it has an active exception
 // to that rule. Old violations may remain (S3); a rule put by this very
 // write is compared with the members' state before it, so adding a rule
@@ -376,8 +378,8 @@ func (v *view) checkSoD(users []string) error {
 	var found []SoDViolation
 	for _, u := range users {
 		m := v.member(u)
-		if m == nil {
-			continue
+		if m == nil || m.Owner {
+			continue // owners can do everything (W4): no rule binds them
 		}
 		after, afterRoles := v.effective(m), roleIDs(m)
 		var before policy.Vector
@@ -441,7 +443,7 @@ func (v *view) reportViolations(id string) {
 	c := v.compiledSoD()[i]
 	for _, u := range v.sortedMembers() {
 		m := v.member(u)
-		if !policy.Conflicting(c.Held(v.effective(m), roleIDs(m))) {
+		if m.Owner || !policy.Conflicting(c.Held(v.effective(m), roleIDs(m))) {
 			continue
 		}
 		if e, ok := v.sod[i].exception(u); ok && e.ActiveAt(v.now) {
@@ -476,6 +478,7 @@ type SoDPage struct {
 }
 
 // SoDViolations lists the members who break rule id now, by user id (S3),
+// owners aside (W4: they can do everything, and no rule binds them),
 // with their exceptions: those with an active exception are listed too,
 // marked Excepted. It returns the page and the next cursor ("" on the
 // last page). A report: settings_roles_view at all (X3).
@@ -508,6 +511,9 @@ func (v *view) violations(i int, page SoDPage) ([]SoDViolation, string, error) {
 			continue
 		}
 		m := v.member(u)
+		if m.Owner {
+			continue
+		}
 		held := c.Held(v.effective(m), roleIDs(m))
 		if !policy.Conflicting(held) {
 			continue
