@@ -48,7 +48,9 @@ type SoDException struct {
 }
 
 // ActiveAt reports whether the exception is honoured at t.
-func (e SoDException) ActiveAt(t time.Time) bool { return e.ExpiresAt.IsZero() || t.Before(e.ExpiresAt) }
+func (e SoDException) ActiveAt(t time.Time) bool {
+	return e.ExpiresAt.IsZero() || t.Before(e.ExpiresAt)
+}
 
 // sets returns the rule's sets, whichever kind they are.
 func (r *SoDRule) sets() [][]string {

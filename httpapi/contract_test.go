@@ -614,6 +614,18 @@ func TestContract_Tour(t *testing.T) {
 	adm.want(400, "invalid_argument", "PUT", ws+"/gateway-routes", map[string]any{"routes": []any{
 		map[string]any{"method": "GET", "path": "/contacts/{id}", "permission": "contacts_view", "owner": "owner"}}})
 	adm.want(200, "", "GET", ws+"/gateway-routes", nil)
+	// Separation of duties (S1–S3): a rule rep already breaks is added,
+	// listed with its violation; a new violation is refused.
+	adm.want(200, "", "PUT", ws+"/sod-rules/billing-vs-crm", map[string]any{"name": "Billing vs CRM",
+		"conflicts": [][]string{{"billing_view"}, {"contacts_view"}}})
+	adm.want(422, "unknown_permission", "PUT", ws+"/sod-rules/bad", map[string]any{"name": "Bad", "conflicts": [][]string{{"billing_view"}, {"contact_view"}}})
+	adm.want(400, "invalid_argument", "PUT", ws+"/sod-rules/bad", map[string]any{"name": "Bad", "conflicts": [][]string{{"billing_view"}}})
+	adm.want(409, "separation_of_duties", "PUT", ws+"/members/rep/grants", map[string]any{"grants": map[string]any{"invoices_view": "all"}})
+	adm.want(200, "", "GET", ws+"/sod-rules?limit=1", nil)
+	adm.want(200, "", "GET", ws+"/sod-rules/billing-vs-crm", nil)
+	adm.want(404, "not_found", "GET", ws+"/sod-rules/nope", nil)
+	adm.want(200, "", "GET", ws+"/sod-rules/billing-vs-crm/violations?limit=10", nil)
+	adm.want(200, "", "DELETE", ws+"/sod-rules/billing-vs-crm", nil)
 	gateSession := chk.want(201, "", "POST", ws+"/sessions", map[string]any{"user": "rep"}).str("token")
 	anon.want(200, "", "GET", ws+"/forward-auth", nil, "Authorization", "Bearer "+gateSession, "X-Forwarded-Method", "GET", "X-Forwarded-Uri", "/contacts/rep/1")
 	anon.want(403, "forbidden", "GET", ws+"/forward-auth", nil, "Authorization", "Bearer "+gateSession, "X-Forwarded-Method", "GET", "X-Forwarded-Uri", "/elsewhere")

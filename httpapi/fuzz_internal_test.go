@@ -57,6 +57,7 @@ var bodyEndpoints = []bodyEndpoint{
 	{"POST /v1/workspaces/{ws}/check", func() any { return new(checkRequest) }, MaxBody},
 	{"PUT /v1/workspaces/{ws}/action-aliases", func() any { return new(map[string]string) }, MaxBody},
 	{"PUT /v1/workspaces/{ws}/gateway-routes", func() any { return new(gatewayRoutesJSON) }, MaxBody},
+	{"PUT /v1/workspaces/{ws}/sod-rules/{id}", func() any { return new(sodRuleIn) }, MaxBody},
 	{"POST /v1/workspaces/{ws}/check/batch", func() any { return new(batchRequest) }, MaxBody},
 	{"POST /v1/workspaces/{ws}/filter", func() any { return new(filterRequest) }, MaxBody},
 	{"POST /v1/workspaces/{ws}/explain", func() any { return new(explainRequest) }, MaxBody},

@@ -29,9 +29,9 @@ var designStatus = map[string]int{
 // fixture's role and smart object outlive the first successful one.
 var (
 	fuzzPaths = strings.NewReplacer("{ws}", "fz", "{role}", "sales_rep", "{user}", "rep", "{n}", "1",
-		"departments/{id}", "departments/sales_east", "objects/{id}", "objects/vehicles", "keys/{id}", "keys/{key}")
+		"departments/{id}", "departments/sales_east", "objects/{id}", "objects/vehicles", "keys/{id}", "keys/{key}", "sod-rules/{id}", "sod-rules/billing")
 	fuzzDeletePaths = strings.NewReplacer("{ws}", "fz", "{role}", "spare", "{user}", "u1", "{n}", "1",
-		"departments/{id}", "departments/spare", "objects/{id}", "objects/spare", "keys/{id}", "keys/{key}")
+		"departments/{id}", "departments/spare", "objects/{id}", "objects/spare", "keys/{id}", "keys/{key}", "sod-rules/{id}", "sod-rules/spare")
 )
 
 // FuzzAPI drives every route of the API that takes input beyond its path,
@@ -81,6 +81,8 @@ func FuzzAPI(f *testing.F) {
 	setup("PUT", ws+"/members/rep", `{"name":"Rep","email":"rep@x.example","kind":"internal","department_ids":["sales_east"],"role_ids":["sales_rep"]}`)
 	setup("PUT", ws+"/members/boss", `{"name":"Boss","email":"boss@x.example","kind":"internal","owner":true}`)
 	setup("PUT", ws+"/members/u1", `{"name":"One","kind":"internal","department_ids":["spare"],"role_ids":["spare"]}`)
+	setup("PUT", ws+"/sod-rules/billing", `{"name":"Billing vs deals","conflicts":[["billing_view"],["deals_view"]]}`)
+	setup("PUT", ws+"/sod-rules/spare", `{"name":"Spare","roles":[["spare"],["sales_rep"]]}`)
 	paths := strings.NewReplacer("{key}", key)
 
 	doc, _ := loadContract(f)

@@ -239,6 +239,7 @@ var walkRequests = map[string]struct{ query, body string }{
 	"POST /v1/workspaces/{ws}/check":                              {body: `{"user":"{user}","permission":"leads_view"}`},
 	"PUT /v1/workspaces/{ws}/action-aliases":                      {body: `{"pwned":"leads_view"}`},
 	"PUT /v1/workspaces/{ws}/gateway-routes":                      {body: `{"routes":[{"method":"GET","path":"/pwned","permission":"leads_view"}]}`},
+	"PUT /v1/workspaces/{ws}/sod-rules/{id}":                      {body: `{"name":"Pwned","conflicts":[["leads_view"],["deals_view"]],"exceptions":[{"user_id":"{user}","reason":"pwned"}]}`},
 	"POST /access/v1/evaluation":                                  {body: azWalkBody},
 	"POST /access/v1/evaluations":                                 {body: azWalkBody},
 	"POST /access/v1/search/subject":                              {body: azWalkBody},
@@ -294,12 +295,15 @@ func newIsolationFixture(t *testing.T) *isolationFixture {
 	v.admin.ok(200, "PUT", v.path("/members/vault-user-7"), map[string]any{"name": "Vera Vault", "email": "vera@vault.example",
 		"kind": "internal", "department_ids": []string{"vault_dept"}, "role_ids": []string{role}})
 	v.admin.ok(200, "PUT", v.path("/catalog/objects/vault_obj"), map[string]any{"name": "Vault object", "description": "Vault secret object"})
+	v.admin.ok(200, "PUT", v.path("/sod-rules/vault_sod"), map[string]any{"name": "Vault SoD rule", "description": "Vault secret SoD",
+		"conflicts": [][]string{{"billing_view"}, {"leads_view"}}})
 	keyID := keyIDOf(t, v.adminKey)
 	fx.ids = idTable{
 		"roles/{role}":     {role, "ghost_keeper"},
 		"members/{user}":   {"vault-user-7", "ghost-user-7"},
 		"departments/{id}": {"vault_dept", "ghost_dept"},
 		"objects/{id}":     {"vault_obj", "ghost_obj"},
+		"sod-rules/{id}":   {"vault_sod", "ghost_sod"},
 		"keys/{id}":        {keyID, strings.Repeat("0", len(keyID))},
 		"revisions/{n}":    {"1", "1"},
 		"workspaces/{ws}":  {v.ws, fx.absent},
@@ -317,7 +321,7 @@ func newIsolationFixture(t *testing.T) *isolationFixture {
 	fx.victimSession = v.check.ok(201, "POST", v.path("/sessions"), map[string]any{"user": "vault-user-7"}).str("token")
 	fx.otherSession = fx.other.check.ok(201, "POST", fx.other.path("/sessions"), map[string]any{"user": "rep"}).str("token")
 	fx.secrets = []string{"Vault keeper", "Vault secret role", "Vault department", "Vera Vault", "vera@vault.example",
-		"Vault object", "Vault secret object", "Workspace victim", keyID}
+		"Vault object", "Vault secret object", "Vault SoD rule", "Vault secret SoD", "Workspace victim", keyID}
 	return fx
 }
 

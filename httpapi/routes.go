@@ -148,6 +148,14 @@ func (s *Server) routeTable() []route {
 
 		r("PUT", ws+"/gateway-routes", manager, rolesEdit, s.putGatewayRoutes),
 		r("GET", ws+"/gateway-routes", manager, rolesRead, s.getGatewayRoutes),
+
+		// Separation of duties (S1–S3): rules are role definitions to
+		// write, reports to read (they name members).
+		r("GET", ws+"/sod-rules", manager, reports, s.listSoDRules),
+		r("PUT", ws+"/sod-rules/{id}", manager, rolesEdit, s.putSoDRule),
+		r("GET", ws+"/sod-rules/{id}", manager, reports, s.getSoDRule),
+		r("DELETE", ws+"/sod-rules/{id}", manager, rolesEdit, s.deleteSoDRule),
+		r("GET", ws+"/sod-rules/{id}/violations", manager, reports, s.listSoDViolations),
 		// Forward authorization for gateways: the session token of the
 		// original request is the credential (forwardauth.go).
 		r("GET", ws+"/forward-auth", public, decision, s.forwardAuth),
