@@ -487,6 +487,51 @@ func TestEveryRoute(t *testing.T) {
 				t.Errorf("routes %+v", rs)
 			}
 		}},
+		{"PUT /v1/workspaces/{ws}/sod-rules/{id}", func(t *testing.T) {
+			r, rev, err := adm.PutSoDRule(ctx, ws, client.SoDRule{ID: "billing-vs-crm", Name: "Billing vs CRM",
+				Conflicts: [][]string{{"billing_view"}, {"contacts_view"}}})
+			must(t, err)
+			if r.ID != "billing-vs-crm" || len(r.Conflicts) != 2 || rev == 0 || r.CreatedAt.IsZero() {
+				t.Errorf("rule %+v at %d", r, rev)
+			}
+			_, _, err = adm.SetMemberGrants(ctx, ws, "ann", policy.Grants{"invoices_view": policy.LevelAll}, "")
+			if client.ErrorCode(err) != policy.CodeSeparationOfDuties {
+				t.Errorf("a grant that breaks the rule: %v", err)
+			}
+			_, _, err = adm.PutSoDRule(ctx, ws, client.SoDRule{ID: "bad", Name: "Bad", Conflicts: [][]string{{"billing_view"}, {"contact_view"}}})
+			if client.ErrorCode(err) != policy.CodeUnknownPermission {
+				t.Errorf("a rule on an unknown permission: %v", err)
+			}
+		}},
+		{"GET /v1/workspaces/{ws}/sod-rules", func(t *testing.T) {
+			var ids []string
+			for r, err := range adm.AllSoDRules(ctx, ws) {
+				must(t, err)
+				ids = append(ids, r.ID)
+			}
+			if len(ids) != 1 || ids[0] != "billing-vs-crm" {
+				t.Errorf("rules %v", ids)
+			}
+		}},
+		{"GET /v1/workspaces/{ws}/sod-rules/{id}", func(t *testing.T) {
+			r, err := adm.SoDRule(ctx, ws, "billing-vs-crm")
+			must(t, err)
+			if r.Name != "Billing vs CRM" {
+				t.Errorf("rule %+v", r)
+			}
+		}},
+		{"GET /v1/workspaces/{ws}/sod-rules/{id}/violations", func(t *testing.T) {
+			_, _, err := adm.SoDViolations(ctx, ws, "billing-vs-crm", client.PageQuery{Limit: 10})
+			must(t, err)
+			_, _, err = adm.SoDViolations(ctx, ws, "nope", client.PageQuery{})
+			if client.ErrorCode(err) != policy.CodeNotFound {
+				t.Errorf("violations of no rule: %v", err)
+			}
+		}},
+		{"DELETE /v1/workspaces/{ws}/sod-rules/{id}", func(t *testing.T) {
+			_, err := adm.DeleteSoDRule(ctx, ws, "billing-vs-crm")
+			must(t, err)
+		}},
 		{"GET /v1/workspaces/{ws}/forward-auth", func(t *testing.T) {
 			s, err := chk.CreateSession(ctx, ws, "ann", time.Hour)
 			must(t, err)
