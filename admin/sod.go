@@ -373,6 +373,12 @@ func roleIDs(m *Member) []string {
 // that members break refuses nothing. Returns separation_of_duties
 // naming every rule, member and permission; finish writes nothing then.
 func (v *view) checkSoD(users []string) error {
+	return sodError(v.newViolations(users, 0))
+}
+
+// newViolations returns the violations checkSoD refuses among users, at
+// most limit of them (0: all).
+func (v *view) newViolations(users []string, limit int) []SoDViolation {
 	rules := v.compiledSoD()
 	if len(rules) == 0 {
 		return nil
@@ -405,10 +411,13 @@ func (v *view) checkSoD(users []string) error {
 			}
 			if policy.NewConflict(was, held) {
 				found = append(found, SoDViolation{RuleID: r.ID, RuleName: r.Name, UserID: u, Held: held})
+				if len(found) == limit {
+					return found
+				}
 			}
 		}
 	}
-	return sodError(found)
+	return found
 }
 
 func sodError(found []SoDViolation) error {

@@ -201,6 +201,18 @@ func testS2SoDRefusesEveryPath(t *testing.T, h Harness) {
 			}
 		})
 	}
+	t.Run("P1: the preview lists who would break a rule", func(t *testing.T) {
+		imp, err := e.svc.PreviewRole(e.ctx, "w", s.billing.ID, policy.Grants{"billing_view": all, "leads_view": all, "leads_edit": own}, admin.ImpactPage{})
+		must(t, err)
+		if len(imp.SoD) != 1 || imp.SoD[0].UserID != "bill" || imp.SoD[0].RuleID != "billing-vs-sales" || imp.SoD[0].Held[1][0] != "leads_edit" {
+			t.Errorf("preview SoD: %+v", imp.SoD)
+		}
+		imp, err = e.svc.PreviewRole(e.ctx, "w", s.billing.ID, policy.Grants{"billing_view": all, "leads_view": all}, admin.ImpactPage{})
+		must(t, err)
+		if len(imp.SoD) != 0 {
+			t.Errorf("a harmless edit previews violations: %+v", imp.SoD)
+		}
+	})
 	t.Run("saved revision checked when applied (R6, R6a)", func(t *testing.T) {
 		r, _, err := e.svc.UpdateRole(e.ctx, "w", admin.Write{}, s.billing.ID, admin.RoleUpdate{Grants: policy.Grants{"billing_view": all, "deals_view": all, "deals_edit": all}, Apply: &no})
 		must(t, err) // saved, not applied: nobody holds it yet
