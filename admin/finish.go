@@ -15,7 +15,7 @@ import (
 func (v *view) empty() bool {
 	return !v.wsDirty && len(v.rolesPut) == 0 && len(v.rolesDeleted) == 0 && len(v.newRevs) == 0 &&
 		len(v.applies) == 0 && len(v.deptsPut) == 0 && len(v.deptsDeleted) == 0 &&
-		len(v.objsPut) == 0 && len(v.objsDeleted) == 0 && len(v.keysPut) == 0 && len(v.keysDeleted) == 0 && len(v.members) == 0 && len(v.forced) == 0 && !v.aliasesPut && !v.gatewayPut && !v.sodPut
+		len(v.objsPut) == 0 && len(v.objsDeleted) == 0 && len(v.keysPut) == 0 && len(v.keysDeleted) == 0 && len(v.members) == 0 && len(v.forced) == 0 && !v.aliasesPut && !v.gatewayPut && !v.sodPut && len(v.reviewsPut) == 0
 }
 
 // record appends an audit entry for this write (X4). before and after are
@@ -267,6 +267,7 @@ func (v *view) ops(bumped []string) []Op {
 	if v.sodPut {
 		ops = append(ops, PutSoDRules{Rules: v.sod})
 	}
+	ops = append(ops, v.reviewOps()...)
 	return ops
 }
 
@@ -360,6 +361,9 @@ func (v *view) merge() {
 				rm[u] = struct{}{}
 			}
 		}
+	}
+	if v.reviews != nil {
+		m.reviews = v.reviews
 	}
 	if n := len(v.audit); n > 0 {
 		m.audit = AuditHead{Seq: v.audit[n-1].Seq, Hash: v.audit[n-1].Hash}

@@ -23,6 +23,7 @@ type model struct {
 	aliases     map[string]string  // Z2: alias → permission key
 	gateway     []policy.GatewayRoute
 	sod         []SoDRule // S1: sorted by id, immutable once published
+	reviews     map[string]*Review // V1: by id; a write replaces a *Review
 	audit       AuditHead
 	// vecs caches compiled role vectors for cat. Guarded by the space's
 	// write lock, like every other field's mutation.
@@ -74,6 +75,12 @@ func newModel(base *policy.Catalog, d *Dataset) (*model, error) {
 	}
 	m.aliases, m.gateway, m.sod = d.Aliases, d.GatewayRoutes, d.SoDRules
 	slices.SortFunc(m.sod, func(a, b SoDRule) int { return cmpString(a.ID, b.ID) })
+	m.reviews = make(map[string]*Review, len(d.Reviews))
+	for i := range d.Reviews {
+		r := d.Reviews[i]
+		slices.SortFunc(r.Items, func(a, b ReviewItem) int { return a.ID - b.ID })
+		m.reviews[r.ID] = &r
+	}
 	var err error
 	if m.cat, err = base.WithObjects(sortedObjects(m.objects)); err != nil {
 		return nil, err

@@ -114,7 +114,10 @@ type Dataset struct {
 	GatewayRoutes []policy.GatewayRoute
 	// SoDRules are the workspace's separation-of-duties rules (S1), with
 	// their exceptions (S3).
-	SoDRules  []SoDRule
+	SoDRules []SoDRule
+	// Reviews are the workspace's access review campaigns (V1–V3), with
+	// their items.
+	Reviews   []Review
 	AuditHead AuditHead
 }
 
@@ -209,6 +212,13 @@ type PutAliases struct{ Aliases map[string]string }
 // their exceptions, by Rules (S1, S3).
 type PutSoDRules struct{ Rules []SoDRule }
 
+// PutReview inserts or updates a review campaign's row (V1) and upserts
+// Items, the items of it that changed (all of them for a new campaign).
+type PutReview struct {
+	Review Review // Items ignored
+	Items  []ReviewItem
+}
+
 func (PutWorkspace) op()     {}
 func (PutRole) op()          {}
 func (DeleteRole) op()       {}
@@ -228,3 +238,4 @@ func (DeleteKey) op()        {}
 func (PutAliases) op()       {}
 func (PutGatewayRoutes) op() {}
 func (PutSoDRules) op()      {}
+func (PutReview) op()        {}

@@ -136,6 +136,9 @@ type Actor struct {
 	UserID     string
 	KeyID      string
 	Deployment bool
+	// System marks an automatic change, such as an access review closed
+	// at its deadline (V2): audited as "system" (X5), not limited by X3.
+	System bool
 }
 
 // AuditName is how the audit log names the actor (X5): the member's user
@@ -148,6 +151,8 @@ func (a Actor) AuditName() string {
 		return "key:" + a.KeyID
 	case a.Deployment:
 		return "deployment"
+	case a.System:
+		return "system"
 	}
 	return ""
 }

@@ -47,6 +47,10 @@ type view struct {
 	aliasesPut   bool
 	gatewayPut   bool
 	sodPut       bool
+	// reviews is nil until the write changes a campaign (putReview).
+	reviews    map[string]*Review
+	reviewsPut []string
+	itemsPut   []reviewItemRef
 	// sodCompiled caches the view's SoD rules compiled against v.cat.
 	sodCompiled []*policy.SoDSets
 

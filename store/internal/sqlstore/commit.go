@@ -175,6 +175,8 @@ func (s *Store) apply(ctx context.Context, tx Tx, c *admin.Commit, op admin.Op) 
 				break
 			}
 		}
+	case admin.PutReview:
+		err = s.putReview(ctx, tx, ws, o)
 	case admin.PutSoDRules:
 		err = s.putSoDRules(ctx, tx, ws, o.Rules)
 	default:
