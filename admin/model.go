@@ -22,7 +22,7 @@ type model struct {
 	keys        map[string]*APIKey // X2, by key id
 	aliases     map[string]string  // Z2: alias → permission key
 	gateway     []policy.GatewayRoute
-	sod         []SoDRule // S1: sorted by id, immutable once published
+	sod         []SoDRule          // S1: sorted by id, immutable once published
 	reviews     map[string]*Review // V1: by id; a write replaces a *Review
 	audit       AuditHead
 	// vecs caches compiled role vectors for cat. Guarded by the space's

@@ -150,9 +150,9 @@ func testV2ReviewDecisionsAndClose(t *testing.T, h Harness) {
 	}
 	// Who decides (V2, X3, X3a).
 	wantCode(t, decide(as("ra"), "ra", r.roleAdmin.ID, admin.DecisionKeep), policy.CodePrivilegeEscalation) // own access
-	wantCode(t, decide(as("hana"), "wes", admin.RoleEmployee, admin.DecisionRevoke), policy.CodeForbidden)   // outside her span
-	wantCode(t, decide(as("plain"), "ed", r.big.ID, admin.DecisionRevoke), policy.CodeForbidden)             // no authority
-	must(t, decide(as("hana"), "ed", r.big.ID, admin.DecisionRevoke))                                        // in her span
+	wantCode(t, decide(as("hana"), "wes", admin.RoleEmployee, admin.DecisionRevoke), policy.CodeForbidden)  // outside her span
+	wantCode(t, decide(as("plain"), "ed", r.big.ID, admin.DecisionRevoke), policy.CodeForbidden)            // no authority
+	must(t, decide(as("hana"), "ed", r.big.ID, admin.DecisionRevoke))                                       // in her span
 	must(t, decide(as("ra"), "ed", "invoices_view", admin.DecisionRevoke))
 	must(t, decide(as("ra"), "wes", admin.RoleEmployee, admin.DecisionRevoke)) // wes's only role: M4 refuses
 	must(t, decide(admin.Write{}, "hana", r.head.ID, admin.DecisionRevoke))    // the key may decide anything
