@@ -139,16 +139,8 @@ func (v *view) finish() (*Commit, error) {
 	if err := v.checkDirectRaises(); err != nil {
 		return nil, err
 	}
-	if len(v.sod) > 0 {
-		for u, m := range v.members {
-			if m != nil && v.base.members[u] == nil {
-				suspects = append(suspects, u)
-			}
-		}
-		slices.Sort(suspects)
-		if err := v.checkSoD(suspects); err != nil {
-			return nil, err
-		}
+	if err := v.checkSoD(suspects); err != nil { // suspects holds the new members too
+		return nil, err
 	}
 	v.epochs = bumped
 

@@ -74,6 +74,7 @@ func Run(t *testing.T, h Harness) {
 		{"S1_SoDRules", testS1SoDRules},
 		{"S2_SoDRefusesEveryPath", testS2SoDRefusesEveryPath},
 		{"S3_ExistingViolationsAndExceptions", testS3ExistingViolations},
+		{"S2_PropertyAgainstReference", testS2PropertyAgainstReference},
 		{"V1_ReviewScopeAndItems", testV1ReviewScope},
 		{"V2_ReviewDecisionsAndClose", testV2ReviewDecisionsAndClose},
 		{"V2_ReviewDeadlineExactlyOnce", testV2ReviewDeadlineOnce},
