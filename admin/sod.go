@@ -383,6 +383,20 @@ func (v *view) newViolations(users []string, limit int) []SoDViolation {
 	if len(rules) == 0 {
 		return nil
 	}
+	// The levels before the write are in the base catalog's ids, which a
+	// smart object put or deleted (C9) shifts: the rules are compiled
+	// against it too.
+	baseRules := rules
+	if v.base.cat != v.cat {
+		baseRules = make([]*policy.SoDSets, len(v.sod))
+		for i := range v.sod {
+			if r := &v.sod[i]; r.Roles != nil {
+				baseRules[i] = rules[i]
+			} else {
+				baseRules[i] = v.base.cat.CompileSoDKnown(r.Permissions)
+			}
+		}
+	}
 	var found []SoDViolation
 	for _, u := range users {
 		m := v.member(u)
@@ -407,7 +421,7 @@ func (v *view) newViolations(users []string, limit int) []SoDViolation {
 			}
 			var was [][]string
 			if old != nil {
-				was = c.Held(before, beforeRoles)
+				was = baseRules[i].Held(before, beforeRoles)
 			}
 			if policy.NewConflict(was, held) {
 				found = append(found, SoDViolation{RuleID: r.ID, RuleName: r.Name, UserID: u, Held: held})
