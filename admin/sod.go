@@ -83,6 +83,18 @@ type SoDViolation struct {
 	Excepted  bool
 }
 
+// HeldText says what the member holds of each set it holds, for people:
+// "billing_view and deals_edit, leads_edit".
+func (f SoDViolation) HeldText() string {
+	var parts []string
+	for _, h := range f.Held {
+		if h != nil {
+			parts = append(parts, strings.Join(h, ", "))
+		}
+	}
+	return strings.Join(parts, " and ")
+}
+
 // SoDRules returns the workspace's rules, sorted by id. Reading them is a
 // report (X3: settings_roles_view at all).
 func (s *Service) SoDRules(ctx context.Context, ws string, who Actor) ([]SoDRule, error) {
@@ -441,14 +453,8 @@ func sodError(found []SoDViolation) error {
 	var parts []string
 	details := make([]map[string]any, 0, len(found))
 	for i, f := range found {
-		var held []string
-		for _, h := range f.Held {
-			if h != nil {
-				held = append(held, strings.Join(h, ", "))
-			}
-		}
 		if i < 5 {
-			parts = append(parts, fmt.Sprintf("%s would hold %s together (rule %q)", f.UserID, strings.Join(held, " and "), f.RuleName))
+			parts = append(parts, fmt.Sprintf("%s would hold %s together (rule %q)", f.UserID, f.HeldText(), f.RuleName))
 		}
 		details = append(details, map[string]any{"rule_id": f.RuleID, "rule": f.RuleName, "user_id": f.UserID, "held": f.Held})
 	}
