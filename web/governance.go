@@ -95,7 +95,11 @@ func (c *Console) putSoD(w http.ResponseWriter, rq *request) error {
 	}
 	msg := "Rule " + r.Name + " saved."
 	if n := len(slices.DeleteFunc(vs, func(v admin.SoDViolation) bool { return v.Excepted })); n > 0 {
-		msg += fmt.Sprintf(" %s already break it: they are listed below; new violations are refused from now on (S3).", plural(n, "member", "members"))
+		verb := "members already break"
+		if n == 1 {
+			verb = "member already breaks"
+		}
+		msg += fmt.Sprintf(" %d %s it, listed below; new violations are refused from now on (S3).", n, verb)
 	}
 	c.setFlash(w, rq.Request, "ok", msg)
 	redirect(w, rq.Request, wsPath(rq.ws, "sod"))

@@ -65,7 +65,7 @@ func TestConsole_S1_S2_SoDRuleRefusesAConflictingRole(t *testing.T) {
 	b.fill("#sod-set1", "billing_view")
 	b.fill("#sod-set2", "deals_edit, leads_edit")
 	b.submit(`#sod-form button[type=submit]`)
-	b.waitText(".flash.ok", "Rule Billing vs sales saved. 1 member already break it")
+	b.waitText(".flash.ok", "Rule Billing vs sales saved. 1 member already breaks it")
 	b.waitText(`section[data-rule="billing-vs-sales"] tr[data-user="bob"]`, "billing_view and deals_edit, leads_edit")
 	b.shot("sod-rule")
 
