@@ -415,10 +415,13 @@ func (v *view) newViolations(users []string, limit int) []SoDViolation {
 		if m == nil || m.Owner {
 			continue // owners can do everything (W4): no rule binds them
 		}
+		old := v.base.members[u]
+		if old != nil && !v.sodTouched(u, old, m, rules) {
+			continue
+		}
 		after, afterRoles := v.effective(m), roleIDs(m)
 		var before policy.Vector
 		var beforeRoles []string
-		old := v.base.members[u]
 		if old != nil {
 			before, beforeRoles = v.baseEffective(old), roleIDs(old)
 		}
@@ -444,6 +447,30 @@ func (v *view) newViolations(users []string, limit int) []SoDViolation {
 		}
 	}
 	return found
+}
+
+// sodTouched reports whether a member's change may matter to a rule. A
+// member moved only to other revisions of the roles it holds (an apply
+// reaching thousands of members) keeps its assignments, so role rules see
+// nothing new, and its levels change only where the revisions differ: if
+// no rule covers those permissions, its levels are not even computed.
+// Any other change is checked in full.
+func (v *view) sodTouched(u string, old, m *Member, rules []*policy.SoDSets) bool {
+	if !v.onlyRevisionsMoved(u, old, m) {
+		return true
+	}
+	var diff []policy.PermID
+	for i, a := range m.Roles {
+		if a.Revision != old.Roles[i].Revision {
+			diff = append(diff, v.revisionDiff(a.RoleID, old.Roles[i].Revision, a.Revision)...)
+		}
+	}
+	for _, c := range rules {
+		if c.Touches(diff) {
+			return true
+		}
+	}
+	return false
 }
 
 func sodError(found []SoDViolation) error {

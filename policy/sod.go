@@ -27,6 +27,20 @@ type SoDSets struct {
 	// perms holds, per set and item, the permission ids the item covers;
 	// nil for a rule over roles.
 	perms [][][]PermID
+	// any marks every permission some item covers.
+	any []bool
+}
+
+// Touches reports whether a change of the given permissions' levels can
+// change what the rule sees: false for a role rule, whose sets are
+// assignments, and for permissions no item covers.
+func (r *SoDSets) Touches(ids []PermID) bool {
+	for _, p := range ids {
+		if int(p) < len(r.any) && r.any[p] {
+			return true
+		}
+	}
+	return false
 }
 
 // CompileSoD validates and compiles a rule's permission sets against c.
@@ -47,7 +61,20 @@ func (c *Catalog) CompileSoD(sets [][]string) (*SoDSets, error) {
 			out.perms[i][j] = c.covered(p)
 		}
 	}
-	return out, nil
+	return out.index(len(c.perms)), nil
+}
+
+// index fills any from perms.
+func (r *SoDSets) index(n int) *SoDSets {
+	r.any = make([]bool, n)
+	for i := range r.perms {
+		for j := range r.perms[i] {
+			for _, p := range r.perms[i][j] {
+				r.any[p] = true
+			}
+		}
+	}
+	return r
 }
 
 // CompileSoDKnown compiles a stored rule's permission sets leniently: keys
@@ -63,7 +90,7 @@ func (c *Catalog) CompileSoDKnown(sets [][]string) *SoDSets {
 			}
 		}
 	}
-	return out
+	return out.index(len(c.perms))
 }
 
 // RoleSoD compiles a rule over role sets (S1). Role ids are checked by the
