@@ -416,18 +416,24 @@ func (v *view) newViolations(users []string, limit int) []SoDViolation {
 			continue // owners can do everything (W4): no rule binds them
 		}
 		old := v.base.members[u]
-		if old != nil && !v.sodTouched(u, old, m, rules) {
-			continue
+		var after, before func(policy.PermID) policy.Level
+		if old != nil && v.onlyRevisionsMoved(u, old, m) {
+			if !v.sodTouched(u, old, m, rules) {
+				continue
+			}
+			// Levels are the highest over the roles (no direct grant,
+			// no ownership): asked only where the rules look.
+			after, before = v.roleLevels(v.cat, v.roles, v.revs, m), v.roleLevels(v.base.cat, v.base.roles, v.base.revs, old)
+		} else {
+			after = vectorLevels(v.effective(m))
+			if old != nil {
+				before = vectorLevels(v.baseEffective(old))
+			}
 		}
-		after, afterRoles := v.effective(m), roleIDs(m)
-		var before policy.Vector
-		var beforeRoles []string
-		if old != nil {
-			before, beforeRoles = v.baseEffective(old), roleIDs(old)
-		}
+		afterRoles := roleIDs(m)
 		for i, c := range rules {
 			r := &v.sod[i]
-			held := c.Held(after, afterRoles)
+			held := c.HeldBy(after, afterRoles)
 			if !policy.Conflicting(held) {
 				continue
 			}
@@ -436,7 +442,7 @@ func (v *view) newViolations(users []string, limit int) []SoDViolation {
 			}
 			var was [][]string
 			if old != nil {
-				was = baseRules[i].Held(before, beforeRoles)
+				was = baseRules[i].HeldBy(before, roleIDs(old))
 			}
 			if policy.NewConflict(was, held) {
 				found = append(found, SoDViolation{RuleID: r.ID, RuleName: r.Name, UserID: u, Held: held})
@@ -449,16 +455,37 @@ func (v *view) newViolations(users []string, limit int) []SoDViolation {
 	return found
 }
 
+func vectorLevels(vec policy.Vector) func(policy.PermID) policy.Level {
+	return func(p policy.PermID) policy.Level { return vec[p] }
+}
+
+// roleLevels returns a member's levels as the highest over its roles'
+// compiled vectors, for a member with no direct grant and no ownership
+// (see onlyRevisionsMoved): what revisionChange compares too.
+func (v *view) roleLevels(cat *policy.Catalog, roles map[string]*Role, revs map[policy.RoleRef]*RoleRevision, m *Member) func(policy.PermID) policy.Level {
+	vecs := make([]policy.Vector, 0, len(m.Roles))
+	for _, a := range m.Roles {
+		r, rv := roles[a.RoleID], revs[policy.RoleRef{RoleID: a.RoleID, Revision: a.Revision}]
+		if r != nil && rv != nil {
+			vecs = append(vecs, v.base.roleVector(cat, r, rv))
+		}
+	}
+	return func(p policy.PermID) policy.Level {
+		var l policy.Level
+		for _, vec := range vecs {
+			l = max(l, vec[p])
+		}
+		return l
+	}
+}
+
 // sodTouched reports whether a member's change may matter to a rule. A
 // member moved only to other revisions of the roles it holds (an apply
-// reaching thousands of members) keeps its assignments, so role rules see
-// nothing new, and its levels change only where the revisions differ: if
-// no rule covers those permissions, its levels are not even computed.
-// Any other change is checked in full.
+// reaching thousands of members; the caller checks onlyRevisionsMoved)
+// keeps its assignments, so role rules see nothing new, and its levels
+// change only where the revisions differ: if no rule covers those
+// permissions, nothing more is computed.
 func (v *view) sodTouched(u string, old, m *Member, rules []*policy.SoDSets) bool {
-	if !v.onlyRevisionsMoved(u, old, m) {
-		return true
-	}
 	var diff []policy.PermID
 	for i, a := range m.Roles {
 		if a.Revision != old.Roles[i].Revision {

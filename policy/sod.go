@@ -146,10 +146,22 @@ func (r *SoDSets) Roles() bool { return r.perms == nil }
 // not hold is nil. The member breaks the rule when two or more sets are
 // non-nil (see Conflicting).
 func (r *SoDSets) Held(levels Vector, roles []string) [][]string {
+	return r.HeldBy(func(p PermID) Level {
+		if int(p) < len(levels) {
+			return levels[p]
+		}
+		return LevelNone
+	}, roles)
+}
+
+// HeldBy is Held with the member's levels given as a function, asked only
+// about the permissions the rule covers: a caller that can tell a few
+// levels without computing all of them passes it.
+func (r *SoDSets) HeldBy(level func(PermID) Level, roles []string) [][]string {
 	out := make([][]string, len(r.Items))
 	for i, set := range r.Items {
 		for j, it := range set {
-			if r.holds(i, j, levels, roles) {
+			if r.holds(i, j, level, roles) {
 				out[i] = append(out[i], it)
 			}
 		}
@@ -157,12 +169,12 @@ func (r *SoDSets) Held(levels Vector, roles []string) [][]string {
 	return out
 }
 
-func (r *SoDSets) holds(i, j int, levels Vector, roles []string) bool {
+func (r *SoDSets) holds(i, j int, level func(PermID) Level, roles []string) bool {
 	if r.perms == nil {
 		return slices.Contains(roles, r.Items[i][j])
 	}
 	for _, p := range r.perms[i][j] {
-		if int(p) < len(levels) && levels[p] > LevelNone {
+		if level(p) > LevelNone {
 			return true
 		}
 	}
