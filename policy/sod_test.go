@@ -39,7 +39,9 @@ func TestS2_HeldAndNewConflict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	levels := func(g policy.Grants) policy.Vector { return cat.RoleVector(policy.RoleRevision{Audience: policy.Internal, Grants: g}) }
+	levels := func(g policy.Grants) policy.Vector {
+		return cat.RoleVector(policy.RoleRevision{Audience: policy.Internal, Grants: g})
+	}
 	held := r.Held(levels(policy.Grants{"invoices_view": policy.LevelAll, "crm_edit": policy.LevelOwn}), nil)
 	if !slices.EqualFunc(held, [][]string{{"billing_view"}, {"deals_edit", "leads_edit"}, nil}, slices.Equal) || !policy.Conflicting(held) {
 		t.Errorf("held %v: billing_view covers invoices_view below it, crm_edit reaches deals_edit and leads_edit", held)
