@@ -339,7 +339,7 @@ func (s *Service) Reviews(ctx context.Context, ws string, who Actor) ([]Review, 
 	}
 	report := a.Can(AreaReports) == nil
 	var out []Review
-	err = s.read(ctx, ws, func(m *model) error {
+	err = s.readVectors(ctx, ws, func(m *model) error {
 		for _, r := range m.reviews {
 			if report || len(m.reviewable(who, r)) > 0 {
 				c := *r
@@ -397,7 +397,7 @@ func (s *Service) ReviewItems(ctx context.Context, ws string, who Actor, id stri
 	}
 	report := a.Can(AreaReports) == nil
 	var out []ReviewItem
-	err = s.read(ctx, ws, func(m *model) error {
+	err = s.readVectors(ctx, ws, func(m *model) error {
 		r := m.reviews[id]
 		if r == nil {
 			return &policy.Error{Code: policy.CodeNotFound, Message: fmt.Sprintf("no review %q", excerpt(id)), Details: map[string]any{"review_id": excerpt(id)}}
@@ -422,6 +422,19 @@ func (s *Service) ReviewItems(ctx context.Context, ws string, who Actor, id stri
 		return nil
 	})
 	return out, err
+}
+
+// readVectors runs fn on the workspace's model under the space's write
+// lock: fn computes authorities, whose role vectors the model caches, and
+// that cache is the writers' (see PreviewRole).
+func (s *Service) readVectors(ctx context.Context, ws string, fn func(m *model) error) error {
+	sp, err := s.space(ctx, ws)
+	if err != nil {
+		return err
+	}
+	sp.write.Lock()
+	defer sp.write.Unlock()
+	return fn(sp.m)
 }
 
 // reviewable returns the items of r that who may decide now.
