@@ -52,14 +52,6 @@ func (e SoDException) ActiveAt(t time.Time) bool {
 	return e.ExpiresAt.IsZero() || t.Before(e.ExpiresAt)
 }
 
-// sets returns the rule's sets, whichever kind they are.
-func (r *SoDRule) sets() [][]string {
-	if r.Roles != nil {
-		return r.Roles
-	}
-	return r.Permissions
-}
-
 // exception returns the member's exception to the rule, if any.
 func (r *SoDRule) exception(user string) (SoDException, bool) {
 	i, ok := slices.BinarySearchFunc(r.Exceptions, user, func(e SoDException, u string) int { return cmpString(e.UserID, u) })
