@@ -512,12 +512,24 @@ func sodError(found []SoDViolation) error {
 		Details: map[string]any{"violations": details}}
 }
 
+// MaxReportedViolations bounds the violations one rule's write reports
+// in its change (the event feed's bound on a change's size); the rest are
+// counted in one more target, and listed by SoDViolations.
+const MaxReportedViolations = 1000
+
 // reportViolations adds the members who break rule id now, without an
 // active exception, to the write's targets as "sod_violation:<rule>:<user>"
-// (S3: the event feed reports the violations of a newly added rule).
+// (S3: the event feed reports the violations of a newly added rule), at
+// most MaxReportedViolations of them, then "sod_violations_more:<rule>:<n>".
 func (v *view) reportViolations(id string) {
 	i := slices.IndexFunc(v.sod, func(r SoDRule) bool { return r.ID == id })
 	c := v.compiledSoD()[i]
+	n := 0
+	defer func() {
+		if n > MaxReportedViolations {
+			v.target(fmt.Sprintf("sod_violations_more:%s:%d", id, n-MaxReportedViolations))
+		}
+	}()
 	for _, u := range v.sortedMembers() {
 		m := v.member(u)
 		if m.Owner || !policy.Conflicting(c.Held(v.effective(m), roleIDs(m))) {
@@ -526,7 +538,9 @@ func (v *view) reportViolations(id string) {
 		if e, ok := v.sod[i].exception(u); ok && e.ActiveAt(v.now) {
 			continue
 		}
-		v.target("sod_violation:" + id + ":" + u)
+		if n++; n <= MaxReportedViolations {
+			v.target("sod_violation:" + id + ":" + u)
+		}
 	}
 }
 
