@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -172,4 +174,33 @@ func TestConsole_V1_V2_DepartmentHeadRevokes(t *testing.T) {
 	}
 	adm.open("/w/acme/audit")
 	adm.waitText("main", "review.decide")
+}
+
+// TestConsole_P1_S2_ReviewStepListsSoDViolations: the role editor's
+// review step, before an applied save, names the members the edit would
+// make break a rule (S2 through the P1 preview).
+func TestConsole_P1_S2_ReviewStepListsSoDViolations(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	if _, _, err := w.Admin.PutSoDRule(ctx, "acme", admin.Write{}, admin.SoDRule{ID: "billing-vs-sales", Name: "Billing vs sales",
+		Permissions: [][]string{{"billing_view"}, {"deals_edit"}}}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := w.Admin.Role(ctx, "acme", admin.RoleSalesManager)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := newVisitor(t, w.URL)
+	v.signIn(apitest.AdminKey)
+	form := url.Values{"csrf": {v.csrf()}, "base": {strconv.FormatInt(r.Revision, 10)}, "apply": {"1"},
+		"g": {"deals_view=all", "deals_edit=own", "billing_view=all"}}
+	resp, body := v.do("POST", "/w/acme/roles/sales_manager/review", form, map[string]string{"HX-Request": "true", "HX-Target": "review"})
+	if resp.StatusCode != 200 || !strings.Contains(body, `id="sod-impact"`) || !strings.Contains(body, "<strong>bob</strong> would break “Billing vs sales”: billing_view and deals_edit") {
+		t.Fatalf("status %d; want the review step to name bob and the rule:\n%.3000s", resp.StatusCode, body)
+	}
+	form.Set("g", "deals_view=all")
+	form.Add("g", "deals_edit=own")
+	if _, body := v.do("POST", "/w/acme/roles/sales_manager/review", form, map[string]string{"HX-Request": "true", "HX-Target": "review"}); strings.Contains(body, `id="sod-impact"`) {
+		t.Error("an edit that breaks no rule shows a separation-of-duties warning")
+	}
 }
