@@ -34,6 +34,9 @@ var areas = map[string]Area{
 	"role.create": AreaRolesEdit, "role.update": AreaRolesEdit, "role.delete": AreaRolesEdit,
 	"role.duplicate": AreaRolesEdit, "role.restore": AreaRolesEdit, "object.put": AreaRolesEdit,
 	"object.delete": AreaRolesEdit, "policy.import": AreaRolesEdit, "aliases.put": AreaRolesEdit, "gateway.put": AreaRolesEdit,
+	"sod.put": AreaRolesEdit, "sod.delete": AreaRolesEdit,
+	"review.open": AreaRolesEdit, "review.update": AreaRolesEdit, "review.close": AreaRolesEdit, "review.revoke": AreaRolesEdit,
+	"review.refused": AreaRolesEdit, "review.closed": AreaRolesEdit, "review.decide": AreaPeopleEdit,
 
 	"member.upsert": AreaPeopleEdit, "member.import": AreaPeopleEdit, "member.roles": AreaPeopleEdit,
 	"role.members.add": AreaPeopleEdit, "role.members.remove": AreaPeopleEdit, "member.remove": AreaPeopleEdit,

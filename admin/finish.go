@@ -16,7 +16,7 @@ import (
 func (v *view) empty() bool {
 	return !v.wsDirty && len(v.rolesPut) == 0 && len(v.rolesDeleted) == 0 && len(v.newRevs) == 0 &&
 		len(v.applies) == 0 && len(v.deptsPut) == 0 && len(v.deptsDeleted) == 0 &&
-		len(v.objsPut) == 0 && len(v.objsDeleted) == 0 && len(v.keysPut) == 0 && len(v.keysDeleted) == 0 && len(v.members) == 0 && len(v.forced) == 0 && !v.aliasesPut && !v.gatewayPut
+		len(v.objsPut) == 0 && len(v.objsDeleted) == 0 && len(v.keysPut) == 0 && len(v.keysDeleted) == 0 && len(v.members) == 0 && len(v.forced) == 0 && !v.aliasesPut && !v.gatewayPut && !v.sodPut && len(v.reviewsPut) == 0
 }
 
 // record appends an audit entry for this write (X4). before and after are
@@ -59,6 +59,8 @@ func marshal(x any) json.RawMessage {
 //   - no member's effective levels break C4 (a role edit can take away
 //     what a member's direct grant relied on);
 //   - the actor escalates on no path (X3a: see escalation.go);
+//   - no member comes to hold a conflicting combination of a
+//     separation-of-duties rule without an exception (S2: see sod.go);
 //   - a raised delete or export level carries a reason (X4).
 func (v *view) finish() (*Commit, error) {
 	rev := v.ws.Revision + 1
@@ -167,6 +169,9 @@ func (v *view) finish() (*Commit, error) {
 		return nil, err
 	}
 	if err := v.checkDirectRaises(); err != nil {
+		return nil, err
+	}
+	if err := v.checkSoD(suspects); err != nil { // suspects holds the new members too
 		return nil, err
 	}
 	v.epochs = bumped
@@ -285,6 +290,10 @@ func (v *view) ops(bumped []string) []Op {
 	if v.gatewayPut {
 		ops = append(ops, PutGatewayRoutes{Routes: v.gateway})
 	}
+	if v.sodPut {
+		ops = append(ops, PutSoDRules{Rules: v.sod})
+	}
+	ops = append(ops, v.reviewOps()...)
 	return ops
 }
 
@@ -340,7 +349,7 @@ func hashEntry(e *AuditEntry) string {
 // space's locks.
 func (v *view) merge() {
 	m := v.base
-	m.ws, m.roles, m.revs, m.depts, m.objects, m.keys, m.aliases, m.gateway = v.ws, v.roles, v.revs, v.depts, v.objects, v.keys, v.aliases, v.gateway
+	m.ws, m.roles, m.revs, m.depts, m.objects, m.keys, m.aliases, m.gateway, m.sod = v.ws, v.roles, v.revs, v.depts, v.objects, v.keys, v.aliases, v.gateway, v.sod
 	m.deptRoleCount = v.deptRoleCount
 	if m.cat != v.cat {
 		m.cat = v.cat
@@ -380,6 +389,9 @@ func (v *view) merge() {
 				rm[u] = struct{}{}
 			}
 		}
+	}
+	if v.reviews != nil {
+		m.reviews = v.reviews
 	}
 	if n := len(v.audit); n > 0 {
 		m.audit = AuditHead{Seq: v.audit[n-1].Seq, Hash: v.audit[n-1].Hash}

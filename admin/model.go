@@ -23,6 +23,8 @@ type model struct {
 	keys        map[string]*APIKey // X2, by key id
 	aliases     map[string]string  // Z2: alias → permission key
 	gateway     []policy.GatewayRoute
+	sod         []SoDRule          // S1: sorted by id, immutable once published
+	reviews     map[string]*Review // V1: by id; a write replaces a *Review
 	audit       AuditHead
 	// expiring holds, for each member with an expiring assignment or
 	// direct grant, the earliest such instant (T1).
@@ -84,7 +86,14 @@ func newModel(base *policy.Catalog, d *Dataset) (*model, error) {
 		k := d.Keys[i]
 		m.keys[k.ID] = &k
 	}
-	m.aliases, m.gateway = d.Aliases, d.GatewayRoutes
+	m.aliases, m.gateway, m.sod = d.Aliases, d.GatewayRoutes, d.SoDRules
+	slices.SortFunc(m.sod, func(a, b SoDRule) int { return cmpString(a.ID, b.ID) })
+	m.reviews = make(map[string]*Review, len(d.Reviews))
+	for i := range d.Reviews {
+		r := d.Reviews[i]
+		slices.SortFunc(r.Items, func(a, b ReviewItem) int { return a.ID - b.ID })
+		m.reviews[r.ID] = &r
+	}
 	var err error
 	if m.cat, err = base.WithObjects(sortedObjects(m.objects)); err != nil {
 		return nil, err

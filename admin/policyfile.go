@@ -27,6 +27,20 @@ type PolicyFile struct {
 	// GatewayRoutes are the routes a gateway asks about, in order; a file
 	// without the key leaves them as they are.
 	GatewayRoutes *[]PolicyRoute `yaml:"gateway_routes,omitempty"`
+	// SoDRules are the workspace's separation-of-duties rules (S1); a file
+	// without the key leaves them as they are. Exceptions are about
+	// members, not policy: a file neither carries nor changes them.
+	SoDRules *[]PolicySoDRule `yaml:"sod_rules,omitempty"`
+}
+
+// PolicySoDRule is a separation-of-duties rule in a policy file: either
+// conflicts (sets of permission keys) or roles (sets of role ids).
+type PolicySoDRule struct {
+	ID          string     `yaml:"id"`
+	Name        string     `yaml:"name"`
+	Description string     `yaml:"description,omitempty"`
+	Conflicts   [][]string `yaml:"conflicts,omitempty"`
+	Roles       [][]string `yaml:"roles,omitempty"`
 }
 
 // PolicyRoute is a gateway route in a policy file.
@@ -114,6 +128,13 @@ func (s *Service) ExportPolicy(ctx context.Context, ws string) ([]byte, error) {
 				rs[i] = PolicyRoute(r)
 			}
 			f.GatewayRoutes = &rs
+		}
+		if len(m.sod) > 0 {
+			rs := make([]PolicySoDRule, len(m.sod))
+			for i, r := range m.sod {
+				rs[i] = PolicySoDRule{ID: r.ID, Name: r.Name, Description: r.Description, Conflicts: r.Permissions, Roles: r.Roles}
+			}
+			f.SoDRules = &rs
 		}
 		return nil
 	})
@@ -263,6 +284,39 @@ func (v *view) importPolicy(f *PolicyFile) error {
 		}
 		v.record("role.delete", "role:"+id, roleJSON(r, v.newest(r).Grants, v.newest(r).When), nil)
 		v.deleteRole(id)
+	}
+	if f.SoDRules != nil {
+		return v.importSoDRules(*f.SoDRules)
+	}
+	return nil
+}
+
+// importSoDRules makes the workspace's SoD rules those of the file, after
+// its roles (a rule may name a role the file creates). A rule keeps its
+// exceptions.
+func (v *view) importSoDRules(rules []PolicySoDRule) error {
+	inFile := map[string]bool{}
+	for i, pr := range rules {
+		where := fmt.Sprintf("sod_rules[%d] (%s)", i, pr.ID)
+		if inFile[pr.ID] {
+			return policy.Errorf(policy.CodeInvalidArgument, "%s: rule id appears twice", where)
+		}
+		inFile[pr.ID] = true
+		r := SoDRule{ID: pr.ID, Name: pr.Name, Description: pr.Description, Permissions: pr.Conflicts, Roles: pr.Roles}
+		if old := slices.IndexFunc(v.sod, func(x SoDRule) bool { return x.ID == pr.ID }); old >= 0 {
+			r.Exceptions = v.sod[old].Exceptions
+		}
+		if _, err := v.putSoDRule(r); err != nil {
+			return prefixError(where, err)
+		}
+	}
+	for _, r := range slices.Clone(v.sod) {
+		if !inFile[r.ID] {
+			i := slices.IndexFunc(v.sod, func(x SoDRule) bool { return x.ID == r.ID })
+			v.record("sod.delete", "sod_rule:"+r.ID, sodAudit(&v.sod[i]), nil)
+			v.sod = slices.Delete(slices.Clone(v.sod), i, i+1)
+			v.sodPut, v.sodCompiled = true, nil
+		}
 	}
 	return nil
 }

@@ -42,7 +42,14 @@ type Impact struct {
 	// Next is the cursor of the next page (the last user id of this
 	// one), "" on the last page.
 	Next string
+	// SoD lists the members who would come to break a separation-of-duties
+	// rule (S2), at most MaxPreviewSoD of them: the edit would be refused
+	// with separation_of_duties when applied.
+	SoD []SoDViolation
 }
+
+// MaxPreviewSoD bounds the SoD violations a preview lists.
+const MaxPreviewSoD = 100
 
 // ImpactPage selects the page of affected members a preview lists.
 type ImpactPage struct {
@@ -112,6 +119,7 @@ func (s *Service) PreviewRoleWhen(ctx context.Context, ws, id string, grants pol
 			out.Next = out.Members[len(out.Members)-1].UserID // one more exists after the page
 		}
 	}
+	out.SoD = v.newViolations(v.membersOf(id), MaxPreviewSoD)
 	for i, p := range perms {
 		if gain[i] > 0 || lose[i] > 0 {
 			out.Permissions = append(out.Permissions, PermissionImpact{Permission: p.Key, Gaining: gain[i], Losing: lose[i]})

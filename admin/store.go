@@ -112,7 +112,13 @@ type Dataset struct {
 	Aliases     map[string]string // action aliases (Z2): alias → permission key
 	// GatewayRoutes are the routes a gateway asks about, in order.
 	GatewayRoutes []policy.GatewayRoute
-	AuditHead     AuditHead
+	// SoDRules are the workspace's separation-of-duties rules (S1), with
+	// their exceptions (S3).
+	SoDRules []SoDRule
+	// Reviews are the workspace's access review campaigns (V1–V3), with
+	// their items.
+	Reviews   []Review
+	AuditHead AuditHead
 }
 
 // MemberFilter selects members (M7). Zero fields select everything.
@@ -202,6 +208,17 @@ type PutGatewayRoutes struct{ Routes []policy.GatewayRoute }
 // PutAliases replaces the workspace's action aliases (Z2) with Aliases.
 type PutAliases struct{ Aliases map[string]string }
 
+// PutSoDRules replaces the workspace's separation-of-duties rules, with
+// their exceptions, by Rules (S1, S3).
+type PutSoDRules struct{ Rules []SoDRule }
+
+// PutReview inserts or updates a review campaign's row (V1) and upserts
+// Items, the items of it that changed (all of them for a new campaign).
+type PutReview struct {
+	Review Review // Items ignored
+	Items  []ReviewItem
+}
+
 func (PutWorkspace) op()     {}
 func (PutRole) op()          {}
 func (DeleteRole) op()       {}
@@ -220,3 +237,5 @@ func (PutKey) op()           {}
 func (DeleteKey) op()        {}
 func (PutAliases) op()       {}
 func (PutGatewayRoutes) op() {}
+func (PutSoDRules) op()      {}
+func (PutReview) op()        {}

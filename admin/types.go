@@ -157,7 +157,8 @@ type Actor struct {
 	KeyID      string
 	Deployment bool
 	// System marks Gatehouse's own automatic changes, such as an expiry
-	// being committed (T2); it is audited as "system" (X5).
+	// being committed (T2) or an access review closed at its deadline
+	// (V2): audited as "system" (X5), not limited by X3.
 	System bool
 }
 

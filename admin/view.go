@@ -27,6 +27,7 @@ type view struct {
 	keys    map[string]*APIKey
 	aliases map[string]string
 	gateway []policy.GatewayRoute
+	sod     []SoDRule // replaced whole, never changed in place
 
 	members map[string]*Member // overlay: nil marks a removed member
 	dirty   map[string]bool    // members to write in full
@@ -45,6 +46,13 @@ type view struct {
 	keysDeleted  []string
 	aliasesPut   bool
 	gatewayPut   bool
+	sodPut       bool
+	// reviews is nil until the write changes a campaign (putReview).
+	reviews    map[string]*Review
+	reviewsPut []string
+	itemsPut   []reviewItemRef
+	// sodCompiled caches the view's SoD rules compiled against v.cat.
+	sodCompiled []*policy.SoDSets
 
 	// addressed lists the members and departments the write names, changed
 	// or not: X3a.2 holds for them even when the write changes nothing,
@@ -76,7 +84,7 @@ type view struct {
 
 func newView(m *model, now time.Time, actor Actor) *view {
 	return &view{base: m, now: now, actor: actor, ws: m.ws, cat: m.cat,
-		roles: maps.Clone(m.roles), revs: maps.Clone(m.revs), depts: maps.Clone(m.depts), objects: maps.Clone(m.objects), keys: maps.Clone(m.keys), aliases: m.aliases, gateway: m.gateway,
+		roles: maps.Clone(m.roles), revs: maps.Clone(m.revs), depts: maps.Clone(m.depts), objects: maps.Clone(m.objects), keys: maps.Clone(m.keys), aliases: m.aliases, gateway: m.gateway, sod: m.sod,
 		members: map[string]*Member{}, dirty: map[string]bool{}, applied: map[string]bool{}, forced: map[string]bool{},
 		deptRoleCount: m.deptRoleCount}
 }

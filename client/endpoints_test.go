@@ -23,10 +23,12 @@ func TestEveryRoute(t *testing.T) {
 	ctx := context.Background()
 	ws, adm, chk, dep := w.ws, w.admin, w.check, w.deployment
 	var (
-		roleETag int64
-		keyID    string
-		token    string
-		exported []byte
+		roleETag   int64
+		keyID      string
+		token      string
+		exported   []byte
+		reviewID   string
+		reviewItem int
 	)
 	steps := []struct {
 		route string
@@ -526,6 +528,113 @@ func TestEveryRoute(t *testing.T) {
 			must(t, err)
 			if len(rs) != 1 || rs[0].Owner != "owner" {
 				t.Errorf("routes %+v", rs)
+			}
+		}},
+		{"PUT /v1/workspaces/{ws}/sod-rules/{id}", func(t *testing.T) {
+			r, rev, err := adm.PutSoDRule(ctx, ws, client.SoDRule{ID: "billing-vs-crm", Name: "Billing vs CRM",
+				Conflicts: [][]string{{"billing_view"}, {"contacts_view"}}})
+			must(t, err)
+			if r.ID != "billing-vs-crm" || len(r.Conflicts) != 2 || rev == 0 || r.CreatedAt.IsZero() {
+				t.Errorf("rule %+v at %d", r, rev)
+			}
+			_, _, err = adm.SetMemberGrants(ctx, ws, "ann", policy.Grants{"invoices_view": policy.LevelAll}, "")
+			if client.ErrorCode(err) != policy.CodeSeparationOfDuties {
+				t.Errorf("a grant that breaks the rule: %v", err)
+			}
+			_, _, err = adm.PutSoDRule(ctx, ws, client.SoDRule{ID: "bad", Name: "Bad", Conflicts: [][]string{{"billing_view"}, {"contact_view"}}})
+			if client.ErrorCode(err) != policy.CodeUnknownPermission {
+				t.Errorf("a rule on an unknown permission: %v", err)
+			}
+		}},
+		{"GET /v1/workspaces/{ws}/sod-rules", func(t *testing.T) {
+			var ids []string
+			for r, err := range adm.AllSoDRules(ctx, ws) {
+				must(t, err)
+				ids = append(ids, r.ID)
+			}
+			if len(ids) != 1 || ids[0] != "billing-vs-crm" {
+				t.Errorf("rules %v", ids)
+			}
+		}},
+		{"GET /v1/workspaces/{ws}/sod-rules/{id}", func(t *testing.T) {
+			r, err := adm.SoDRule(ctx, ws, "billing-vs-crm")
+			must(t, err)
+			if r.Name != "Billing vs CRM" {
+				t.Errorf("rule %+v", r)
+			}
+		}},
+		{"GET /v1/workspaces/{ws}/sod-rules/{id}/violations", func(t *testing.T) {
+			_, _, err := adm.SoDViolations(ctx, ws, "billing-vs-crm", client.PageQuery{Limit: 10})
+			must(t, err)
+			_, _, err = adm.SoDViolations(ctx, ws, "nope", client.PageQuery{})
+			if client.ErrorCode(err) != policy.CodeNotFound {
+				t.Errorf("violations of no rule: %v", err)
+			}
+		}},
+		{"DELETE /v1/workspaces/{ws}/sod-rules/{id}", func(t *testing.T) {
+			_, err := adm.DeleteSoDRule(ctx, ws, "billing-vs-crm")
+			must(t, err)
+		}},
+		{"POST /v1/workspaces/{ws}/reviews", func(t *testing.T) {
+			rv, rev, err := adm.OpenReview(ctx, ws, client.ReviewInput{Name: "Q4", Deadline: time.Now().Add(time.Hour), Default: "keep",
+				Scope: &client.ReviewScope{Actions: []string{"view"}}})
+			must(t, err)
+			if rv.Status != "open" || rv.Items == 0 || rev == 0 {
+				t.Errorf("review %+v at %d", rv, rev)
+			}
+			reviewID = rv.ID
+			_, _, err = adm.OpenReview(ctx, ws, client.ReviewInput{Name: "Past", Deadline: time.Now().Add(-time.Hour), Default: "keep"})
+			if client.ErrorCode(err) != policy.CodeInvalidArgument {
+				t.Errorf("a review due in the past: %v", err)
+			}
+		}},
+		{"GET /v1/workspaces/{ws}/reviews", func(t *testing.T) {
+			rs, _, err := adm.Reviews(ctx, ws, client.PageQuery{Limit: 10})
+			must(t, err)
+			if len(rs) != 1 || rs[0].ID != reviewID {
+				t.Errorf("reviews %+v", rs)
+			}
+		}},
+		{"PATCH /v1/workspaces/{ws}/reviews/{id}", func(t *testing.T) {
+			name := "Q4 access review"
+			rv, _, err := adm.UpdateReview(ctx, ws, reviewID, client.ReviewUpdate{Name: &name})
+			must(t, err)
+			if rv.Name != name {
+				t.Errorf("review %+v", rv)
+			}
+		}},
+		{"GET /v1/workspaces/{ws}/reviews/{id}/items", func(t *testing.T) {
+			its, _, err := adm.ReviewItems(ctx, ws, reviewID, client.ReviewItemQuery{Open: true, Limit: 100})
+			must(t, err)
+			if len(its) == 0 || its[0].Decision != "" || len(its[0].Grants) == 0 {
+				t.Fatalf("items %+v", its)
+			}
+			reviewItem = its[0].ID
+			csv, err := adm.ReviewCSV(ctx, ws, reviewID)
+			must(t, err)
+			if !strings.HasPrefix(string(csv), "review,item,user_id") {
+				t.Errorf("CSV %.200s", csv)
+			}
+		}},
+		{"PUT /v1/workspaces/{ws}/reviews/{id}/items/{item}", func(t *testing.T) {
+			it, _, err := adm.DecideReviewItem(ctx, ws, reviewID, reviewItem, "keep", "still needed")
+			must(t, err)
+			if it.Decision != "keep" || it.DecidedBy == "" {
+				t.Errorf("item %+v", it)
+			}
+		}},
+		{"GET /v1/workspaces/{ws}/reviews/{id}", func(t *testing.T) {
+			rv, err := adm.Review(ctx, ws, reviewID)
+			must(t, err)
+			if rv.Decided != 1 {
+				t.Errorf("review %+v", rv)
+			}
+		}},
+		{"POST /v1/workspaces/{ws}/reviews/{id}/close", func(t *testing.T) {
+			rep, _, err := adm.CloseReview(ctx, ws, reviewID)
+			must(t, err)
+			if rep.Review.Status != "closed" || rep.Review.Decided != rep.Review.Items {
+				t.Errorf("close %+v", rep.Review)
 			}
 		}},
 		{"GET /v1/workspaces/{ws}/forward-auth", func(t *testing.T) {

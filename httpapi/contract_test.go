@@ -717,6 +717,42 @@ func TestContract_Tour(t *testing.T) {
 	adm.want(400, "invalid_argument", "PUT", ws+"/gateway-routes", map[string]any{"routes": []any{
 		map[string]any{"method": "GET", "path": "/contacts/{id}", "permission": "contacts_view", "owner": "owner"}}})
 	adm.want(200, "", "GET", ws+"/gateway-routes", nil)
+	// Separation of duties (S1–S3): a rule rep already breaks is added,
+	// listed with its violation; a new violation is refused.
+	adm.want(200, "", "PUT", ws+"/sod-rules/billing-vs-crm", map[string]any{"name": "Billing vs CRM",
+		"conflicts": [][]string{{"billing_view"}, {"contacts_view"}}})
+	adm.want(422, "unknown_permission", "PUT", ws+"/sod-rules/bad", map[string]any{"name": "Bad", "conflicts": [][]string{{"billing_view"}, {"contact_view"}}})
+	adm.want(400, "invalid_argument", "PUT", ws+"/sod-rules/bad", map[string]any{"name": "Bad", "conflicts": [][]string{{"billing_view"}}})
+	adm.want(409, "separation_of_duties", "PUT", ws+"/members/rep/grants", map[string]any{"grants": map[string]any{"invoices_view": "all"}})
+	adm.want(200, "", "GET", ws+"/sod-rules?limit=1", nil)
+	adm.want(200, "", "GET", ws+"/sod-rules/billing-vs-crm", nil)
+	adm.want(404, "not_found", "GET", ws+"/sod-rules/nope", nil)
+	adm.want(200, "", "GET", ws+"/sod-rules/billing-vs-crm/violations?limit=10", nil)
+	adm.want(200, "", "DELETE", ws+"/sod-rules/billing-vs-crm", nil)
+	// Access reviews (V1–V3): open, list, change, the inbox, a decision,
+	// the CSV, the close.
+	deadline := time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339)
+	rvw := adm.want(201, "", "POST", ws+"/reviews", map[string]any{"name": "Q4 review", "deadline": deadline, "default": "keep",
+		"scope": map[string]any{"actions": []string{"view"}, "min_level": "own"}, "reviewers": "admins", "every_days": 0})
+	rid := rvw.str("id")
+	adm.want(400, "invalid_argument", "POST", ws+"/reviews", map[string]any{"name": "Past", "deadline": "2020-01-01T00:00:00Z", "default": "keep"})
+	adm.want(200, "", "GET", ws+"/reviews?limit=5", nil)
+	adm.want(200, "", "GET", ws+"/reviews/"+rid, nil)
+	adm.want(404, "not_found", "GET", ws+"/reviews/nope", nil)
+	adm.want(200, "", "PATCH", ws+"/reviews/"+rid, map[string]any{"name": "Q4 access review", "default": "keep"})
+	inbox := adm.want(200, "", "GET", ws+"/reviews/"+rid+"/items?open=true&limit=2", nil)
+	its, _ := inbox.body["items"].([]any)
+	if len(its) == 0 {
+		t.Fatalf("a review with no items: %s", inbox.raw)
+	}
+	item := fmt.Sprint(its[0].(map[string]any)["id"])
+	adm.want(200, "", "GET", ws+"/reviews/"+rid+"/items?role=sales_rep&permission=deals_view", nil)
+	adm.want(200, "", "PUT", ws+"/reviews/"+rid+"/items/"+item, map[string]any{"decision": "keep", "reason": "still needed"})
+	adm.want(400, "invalid_argument", "PUT", ws+"/reviews/"+rid+"/items/"+item, map[string]any{"decision": "maybe"})
+	if c := adm.want(200, "", "GET", ws+"/reviews/"+rid+"/items?format=csv", nil); !strings.HasPrefix(string(c.raw), "review,item,user_id") {
+		t.Errorf("review CSV: %.300s", c.raw)
+	}
+	adm.want(200, "", "POST", ws+"/reviews/"+rid+"/close", nil)
 	gateSession := chk.want(201, "", "POST", ws+"/sessions", map[string]any{"user": "rep"}).str("token")
 	anon.want(200, "", "GET", ws+"/forward-auth", nil, "Authorization", "Bearer "+gateSession, "X-Forwarded-Method", "GET", "X-Forwarded-Uri", "/contacts/rep/1")
 	anon.want(403, "forbidden", "GET", ws+"/forward-auth", nil, "Authorization", "Bearer "+gateSession, "X-Forwarded-Method", "GET", "X-Forwarded-Uri", "/elsewhere")

@@ -21,7 +21,7 @@ func status(code policy.Code) int {
 	case policy.CodeNotFound:
 		return http.StatusNotFound
 	case policy.CodeRoleInUse, policy.CodeNameTaken, policy.CodeLastRole, policy.CodeRoleProtected,
-		policy.CodePlanLimitReached, policy.CodeAudienceMismatch, policy.CodeIdempotencyKeyInUse:
+		policy.CodePlanLimitReached, policy.CodeAudienceMismatch, policy.CodeIdempotencyKeyInUse, policy.CodeSeparationOfDuties:
 		return http.StatusConflict
 	case policy.CodeRevisionConflict:
 		return http.StatusPreconditionFailed

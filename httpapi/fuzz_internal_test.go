@@ -57,6 +57,10 @@ var bodyEndpoints = []bodyEndpoint{
 	{"POST /v1/workspaces/{ws}/check", func() any { return new(checkRequest) }, MaxBody},
 	{"PUT /v1/workspaces/{ws}/action-aliases", func() any { return new(map[string]string) }, MaxBody},
 	{"PUT /v1/workspaces/{ws}/gateway-routes", func() any { return new(gatewayRoutesJSON) }, MaxBody},
+	{"PUT /v1/workspaces/{ws}/sod-rules/{id}", func() any { return new(sodRuleIn) }, MaxBody},
+	{"POST /v1/workspaces/{ws}/reviews", func() any { return new(createReviewRequest) }, MaxBody},
+	{"PATCH /v1/workspaces/{ws}/reviews/{id}", func() any { return new(updateReviewRequest) }, MaxBody},
+	{"PUT /v1/workspaces/{ws}/reviews/{id}/items/{item}", func() any { return new(decideRequest) }, MaxBody},
 	{"POST /v1/workspaces/{ws}/check/batch", func() any { return new(batchRequest) }, MaxBody},
 	{"POST /v1/workspaces/{ws}/check/resources", func() any { return new(checkResourcesRequest) }, MaxBody},
 	{"POST /v1/workspaces/{ws}/filter", func() any { return new(filterRequest) }, MaxBody},
@@ -67,8 +71,9 @@ var bodyEndpoints = []bodyEndpoint{
 // otherBodies are the routes with a write method that take a body that
 // is not JSON, or none, and what fuzzes their body.
 var otherBodies = map[string]string{
-	"PUT /v1/workspaces/{ws}/policy": "YAML: admin.FuzzParsePolicy, and FuzzAPI through the handler",
-	"POST /v1/session-keys/rotate":   "no body",
+	"PUT /v1/workspaces/{ws}/policy":              "YAML: admin.FuzzParsePolicy, and FuzzAPI through the handler",
+	"POST /v1/session-keys/rotate":                "no body",
+	"POST /v1/workspaces/{ws}/reviews/{id}/close": "no body",
 	// AuthZEN bodies ignore unknown fields (its §12.1.1): FuzzAuthZEN
 	// decodes and maps them, and FuzzAPI drives the handlers.
 	"POST /access/v1/evaluation":                        "FuzzAuthZEN",
@@ -88,6 +93,8 @@ var otherBodies = map[string]string{
 // here.
 var queryParsers = map[string]string{
 	"force":        "boolParam",
+	"open":         "boolParam",
+	"format":       "handler",
 	"limit":        "limitParam",
 	"cursor":       "decodeCursor",
 	"min_revision": "intParam",

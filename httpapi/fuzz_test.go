@@ -29,9 +29,9 @@ var designStatus = map[string]int{
 // fixture's role and smart object outlive the first successful one.
 var (
 	fuzzPaths = strings.NewReplacer("{ws}", "fz", "{role}", "sales_rep", "{user}", "rep", "{n}", "1",
-		"departments/{id}", "departments/sales_east", "objects/{id}", "objects/vehicles", "keys/{id}", "keys/{key}")
+		"departments/{id}", "departments/sales_east", "objects/{id}", "objects/vehicles", "keys/{id}", "keys/{key}", "sod-rules/{id}", "sod-rules/billing", "reviews/{id}", "reviews/{review}", "{item}", "1")
 	fuzzDeletePaths = strings.NewReplacer("{ws}", "fz", "{role}", "spare", "{user}", "u1", "{n}", "1",
-		"departments/{id}", "departments/spare", "objects/{id}", "objects/spare", "keys/{id}", "keys/{key}")
+		"departments/{id}", "departments/spare", "objects/{id}", "objects/spare", "keys/{id}", "keys/{key}", "sod-rules/{id}", "sod-rules/spare", "reviews/{id}", "reviews/{review}", "{item}", "1")
 )
 
 // FuzzAPI drives every route of the API that takes input beyond its path,
@@ -81,7 +81,10 @@ func FuzzAPI(f *testing.F) {
 	setup("PUT", ws+"/members/rep", `{"name":"Rep","email":"rep@x.example","kind":"internal","department_ids":["sales_east"],"role_ids":["sales_rep"]}`)
 	setup("PUT", ws+"/members/boss", `{"name":"Boss","email":"boss@x.example","kind":"internal","owner":true}`)
 	setup("PUT", ws+"/members/u1", `{"name":"One","kind":"internal","department_ids":["spare"],"role_ids":["spare"]}`)
-	paths := strings.NewReplacer("{key}", key)
+	setup("PUT", ws+"/sod-rules/billing", `{"name":"Billing vs deals","conflicts":[["billing_view"],["deals_view"]]}`)
+	setup("PUT", ws+"/sod-rules/spare", `{"name":"Spare","roles":[["spare"],["sales_rep"]]}`)
+	review := setup("POST", ws+"/reviews", `{"name":"Fuzz review","deadline":"2099-01-01T00:00:00Z","default":"keep"}`)["id"].(string)
+	paths := strings.NewReplacer("{key}", key, "{review}", review)
 
 	doc, _ := loadContract(f)
 	routes := inputRoutes(f, api)
@@ -183,7 +186,7 @@ func TestFuzzAPI_PathsNameTheFixture(t *testing.T) {
 	api := httpapi.New(httpapi.Config{})
 	for _, route := range api.Routes() {
 		for _, fill := range []*strings.Replacer{fuzzPaths, fuzzDeletePaths} {
-			if p := fill.Replace(route); strings.ContainsAny(strings.ReplaceAll(p, "{key}", ""), "{}") {
+			if p := fill.Replace(route); strings.ContainsAny(strings.NewReplacer("{key}", "", "{review}", "").Replace(p), "{}") {
 				t.Errorf("%s: FuzzAPI has no value for a path parameter: %s", route, p)
 			}
 		}

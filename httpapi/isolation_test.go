@@ -242,6 +242,11 @@ var walkRequests = map[string]struct{ query, body string }{
 	"POST /v1/workspaces/{ws}/check":                              {body: `{"user":"{user}","permission":"leads_view"}`},
 	"PUT /v1/workspaces/{ws}/action-aliases":                      {body: `{"pwned":"leads_view"}`},
 	"PUT /v1/workspaces/{ws}/gateway-routes":                      {body: `{"routes":[{"method":"GET","path":"/pwned","permission":"leads_view"}]}`},
+	"POST /v1/workspaces/{ws}/reviews":                            {body: `{"name":"Pwned","deadline":"2099-01-01T00:00:00Z","default":"revoke"}`},
+	"PATCH /v1/workspaces/{ws}/reviews/{id}":                      {body: `{"name":"Pwned","default":"revoke"}`},
+	"PUT /v1/workspaces/{ws}/reviews/{id}/items/{item}":           {body: `{"decision":"revoke","reason":"pwned"}`},
+	"GET /v1/workspaces/{ws}/reviews/{id}/items":                  {query: "?format=csv"},
+	"PUT /v1/workspaces/{ws}/sod-rules/{id}":                      {body: `{"name":"Pwned","conflicts":[["leads_view"],["deals_view"]],"exceptions":[{"user_id":"{user}","reason":"pwned"}]}`},
 	"POST /access/v1/evaluation":                                  {body: azWalkBody},
 	"POST /access/v1/evaluations":                                 {body: azWalkBody},
 	"POST /access/v1/search/subject":                              {body: azWalkBody},
@@ -298,12 +303,19 @@ func newIsolationFixture(t *testing.T) *isolationFixture {
 	v.admin.ok(200, "PUT", v.path("/members/vault-user-7"), map[string]any{"name": "Vera Vault", "email": "vera@vault.example",
 		"kind": "internal", "department_ids": []string{"vault_dept"}, "role_ids": []string{role}})
 	v.admin.ok(200, "PUT", v.path("/catalog/objects/vault_obj"), map[string]any{"name": "Vault object", "description": "Vault secret object"})
+	v.admin.ok(200, "PUT", v.path("/sod-rules/vault_sod"), map[string]any{"name": "Vault SoD rule", "description": "Vault secret SoD",
+		"conflicts": [][]string{{"billing_view"}, {"leads_view"}}})
+	vaultReview := v.admin.ok(201, "POST", v.path("/reviews"), map[string]any{"name": "Vault review", "deadline": "2099-01-01T00:00:00Z",
+		"default": "keep"}).str("id")
 	keyID := keyIDOf(t, v.adminKey)
 	fx.ids = idTable{
 		"roles/{role}":     {role, "ghost_keeper"},
 		"members/{user}":   {"vault-user-7", "ghost-user-7"},
 		"departments/{id}": {"vault_dept", "ghost_dept"},
 		"objects/{id}":     {"vault_obj", "ghost_obj"},
+		"sod-rules/{id}":   {"vault_sod", "ghost_sod"},
+		"reviews/{id}":     {vaultReview, strings.Repeat("z", len(vaultReview))},
+		"items/{item}":     {"1", "1"},
 		"keys/{id}":        {keyID, strings.Repeat("0", len(keyID))},
 		"revisions/{n}":    {"1", "1"},
 		"workspaces/{ws}":  {v.ws, fx.absent},
@@ -321,7 +333,7 @@ func newIsolationFixture(t *testing.T) *isolationFixture {
 	fx.victimSession = v.check.ok(201, "POST", v.path("/sessions"), map[string]any{"user": "vault-user-7"}).str("token")
 	fx.otherSession = fx.other.check.ok(201, "POST", fx.other.path("/sessions"), map[string]any{"user": "rep"}).str("token")
 	fx.secrets = []string{"Vault keeper", "Vault secret role", "Vault department", "Vera Vault", "vera@vault.example",
-		"Vault object", "Vault secret object", "Workspace victim", keyID}
+		"Vault object", "Vault secret object", "Vault SoD rule", "Vault secret SoD", "Vault review", "Workspace victim", keyID}
 	return fx
 }
 

@@ -169,6 +169,16 @@ type impactJSON struct {
 	Permissions []permissionImpactJSON `json:"permissions"`
 	Members     []memberImpactJSON     `json:"members"`
 	NextCursor  string                 `json:"next_cursor,omitempty"`
+	// SoD lists the members who would come to break a separation-of-duties
+	// rule (S2): applying the edit would be refused.
+	SoD []sodPreviewJSON `json:"sod_violations"`
+}
+
+type sodPreviewJSON struct {
+	RuleID string     `json:"rule_id"`
+	Rule   string     `json:"rule"`
+	UserID string     `json:"user_id"`
+	Held   [][]string `json:"held"`
 }
 
 type permissionImpactJSON struct {
@@ -219,6 +229,10 @@ func (s *Server) previewRole(w http.ResponseWriter, r *http.Request, c *call) er
 	}
 	if imp.Next != "" {
 		out.NextCursor = encodeCursor("preview", imp.Next)
+	}
+	out.SoD = make([]sodPreviewJSON, len(imp.SoD))
+	for i, v := range imp.SoD {
+		out.SoD[i] = sodPreviewJSON{RuleID: v.RuleID, Rule: v.RuleName, UserID: v.UserID, Held: v.Held}
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -149,6 +149,24 @@ func (s *Server) routeTable() []route {
 
 		r("PUT", ws+"/gateway-routes", manager, rolesEdit, s.putGatewayRoutes),
 		r("GET", ws+"/gateway-routes", manager, rolesRead, s.getGatewayRoutes),
+
+		// Separation of duties (S1–S3): rules are role definitions to
+		// write, reports to read (they name members).
+		r("GET", ws+"/sod-rules", manager, reports, s.listSoDRules),
+		r("PUT", ws+"/sod-rules/{id}", manager, rolesEdit, s.putSoDRule),
+		r("GET", ws+"/sod-rules/{id}", manager, reports, s.getSoDRule),
+		r("DELETE", ws+"/sod-rules/{id}", manager, rolesEdit, s.deleteSoDRule),
+		r("GET", ws+"/sod-rules/{id}/violations", manager, reports, s.listSoDViolations),
+
+		// Access reviews (V1–V3): campaigns are role definitions to write;
+		// reviewers read and decide the items they may (admin decides who).
+		r("POST", ws+"/reviews", manager, rolesEdit, s.createReview),
+		r("GET", ws+"/reviews", manager, peopleRead, s.listReviews),
+		r("GET", ws+"/reviews/{id}", manager, peopleRead, s.getReview),
+		r("PATCH", ws+"/reviews/{id}", manager, rolesEdit, s.updateReview),
+		r("GET", ws+"/reviews/{id}/items", manager, peopleRead, s.listReviewItems),
+		r("PUT", ws+"/reviews/{id}/items/{item}", manager, peopleEdit, s.decideReviewItem),
+		r("POST", ws+"/reviews/{id}/close", manager, rolesEdit, s.closeReview),
 		// Forward authorization for gateways: the session token of the
 		// original request is the credential (forwardauth.go).
 		r("GET", ws+"/forward-auth", public, decision, s.forwardAuth),

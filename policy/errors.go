@@ -34,6 +34,7 @@ const (
 	CodeRevisionUnavailable      Code = "revision_unavailable"
 	CodeUnavailable              Code = "unavailable"
 	CodeRateLimited              Code = "rate_limited"
+	CodeSeparationOfDuties       Code = "separation_of_duties"
 	// CodeIdempotencyKeyReused: an Idempotency-Key sent again with
 	// another request (422).
 	CodeIdempotencyKeyReused Code = "idempotency_key_reused"

@@ -82,10 +82,16 @@ func TestX6_Browser_ViewOnlyMemberChangesNothing(t *testing.T) {
 	b.waitText("main h1", "Roles")
 	b.waitText("#signed-in-as", "Vera Viewer")
 	b.waitText(".who .badge", "view only")
-	if got := eval[string](b, `[...document.querySelectorAll("nav.sections a")].map(a => a.textContent).join(",")`); got != "Roles,Members,Departments,Explain,Audit,Usage,Gateway" {
+	if got := eval[string](b, `[...document.querySelectorAll("nav.sections a")].map(a => a.textContent).join(",")`); got != "Roles,Members,Departments,Explain,Audit,Usage,Separation of duties,Reviews,Gateway" {
 		t.Fatalf("sections %q: a member without ownership has no Settings", got)
 	}
 	b.shot("member-view-only-roles")
+	for _, page := range []string{"/w/acme/sod", "/w/acme/reviews"} { // S1, V1: reading is not changing
+		b.open(page)
+		if n := eval[int](b, `document.querySelectorAll("main button, main form[method=post], main [hx-post]").length`); n != 0 {
+			t.Fatalf("%d controls on a view-only member's %s", n, page)
+		}
+	}
 	b.open("/w/acme/roles/sales_manager")
 	b.waitText("#read-only", "Read only")
 	b.openSection("crm")

@@ -70,6 +70,17 @@ func (c *Console) routes() http.Handler {
 
 	// Below reports, the audit page shows the history of one member in
 	// the span (admin.Audit decides).
+	mux.Handle("GET "+ws+"/sod", c.inWorkspace(reports, c.sodPage))
+	mux.Handle("POST "+ws+"/sod", c.inWorkspace(rolesEdit, c.putSoD))
+	mux.Handle("POST "+ws+"/sod/{id}/delete", c.inWorkspace(rolesEdit, c.deleteSoD))
+	mux.Handle("POST "+ws+"/sod/{id}/exceptions", c.inWorkspace(rolesEdit, c.exceptSoD))
+	mux.Handle("GET "+ws+"/reviews", c.inWorkspace(peopleRead, c.reviewsPage))
+	mux.Handle("POST "+ws+"/reviews", c.inWorkspace(rolesEdit, c.openReview))
+	mux.Handle("GET "+ws+"/reviews/{id}", c.inWorkspace(peopleRead, c.reviewPage))
+	mux.Handle("POST "+ws+"/reviews/{id}/decide", c.inWorkspace(peopleEdit, c.decideReview))
+	mux.Handle("POST "+ws+"/reviews/{id}/close", c.inWorkspace(rolesEdit, c.closeReviewPost))
+	mux.Handle("GET "+ws+"/reviews/{id}/csv", c.inWorkspace(reports, c.reviewCSV))
+
 	mux.Handle("GET "+ws+"/audit", c.inWorkspace(peopleRead, c.auditPage))
 	mux.Handle("GET "+ws+"/usage", c.inWorkspace(reports, c.usagePage))
 	mux.Handle("GET "+ws+"/explain", c.inWorkspace(peopleRead, c.explainPage))

@@ -3,7 +3,7 @@
 //	gatehouse serve      run the server (HTTP API and console)
 //	gatehouse migrate    create or upgrade the database schema
 //	gatehouse version    print the version
-//	gatehouse check | explain | who-can | assign | policy | audit   talk to a running server
+//	gatehouse check | explain | who-can | assign | policy | audit | sod   talk to a running server
 //	gatehouse bench      measure a server's decision throughput
 package main
 
@@ -52,6 +52,7 @@ commands:
   who-can        list the members who hold a permission
   assign         give members a role, optionally until a time (--until)
   policy         export or import a workspace's policy as YAML
+  sod            list, put, delete separation-of-duties rules; list violations
   audit verify   verify a workspace's audit chain (X4)
   audit keygen   print a new audit key for --audit-key-file
   session-keys   list or rotate the session signing keys (deployment admin)

@@ -70,9 +70,12 @@ func (r *Replay) Apply(e admin.AuditEntry) error {
 	switch e.Action {
 	case "workspace.create", "workspace.update", "key.create", "key.revoke",
 		"department.put", "department.delete", "object.put", "object.delete", "member.grants",
-		"department.roles", "department.expire":
-		// Department roles (M9) are not member assignments.
-		// No role revision or assignment changes by these alone.
+		"department.roles", "department.expire",
+		"sod.put", "sod.delete", "sod.exception", "review.open", "review.update", "review.decide",
+		"review.close", "review.closed", "review.refused":
+		// No role revision or assignment changes by these alone: department
+		// roles (M9) are not member assignments, and a review's revocations
+		// are member.roles and member.grants entries of their own.
 	case "role.create", "role.update":
 		var ro roleJSON
 		if err := json.Unmarshal(e.After, &ro); err != nil || kind != "role" || ro.Revision < 1 {

@@ -88,6 +88,7 @@ type Node struct {
 
 	sessionKeys *sessionKeys
 	pollEvery   time.Duration
+	log         *slog.Logger
 }
 
 // Secrets kept in the store, shared by every node of a deployment.
@@ -130,7 +131,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{Store: st, pollEvery: cfg.PollEvery}
+	n := &Node{Store: st, pollEvery: cfg.PollEvery, log: cfg.Logger}
 	if n.pollEvery <= 0 {
 		n.pollEvery = time.Second // follow.Options.PollEvery's default
 	}
@@ -190,6 +191,7 @@ func (n *Node) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { n.Follower.Run(ctx) })
 	wg.Go(func() { n.sessionKeys.follow(ctx, n.pollEvery) })
+	wg.Go(func() { n.closeDueReviews(ctx, ReviewEvery, n.log) })
 	n.Engine.Run(ctx)
 	wg.Wait()
 }

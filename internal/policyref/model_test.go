@@ -123,3 +123,32 @@ func TestViolations(t *testing.T) {
 		t.Errorf("MemberViolations(head) = %q", v)
 	}
 }
+
+// TestS1_SoDHeld pins the reference's reading of an SoD rule: a group
+// key covers its modules (C6), a role set is about assignments, owners
+// hold nothing (W4), a client never holds an internal-only module (M6).
+func TestS1_SoDHeld(t *testing.T) {
+	t.Parallel()
+	m := world()
+	perms := [][]string{{"billing_view"}, {"crm_view", "leads_view"}}
+	for _, c := range []struct {
+		user  string
+		sets  [][]string
+		roles bool
+		want  [][]string
+	}{
+		{"head", perms, false, [][]string{nil, {"crm_view", "leads_view"}}},
+		{"client", perms, false, [][]string{nil, {"crm_view", "leads_view"}}}, // invoices_view is internal-only (M6)
+		{"boss", perms, false, [][]string{nil, nil}},
+		{"old", [][]string{{"employee"}, {"head"}}, true, [][]string{{"employee"}, nil}},
+		{"nobody", perms, false, [][]string{nil, nil}},
+	} {
+		got := m.SoDHeld(c.user, c.sets, c.roles)
+		if !slices.EqualFunc(got, c.want, slices.Equal) {
+			t.Errorf("%s: held %v, want %v", c.user, got, c.want)
+		}
+		if policyref.Breaks(got) {
+			t.Errorf("%s breaks a rule it holds one side of", c.user)
+		}
+	}
+}

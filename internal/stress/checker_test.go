@@ -269,6 +269,7 @@ func (c *checker) check(s *state) {
 	}
 
 	c.checkMembers(s)
+	c.checkSoD(s)
 	c.audit.replay(c, s)
 	c.prev = s
 }
@@ -440,5 +441,29 @@ func (a *auditReplay) replay(c *checker, s *state) {
 	if !maps.Equal(stored, a.custom) || a.plan != s.d.Workspace.Plan {
 		h.rep.fail("X4 the audit log agrees with the stored plan and roles", "%s at revision %d: stored plan %s, custom roles %v; the audit log gives %s, %v",
 			ws, s.rev, s.d.Workspace.Plan, slices.Sorted(maps.Keys(stored)), a.plan, slices.Sorted(maps.Keys(a.custom)))
+	}
+}
+
+// checkSoD asserts S2's invariant on every stored state: no member (owners
+// aside, W4) holds a conflicting combination of a separation-of-duties
+// rule without an active exception. The seed adds the rules before any
+// member exists, so no violation is old enough to be allowed (S3).
+func (c *checker) checkSoD(s *state) {
+	now := time.Now()
+	for _, r := range s.d.SoDRules {
+		sets, roles := r.Permissions, false
+		if r.Roles != nil {
+			sets, roles = r.Roles, true
+		}
+		for _, m := range s.d.Members {
+			held := s.ref.SoDHeld(m.UserID, sets, roles)
+			if !policyref.Breaks(held) {
+				continue
+			}
+			if i := slices.IndexFunc(r.Exceptions, func(e admin.SoDException) bool { return e.UserID == m.UserID }); i >= 0 && r.Exceptions[i].ActiveAt(now) {
+				continue
+			}
+			c.h.rep.fail("S2 no member breaks a SoD rule without an exception", "%s at revision %d: %s holds %v of rule %s", c.ws, s.rev, m.UserID, held, r.ID)
+		}
 	}
 }

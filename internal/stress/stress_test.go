@@ -212,7 +212,12 @@ func (h *harness) seed() {
 			_, _, err := c.PutDepartment(ctx, ws, d)
 			must(err)
 		}
-		_, _, err := c.CreateRole(ctx, ws, client.RoleInput{Name: "Portal", Audience: policy.Client,
+		// S2: rules in place before any member, so the checker can hold
+		// that nobody ever breaks them.
+		_, _, err := c.PutSoDRule(ctx, ws, client.SoDRule{ID: "billing-vs-exports", Name: "Billing vs exports",
+			Conflicts: [][]string{{"invoices_view", "wallet_refill"}, {"reports_export", "contacts_export"}}})
+		must(err)
+		_, _, err = c.CreateRole(ctx, ws, client.RoleInput{Name: "Portal", Audience: policy.Client,
 			Grants: policy.Grants{"contacts_view": policy.LevelOwn, "deals_view": policy.LevelOwn}})
 		must(err)
 		for i, u := range userPool {

@@ -90,3 +90,34 @@ func BenchmarkExpire(b *testing.B) {
 	}
 	storetest.BenchExpire(b, svc, populated.eng, w.State.Workspace, user)
 }
+
+// BenchmarkApplyEditWithSoD: BenchmarkApplyEdit with a separation-of-
+// duties rule in place (S2), every one of the 10,000 members checked and
+// none refused. "roles": a rule over the edited role and a role nobody
+// holds (an apply moves revisions only, so S2 skips the members without
+// computing their levels); "permissions": a rule over the very
+// permission the edit flips, which makes S2 compute and compare every
+// member's levels before and after.
+func BenchmarkApplyEditWithSoD(b *testing.B) {
+	_, svc, w := crmMedium(b)
+	ctx, ws := context.Background(), w.State.Workspace
+	perm := w.State.Catalog.Permissions()[0].Key
+	other := w.State.Catalog.Permissions()[len(w.State.Catalog.Permissions())-1].Key
+	r, _, err := svc.CreateRole(ctx, ws, admin.Write{}, admin.RoleInput{Name: "SoD bench auditor"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { svc.DeleteRole(ctx, ws, admin.Write{}, r.ID, "") })
+	for _, rule := range []admin.SoDRule{
+		{ID: "roles", Name: "Team vs auditor", Roles: [][]string{{storetest.TeamRole}, {r.ID}}},
+		{ID: "permissions", Name: "Edited vs other", Permissions: [][]string{{perm}, {other}}},
+	} {
+		b.Run(rule.ID, func(b *testing.B) {
+			if _, _, err := svc.PutSoDRule(ctx, ws, admin.Write{}, rule); err != nil {
+				b.Fatal(err)
+			}
+			defer svc.DeleteSoDRule(ctx, ws, admin.Write{}, rule.ID)
+			storetest.BenchApplyEdit(b, svc, populated.eng, ws, perm)
+		})
+	}
+}

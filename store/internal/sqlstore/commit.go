@@ -174,6 +174,10 @@ func (s *Store) apply(ctx context.Context, tx Tx, c *admin.Commit, op admin.Op) 
 				break
 			}
 		}
+	case admin.PutReview:
+		err = s.putReview(ctx, tx, ws, o)
+	case admin.PutSoDRules:
+		err = s.putSoDRules(ctx, tx, ws, o.Rules)
 	default:
 		err = fmt.Errorf("unknown op %T", op)
 	}

@@ -18,7 +18,7 @@ func (s *Store) Load(ctx context.Context, ws string) (*admin.Dataset, error) {
 			return err
 		}
 		for _, load := range []func(context.Context, Tx, string, *admin.Dataset) error{
-			s.loadRoles, s.loadRevisions, s.loadDepartments, s.loadObjects, s.loadKeys, s.loadAliases, s.loadGateway, s.loadMembers,
+			s.loadRoles, s.loadRevisions, s.loadDepartments, s.loadObjects, s.loadKeys, s.loadAliases, s.loadGateway, s.loadSoDRules, s.loadReviews, s.loadMembers,
 		} {
 			if err := load(ctx, tx, ws, d); err != nil {
 				return err
