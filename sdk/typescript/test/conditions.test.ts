@@ -21,7 +21,8 @@ const ws = `tc${Date.now().toString(36)}`;
 const deployment = new Gatehouse({ baseUrl, key: adminKey });
 let checker: Gatehouse;
 
-// Each role's deals_view grant, conditional but for "Own deals": every
+// Each role's deals_view grant (or crm_view's, which deals_view inherits),
+// conditional but for "Own deals": every
 // shape of the tree — comparisons both ways round, in, &&, ||, !,
 // startsWith, contains, has, timestamps, record.owner_id, request values.
 const roles: [string, Schemas["Grants"]][] = [
@@ -32,6 +33,8 @@ const roles: [string, Schemas["Grants"]][] = [
   ["By request", { deals_view: { level: "all", when: "record.region == request.region || timestamp(record.closed_at) >= timestamp(request.time)" } }],
   ["Amounts", { deals_view: { level: "all", when: "15000.0 > record.amount && record.owner_id == 'kim' || record.amount == 20000.0" } }],
   ["Own deals", { deals_view: "own" }],
+  // deals_view inherits crm_view's grant and its condition (C6).
+  ["CRM wide", { crm_view: { level: "department", when: "record.vip == false || record.amount >= 20000.0" } }],
 ];
 const members: [string, string, string[]][] = [
   ["gia", "east", ["Small open"]],
@@ -40,7 +43,12 @@ const members: [string, string, string[]][] = [
   ["jon", "east", ["By request"]],
   ["kim", "sales", ["Amounts", "Early", "Own deals"]],
   ["lee", "support", ["Own deals"]],
+  ["max", "east", ["CRM wide"]],
 ];
+// Direct grants (M5), conditional too.
+const direct: Record<string, Schemas["Grants"]> = {
+  max: { deals_view: { level: "all", when: "record.stage.contains('s') && !has(record.region)" } },
+};
 const contexts: Schemas["Context"][] = [
   {},
   { region: "eu", time: "2026-05-10T00:00:00Z" },
@@ -107,6 +115,10 @@ before(async () => {
     });
     assert.equal(r.response.status, 200, JSON.stringify(r.error));
   }
+  for (const [user, grants] of Object.entries(direct)) {
+    const r = await admin.api.PUT("/v1/workspaces/{ws}/members/{user}/grants", { params: { path: { ws, user } }, body: { grants } });
+    assert.equal(r.response.status, 200, JSON.stringify(r.error));
+  }
   // checker has not seen admin's writes: carry them (D8).
   const rev = admin.lastRevision(ws);
   for (const [user] of members) {
@@ -140,7 +152,7 @@ test("G4: the data exercises conditions", (t) => {
   const allowed = questions.reduce((n, q) => n + q.want.length, 0);
   t.diagnostic(`${questions.length} filters, ${allowed} of ${questions.length * recs.length} checks allowed, ${throughConditions} through conditions only`);
   assert.ok(throughConditions >= 100, `only ${throughConditions} checks allowed through conditions`);
-  assert.ok(questions.filter((q) => (q.filter.conditions ?? []).length > 0).length >= 16, "few filters carry conditions");
+  assert.ok(questions.filter((q) => (q.filter.conditions ?? []).length > 0).length >= 20, "few filters carry conditions");
   // Some condition allows, some denies, for each conditional member.
   for (const q of questions) if (q.user !== "lee") assert.ok(q.want.length < recs.length, `${q.user} sees everything`);
 });
