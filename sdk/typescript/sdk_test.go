@@ -15,7 +15,8 @@ import (
 // TestTypeScriptSDK builds the SDK (types generated from httpapi/openapi.yaml
 // by openapi-typescript, then tsc) and runs its tests with Node against a
 // real Gatehouse server, and its filter → SQL against the PostgreSQL of
-// GATEHOUSE_TEST_POSTGRES when set (scripts/postgres sets it). Node and
+// GATEHOUSE_TEST_POSTGRES when set (scripts/postgres sets it) and, for
+// conditional grants (G4), against SQLite (sql.js, in Node) too. Node and
 // npm come from Debian (scripts/test installs them); without them the
 // test skips, and fails when CI is set.
 func TestTypeScriptSDK(t *testing.T) {

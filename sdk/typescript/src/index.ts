@@ -8,7 +8,7 @@ import createClient, { type Client, type Middleware } from "openapi-fetch";
 import type { components, paths } from "./schema.js";
 
 export type { components, paths };
-export { filterToSQL, type Columns, type Dialect, type Filter, type SQLWhere } from "./sql.js";
+export { filterToSQL, type Columns, type CondExpr, type Dialect, type Filter, type SQLWhere } from "./sql.js";
 
 /** Every schema of the API by name, e.g. `Schemas["Role"]`. */
 export type Schemas = components["schemas"];
