@@ -24,12 +24,18 @@ func (r *renderer) condition(cols Columns, x *policy.CondExpr) string {
 	case "unknown":
 		return "NULL"
 	case "and", "or":
+		if len(x.Operands) == 0 { // the neutral value: "()" would not parse
+			return r.constant(x.Op == "and")
+		}
 		parts := make([]string, len(x.Operands))
 		for i, o := range x.Operands {
 			parts[i] = r.condition(cols, o)
 		}
 		return "(" + strings.Join(parts, " "+strings.ToUpper(x.Op)+" ") + ")"
 	case "not":
+		if len(x.Operands) != 1 {
+			return "NULL" // malformed: select nothing through it
+		}
 		return "(NOT " + r.condition(cols, x.Operands[0]) + ")"
 	}
 	col := cols.attribute(x.Attribute)
