@@ -81,6 +81,7 @@ func Run(t *testing.T, h Harness) {
 		{"X4_KeyedChainDatabaseAloneNeverVerifies", testX4KeyedChain},
 		{"U1_Usage", testU1Usage},
 		{"P1_ImpactPreview", testP1Preview},
+		{"P1_G1_PreviewShowsConditionChanges", testP1G1PreviewShowsConditionChanges},
 		{"PolicyAsCode", testPolicyFile},
 		{"Changelog", testChangelog},
 		{"Restart_RebuildsSameState", testRestart},
