@@ -82,6 +82,8 @@ func TestConsole_G1_CustomCell(t *testing.T) {
 	b.click("#save-apply")
 	b.waitText("#modal", "custom")
 	b.waitText("#modal", "record.stage == 'open'")
+	// P1, G1: the impact lists ann's change with its new condition.
+	b.waitTrue(`document.querySelector('#impact .impact-change[data-permission="deals_view"] .new-when')?.textContent === "record.stage == 'open' && record.amount <= 10000"`)
 	b.submit("#confirm")
 	b.waitText(".flash.ok", "Saved revision 2 of Deal desk and applied it")
 	b.waitTrue(`!!document.querySelector('td[data-key="deals_view"].custom')`)
