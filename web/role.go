@@ -151,6 +151,8 @@ func markCustom(m *matrix, when policy.Conditions, validateURL string) {
 				c := &m.Sections[si].Rows[ri].Cells[ci]
 				if c.Explicit {
 					c.When = when[c.Key]
+				} else if c.From != "" {
+					c.InheritedWhen = when[c.From] // G1, C6: the parent's condition flows down with its level
 				}
 				c.ValidateURL = validateURL
 			}
