@@ -496,8 +496,8 @@ func (c *Console) validateCondition(w http.ResponseWriter, rq *request) error {
 	if err := rq.ParseForm(); err != nil {
 		return err
 	}
-	field := rq.PostFormValue("field") // the input being typed in: custom-when or cond-<key>
-	if field != "custom-when" && !strings.HasPrefix(field, "cond-") {
+	field := rq.PostFormValue("field") // the input being typed in: custom-when, cond-<key>, or a direct grant's when
+	if field != "custom-when" && field != "when" && !strings.HasPrefix(field, "cond-") {
 		field = "custom-when"
 	}
 	src := strings.TrimSpace(rq.PostFormValue(field))
