@@ -71,6 +71,7 @@ func Run(t *testing.T, h Harness) {
 		{"X3a_EscalationOracle", testX3aEscalationOracle},
 		{"X3a_ConditionCountsAtItsLevel", testX3aConditions},
 		{"G1_G2_ConditionsStoredDecidedDiffedExported", testG1ConditionsStored},
+		{"G2_C4PerRecordAcrossGrantSets", testG2C4PerRecordAcrossGrantSets},
 		{"M6_ClientOwner", testM6ClientOwner},
 		{"X5_AuditNamesWho", testX5AuditNamesWho},
 		{"Z2_ActionAliases", testZ2ActionAliases},
