@@ -32,7 +32,7 @@ func TestConsole_G1_C6_InheritedCellRenderedCustom(t *testing.T) {
 	if leads == "" {
 		t.Fatalf("no custom inherited leads_view cell:\n%.600s", body[max(0, len(body)/2-300):])
 	}
-	if !regexp.MustCompile(`from <code>crm_view</code> when <code class="when">` + regexp.QuoteMeta(when) + `</code>`).MatchString(leads) ||
+	if !regexp.MustCompile(`from <code>crm_view</code> when <code class="when">`+regexp.QuoteMeta(when)+`</code>`).MatchString(leads) ||
 		regexp.MustCompile(`id="cond-leads_view"`).MatchString(leads) {
 		t.Errorf("leads_view cell: want the group's condition, read-only:\n%s", leads)
 	}
