@@ -164,7 +164,12 @@ func (v *view) checkMemberC4At(m *Member, t time.Time) error {
 			vs = append(vs, v.base.roleVector(v.cat, r, rv))
 		}
 	}
-	if _, err := v.cat.ValidateDirectGrants(m.Grants, m.Kind, vs); err != nil {
+	_, err := v.cat.ValidateDirectGrants(m.Grants, m.Kind, vs)
+	if vs := v.memberCondC4(m); err == nil && len(vs) > 0 {
+		err = &policy.Error{Code: policy.CodeDependencyViolation, Message: "direct grants rejected: " + joinMessages(vs),
+			Details: map[string]any{"violations": vs}}
+	}
+	if err != nil {
 		var pe *policy.Error
 		if errors.As(err, &pe) {
 			return &policy.Error{Code: pe.Code, Message: fmt.Sprintf("member %s: %s", m.UserID, pe.Message),
@@ -173,6 +178,14 @@ func (v *view) checkMemberC4At(m *Member, t time.Time) error {
 		return err
 	}
 	return nil
+}
+
+func joinMessages(vs []policy.Violation) string {
+	msgs := make([]string, len(vs))
+	for i, x := range vs {
+		msgs[i] = x.Message
+	}
+	return strings.Join(msgs, "; ")
 }
 
 func withDetail(d map[string]any, k string, val any) map[string]any {

@@ -10,6 +10,10 @@ import (
 type LevelChange struct {
 	Permission string
 	Old, New   policy.Level
+	// OldWhen and NewWhen are the conditions under which the member holds
+	// Old and New (G1), "" when held unconditionally. A change of
+	// condition at the same level is a change (Old == New).
+	OldWhen, NewWhen string
 }
 
 // MemberImpact is how an edit would change one member's effective levels.
@@ -23,6 +27,9 @@ type MemberImpact struct {
 type PermissionImpact struct {
 	Permission      string
 	Gaining, Losing int
+	// Changing counts the members whose level stays but whose conditions
+	// change (G1): a condition added, removed or edited at the same level.
+	Changing int
 }
 
 // Impact is the preview of a role edit (P1): a summary over every member
@@ -85,26 +92,38 @@ func (s *Service) PreviewRoleWhen(ctx context.Context, ws, id string, grants pol
 	}
 	out := Impact{RoleID: id}
 	perms := v.cat.Permissions()
-	gain, lose := make([]int, len(perms)), make([]int, len(perms))
+	gain, lose, cond := make([]int, len(perms)), make([]int, len(perms)), make([]int, len(perms))
+	srcs := condSources{}
 	for _, u := range v.membersOf(id) { // sorted by user id
 		m, old := v.member(u), v.base.members[u]
 		before, after := v.baseEffective(old), v.effective(m)
+		var cb, ca []condAccess
+		if hasConditions(v.base.revs, old) || hasConditions(v.revs, m) {
+			cb = srcs.conditionalAccess(v.base.cat, v.base.roles, v.base.revs, old, before)
+			ca = srcs.conditionalAccess(v.cat, v.roles, v.revs, m, after)
+		}
 		listed := u > page.After && len(out.Members) < page.Limit
 		var ch []LevelChange
 		changed := false
 		for i, p := range perms {
 			b, a := before[p.ID], after[p.ID]
+			var bw, aw string
+			if cb != nil {
+				bw, aw = cb[p.ID].when, ca[p.ID].when
+			}
 			switch {
 			case a > b:
 				gain[i]++
 			case a < b:
 				lose[i]++
+			case cb != nil && cb[p.ID].shape != ca[p.ID].shape:
+				cond[i]++
 			default:
 				continue
 			}
 			changed = true
 			if listed {
-				ch = append(ch, LevelChange{Permission: p.Key, Old: b, New: a})
+				ch = append(ch, LevelChange{Permission: p.Key, Old: b, New: a, OldWhen: bw, NewWhen: aw})
 			}
 		}
 		if !changed {
@@ -121,8 +140,8 @@ func (s *Service) PreviewRoleWhen(ctx context.Context, ws, id string, grants pol
 	}
 	out.SoD = v.newViolations(v.membersOf(id), MaxPreviewSoD)
 	for i, p := range perms {
-		if gain[i] > 0 || lose[i] > 0 {
-			out.Permissions = append(out.Permissions, PermissionImpact{Permission: p.Key, Gaining: gain[i], Losing: lose[i]})
+		if gain[i] > 0 || lose[i] > 0 || cond[i] > 0 {
+			out.Permissions = append(out.Permissions, PermissionImpact{Permission: p.Key, Gaining: gain[i], Losing: lose[i], Changing: cond[i]})
 		}
 	}
 	return out, nil

@@ -220,6 +220,26 @@ func TestEveryRoute(t *testing.T) {
 			if len(imp.Members) != 1 || imp.Members[0].UserID != "kim" {
 				t.Errorf("impact %+v", imp)
 			}
+			// P1, G1: a condition added at the same level is a change.
+			role, err := adm.Role(ctx, ws, "sales_rep")
+			must(t, err)
+			const small = "record.amount < 5"
+			g := role.Grants
+			if g["contacts_view"] == policy.LevelNone {
+				t.Fatalf("sales_rep grants no contacts_view: %+v", g)
+			}
+			when := policy.Conditions{"contacts_view": small}
+			for _, p := range []string{"contacts_edit", "contacts_delete", "contacts_create", "contacts_export"} {
+				if g[p] > policy.LevelNone {
+					when[p] = small // C4 per record: what needs contacts_view shares its condition
+				}
+			}
+			imp, err = adm.PreviewRoleWhen(ctx, ws, "sales_rep", g, when)
+			must(t, err)
+			want := client.GrantChange{Permission: "contacts_view", Old: g["contacts_view"], New: g["contacts_view"], NewWhen: small}
+			if len(imp.Members) != 1 || !slices.Contains(imp.Members[0].Changes, want) {
+				t.Errorf("conditional impact %+v, want a change %+v", imp, want)
+			}
 		}},
 		{"GET /v1/workspaces/{ws}/roles/{role}/revisions", func(t *testing.T) {
 			revs, err := adm.RoleRevisions(ctx, ws, "sales_rep")

@@ -183,6 +183,9 @@ type PermissionImpact struct {
 	Permission string `json:"permission"`
 	Gaining    int    `json:"gaining"`
 	Losing     int    `json:"losing"`
+	// Changing counts the members whose level stays but whose condition
+	// changes (G1).
+	Changing int `json:"changing,omitempty"`
 }
 
 // MemberImpact is one member's changes in an Impact.
@@ -201,12 +204,27 @@ func (c *Client) PreviewRole(ctx context.Context, ws, id string, grants policy.G
 // (an Impact's NextCursor; "" for the first), at most limit of them
 // (1–1000; 0 for the server's default, 100).
 func (c *Client) PreviewRolePage(ctx context.Context, ws, id string, grants policy.Grants, cursor string, limit int) (*Impact, error) {
+	return c.PreviewRolePageWhen(ctx, ws, id, grants, nil, cursor, limit)
+}
+
+// PreviewRoleWhen is PreviewRole with conditions on some of the proposed
+// grants (G1): when maps a permission key of grants to its CEL condition.
+// A member's GrantChange then carries the conditions under which it holds
+// the old and new level, and an edit that only adds, removes or changes a
+// condition at the same level is listed too.
+func (c *Client) PreviewRoleWhen(ctx context.Context, ws, id string, grants policy.Grants, when policy.Conditions) (*Impact, error) {
+	return c.PreviewRolePageWhen(ctx, ws, id, grants, when, "", 0)
+}
+
+// PreviewRolePageWhen is PreviewRoleWhen for one page of members, as
+// PreviewRolePage.
+func (c *Client) PreviewRolePageWhen(ctx context.Context, ws, id string, grants policy.Grants, when policy.Conditions, cursor string, limit int) (*Impact, error) {
 	if grants == nil {
 		grants = policy.Grants{}
 	}
 	body := struct {
-		Grants policy.Grants `json:"grants"`
-	}{grants}
+		Grants policy.GrantValues `json:"grants"`
+	}{policy.JoinGrants(grants, when)}
 	q := url.Values{}
 	setNonEmpty(q, "cursor", cursor)
 	if limit > 0 {

@@ -347,3 +347,59 @@ func TestW1_MetricsApartFromTheAPI(t *testing.T) {
 		}
 	}
 }
+
+// TestP1_G1_PreviewShowsConditionChanges: the preview body takes
+// conditional grant values ({level, when}), and a preview that only adds a
+// condition at the same level lists the member with the old and new
+// condition and counts it as changing (G1), nothing written.
+func TestP1_G1_PreviewShowsConditionChanges(t *testing.T) {
+	t.Parallel()
+	env := apitest.Start(t, apitest.Options{})
+	w := newWorld(t, env, "acme")
+	const capped = "record.amount <= 10000"
+	role := w.admin.ok(200, "GET", w.path("/roles/sales_rep"), nil)
+	grants := map[string]any{}
+	var lvl any
+	for k, v := range role.body["grants"].(map[string]any) {
+		if strings.HasPrefix(k, "deals_") { // the module's grants share one condition (C4 per record)
+			grants[k] = map[string]any{"level": v, "when": capped}
+			if k == "deals_view" {
+				lvl = v
+			}
+			continue
+		}
+		grants[k] = v
+	}
+	if lvl == nil {
+		t.Fatal("the sales template grants no deals_view")
+	}
+	p := w.admin.ok(200, "POST", w.path("/roles/sales_rep/preview"), map[string]any{"grants": grants})
+	if p.num("affected") != 1 {
+		t.Fatalf("affected %v: %s", p.body["affected"], p.raw)
+	}
+	var change map[string]any
+	for _, m := range p.body["members"].([]any) {
+		for _, c := range m.(map[string]any)["changes"].([]any) {
+			if c := c.(map[string]any); c["permission"] == "deals_view" {
+				change = c
+			}
+		}
+	}
+	if change == nil || change["old"] != lvl || change["new"] != lvl || change["new_when"] != capped || change["old_when"] != nil {
+		t.Errorf("deals_view change %v, want %v → %v when %q", change, lvl, lvl, capped)
+	}
+	var counted bool
+	for _, pi := range p.body["permissions"].([]any) {
+		if pi := pi.(map[string]any); pi["permission"] == "deals_view" {
+			counted = pi["changing"] == float64(1) && pi["gaining"] == float64(0) && pi["losing"] == float64(0)
+		}
+	}
+	if !counted {
+		t.Errorf("summary does not count deals_view as changing: %v", p.body["permissions"])
+	}
+	if after := w.admin.ok(200, "GET", w.path("/roles/sales_rep"), nil); string(after.raw) != string(role.raw) {
+		t.Error("preview wrote")
+	}
+	bad := map[string]any{"deals_view": map[string]any{"level": lvl, "when": "record.amount <="}}
+	w.admin.fails(422, "invalid_condition", "POST", w.path("/roles/sales_rep/preview"), map[string]any{"grants": bad})
+}

@@ -185,6 +185,7 @@ type permissionImpactJSON struct {
 	Permission string `json:"permission"`
 	Gaining    int    `json:"gaining"`
 	Losing     int    `json:"losing"`
+	Changing   int    `json:"changing,omitempty"` // G1: same level, other conditions
 }
 
 type memberImpactJSON struct {
@@ -223,7 +224,7 @@ func (s *Server) previewRole(w http.ResponseWriter, r *http.Request, c *call) er
 	for _, m := range imp.Members {
 		mi := memberImpactJSON{UserID: m.UserID, Changes: make([]grantChangeJSON, 0, len(m.Changes))}
 		for _, ch := range m.Changes {
-			mi.Changes = append(mi.Changes, grantChangeJSON{Permission: ch.Permission, Old: ch.Old, New: ch.New})
+			mi.Changes = append(mi.Changes, grantChangeJSON{Permission: ch.Permission, Old: ch.Old, New: ch.New, OldWhen: ch.OldWhen, NewWhen: ch.NewWhen})
 		}
 		out.Members = append(out.Members, mi)
 	}

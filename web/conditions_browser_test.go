@@ -82,6 +82,8 @@ func TestConsole_G1_CustomCell(t *testing.T) {
 	b.click("#save-apply")
 	b.waitText("#modal", "custom")
 	b.waitText("#modal", "record.stage == 'open'")
+	// P1, G1: the impact lists ann's change with its new condition.
+	b.waitTrue(`document.querySelector('#impact .impact-change[data-permission="deals_view"] .new-when')?.textContent === "record.stage == 'open' && record.amount <= 10000"`)
 	b.submit("#confirm")
 	b.waitText(".flash.ok", "Saved revision 2 of Deal desk and applied it")
 	b.waitTrue(`!!document.querySelector('td[data-key="deals_view"].custom')`)
@@ -109,4 +111,51 @@ func TestConsole_G1_CustomCell(t *testing.T) {
 	if d := w.checkRecord("ann", "deals_view", map[string]any{"owner_id": "ann", "attributes": map[string]any{"stage": "won"}}); !d.Allowed || d.Reason != policy.ReasonOwner {
 		t.Errorf("own record through Employee, condition false: %+v", d)
 	}
+}
+
+// TestConsole_G5_DirectGrantConditionAndEffectiveCustom: a direct grant's
+// condition is compiled by the server as it is typed (G5), and the
+// member's effective permissions mark as "custom", with the condition and
+// where it comes from, each permission held (partly) under a condition
+// (G1), from a direct grant or a role; the others stay plain.
+func TestConsole_G5_DirectGrantConditionAndEffectiveCustom(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	const capped = "record.stage != 'closed'"
+	r, _, err := w.Admin.CreateRole(ctx, "acme", admin.Write{}, admin.RoleInput{Name: "Deal desk",
+		Grants: policy.Grants{"deals_view": policy.LevelAll}, When: policy.Conditions{"deals_view": capped}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Admin.AddRoleMembers(ctx, "acme", admin.Write{}, r.ID, []string{"ann"}); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, w.URL)
+	b.signIn(apitest.AdminKey)
+	b.open("/w/acme/members/ann")
+
+	b.fill("#grant-perm", "reports_view")
+	b.fill("#grant-level", "all")
+	b.do(chromedp.SendKeys(chromedp.CSS("#grant-when"), "record.amount <= "))
+	b.waitText("#grant-when-msg", "invalid condition at 1:")
+	b.do(chromedp.SendKeys(chromedp.CSS("#grant-when"), "10000"))
+	b.waitText("#grant-when-msg", "Valid condition.")
+	b.submit(`button[name=op][value=set]`)
+	b.waitText(".flash.ok", "Direct grants saved")
+	m, err := w.Admin.Member(ctx, "acme", admin.Actor{}, "ann")
+	if err != nil || m.When["reports_view"] != "record.amount <= 10000" {
+		t.Fatalf("saved direct grant conditions %+v, %v", m.When, err)
+	}
+
+	row := func(key string) string { return `#effective tr[data-key="` + key + `"]` }
+	b.waitTrue(`document.querySelector('` + row("reports_view") + `')?.classList.contains("custom")`)
+	b.waitText(row("reports_view"), "only when record.amount <= 10000")
+	b.waitText(row("reports_view"), "direct grant")
+	b.waitTrue(`document.querySelector('` + row("deals_view") + `')?.classList.contains("custom")`)
+	b.waitText(row("deals_view"), "only when "+capped)
+	b.waitText(row("deals_view"), "Deal desk r1")
+	if custom := eval[bool](b, `document.querySelector('`+row("leads_view")+`')?.classList.contains("custom") ?? true`); custom {
+		t.Error("leads_view, held unconditionally, is marked custom (or missing)")
+	}
+	b.shot("effective-custom")
 }

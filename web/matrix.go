@@ -105,6 +105,9 @@ type cell struct {
 	// When is the condition of the cell's own grant: a "custom" cell
 	// (G1, G5), edited in place; ValidateURL answers it as it is typed.
 	When, ValidateURL string
+	// InheritedWhen is the condition of the ancestor grant an inherited
+	// level comes from (From): the cell is custom too, edited at From.
+	InheritedWhen string
 }
 
 // option is one level a cell can take.

@@ -187,3 +187,26 @@ func TestSetLevel_AlwaysLeavesAValidDraft(t *testing.T) {
 		}
 	}
 }
+
+// TestMatrix_G1_C6_InheritedCellShowsParentCondition: a cell inheriting
+// from a conditional grant (C6) is custom too, with the parent's
+// condition; an explicit grant below it is not, and a cell set here keeps
+// its own condition.
+func TestMatrix_G1_C6_InheritedCellShowsParentCondition(t *testing.T) {
+	cat := policy.DefaultCatalog()
+	const when = "record.amount < 5"
+	m := buildMatrix(cat, policy.Internal, policy.Grants{"crm_view": policy.LevelAll, "deals_view": policy.LevelOwn}, nil, nil)
+	markCustom(&m, policy.Conditions{"crm_view": when}, "/validate")
+	for _, tc := range []struct {
+		key, when, inherited string
+	}{
+		{"crm_view", when, ""},
+		{"leads_view", "", when},
+		{"deals_view", "", ""},
+	} {
+		c := findCell(t, m, tc.key)
+		if c.When != tc.when || c.InheritedWhen != tc.inherited {
+			t.Errorf("%s: when %q inherited %q, want %q and %q", tc.key, c.When, c.InheritedWhen, tc.when, tc.inherited)
+		}
+	}
+}

@@ -358,6 +358,9 @@ func TestX6_ViewOnlyMember_NoControlsAndCraftedPostsRefused(t *testing.T) {
 		{"/w/acme/members/vera/roles", url.Values{"role": {"roles_editor"}}},
 		{"/w/acme/members/vera/grants", url.Values{"op": {"set"}, "permission": {"settings_roles_edit"}, "level": {"all"}}},
 		{"/w/acme/members/bob/roles/sales_manager/remove", nil},
+		// The condition validators are the editors' (G5), though they write nothing.
+		{"/w/acme/members/bob/condition", url.Values{"field": {"when"}, "when": {"record.amount < 5"}}},
+		{"/w/acme/roles/sales_manager/condition", url.Values{"field": {"custom-when"}, "custom-when": {"record.amount < 5"}}},
 		{"/w/acme/departments", url.Values{"id": {"pwned"}, "name": {"Pwned"}}},
 		{"/w/acme/departments/emea/delete", nil},
 		{"/w/acme/settings", url.Values{"name": {"Pwned"}}},

@@ -210,6 +210,16 @@ type effectiveRow struct {
 	Level     policy.Level
 	DecidedBy string
 	Sources   []string
+	// Conditions are the conditional grants that reach above the member's
+	// unconditional level (G1, G5): the row is "custom" when there is one.
+	Conditions []effectiveCondition
+}
+
+// effectiveCondition is one conditional grant shown in a member's
+// effective permissions.
+type effectiveCondition struct {
+	Level        policy.Level
+	When, Source string
 }
 
 func (c *Console) memberPage(w http.ResponseWriter, rq *request) error {
@@ -280,6 +290,9 @@ func (c *Console) memberView(rq *request, user string) (memberView, error) {
 		}
 		if ep.Owner {
 			row.Sources = append(row.Sources, "workspace owner: everything (W4)")
+		}
+		if row.Conditions, err = effectiveConditions(snap, user, ep.Permission, names); err != nil {
+			return memberView{}, err
 		}
 		v.Effective = append(v.Effective, row)
 	}
@@ -391,4 +404,33 @@ func (c *Console) setGrants(w http.ResponseWriter, rq *request) error {
 	c.setFlash(w, rq.Request, "ok", msg)
 	redirect(w, rq.Request, wsPath(rq.ws, "members", user))
 	return nil
+}
+
+// effectiveConditions lists the conditional grants through which a member
+// holds perm above what its unconditional grants give (G1, G5), naming
+// their role or "direct grant"; nil when the level is unconditional.
+func effectiveConditions(snap *policy.Snapshot, user, perm string, roleNames map[string]string) ([]effectiveCondition, error) {
+	ex, err := snap.Explain(user, perm, nil)
+	if err != nil {
+		return nil, err
+	}
+	var out []effectiveCondition
+	for _, ct := range ex.Conditions {
+		if ct.Redundant {
+			continue // an unconditional grant reaches as far (G2)
+		}
+		src := ct.Source
+		if id, ok := strings.CutPrefix(src, "role "); ok {
+			id, rev, _ := strings.Cut(id, "@")
+			if n := roleNames[id]; n != "" {
+				id = n
+			}
+			src = id + " r" + rev
+		}
+		if ct.From != perm {
+			src += " from " + ct.From
+		}
+		out = append(out, effectiveCondition{Level: ct.Level, When: ct.When, Source: src})
+	}
+	return out, nil
 }

@@ -151,6 +151,8 @@ func markCustom(m *matrix, when policy.Conditions, validateURL string) {
 				c := &m.Sections[si].Rows[ri].Cells[ci]
 				if c.Explicit {
 					c.When = when[c.Key]
+				} else if c.From != "" {
+					c.InheritedWhen = when[c.From] // G1, C6: the parent's condition flows down with its level
 				}
 				c.ValidateURL = validateURL
 			}
@@ -494,8 +496,8 @@ func (c *Console) validateCondition(w http.ResponseWriter, rq *request) error {
 	if err := rq.ParseForm(); err != nil {
 		return err
 	}
-	field := rq.PostFormValue("field") // the input being typed in: custom-when or cond-<key>
-	if field != "custom-when" && !strings.HasPrefix(field, "cond-") {
+	field := rq.PostFormValue("field") // the input being typed in: custom-when, cond-<key>, or a direct grant's when
+	if field != "custom-when" && field != "when" && !strings.HasPrefix(field, "cond-") {
 		field = "custom-when"
 	}
 	src := strings.TrimSpace(rq.PostFormValue(field))
