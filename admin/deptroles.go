@@ -299,15 +299,7 @@ func deptEqual(a, b *Department) bool {
 
 // deptRolesJSON is a department's roles as the audit log shows them.
 func deptRolesJSON(d *Department) map[string]any {
-	roles := make([]map[string]any, 0, len(d.Roles))
-	for _, a := range d.Roles {
-		r := map[string]any{"role_id": a.RoleID, "revision": a.Revision}
-		if !a.ExpiresAt.IsZero() {
-			r["expires_at"] = a.ExpiresAt.Format(time.RFC3339Nano)
-		}
-		roles = append(roles, r)
-	}
-	return map[string]any{"roles": roles, "include_subdepartments": d.IncludeSubdepartments}
+	return map[string]any{"roles": assignmentList(d.Roles), "include_subdepartments": d.IncludeSubdepartments}
 }
 
 // deptSuspects returns the members whose roles held through departments

@@ -642,15 +642,21 @@ func memberJSON(m *Member) any {
 }
 
 func assignmentsJSON(m *Member) map[string]any {
-	roles := make([]map[string]any, 0, len(m.Roles))
-	for _, a := range m.Roles {
+	return map[string]any{"roles": assignmentList(m.Roles)}
+}
+
+// assignmentList is a member's or a department's roles as the audit log
+// shows them, with each one's expiry (T1).
+func assignmentList(as []Assignment) []map[string]any {
+	roles := make([]map[string]any, 0, len(as))
+	for _, a := range as {
 		r := map[string]any{"role_id": a.RoleID, "revision": a.Revision}
 		if !a.ExpiresAt.IsZero() {
 			r["expires_at"] = a.ExpiresAt.Format(time.RFC3339Nano)
 		}
 		roles = append(roles, r)
 	}
-	return map[string]any{"roles": roles}
+	return roles
 }
 
 // grantsJSON is a member's direct grants, with their expiry, as the audit
