@@ -170,7 +170,7 @@ func (s *Service) OpenReview(ctx context.Context, ws string, w Write, in ReviewI
 		r, err := v.openReview(in, usage)
 		out = r
 		return err
-	})
+	}, s.wakeReviews)
 	if err != nil {
 		return Review{}, 0, err
 	}
@@ -296,6 +296,9 @@ func (s *Service) UpdateReview(ctx context.Context, ws string, w Write, id strin
 		if old.Status != ReviewOpen {
 			return policy.Errorf(policy.CodeInvalidArgument, "review %s is %s; only an open review changes", id, old.Status)
 		}
+		if err := v.pastDeadline(old, "it can no longer change; it closes with its default"); err != nil {
+			return err
+		}
 		in := ReviewInput{Name: old.Name, Scope: old.Scope, Reviewers: old.Reviewers, Deadline: old.Deadline, Default: old.Default, EveryDays: old.EveryDays}
 		if u.Name != nil {
 			in.Name = *u.Name
@@ -322,7 +325,7 @@ func (s *Service) UpdateReview(ctx context.Context, ws string, w Write, id strin
 		v.putReview(r)
 		v.record("review.update", "review:"+id, reviewAudit(old), reviewAudit(r))
 		return nil
-	})
+	}, s.wakeReviews)
 	if err != nil {
 		return Review{}, 0, err
 	}
@@ -517,6 +520,9 @@ func (s *Service) DecideReviewItem(ctx context.Context, ws string, w Write, id s
 		if old.Status != ReviewOpen {
 			return policy.Errorf(policy.CodeInvalidArgument, "review %s is %s; decisions are closed", id, old.Status)
 		}
+		if err := v.pastDeadline(old, "decisions are closed; undecided items take the default"); err != nil {
+			return err
+		}
 		it := old.Items[i]
 		if it.Decision == decision && it.Reason == reason {
 			out = it
@@ -536,6 +542,20 @@ func (s *Service) DecideReviewItem(ctx context.Context, ws string, w Write, id s
 		return ReviewItem{}, 0, err
 	}
 	return out, v.ws.Revision, nil
+}
+
+// pastDeadline refuses a change to an open campaign whose deadline has
+// passed (V2): from the deadline on, undecided items take the default,
+// whether or not the close has run yet, so a late decision (or a late
+// change of the default or deadline) would make the outcome depend on
+// which came first, the reviewer or the close.
+func (v *view) pastDeadline(r *Review, what string) error {
+	if v.now.Before(r.Deadline) {
+		return nil
+	}
+	return &policy.Error{Code: policy.CodeInvalidArgument,
+		Message: fmt.Sprintf("review %s passed its deadline %s; %s", r.ID, r.Deadline.Format(time.RFC3339), what),
+		Details: map[string]any{"reason": "deadline_passed", "review_id": r.ID, "deadline": r.Deadline.Format(time.RFC3339)}}
 }
 
 func itemAccess(it ReviewItem) string {
@@ -660,7 +680,7 @@ func (s *Service) CloseReview(ctx context.Context, ws string, w Write, id string
 			}
 		}
 		return nil
-	})
+	}, s.wakeReviews)
 	if err != nil {
 		return ReviewCloseReport{}, err
 	}
@@ -794,7 +814,8 @@ func (s *Service) CloseDueReviews(ctx context.Context) (int, error) {
 		err := s.read(ctx, ws, func(m *model) error {
 			now := s.now()
 			for id, r := range m.reviews {
-				if r.Status != ReviewClosed && !now.Before(r.Deadline) {
+				// a close interrupted (closing) is finished whatever its deadline
+				if r.Status == ReviewClosing || (r.Status == ReviewOpen && !now.Before(r.Deadline)) {
 					due = append(due, id)
 				}
 			}
