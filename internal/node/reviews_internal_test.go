@@ -30,7 +30,7 @@ type testClock struct {
 	t  time.Time
 }
 
-func (c *testClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *testClock) now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *testClock) set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
 // TestV2_ReviewLoopWakesAtTheDeadline: the node's review loop sleeps
@@ -58,7 +58,7 @@ func TestV2_ReviewLoopWakesAtTheDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	const every = 24 * time.Hour
-	ft := &fakeTimers{asked: make(chan time.Duration), fire: make(chan time.Time)}
+	ft := &fakeTimers{asked: make(chan time.Duration, 16), fire: make(chan time.Time)}
 	lctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -79,7 +79,8 @@ func TestV2_ReviewLoopWakesAtTheDeadline(t *testing.T) {
 	}
 	expect("no campaign", every)
 
-	rv, _, err := svc.OpenReview(ctx, "w", admin.Write{}, admin.ReviewInput{Name: "Q1", Deadline: t0.Add(3 * time.Hour), Default: admin.DecisionRevoke})
+	rv, _, err := svc.OpenReview(ctx, "w", admin.Write{}, admin.ReviewInput{Name: "Q1", Deadline: t0.Add(3 * time.Hour), Default: admin.DecisionRevoke,
+		Scope: admin.ReviewScope{Permissions: []string{"invoices_view"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
