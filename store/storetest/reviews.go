@@ -57,6 +57,8 @@ func findItem(t *testing.T, rv admin.Review, user, access string) admin.ReviewIt
 // opening needs settings_roles_edit at all (X3); bad campaigns write
 // nothing.
 func testV1ReviewScope(t *testing.T, h Harness) {
+	t.Run("M9_T1_DepartmentRolesAndExpiry", func(t *testing.T) { testV1V2ReviewDepartmentRoles(t, h) })
+	t.Run("S2_M9_T1_DepartmentRoleAndExpiringGrant", func(t *testing.T) { testS2DepartmentAndExpiringAccess(t, h) })
 	r := newReviewEnv(t, h)
 	e := r.env
 	for _, tc := range []struct {
@@ -318,8 +320,8 @@ func testV3ReviewRecurrenceAndCSV(t *testing.T, h Harness) {
 	}
 	found := false
 	for _, row := range rows[1:] {
-		if row[2] == "ed" && row[3] == "role:"+r.big.ID {
-			found = row[6] == "keep" && row[7] == `still sells, "big" deals` && row[8] == "ra" && row[10] == admin.OutcomeKept
+		if row[2] == "ed" && row[4] == "role:"+r.big.ID {
+			found = row[8] == "keep" && row[9] == `still sells, "big" deals` && row[10] == "ra" && row[12] == admin.OutcomeKept
 		}
 	}
 	if !found {
