@@ -111,6 +111,15 @@ func testS2DepartmentAndExpiringAccess(t *testing.T, h Harness) {
 	if policy.ErrorCode(err) != policy.CodeSeparationOfDuties {
 		t.Fatalf("role settings for a member whose invoices grant has not expired: %v, want separation_of_duties", err)
 	}
+	_, _, _, err = e.svc.SetDirectGrantsUntil(e.ctx, "w", admin.Write{Reason: "test"}, "vic", policy.Grants{"invoices_view": all},
+		map[string]time.Time{"invoices_view": until})
+	if policy.ErrorCode(err) != policy.CodeSeparationOfDuties {
+		t.Errorf("an expiring invoices grant to a member holding role settings: %v, want separation_of_duties", err)
+	}
+	_, _, _, err = e.svc.SetDirectGrants(e.ctx, "w", admin.Write{Reason: "test"}, "vic", policy.Grants{"invoices_view": all})
+	if policy.ErrorCode(err) != policy.CodeSeparationOfDuties {
+		t.Errorf("an invoices grant to a member holding role settings: %v, want separation_of_duties", err)
+	}
 	e.clock.advance(2 * time.Hour)
 	if _, _, err = e.svc.SetMemberRoles(e.ctx, "w", admin.Write{}, "wes", []string{admin.RoleEmployee, w.viewer.ID}); err != nil {
 		t.Fatalf("role settings once the invoices grant expired: %v", err)
