@@ -81,10 +81,10 @@ type Review struct {
 type ReviewItem struct {
 	ID           int
 	UserID       string
-	DepartmentID string // a department's role assignment (M9), UserID empty
-	RoleID     string        // an assignment of this role, or
-	Permission string        // a direct grant of this permission
-	Grants     policy.Grants // what it grants
+	DepartmentID string        // a department's role assignment (M9), UserID empty
+	RoleID       string        // an assignment of this role, or
+	Permission   string        // a direct grant of this permission
+	Grants       policy.Grants // what it grants
 	// LastUsed is the last use of what the item grants when the campaign
 	// opened (U1): for a role, the role's last use by anyone; direct
 	// grants are not tracked by usage, so zero.

@@ -52,8 +52,8 @@ func testV1V2ReviewDepartmentRoles(t *testing.T, h Harness) {
 		code policy.Code
 	}{
 		{"hana", policy.CodePrivilegeEscalation}, // in east: the role reaches her
-		{"plain", policy.CodeForbidden}, // no authority at all
-		{"vic", policy.CodeForbidden},   // a viewer
+		{"plain", policy.CodeForbidden},          // no authority at all
+		{"vic", policy.CodeForbidden},            // a viewer
 	} {
 		if _, _, err := e.svc.DecideReviewItem(e.ctx, "w", as(tc.who), rv.ID, dept.ID, admin.DecisionKeep, ""); policy.ErrorCode(err) != tc.code {
 			t.Errorf("%s decides the department's item: %v, want %s", tc.who, err, tc.code)
@@ -77,7 +77,9 @@ func testV1V2ReviewDepartmentRoles(t *testing.T, h Harness) {
 	}
 	entries, err := e.svc.Audit(e.ctx, "w", admin.Actor{}, admin.AuditFilter{})
 	must(t, err)
-	if !slices.ContainsFunc(entries, func(en admin.AuditEntry) bool { return en.Action == "department.roles" && en.Target == "department:east" && en.Revision == rep.Revision-1 }) {
+	if !slices.ContainsFunc(entries, func(en admin.AuditEntry) bool {
+		return en.Action == "department.roles" && en.Target == "department:east" && en.Revision == rep.Revision-1
+	}) {
 		t.Error("no department.roles audit entry for the revocation")
 	}
 }
