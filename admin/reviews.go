@@ -73,17 +73,25 @@ type Review struct {
 	Items     []ReviewItem
 }
 
-// ReviewItem is one member's assignment or direct grant under review (V2).
+// ReviewItem is one member's assignment or direct grant under review (V2),
+// or a department's role (M9): a role a member holds through a department
+// is the department's assignment, which only changing the department
+// revokes, so it is one item of the department (UserID empty), decided by
+// admins with settings_roles_edit at all (never by a member it reaches).
 type ReviewItem struct {
-	ID         int
-	UserID     string
-	RoleID     string        // an assignment of this role, or
-	Permission string        // a direct grant of this permission
-	Grants     policy.Grants // what it grants
+	ID           int
+	UserID       string
+	DepartmentID string        // a department's role assignment (M9), UserID empty
+	RoleID       string        // an assignment of this role, or
+	Permission   string        // a direct grant of this permission
+	Grants       policy.Grants // what it grants
 	// LastUsed is the last use of what the item grants when the campaign
 	// opened (U1): for a role, the role's last use by anyone; direct
 	// grants are not tracked by usage, so zero.
-	LastUsed  time.Time
+	LastUsed time.Time
+	// ExpiresAt is when what the item grants expires (T1), as it is now;
+	// zero when it does not. Read from the live assignment, not stored.
+	ExpiresAt time.Time
 	Decision  string
 	Reason    string
 	DecidedBy string // a reviewer as the audit log names it, or "default"
@@ -170,7 +178,7 @@ func (s *Service) OpenReview(ctx context.Context, ws string, w Write, in ReviewI
 		r, err := v.openReview(in, usage)
 		out = r
 		return err
-	})
+	}, s.wakeReviews)
 	if err != nil {
 		return Review{}, 0, err
 	}
@@ -197,18 +205,35 @@ func (v *view) openReview(in ReviewInput, usage []Usage) (Review, error) {
 			if !v.inScope(in.Scope, a.RoleID, v.base.roleVector(v.cat, v.roles[a.RoleID], rv)) {
 				continue
 			}
-			r.Items = append(r.Items, ReviewItem{ID: len(r.Items) + 1, UserID: u, RoleID: a.RoleID, Grants: rv.Grants.Clone(), LastUsed: lastUse[a.RoleID]})
+			r.Items = append(r.Items, ReviewItem{ID: len(r.Items) + 1, UserID: u, RoleID: a.RoleID, Grants: rv.Grants.Clone(), LastUsed: lastUse[a.RoleID],
+				ExpiresAt: a.ExpiresAt})
 		}
 		for _, k := range slices.Sorted(maps.Keys(m.Grants)) {
 			g := policy.Grants{k: m.Grants[k]}
 			if !v.inScope(in.Scope, "", v.cat.RoleVector(policy.RoleRevision{Audience: m.Kind, Grants: g})) {
 				continue
 			}
-			r.Items = append(r.Items, ReviewItem{ID: len(r.Items) + 1, UserID: u, Permission: k, Grants: g})
+			r.Items = append(r.Items, ReviewItem{ID: len(r.Items) + 1, UserID: u, Permission: k, Grants: g, ExpiresAt: m.GrantExpiry[k]})
 		}
 		if len(r.Items) > MaxReviewItems {
 			return Review{}, policy.Errorf(policy.CodeInvalidArgument, "the scope holds more than %d items; review a narrower scope", MaxReviewItems)
 		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(v.depts)) { // M9: the departments' roles, one item each
+		for _, a := range v.depts[id].Roles {
+			rv := v.roleRevision(a.RoleID, a.Revision)
+			if rv == nil || (!a.ExpiresAt.IsZero() && !v.now.Before(a.ExpiresAt)) {
+				continue
+			}
+			if !v.inScope(in.Scope, a.RoleID, v.base.roleVector(v.cat, v.roles[a.RoleID], rv)) {
+				continue
+			}
+			r.Items = append(r.Items, ReviewItem{ID: len(r.Items) + 1, DepartmentID: id, RoleID: a.RoleID, Grants: rv.Grants.Clone(),
+				LastUsed: lastUse[a.RoleID], ExpiresAt: a.ExpiresAt})
+		}
+	}
+	if len(r.Items) > MaxReviewItems {
+		return Review{}, policy.Errorf(policy.CodeInvalidArgument, "the scope holds more than %d items; review a narrower scope", MaxReviewItems)
 	}
 	v.putReview(&r)
 	v.record("review.open", "review:"+r.ID, nil, reviewAudit(&r))
@@ -296,6 +321,9 @@ func (s *Service) UpdateReview(ctx context.Context, ws string, w Write, id strin
 		if old.Status != ReviewOpen {
 			return policy.Errorf(policy.CodeInvalidArgument, "review %s is %s; only an open review changes", id, old.Status)
 		}
+		if err := v.pastDeadline(old, "it can no longer change; it closes with its default"); err != nil {
+			return err
+		}
 		in := ReviewInput{Name: old.Name, Scope: old.Scope, Reviewers: old.Reviewers, Deadline: old.Deadline, Default: old.Default, EveryDays: old.EveryDays}
 		if u.Name != nil {
 			in.Name = *u.Name
@@ -322,7 +350,7 @@ func (s *Service) UpdateReview(ctx context.Context, ws string, w Write, id strin
 		v.putReview(r)
 		v.record("review.update", "review:"+id, reviewAudit(old), reviewAudit(r))
 		return nil
-	})
+	}, s.wakeReviews)
 	if err != nil {
 		return Review{}, 0, err
 	}
@@ -414,6 +442,7 @@ func (s *Service) ReviewItems(ctx context.Context, ws string, who Actor, id stri
 				(f.Permission != "" && it.Grants[f.Permission] == policy.LevelNone) {
 				continue
 			}
+			it.ExpiresAt = m.itemExpiry(it)
 			out = append(out, it)
 			if f.Limit > 0 && len(out) == f.Limit {
 				break
@@ -422,6 +451,28 @@ func (s *Service) ReviewItems(ctx context.Context, ws string, who Actor, id stri
 		return nil
 	})
 	return out, err
+}
+
+// itemExpiry is when what item it grants expires (T1) as the model holds
+// it now; zero when it does not, or is gone.
+func (m *model) itemExpiry(it ReviewItem) time.Time {
+	var roles []Assignment
+	switch {
+	case it.DepartmentID != "":
+		if d := m.depts[it.DepartmentID]; d != nil {
+			roles = d.Roles
+		}
+	case m.members[it.UserID] == nil:
+		return time.Time{}
+	case it.RoleID == "":
+		return m.members[it.UserID].GrantExpiry[it.Permission]
+	default:
+		roles = m.members[it.UserID].Roles
+	}
+	if i := slices.IndexFunc(roles, func(a Assignment) bool { return a.RoleID == it.RoleID }); i >= 0 {
+		return roles[i].ExpiresAt
+	}
+	return time.Time{}
 }
 
 // readVectors runs fn on the workspace's model under the space's write
@@ -445,11 +496,34 @@ func (m *model) reviewable(who Actor, r *Review) []ReviewItem {
 	}
 	var out []ReviewItem
 	for _, it := range r.Items {
-		if m.canDecide(who, a, r, it.UserID) == nil {
+		if m.canDecideItem(who, a, r, it) == nil {
 			out = append(out, it)
 		}
 	}
 	return out
+}
+
+// canDecideItem is canDecide for any item: a department's role (M9) is
+// decided by the key, owners and members with settings_roles_edit at all
+// (what changes a department's roles without limit of span), whatever
+// the campaign's reviewers, and never by a member the department's role
+// reaches (its own access, X3a).
+func (m *model) canDecideItem(who Actor, a Authority, r *Review, it ReviewItem) error {
+	if it.DepartmentID == "" {
+		return m.canDecide(who, a, r, it.UserID)
+	}
+	d := m.depts[it.DepartmentID]
+	if mb := m.members[who.UserID]; d != nil && mb != nil && reaches(m.depts, d, mb) {
+		return &policy.Error{Code: policy.CodePrivilegeEscalation,
+			Message: fmt.Sprintf("department %s's roles reach you: a reviewer never reviews its own access (X3a); another reviewer decides this item", it.DepartmentID),
+			Details: map[string]any{"reason": "own_access", "department_id": it.DepartmentID}}
+	}
+	if a.unlimited || a.edit == policy.LevelAll {
+		return nil
+	}
+	return &policy.Error{Code: policy.CodeForbidden,
+		Message: fmt.Sprintf("a department's roles are reviewed by owners and members with %s at all", permRolesEdit),
+		Details: map[string]any{"department_id": it.DepartmentID}}
 }
 
 // canDecide is V2's who: a reviewer allowed by the campaign (V1) and by
@@ -511,11 +585,14 @@ func (s *Service) DecideReviewItem(ctx context.Context, ws string, w Write, id s
 		if i < 0 {
 			return &policy.Error{Code: policy.CodeNotFound, Message: fmt.Sprintf("review %s has no item %d", id, item), Details: map[string]any{"item": item}}
 		}
-		if err := v.base.canDecide(v.actor, v.auth, old, old.Items[i].UserID); err != nil {
+		if err := v.base.canDecideItem(v.actor, v.auth, old, old.Items[i]); err != nil {
 			return err
 		}
 		if old.Status != ReviewOpen {
 			return policy.Errorf(policy.CodeInvalidArgument, "review %s is %s; decisions are closed", id, old.Status)
+		}
+		if err := v.pastDeadline(old, "decisions are closed; undecided items take the default"); err != nil {
+			return err
 		}
 		it := old.Items[i]
 		if it.Decision == decision && it.Reason == reason {
@@ -528,7 +605,7 @@ func (s *Service) DecideReviewItem(ctx context.Context, ws string, w Write, id s
 		out = it
 		v.putReview(r)
 		v.itemsPut = append(v.itemsPut, reviewItemRef{id, item})
-		v.record("review.decide", "member:"+it.UserID, nil, map[string]any{"review": id, "item": item, "access": itemAccess(it),
+		v.record("review.decide", itemTarget(it), nil, map[string]any{"review": id, "item": item, "access": itemAccess(it),
 			"decision": decision, "reason": reason})
 		return nil
 	})
@@ -536,6 +613,28 @@ func (s *Service) DecideReviewItem(ctx context.Context, ws string, w Write, id s
 		return ReviewItem{}, 0, err
 	}
 	return out, v.ws.Revision, nil
+}
+
+// pastDeadline refuses a change to an open campaign whose deadline has
+// passed (V2): from the deadline on, undecided items take the default,
+// whether or not the close has run yet, so a late decision (or a late
+// change of the default or deadline) would make the outcome depend on
+// which came first, the reviewer or the close.
+func (v *view) pastDeadline(r *Review, what string) error {
+	if v.now.Before(r.Deadline) {
+		return nil
+	}
+	return &policy.Error{Code: policy.CodeInvalidArgument,
+		Message: fmt.Sprintf("review %s passed its deadline %s; %s", r.ID, r.Deadline.Format(time.RFC3339), what),
+		Details: map[string]any{"reason": "deadline_passed", "review_id": r.ID, "deadline": r.Deadline.Format(time.RFC3339)}}
+}
+
+// itemTarget is the audit target an item's decision is recorded on.
+func itemTarget(it ReviewItem) string {
+	if it.DepartmentID != "" {
+		return "department:" + it.DepartmentID
+	}
+	return "member:" + it.UserID
 }
 
 func itemAccess(it ReviewItem) string {
@@ -608,6 +707,23 @@ func (s *Service) CloseReview(ctx context.Context, ws string, w Write, id string
 			}
 		}
 	}
+	// 2b. The departments' roles (M9), one department at a time.
+	depts, err := s.pendingDeptRevocations(ctx, ws, id)
+	if err != nil {
+		return ReviewCloseReport{}, err
+	}
+	for _, d := range depts {
+		_, err := s.update(ctx, ws, w, "review.revoke", func(v *view) error { return v.revokeDeptItems(id, d, "") })
+		if policy.ErrorCode(err) == policy.CodeInternal || policy.ErrorCode(err) == policy.CodeUnavailable {
+			return ReviewCloseReport{}, err
+		}
+		if err != nil {
+			note := err.Error()
+			if _, err := s.update(ctx, ws, w, "review.refused", func(v *view) error { return v.revokeDeptItems(id, d, note) }); err != nil {
+				return ReviewCloseReport{}, err
+			}
+		}
+	}
 	// 3. Closed; the recurrence opens.
 	usage, err := s.store.Usage(ctx, ws)
 	if err != nil {
@@ -660,7 +776,7 @@ func (s *Service) CloseReview(ctx context.Context, ws string, w Write, id string
 			}
 		}
 		return nil
-	})
+	}, s.wakeReviews)
 	if err != nil {
 		return ReviewCloseReport{}, err
 	}
@@ -677,13 +793,89 @@ func (s *Service) pendingRevocations(ctx context.Context, ws, id string) ([]stri
 			return nil
 		}
 		for _, it := range r.Items {
-			if it.Decision == DecisionRevoke && it.Outcome == "" {
+			if it.Decision == DecisionRevoke && it.Outcome == "" && it.DepartmentID == "" {
 				out = append(out, it.UserID)
 			}
 		}
 		return nil
 	})
 	return unique(out), err
+}
+
+// pendingDeptRevocations lists the departments with role revocations left
+// to apply.
+func (s *Service) pendingDeptRevocations(ctx context.Context, ws, id string) ([]string, error) {
+	var out []string
+	err := s.read(ctx, ws, func(m *model) error {
+		r := m.reviews[id]
+		if r == nil || r.Status != ReviewClosing {
+			return nil
+		}
+		for _, it := range r.Items {
+			if it.Decision == DecisionRevoke && it.Outcome == "" && it.DepartmentID != "" {
+				out = append(out, it.DepartmentID)
+			}
+		}
+		return nil
+	})
+	slices.Sort(out)
+	return slices.Compact(out), err
+}
+
+// revokeDeptItems removes the roles of department dept that the campaign
+// revokes, as the ordinary department-roles write (M9: finish gives the
+// default role to a member left with none, and C4, S2 and X3a hold), or,
+// with note, marks them refused, changing nothing else.
+func (v *view) revokeDeptItems(id, dept, note string) error {
+	old, err := v.review(id)
+	if err != nil || old.Status != ReviewClosing {
+		return err
+	}
+	r := cloneReview(old)
+	var idx []int
+	for i, it := range r.Items {
+		if it.DepartmentID == dept && it.Decision == DecisionRevoke && it.Outcome == "" {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) == 0 {
+		return nil
+	}
+	d := v.depts[dept]
+	if note != "" || d == nil {
+		outcome := OutcomeRefused
+		if d == nil {
+			outcome, note = OutcomeGone, "the department was deleted"
+		}
+		for _, i := range idx {
+			r.Items[i].Outcome, r.Items[i].Note = outcome, note
+			v.itemsPut = append(v.itemsPut, reviewItemRef{id, r.Items[i].ID})
+		}
+		v.putReview(r)
+		v.record("review.refused", "department:"+dept, nil, map[string]any{"review": id, "items": len(idx), "note": note})
+		return nil
+	}
+	keep := []string{}
+	for _, a := range d.Roles {
+		if !slices.ContainsFunc(idx, func(i int) bool { return r.Items[i].RoleID == a.RoleID }) {
+			keep = append(keep, a.RoleID)
+		}
+	}
+	for _, i := range idx {
+		it := &r.Items[i]
+		it.Outcome = OutcomeRevoked
+		if !slices.ContainsFunc(d.Roles, func(a Assignment) bool { return a.RoleID == it.RoleID }) {
+			it.Outcome, it.Note = OutcomeGone, "the department no longer held the role"
+		}
+		v.itemsPut = append(v.itemsPut, reviewItemRef{id, it.ID})
+	}
+	if len(keep) < len(d.Roles) {
+		if err := v.setDepartmentRoles(dept, DepartmentRolesInput{RoleIDs: keep}); err != nil {
+			return err
+		}
+	}
+	v.putReview(r)
+	return nil
 }
 
 // revokeItems applies the pending revocations of one member (note "") or
@@ -794,7 +986,8 @@ func (s *Service) CloseDueReviews(ctx context.Context) (int, error) {
 		err := s.read(ctx, ws, func(m *model) error {
 			now := s.now()
 			for id, r := range m.reviews {
-				if r.Status != ReviewClosed && !now.Before(r.Deadline) {
+				// a close interrupted (closing) is finished whatever its deadline
+				if r.Status == ReviewClosing || (r.Status == ReviewOpen && !now.Before(r.Deadline)) {
 					due = append(due, id)
 				}
 			}
@@ -824,13 +1017,13 @@ func (s *Service) ReviewCSV(ctx context.Context, ws string, who Actor, id string
 	if err != nil {
 		return nil, err
 	}
-	rows := [][]string{{"review", "item", "user_id", "access", "grants", "last_used", "decision", "reason", "decided_by", "decided_at", "outcome", "note"}}
+	rows := [][]string{{"review", "item", "user_id", "department_id", "access", "grants", "last_used", "expires_at", "decision", "reason", "decided_by", "decided_at", "outcome", "note"}}
 	for _, it := range items {
 		var gs []string
 		for _, k := range slices.Sorted(maps.Keys(it.Grants)) {
 			gs = append(gs, fmt.Sprintf("%s=%s", k, it.Grants[k]))
 		}
-		rows = append(rows, []string{id, fmt.Sprint(it.ID), it.UserID, itemAccess(it), strings.Join(gs, " "), csvTime(it.LastUsed),
+		rows = append(rows, []string{id, fmt.Sprint(it.ID), it.UserID, it.DepartmentID, itemAccess(it), strings.Join(gs, " "), csvTime(it.LastUsed), csvTime(it.ExpiresAt),
 			it.Decision, it.Reason, it.DecidedBy, csvTime(it.DecidedAt), it.Outcome, it.Note})
 	}
 	return rows, nil

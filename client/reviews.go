@@ -49,20 +49,24 @@ type Review struct {
 }
 
 // ReviewItem is one member's assignment (RoleID) or direct grant
-// (Permission) under review, with what it grants and its last use (U1).
+// (Permission) under review, or a department's role (DepartmentID,
+// UserID empty; M9), with what it grants, its last use (U1) and, when it
+// expires, its expiry (T1).
 type ReviewItem struct {
-	ID         int           `json:"id"`
-	UserID     string        `json:"user_id"`
-	RoleID     string        `json:"role_id"`
-	Permission string        `json:"permission"`
-	Grants     policy.Grants `json:"grants"`
-	LastUsed   *time.Time    `json:"last_used"`
-	Decision   string        `json:"decision"`
-	Reason     string        `json:"reason"`
-	DecidedBy  string        `json:"decided_by"`
-	DecidedAt  *time.Time    `json:"decided_at"`
-	Outcome    string        `json:"outcome"`
-	Note       string        `json:"note"`
+	ID           int           `json:"id"`
+	UserID       string        `json:"user_id"`
+	DepartmentID string        `json:"department_id"`
+	ExpiresAt    *time.Time    `json:"expires_at"`
+	RoleID       string        `json:"role_id"`
+	Permission   string        `json:"permission"`
+	Grants       policy.Grants `json:"grants"`
+	LastUsed     *time.Time    `json:"last_used"`
+	Decision     string        `json:"decision"`
+	Reason       string        `json:"reason"`
+	DecidedBy    string        `json:"decided_by"`
+	DecidedAt    *time.Time    `json:"decided_at"`
+	Outcome      string        `json:"outcome"`
+	Note         string        `json:"note"`
 }
 
 // ReviewItemQuery filters a campaign's items (the reviewer's inbox).

@@ -61,10 +61,12 @@ type reviewJSON struct {
 type reviewItemJSON struct {
 	ID         int           `json:"id"`
 	UserID     string        `json:"user_id"`
+	Department string        `json:"department_id,omitempty"`
 	RoleID     string        `json:"role_id,omitempty"`
 	Permission string        `json:"permission,omitempty"`
 	Grants     policy.Grants `json:"grants"`
 	LastUsed   *time.Time    `json:"last_used"`
+	ExpiresAt  *time.Time    `json:"expires_at,omitempty"`
 	Decision   string        `json:"decision,omitempty"`
 	Reason     string        `json:"reason,omitempty"`
 	DecidedBy  string        `json:"decided_by,omitempty"`
@@ -98,7 +100,7 @@ func toItemJSON(it admin.ReviewItem) reviewItemJSON {
 	if g == nil {
 		g = policy.Grants{}
 	}
-	return reviewItemJSON{ID: it.ID, UserID: it.UserID, RoleID: it.RoleID, Permission: it.Permission, Grants: g, LastUsed: timePtr(it.LastUsed),
+	return reviewItemJSON{ID: it.ID, UserID: it.UserID, Department: it.DepartmentID, ExpiresAt: timePtr(it.ExpiresAt), RoleID: it.RoleID, Permission: it.Permission, Grants: g, LastUsed: timePtr(it.LastUsed),
 		Decision: it.Decision, Reason: it.Reason, DecidedBy: it.DecidedBy, DecidedAt: timePtr(it.DecidedAt), Outcome: it.Outcome, Note: it.Note}
 }
 

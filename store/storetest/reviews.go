@@ -57,6 +57,8 @@ func findItem(t *testing.T, rv admin.Review, user, access string) admin.ReviewIt
 // opening needs settings_roles_edit at all (X3); bad campaigns write
 // nothing.
 func testV1ReviewScope(t *testing.T, h Harness) {
+	t.Run("M9_T1_DepartmentRolesAndExpiry", func(t *testing.T) { testV1V2ReviewDepartmentRoles(t, h) })
+	t.Run("S2_M9_T1_DepartmentRoleAndExpiringGrant", func(t *testing.T) { testS2DepartmentAndExpiringAccess(t, h) })
 	r := newReviewEnv(t, h)
 	e := r.env
 	for _, tc := range []struct {
@@ -245,6 +247,18 @@ func testV2ReviewDeadlineOnce(t *testing.T, h Harness) {
 	e.clock.mu.Lock()
 	e.clock.t = r.now.Add(2 * time.Hour)
 	e.clock.mu.Unlock()
+	// Past the deadline, before any close has run: a decision, or a change
+	// of default or deadline, is refused; the default applies (V2).
+	keep, later := admin.DecisionKeep, r.now.Add(48*time.Hour)
+	_, _, err := e.svc.DecideReviewItem(e.ctx, "w", admin.Write{}, rv.ID, rv.Items[0].ID, admin.DecisionKeep, "too late")
+	if pe, ok := err.(*policy.Error); !ok || pe.Code != policy.CodeInvalidArgument || pe.Details["reason"] != "deadline_passed" {
+		t.Fatalf("a decision after the deadline: %v, want invalid_argument deadline_passed", err)
+	}
+	for _, u := range []admin.ReviewUpdate{{Default: &keep}, {Deadline: &later}} {
+		if _, _, err := e.svc.UpdateReview(e.ctx, "w", admin.Write{}, rv.ID, u); policy.ErrorCode(err) != policy.CodeInvalidArgument {
+			t.Fatalf("a change after the deadline: %v, want invalid_argument", err)
+		}
+	}
 	svcs := e.racers(4)
 	errs := race(svcs, func(_ int, s *admin.Service) error { _, err := s.CloseDueReviews(e.ctx); return err })
 	for _, err := range errs {
@@ -252,7 +266,7 @@ func testV2ReviewDeadlineOnce(t *testing.T, h Harness) {
 			t.Errorf("a racing close: %v", err)
 		}
 	}
-	_, err := e.svc.CloseDueReviews(e.ctx) // whatever a node gave up on
+	_, err = e.svc.CloseDueReviews(e.ctx) // whatever a node gave up on
 	must(t, err)
 	items, err := e.svc.ReviewItems(e.ctx, "w", admin.Actor{}, rv.ID, admin.ReviewItemFilter{})
 	must(t, err)
@@ -306,8 +320,8 @@ func testV3ReviewRecurrenceAndCSV(t *testing.T, h Harness) {
 	}
 	found := false
 	for _, row := range rows[1:] {
-		if row[2] == "ed" && row[3] == "role:"+r.big.ID {
-			found = row[6] == "keep" && row[7] == `still sells, "big" deals` && row[8] == "ra" && row[10] == admin.OutcomeKept
+		if row[2] == "ed" && row[4] == "role:"+r.big.ID {
+			found = row[8] == "keep" && row[9] == `still sells, "big" deals` && row[10] == "ra" && row[12] == admin.OutcomeKept
 		}
 	}
 	if !found {

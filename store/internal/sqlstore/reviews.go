@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/gatehouse-authz/gatehouse/admin"
 	"github.com/gatehouse-authz/gatehouse/policy"
@@ -21,6 +22,18 @@ type reviewDefinition struct {
 	CreatedBy   string       `json:"created_by"`
 	ClosedBy    string       `json:"closed_by,omitempty"`
 	Next        string       `json:"next,omitempty"`
+}
+
+// deptHolder prefixes the user_id column of a department's item (M9):
+// user ids never hold control characters (admin.checkUserID), so the
+// column stays unambiguous without a migration.
+const deptHolder = "\x1fdepartment:"
+
+func itemHolder(it admin.ReviewItem) string {
+	if it.DepartmentID != "" {
+		return deptHolder + it.DepartmentID
+	}
+	return it.UserID
 }
 
 // putReview upserts a campaign's row and the items given.
@@ -44,7 +57,7 @@ func (s *Store) putReview(ctx context.Context, tx Tx, ws string, o admin.PutRevi
 			decision, reason, decided_by, decided_at, outcome, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (workspace_id, review_id, id) DO UPDATE SET decision = excluded.decision, reason = excluded.reason,
 			decided_by = excluded.decided_by, decided_at = excluded.decided_at, outcome = excluded.outcome, note = excluded.note`,
-			ws, r.ID, it.ID, it.UserID, it.RoleID, it.Permission, grantsJSON(it.Grants, nil), micros(it.LastUsed),
+			ws, r.ID, it.ID, itemHolder(it), it.RoleID, it.Permission, grantsJSON(it.Grants, nil), micros(it.LastUsed),
 			it.Decision, it.Reason, it.DecidedBy, micros(it.DecidedAt), it.Outcome, it.Note); err != nil {
 			return err
 		}
@@ -102,6 +115,9 @@ func (s *Store) loadReviews(ctx context.Context, tx Tx, ws string, d *admin.Data
 			return err
 		}
 		it.LastUsed, it.DecidedAt = fromMicros(lastUsed), fromMicros(decidedAt)
+		if d, ok := strings.CutPrefix(it.UserID, deptHolder); ok {
+			it.UserID, it.DepartmentID = "", d
+		}
 		i, ok := byID[review]
 		if !ok {
 			continue
