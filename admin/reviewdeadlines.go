@@ -3,7 +3,6 @@ package admin
 import (
 	"maps"
 	"slices"
-	"sync"
 	"time"
 )
 
@@ -16,25 +15,15 @@ import (
 // least every ReviewEvery, and the node that made the change arms its own
 // timer at once.
 
-// reviewWakes maps a *Service to its wake channel, created by the first
-// ReviewWake call: services that run no deadline loop (most tests) hold
-// none.
-var reviewWakes sync.Map
-
 // ReviewWake returns a channel that receives (at most one pending value)
 // after each committed write of s that changed a campaign.
-func (s *Service) ReviewWake() <-chan struct{} {
-	ch, _ := reviewWakes.LoadOrStore(s, make(chan struct{}, 1))
-	return ch.(chan struct{})
-}
+func (s *Service) ReviewWake() <-chan struct{} { return s.reviewWake }
 
 // wakeReviews is an update's then: the write is committed and merged.
 func (s *Service) wakeReviews(*view) {
-	if ch, ok := reviewWakes.Load(s); ok {
-		select {
-		case ch.(chan struct{}) <- struct{}{}:
-		default:
-		}
+	select {
+	case s.reviewWake <- struct{}{}:
+	default:
 	}
 }
 

@@ -51,6 +51,9 @@ type Service struct {
 	pub     Publisher
 	audit   auditKeyring
 	timers  bool
+	// reviewWake receives (at most one pending value) after each
+	// committed write that changed a campaign; see ReviewWake.
+	reviewWake chan struct{}
 
 	mu     sync.Mutex
 	spaces map[string]*space
@@ -81,7 +84,7 @@ type space struct {
 
 // New returns a Service over store.
 func New(store Store, o Options) *Service {
-	s := &Service{store: store, catalog: o.Catalog, now: o.Now, log: o.Logger, pub: o.Publisher, spaces: map[string]*space{},
+	s := &Service{store: store, catalog: o.Catalog, now: o.Now, log: o.Logger, pub: o.Publisher, spaces: map[string]*space{}, reviewWake: make(chan struct{}, 1),
 		audit: newAuditKeyring(o.AuditKeys), timers: o.ExpiryTimers}
 	if s.catalog == nil {
 		s.catalog = policy.DefaultCatalog()
