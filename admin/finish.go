@@ -147,6 +147,7 @@ func (v *view) finish() (*Commit, error) {
 			if actorLevels != nil {
 				escalations = append(escalations, raisedAbove(v.base.cat, oldEff, v.cat, newEff, v.base.cat, actorLevels)...)
 				escalations = append(escalations, v.extendedAbove(old, m, actorLevels)...)
+				escalations = append(escalations, v.raisedLater(old, m, actorLevels)...)
 			}
 			changed = !sameLevels(v.base.cat, oldEff, v.cat, newEff)
 		}
