@@ -133,6 +133,9 @@ func (w *world) refAt(cat *policy.Catalog, at time.Time) *policyref.Model {
 	for i, mb := range st.Members {
 		if len(m.Roles(mb.UserID)) == 0 && mb.Kind == policy.Internal {
 			st.Members[i].Roles = append(slices.Clone(mb.Roles), def)
+			exp := maps.Clone(acc.RoleExpiry[mb.UserID])
+			delete(exp, admin.RoleEmployee) // given anew, without expiry
+			acc.RoleExpiry[mb.UserID] = exp
 			fell = true
 		}
 	}
@@ -455,6 +458,13 @@ func walkOracle(t *testing.T, h Harness, seed uint64) (compared, accepted, refus
 			}
 		case code == policy.CodeForbidden || code == policy.CodePrivilegeEscalation:
 			if ok {
+				for _, at := range instants(before, after) {
+					rbt, rat := before.refAt(cat, at), after.refAt(cat, at)
+					for u := range after.members {
+						t.Logf("%s %s: %v → %v", at.Format(time.TimeOnly), u, rbt.Roles(u), rat.Roles(u))
+					}
+				}
+				t.Logf("%s %v %v %v", dumpM(before, slices.Sorted(maps.Keys(before.members))), before.depts, before.deptRoles, before.deptSub)
 				t.Fatalf("%s: refused with %v, but the reference accepts it", label, err)
 			}
 		default:
@@ -731,7 +741,8 @@ func randomOp(rng *rand.Rand, w *world, target string, depts, roles []string, ne
 		ds := pickDepts()
 		return oracleOp{name: fmt.Sprintf("create %s in %v", u, ds), area: "people", members: []string{u},
 			apply: func(w *world) bool {
-				w.members[u] = &naiveMember{depts: ds, roles: []policy.RoleRef{newest(admin.RoleEmployee)}, kind: policy.Internal,
+				// The default role, unless a department gives it one (M2, M9): fallBack.
+				w.members[u] = &naiveMember{depts: ds, kind: policy.Internal,
 					roleExp: map[string]time.Time{}, grantExp: map[string]time.Time{}}
 				return true
 			},
