@@ -155,7 +155,9 @@ func testM9X3aDepartmentAbusePaths(t *testing.T, h Harness) {
 	must(t, third(e.svc.PutDepartmentWithRoles(e.ctx, "w", admin.Write{}, admin.Department{ID: "west_lite", Name: "West lite", ParentID: "west"},
 		&admin.DepartmentRolesInput{RoleIDs: []string{w.lite.ID}, IncludeSubdepartments: ptr(true),
 			ExpiresAt: map[string]time.Time{w.lite.ID: e.clock.peek().Add(time.Hour)}})))
-	dept := func(id, name, parent string) admin.Department { return admin.Department{ID: id, Name: name, ParentID: parent} }
+	dept := func(id, name, parent string) admin.Department {
+		return admin.Department{ID: id, Name: name, ParentID: parent}
+	}
 	t.Run("refused", func(t *testing.T) {
 		refusedAll(t, e, map[string]func() error{
 			// A role of another audience, above her levels: a client joining
