@@ -258,6 +258,9 @@ func (v *view) expiriesOf(old, nw *Member) []time.Time {
 		}
 	}
 	for _, m := range []*Member{old, nw} {
+		if m == nil {
+			continue
+		}
 		for _, a := range m.Roles {
 			add(a.ExpiresAt)
 		}
@@ -294,14 +297,17 @@ func (v *view) fellBack(eff policy.Vector, depts map[string]*Department, roles m
 }
 
 // raisedLater is X3a.1 at every instant ahead at which something member m
-// holds expires (T3): a write that leaves m's levels as they are now but
+// holds expires (T3; old is nil for a new member): a write that leaves m's levels as they are now but
 // lets m keep, past that instant, a level above the actor's own — such as
 // a permanent assignment of a role m holds until Friday through its
 // department — grants that level as surely as a write that raises it now.
 func (v *view) raisedLater(old, m *Member, actor policy.Vector) []string {
 	var out []string
 	for _, at := range v.expiriesOf(old, m) {
-		oldAt := v.fellBack(effectiveAt(nil, v.base, v.base.cat, v.base.roles, v.base.revs, v.base.depts, old, at), v.base.depts, v.base.roles, old, at)
+		oldAt := make(policy.Vector, v.base.cat.NumPermissions()) // a new member held nothing
+		if old != nil {
+			oldAt = v.fellBack(effectiveAt(nil, v.base, v.base.cat, v.base.roles, v.base.revs, v.base.depts, old, at), v.base.depts, v.base.roles, old, at)
+		}
 		newAt := v.fellBack(effectiveAt(v, v.base, v.cat, v.roles, v.revs, v.depts, m, at), v.depts, v.roles, m, at)
 		for _, s := range raisedAbove(v.base.cat, oldAt, v.cat, newAt, v.base.cat, actor) {
 			out = append(out, s+" after "+at.Format(time.RFC3339))

@@ -136,6 +136,18 @@ func testT3X3aNoPermanentCopy(t *testing.T, h Harness) {
 			return third(e.svc.PutDepartment(e.ctx, "w", as("hana"), admin.Department{ID: "east_sales", Name: "East sales", ParentID: "east_y"}))
 		},
 	}, policy.CodePrivilegeEscalation)
+	// A member created into a department whose only role for it expires
+	// gets the default role then (M4): sam, who lacks the default role's
+	// levels, may not create it (X3a.1 for a new member, found by the
+	// oracle).
+	e.member("w", admin.MemberInput{UserID: "sam", Name: "Sam", DepartmentIDs: []string{"east"}, RoleIDs: []string{w.head.ID}})
+	must(t, third(e.svc.PutDepartmentWithRoles(e.ctx, "w", admin.Write{}, admin.Department{ID: "east_t", Name: "East T", ParentID: "east"},
+		&admin.DepartmentRolesInput{RoleIDs: []string{w.lite.ID}, ExpiresAt: map[string]time.Time{w.lite.ID: at}})))
+	refusedAll(t, e, map[string]func() error{
+		"a new member left to the default role at the expiry": func() error {
+			return third(e.svc.UpsertMember(e.ctx, "w", as("sam"), admin.MemberInput{UserID: "newbie", Name: "Newbie", DepartmentIDs: []string{"east_t"}}))
+		},
+	}, policy.CodePrivilegeEscalation)
 	// The host's key may; and hana may still shorten ed's Big.
 	must(t, second(e.svc.AddRoleMembers(e.ctx, "w", admin.Write{}, big2.ID, []string{"ed"})))
 	must(t, third(e.svc.SetMemberRolesUntil(e.ctx, "w", as("hana"), "ed", []string{w.big.ID, big2.ID, admin.RoleEmployee},
