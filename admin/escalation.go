@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-authz/gatehouse/policy"
 )
@@ -214,6 +215,25 @@ func (v *view) checkOwnReach() error {
 			gained = append(gained, fmt.Sprintf("%s: %s (yours now: %s)", p.Key, n, o))
 		}
 	}
+	// T3: keeping one's own access past its expiry widens one's reach at
+	// that instant as surely as a new grant does now. Compare the levels
+	// the actor will hold at every instant something it holds (or would
+	// hold) expires.
+	if len(gained) == 0 && old != nil {
+		for _, at := range v.expiriesOf(old, nw) {
+			oldAt := v.fellBack(effectiveAt(nil, v.base, v.base.cat, v.base.roles, v.base.revs, v.base.depts, old, at), v.base.depts, v.base.roles, old, at)
+			newAt := v.fellBack(effectiveAt(v, v.base, v.cat, v.roles, v.revs, v.depts, nw, at), v.depts, v.roles, nw, at)
+			for _, p := range v.cat.Permissions() {
+				o, n := levelOf(v.base.cat, oldAt, p.Key), newAt[p.ID]
+				if widens(o, n) {
+					gained = append(gained, fmt.Sprintf("%s: %s after %s (yours then: %s)", p.Key, n, at.Format(time.RFC3339), o))
+				}
+			}
+			if len(gained) > 0 {
+				break
+			}
+		}
+	}
 	if len(gained) == 0 {
 		return nil
 	}
@@ -223,4 +243,78 @@ func (v *view) checkOwnReach() error {
 	return &policy.Error{Code: policy.CodePrivilegeEscalation,
 		Message: "you cannot widen your own access: " + strings.Join(gained, ", "),
 		Details: map[string]any{"reason": "own_reach", "permissions": gained}}
+}
+
+// expiriesOf returns, in order, every instant after now at which
+// something member old (before the write) or nw (after) holds expires:
+// its own assignments and direct grants and the roles of every
+// department (T1).
+func (v *view) expiriesOf(old, nw *Member) []time.Time {
+	now := v.base.now()
+	var out []time.Time
+	add := func(at time.Time) {
+		if !at.IsZero() && at.After(now) && !slices.ContainsFunc(out, at.Equal) {
+			out = append(out, at)
+		}
+	}
+	for _, m := range []*Member{old, nw} {
+		if m == nil {
+			continue
+		}
+		for _, a := range m.Roles {
+			add(a.ExpiresAt)
+		}
+		for _, at := range m.GrantExpiry {
+			add(at)
+		}
+	}
+	for _, depts := range []map[string]*Department{v.base.depts, v.depts} {
+		for _, d := range depts {
+			for _, a := range d.Roles {
+				add(a.ExpiresAt)
+			}
+		}
+	}
+	slices.SortFunc(out, time.Time.Compare)
+	return out
+}
+
+// fellBack adds, to the levels eff of member m at instant at, the default
+// role's when m holds no role then, as the system's expiry would give it
+// (M4).
+func (v *view) fellBack(eff policy.Vector, depts map[string]*Department, roles map[string]*Role, m *Member, at time.Time) policy.Vector {
+	live := m.live(at)
+	if len(live.Roles) > 0 || len(deptHeld(depts, roles, live, at)) > 0 {
+		return eff
+	}
+	def := v.defaultRole()
+	if def == nil || def.Audience != m.Kind {
+		return eff
+	}
+	c := live.clone()
+	c.Roles = []Assignment{{RoleID: def.ID, Revision: def.Revision}}
+	return effectiveAt(v, v.base, v.cat, v.roles, v.revs, depts, c, at)
+}
+
+// raisedLater is X3a.1 at every instant ahead at which something member m
+// holds expires (T3; old is nil for a new member): a write that leaves m's levels as they are now but
+// lets m keep, past that instant, a level above the actor's own — such as
+// a permanent assignment of a role m holds until Friday through its
+// department — grants that level as surely as a write that raises it now.
+func (v *view) raisedLater(old, m *Member, actor policy.Vector) []string {
+	var out []string
+	for _, at := range v.expiriesOf(old, m) {
+		oldAt := make(policy.Vector, v.base.cat.NumPermissions()) // a new member held nothing
+		if old != nil {
+			oldAt = v.fellBack(effectiveAt(nil, v.base, v.base.cat, v.base.roles, v.base.revs, v.base.depts, old, at), v.base.depts, v.base.roles, old, at)
+		}
+		newAt := v.fellBack(effectiveAt(v, v.base, v.cat, v.roles, v.revs, v.depts, m, at), v.depts, v.roles, m, at)
+		for _, s := range raisedAbove(v.base.cat, oldAt, v.cat, newAt, v.base.cat, actor) {
+			out = append(out, s+" after "+at.Format(time.RFC3339))
+		}
+		if len(out) > 0 {
+			break
+		}
+	}
+	return out
 }

@@ -147,6 +147,7 @@ func (v *view) finish() (*Commit, error) {
 			if actorLevels != nil {
 				escalations = append(escalations, raisedAbove(v.base.cat, oldEff, v.cat, newEff, v.base.cat, actorLevels)...)
 				escalations = append(escalations, v.extendedAbove(old, m, actorLevels)...)
+				escalations = append(escalations, v.raisedLater(old, m, actorLevels)...)
 			}
 			changed = !sameLevels(v.base.cat, oldEff, v.cat, newEff)
 		}
@@ -163,6 +164,7 @@ func (v *view) finish() (*Commit, error) {
 	for u, m := range v.members { // new members: X3 against nothing
 		if m != nil && v.base.members[u] == nil && actorLevels != nil {
 			escalations = append(escalations, raisedAbove(v.cat, make(policy.Vector, v.cat.NumPermissions()), v.cat, v.effective(m), v.base.cat, actorLevels)...)
+			escalations = append(escalations, v.raisedLater(nil, m, actorLevels)...)
 		}
 	}
 	if err := escalationError(escalations); err != nil {

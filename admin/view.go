@@ -284,7 +284,12 @@ func (v *view) baseEffective(m *Member) policy.Vector {
 // v, when not nil, is the write in progress, whose tree may hold
 // department roles the base does not.
 func effectiveIn(v *view, base *model, cat *policy.Catalog, roles map[string]*Role, revs map[policy.RoleRef]*RoleRevision, depts map[string]*Department, m *Member) policy.Vector {
-	now := base.now()
+	return effectiveAt(v, base, cat, roles, revs, depts, m, base.now())
+}
+
+// effectiveAt is effectiveIn at instant now, which may lie ahead: what
+// expires by then is not held (T1).
+func effectiveAt(v *view, base *model, cat *policy.Catalog, roles map[string]*Role, revs map[policy.RoleRef]*RoleRevision, depts map[string]*Department, m *Member, now time.Time) policy.Vector {
 	m = m.live(now)
 	withDepts := base.deptRoleCount > 0
 	if v != nil {

@@ -140,21 +140,36 @@ func (c *Console) putDepartmentRoles(w http.ResponseWriter, rq *request, d admin
 		return policy.Errorf(policy.CodeNotFound, "no department %q in this workspace", d.ID)
 	}
 	d.Name, d.ParentID = existing[i].Name, existing[i].ParentID
-	until, err := parseUntil(rq.PostFormValue("until"))
-	if err != nil {
-		return err
-	}
 	in := admin.DepartmentRolesInput{RoleIDs: rq.PostForm["role"], ExpiresAt: map[string]time.Time{}}
 	if in.RoleIDs == nil {
 		in.RoleIDs = []string{}
 	}
 	sub := rq.PostFormValue("include_subdepartments") == "1"
 	in.IncludeSubdepartments = &sub
+	// Each role has its own expiry, in the field until-<role id>: empty
+	// for none (removing one it had), absent to keep the one it has.
 	for _, id := range in.RoleIDs {
-		if !until.IsZero() {
+		var cur time.Time
+		if j := slices.IndexFunc(existing[i].Roles, func(a admin.Assignment) bool { return a.RoleID == id }); j >= 0 {
+			cur = existing[i].Roles[j].ExpiresAt
+		}
+		field, sent := rq.PostForm["until-"+id]
+		if !sent || len(field) == 0 {
+			if !cur.IsZero() {
+				in.ExpiresAt[id] = cur
+			}
+			continue
+		}
+		until, err := parseUntil(field[0])
+		if err != nil {
+			return err
+		}
+		switch {
+		case until.IsZero():
+		case !cur.IsZero() && until.Equal(cur.UTC().Truncate(time.Second)):
+			in.ExpiresAt[id] = cur // shown to the second: unchanged
+		default:
 			in.ExpiresAt[id] = until
-		} else if j := slices.IndexFunc(existing[i].Roles, func(a admin.Assignment) bool { return a.RoleID == id }); j >= 0 && !existing[i].Roles[j].ExpiresAt.IsZero() {
-			in.ExpiresAt[id] = existing[i].Roles[j].ExpiresAt
 		}
 	}
 	if _, _, err := c.cfg.Admin.PutDepartmentWithRoles(rq.Context(), rq.ws, rq.write(""), d, &in); err != nil {

@@ -205,6 +205,43 @@ func (c *Console) setRoleExpiry(w http.ResponseWriter, rq *request) error {
 	return nil
 }
 
+// setGrantExpiry sets, extends or removes (an empty until) the expiry of
+// one of a member's direct grants (T1, T3): a grant, so X3a applies. The
+// other grants keep their level, condition and expiry.
+func (c *Console) setGrantExpiry(w http.ResponseWriter, rq *request) error {
+	user, perm := rq.PathValue("user"), rq.PathValue("perm")
+	until, err := parseUntil(rq.PostFormValue("until"))
+	if err != nil {
+		return err
+	}
+	m, err := c.cfg.Admin.Member(rq.Context(), rq.ws, rq.actor(), user)
+	if err != nil {
+		return err
+	}
+	if _, ok := m.Grants[perm]; !ok {
+		return policy.Errorf(policy.CodeNotFound, "%s has no direct grant of %q", user, perm)
+	}
+	expires := map[string]time.Time{}
+	for k, at := range m.GrantExpiry {
+		expires[k] = at
+	}
+	if until.IsZero() {
+		delete(expires, perm)
+	} else {
+		expires[perm] = until
+	}
+	if _, _, _, err := c.cfg.Admin.SetDirectGrantsWith(rq.Context(), rq.ws, rq.write(rq.PostFormValue("reason")), user, m.Grants, m.When, expires); err != nil {
+		return err
+	}
+	msg := "The grant of " + perm + " no longer expires."
+	if !until.IsZero() {
+		msg = "The grant of " + perm + " now expires " + until.UTC().Format("2006-01-02 15:04:05 UTC") + "."
+	}
+	c.setFlash(w, rq.Request, "ok", msg)
+	redirect(w, rq.Request, wsPath(rq.ws, "members", user))
+	return nil
+}
+
 type effectiveRow struct {
 	Key       string
 	Level     policy.Level

@@ -59,6 +59,7 @@ func (c *Console) routes() http.Handler {
 	mux.Handle("POST "+ws+"/members/{user}/roles/{role}/expiry", c.inWorkspace(peopleEdit, c.setRoleExpiry))
 	mux.Handle("POST "+ws+"/members/{user}/grants", c.inWorkspace(peopleEdit, c.setGrants))
 	mux.Handle("POST "+ws+"/members/{user}/condition", c.inWorkspace(peopleEdit, c.validateCondition))
+	mux.Handle("POST "+ws+"/members/{user}/grants/{perm}/expiry", c.inWorkspace(peopleEdit, c.setGrantExpiry))
 
 	mux.Handle("GET "+ws+"/departments", c.inWorkspace(rolesRead, c.departmentsPage))
 	mux.Handle("POST "+ws+"/departments", c.inWorkspace(peopleEdit, c.putDepartment))
