@@ -92,7 +92,12 @@ func (s *Service) VerifyAudit(ctx context.Context, ws string) (AuditReport, erro
 	}
 	prev := AuditHead{}
 	var last AuditEntry // the newest entry read, as far as the chain holds
-	keyed := false      // a keyed entry was seen
+	// atHead is the entry the workspace records as its newest. Entries
+	// after it were committed while the chain was read (a write, an expiry
+	// or a review closing in the background): they are verified like the
+	// others, and the stored head must lie on the chain.
+	var atHead *AuditEntry
+	keyed := false // a keyed entry was seen
 	keys := map[string]bool{}
 	for after := int64(0); ; {
 		page, err := s.store.Audit(ctx, ws, AuditFilter{After: after, Limit: 1000})
@@ -124,6 +129,10 @@ func (s *Service) VerifyAudit(ctx context.Context, ws string) (AuditReport, erro
 				rep.Legacy++
 			}
 			prev, last = AuditHead{Seq: e.Seq, Hash: e.Hash}, *e
+			if e.Seq == head.Seq {
+				c := *e
+				atHead = &c
+			}
 			rep.Entries++
 		}
 		if len(page) < 1000 {
@@ -133,11 +142,21 @@ func (s *Service) VerifyAudit(ctx context.Context, ws string) (AuditReport, erro
 	}
 	rep.KeyIDs = slices.Sorted(maps.Keys(keys))
 	rep.Head = prev
-	if prev != head {
+	switch {
+	case prev.Seq <= head.Seq && prev != head:
 		return fail(prev.Seq, "the chain ends at entry %d but the workspace records entry %d as the newest: entries were removed", prev.Seq, head.Seq)
+	case prev.Seq > head.Seq && head.Seq > 0 && (atHead == nil || atHead.Hash != head.Hash):
+		return fail(head.Seq, "the workspace records entry %d as the newest, which is not on the chain: entries were replaced", head.Seq)
 	}
-	if keyed && last.Revision != d.Workspace.Revision {
-		return fail(prev.Seq, "the audit log ends at revision %d but the workspace is at revision %d: entries were removed, or revisions committed without one", last.Revision, d.Workspace.Revision)
+	headRev := last.Revision
+	switch {
+	case atHead != nil:
+		headRev = atHead.Revision
+	case prev.Seq > head.Seq: // the workspace had no entry when loaded
+		headRev = d.Workspace.Revision
+	}
+	if keyed && headRev != d.Workspace.Revision {
+		return fail(head.Seq, "the audit log ends at revision %d but the workspace is at revision %d: entries were removed, or revisions committed without one", headRev, d.Workspace.Revision)
 	}
 	return rep, nil
 }

@@ -97,6 +97,7 @@ func Run(t *testing.T, h Harness) {
 		{"X4_EveryRevisionAuditedAndReplayable", testX4EveryRevisionAudited},
 		{"X4_AppliesAuditedReimportWritesNothing", testX4AppliesAudited},
 		{"X4_KeyedChainDatabaseAloneNeverVerifies", testX4KeyedChain},
+		{"X4_VerifyWhileWritesCommit", testX4VerifyWhileWritesCommit},
 		{"U1_Usage", testU1Usage},
 		{"P1_ImpactPreview", testP1Preview},
 		{"P1_G1_PreviewShowsConditionChanges", testP1G1PreviewShowsConditionChanges},
