@@ -695,34 +695,16 @@ func (s *Service) CloseReview(ctx context.Context, ws string, w Write, id string
 	if err != nil {
 		return ReviewCloseReport{}, err
 	}
-	for _, u := range users {
-		_, err := s.update(ctx, ws, w, "review.revoke", func(v *view) error { return v.revokeItems(id, u, "") })
-		if policy.ErrorCode(err) == policy.CodeInternal || policy.ErrorCode(err) == policy.CodeUnavailable {
-			return ReviewCloseReport{}, err
-		}
-		if err != nil {
-			note := err.Error()
-			if _, err := s.update(ctx, ws, w, "review.refused", func(v *view) error { return v.revokeItems(id, u, note) }); err != nil {
-				return ReviewCloseReport{}, err
-			}
-		}
+	if err := s.revokeEach(ctx, ws, w, users, func(v *view, u, note string) error { return v.revokeItems(id, u, note) }); err != nil {
+		return ReviewCloseReport{}, err
 	}
 	// 2b. The departments' roles (M9), one department at a time.
 	depts, err := s.pendingDeptRevocations(ctx, ws, id)
 	if err != nil {
 		return ReviewCloseReport{}, err
 	}
-	for _, d := range depts {
-		_, err := s.update(ctx, ws, w, "review.revoke", func(v *view) error { return v.revokeDeptItems(id, d, "") })
-		if policy.ErrorCode(err) == policy.CodeInternal || policy.ErrorCode(err) == policy.CodeUnavailable {
-			return ReviewCloseReport{}, err
-		}
-		if err != nil {
-			note := err.Error()
-			if _, err := s.update(ctx, ws, w, "review.refused", func(v *view) error { return v.revokeDeptItems(id, d, note) }); err != nil {
-				return ReviewCloseReport{}, err
-			}
-		}
+	if err := s.revokeEach(ctx, ws, w, depts, func(v *view, d, note string) error { return v.revokeDeptItems(id, d, note) }); err != nil {
+		return ReviewCloseReport{}, err
 	}
 	// 3. Closed; the recurrence opens.
 	usage, err := s.store.Usage(ctx, ws)
@@ -1065,4 +1047,24 @@ func (v *view) reviewOps() []Op {
 		ops = append(ops, op)
 	}
 	return ops
+}
+
+// revokeEach applies a closing campaign's revocations of each key (a
+// member, or a department) as a write of its own; a write a rule refuses
+// is recorded as refused, with the refusal as its note, and writes
+// nothing else. Only a store failure stops the close.
+func (s *Service) revokeEach(ctx context.Context, ws string, w Write, keys []string, revoke func(v *view, key, note string) error) error {
+	for _, k := range keys {
+		_, err := s.update(ctx, ws, w, "review.revoke", func(v *view) error { return revoke(v, k, "") })
+		if code := policy.ErrorCode(err); code == policy.CodeInternal || code == policy.CodeUnavailable {
+			return err
+		}
+		if err != nil {
+			note := err.Error()
+			if _, err := s.update(ctx, ws, w, "review.refused", func(v *view) error { return revoke(v, k, note) }); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
