@@ -809,19 +809,9 @@ func (s *Service) pendingDeptRevocations(ctx context.Context, ws, id string) ([]
 // default role to a member left with none, and C4, S2 and X3a hold), or,
 // with note, marks them refused, changing nothing else.
 func (v *view) revokeDeptItems(id, dept, note string) error {
-	old, err := v.review(id)
-	if err != nil || old.Status != ReviewClosing {
+	r, idx, err := v.pendingItems(id, func(it ReviewItem) bool { return it.DepartmentID == dept })
+	if err != nil || len(idx) == 0 {
 		return err
-	}
-	r := cloneReview(old)
-	var idx []int
-	for i, it := range r.Items {
-		if it.DepartmentID == dept && it.Decision == DecisionRevoke && it.Outcome == "" {
-			idx = append(idx, i)
-		}
-	}
-	if len(idx) == 0 {
-		return nil
 	}
 	d := v.depts[dept]
 	if note != "" || d == nil {
@@ -829,12 +819,7 @@ func (v *view) revokeDeptItems(id, dept, note string) error {
 		if d == nil {
 			outcome, note = OutcomeGone, "the department was deleted"
 		}
-		for _, i := range idx {
-			r.Items[i].Outcome, r.Items[i].Note = outcome, note
-			v.itemsPut = append(v.itemsPut, reviewItemRef{id, r.Items[i].ID})
-		}
-		v.putReview(r)
-		v.record("review.refused", "department:"+dept, nil, map[string]any{"review": id, "items": len(idx), "note": note})
+		v.markItems(id, r, idx, outcome, note, "department:"+dept)
 		return nil
 	}
 	keep := []string{}
@@ -863,19 +848,9 @@ func (v *view) revokeDeptItems(id, dept, note string) error {
 // revokeItems applies the pending revocations of one member (note "") or
 // marks them refused with note, leaving the member as it is.
 func (v *view) revokeItems(id, user, note string) error {
-	old, err := v.review(id)
-	if err != nil || old.Status != ReviewClosing {
+	r, idx, err := v.pendingItems(id, func(it ReviewItem) bool { return it.UserID == user })
+	if err != nil || len(idx) == 0 {
 		return err
-	}
-	r := cloneReview(old)
-	var idx []int
-	for i, it := range r.Items {
-		if it.UserID == user && it.Decision == DecisionRevoke && it.Outcome == "" {
-			idx = append(idx, i)
-		}
-	}
-	if len(idx) == 0 {
-		return nil
 	}
 	m0 := v.member(user)
 	if note != "" || m0 == nil {
@@ -883,12 +858,7 @@ func (v *view) revokeItems(id, user, note string) error {
 		if m0 == nil {
 			outcome, note = OutcomeGone, "the member was removed"
 		}
-		for _, i := range idx {
-			r.Items[i].Outcome, r.Items[i].Note = outcome, note
-			v.itemsPut = append(v.itemsPut, reviewItemRef{id, r.Items[i].ID})
-		}
-		v.putReview(r)
-		v.record("review.refused", "member:"+user, nil, map[string]any{"review": id, "items": len(idx), "note": note})
+		v.markItems(id, r, idx, outcome, note, "member:"+user)
 		return nil
 	}
 	m := m0.clone()
@@ -1067,4 +1037,33 @@ func (s *Service) revokeEach(ctx context.Context, ws string, w Write, keys []str
 		}
 	}
 	return nil
+}
+
+// pendingItems returns a copy of closing campaign id and the indexes of
+// its items that match, are revoked and have no outcome yet; nil when the
+// campaign is not closing.
+func (v *view) pendingItems(id string, match func(ReviewItem) bool) (*Review, []int, error) {
+	old, err := v.review(id)
+	if err != nil || old.Status != ReviewClosing {
+		return nil, nil, err
+	}
+	r := cloneReview(old)
+	var idx []int
+	for i, it := range r.Items {
+		if match(it) && it.Decision == DecisionRevoke && it.Outcome == "" {
+			idx = append(idx, i)
+		}
+	}
+	return r, idx, nil
+}
+
+// markItems gives items idx of campaign r an outcome that changes nothing
+// else (refused, or gone), audited on target.
+func (v *view) markItems(id string, r *Review, idx []int, outcome, note, target string) {
+	for _, i := range idx {
+		r.Items[i].Outcome, r.Items[i].Note = outcome, note
+		v.itemsPut = append(v.itemsPut, reviewItemRef{id, r.Items[i].ID})
+	}
+	v.putReview(r)
+	v.record("review.refused", target, nil, map[string]any{"review": id, "items": len(idx), "note": note})
 }
