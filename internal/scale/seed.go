@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -189,6 +190,12 @@ func seedTemplate(ctx context.Context, dsn string) error {
 var workspaceTables = []string{"api_keys", "assignments", "audit", "audit_reasons", "changes", "departments", "member_departments",
 	"members", "role_revisions", "roles", "smart_objects", "usage"}
 
+// templateEmpty are the tables with a workspace_id column that the
+// template leaves empty (no aliases, gateway routes, department roles,
+// separation-of-duties rules or reviews), so there is nothing to copy;
+// cloneTemplate checks that they are.
+var templateEmpty = []string{"action_aliases", "department_roles", "gateway_routes", "review_items", "reviews", "sod_rules"}
+
 // cloneTemplate copies the template's rows to workspaces 1…n-1 and leaves
 // a temporary table scale_ws (n, id) of every workspace, the template
 // included, for seedMembers.
@@ -196,7 +203,8 @@ func cloneTemplate(ctx context.Context, tx pgx.Tx, n int) error {
 	tmpl := WorkspaceID(0)
 	var unknown []string
 	rows, err := tx.Query(ctx, `SELECT table_name::text FROM information_schema.columns
-		WHERE table_schema = current_schema() AND column_name = 'workspace_id' AND NOT (table_name = ANY($1)) ORDER BY 1`, workspaceTables)
+		WHERE table_schema = current_schema() AND column_name = 'workspace_id' AND NOT (table_name = ANY($1)) ORDER BY 1`,
+		append(slices.Clone(workspaceTables), templateEmpty...))
 	if err == nil {
 		unknown, err = pgx.CollectRows(rows, pgx.RowTo[string])
 	}
@@ -205,6 +213,15 @@ func cloneTemplate(ctx context.Context, tx pgx.Tx, n int) error {
 	}
 	if len(unknown) > 0 {
 		return fmt.Errorf("tables %v hold workspace data that Seed does not copy; update internal/scale", unknown)
+	}
+	for _, t := range templateEmpty {
+		var rows int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+pgx.Identifier{t}.Sanitize()+` WHERE workspace_id = $1`, tmpl).Scan(&rows); err != nil {
+			return fmt.Errorf("%s: %w", t, err)
+		}
+		if rows > 0 {
+			return fmt.Errorf("the template has rows in %s, which Seed does not copy; update internal/scale", t)
+		}
 	}
 	if _, err := tx.Exec(ctx, `CREATE TEMPORARY TABLE scale_ws (n INT PRIMARY KEY, id TEXT NOT NULL) ON COMMIT DROP`); err != nil {
 		return err
