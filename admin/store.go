@@ -8,18 +8,33 @@ import (
 	"github.com/gatehouse-authz/gatehouse/policy"
 )
 
-// Store is the persistence admin needs. Implementations: store/sqlite and
-// store/postgres; store/storetest is the conformance suite both pass.
+// Store is the persistence admin needs: every role below. Implementations:
+// store/sqlite and store/postgres; store/storetest is the conformance suite
+// both pass. Callers that need less declare the role they use (Reader,
+// Committer, UsageStore, Secrets), as internal/node does for its session
+// keys.
 //
 // Every method is safe for concurrent use. Errors carry policy codes where
 // the caller can act on them (not_found); anything else is internal.
 type Store interface {
+	Reader
+	Committer
+	UsageStore
+	Secrets
+}
+
+// Committer writes a workspace's changes.
+type Committer interface {
 	// Commit writes c in one transaction: c.Ops in order, the audit entries
 	// and the changelog row, and moves the workspace to c.Revision. It
 	// returns ErrStale, writing nothing, when the workspace is no longer at
 	// c.Base (another writer won). A Commit with Base 0 creates the
 	// workspace; it returns ErrStale if the id is taken.
 	Commit(ctx context.Context, c *Commit) error
+}
+
+// Reader reads what was committed.
+type Reader interface {
 	// Load returns everything a workspace's model is built from: the
 	// workspace, its roles at their newest revisions, every role revision a
 	// member holds, members with assignments, departments, smart objects
@@ -40,12 +55,21 @@ type Store interface {
 	// Changes returns the changelog rows after revision after, oldest first,
 	// at most limit of them.
 	Changes(ctx context.Context, workspace string, after int64, limit int) ([]Change, error)
+}
+
+// UsageStore keeps permission usage (U1).
+type UsageStore interface {
 	// AddUsage adds the counts to the stored usage in one transaction,
 	// keeping the later last-used time. Counts for a workspace or role that
 	// no longer exists are dropped.
 	AddUsage(ctx context.Context, workspace string, u []Usage) error
 	// Usage returns a workspace's stored usage.
 	Usage(ctx context.Context, workspace string) ([]Usage, error)
+}
+
+// Secrets keeps deployment-wide secrets: the console links claimed (see
+// ClaimConsoleLink) here, the session signing keys in internal/node.
+type Secrets interface {
 	// Secret returns the deployment secret called name, first storing the
 	// value of generate if there is none. Concurrent callers, in this
 	// process or another, all get the one value that was stored first.

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gatehouse-authz/gatehouse/admin"
 	"github.com/gatehouse-authz/gatehouse/policy"
 	"github.com/gatehouse-authz/gatehouse/session"
 )
@@ -24,7 +23,7 @@ const DefaultKeyGrace = 10 * time.Second
 // sessionKeys keeps the node's session signing keys in step with the ring
 // stored in the database, shared by every node of a deployment.
 type sessionKeys struct {
-	store admin.Store
+	store secrets
 	keys  *session.Keys
 	grace time.Duration
 	log   *slog.Logger
@@ -33,7 +32,7 @@ type sessionKeys struct {
 	last []byte     // the stored value the keys were built from
 }
 
-func openSessionKeys(ctx context.Context, st admin.Store, grace time.Duration, log *slog.Logger) (*sessionKeys, error) {
+func openSessionKeys(ctx context.Context, st secrets, grace time.Duration, log *slog.Logger) (*sessionKeys, error) {
 	if grace <= 0 {
 		grace = DefaultKeyGrace
 	}
@@ -52,8 +51,15 @@ func openSessionKeys(ctx context.Context, st admin.Store, grace time.Duration, l
 	return &sessionKeys{store: st, keys: keys, grace: grace, log: log, last: stored}, nil
 }
 
+// secrets is what the session keys need of the store: the deployment's
+// shared secrets, read and changed by compare-and-set.
+type secrets interface {
+	Secret(ctx context.Context, name string, generate func() []byte) ([]byte, error)
+	UpdateSecret(ctx context.Context, name string, update func(old []byte) ([]byte, error)) ([]byte, error)
+}
+
 // storedRing reads the stored ring, storing a new one on first start.
-func storedRing(ctx context.Context, st admin.Store) ([]byte, error) {
+func storedRing(ctx context.Context, st secrets) ([]byte, error) {
 	return st.Secret(ctx, sessionSecret, func() []byte { return session.NewRing(newSeed()).Marshal() })
 }
 
