@@ -105,6 +105,7 @@ func Run(t *testing.T, h Harness) {
 		{"Changelog", testChangelog},
 		{"Restart_RebuildsSameState", testRestart},
 		{"Follow_OtherNodesChanges", testFollow},
+		{"BulkLoad_RangeEqualsLoad", testBulkLoadEqualsLoad},
 		{"Import_AllOrNothing", testImportAllOrNothing},
 		{"Race_LastRoleRemovals", testRaceLastRole},
 		{"Race_PlanLimit", testRacePlanLimit},
