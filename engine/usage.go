@@ -72,10 +72,14 @@ func (e *Engine) flush(ctx context.Context, now time.Time, ws string, sl *slot) 
 // drain moves the counts into sum, keyed by (role id, permission): the
 // revisions of one role count together.
 func (c *counters) drain(sum map[[2]string]int64) {
+	a := c.n.Load()
+	if a == nil {
+		return
+	}
 	perms := c.snap.Catalog().Permissions()
 	np := len(perms)
-	for i := range c.n {
-		if n := c.n[i].Swap(0); n > 0 {
+	for i := range *a {
+		if n := (*a)[i].Swap(0); n > 0 {
 			ref := c.snap.RoleRevisionAt(i / np)
 			sum[[2]string{ref.RoleID, perms[i%np].Key}] += n
 		}

@@ -88,3 +88,48 @@ func testBulkLoadEqualsLoad(t *testing.T, h Harness) {
 		sameSnapshots(t, mine, snaps.get(ws), users...)
 	}
 }
+
+// testW1SharedPredefinedGrants: workspaces load their identical
+// predefined roles' grants as one shared value (issue 17: a node holds
+// 100,000 workspaces); editing a predefined role in one workspace, and
+// then restarting, leaves every other workspace's copy and snapshot as
+// it was (W1).
+func testW1SharedPredefinedGrants(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	for _, ws := range []string{"a", "b"} {
+		e.workspace(ws, admin.PlanProfessional)
+		e.member(ws, admin.MemberInput{UserID: "u"}) // the default role, employee (M2)
+	}
+	restarted, snaps := e.service()
+	must(t, restarted.Open(e.ctx)) // both loaded by the store: grants shared
+	before := snaps.get("b").Revision()
+	if lvl := e.level("b", "u", "crm_view"); lvl != own {
+		t.Fatalf("b's employee crm_view = %v, want own", lvl)
+	}
+	_, _, err := restarted.UpdateRole(e.ctx, "a", admin.Write{}, "employee",
+		admin.RoleUpdate{Grants: policy.Grants{"crm_view": all}, Apply: ptr(true)})
+	must(t, err)
+	if d, _ := snaps.get("a").Check("u", "crm_view"); d.Level != all {
+		t.Fatalf("a's edit did not reach a: crm_view %v", d.Level)
+	}
+	for _, svc := range []*admin.Service{restarted, e.svc} {
+		r, err := svc.Role(e.ctx, "b", "employee")
+		must(t, err)
+		if r.Grants["crm_view"] != own || r.Grants["email_send"] != all {
+			t.Errorf("a's edit of its employee role reached b's: %v", r.Grants)
+		}
+	}
+	if s := snaps.get("b"); s.Revision() != before {
+		t.Errorf("b was republished at %d", s.Revision())
+	} else if d, _ := s.Check("u", "crm_view"); d.Level != own {
+		t.Errorf("b's member's crm_view = %v after a's edit, want own", d.Level)
+	}
+	third, snaps3 := e.service()
+	must(t, third.Open(e.ctx))
+	if d, _ := snaps3.get("b").Check("u", "crm_view"); d.Level != own {
+		t.Errorf("after a restart, b's crm_view = %v, want own", d.Level)
+	}
+	if d, _ := snaps3.get("a").Check("u", "crm_view"); d.Level != all {
+		t.Errorf("after a restart, a's crm_view = %v, want all", d.Level)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"sync"
 
 	"github.com/gatehouse-authz/gatehouse/admin"
 	"github.com/gatehouse-authz/gatehouse/policy"
@@ -51,6 +52,44 @@ func (s *Store) LoadRange(ctx context.Context, after string, limit int) ([]*admi
 		return nil, fmt.Errorf("load workspaces after %q: %w", after, err)
 	}
 	return out, nil
+}
+
+// roleGrants interns the parsed grants of role revisions by their stored
+// text, node-wide: every workspace holds the same predefined roles, and
+// parsing their grants into maps of their own cost ~16 KB a workspace.
+// Parsed grants are never changed in place (a write clones before it
+// edits, see model), so sharing them cannot carry one workspace's edit
+// into another. At most maxInterned texts are kept; past that, grants are
+// parsed afresh.
+var roleGrants = struct {
+	sync.Mutex
+	m map[string]parsedGrants
+}{m: map[string]parsedGrants{}}
+
+const maxInterned = 4096
+
+type parsedGrants struct {
+	g    policy.Grants
+	when policy.Conditions
+}
+
+func parseRoleGrants(text string) (policy.Grants, policy.Conditions, error) {
+	roleGrants.Lock()
+	p, ok := roleGrants.m[text]
+	roleGrants.Unlock()
+	if ok {
+		return p.g, p.when, nil
+	}
+	g, when, err := parseGrants(text)
+	if err != nil {
+		return nil, nil, err
+	}
+	roleGrants.Lock()
+	if len(roleGrants.m) < maxInterned {
+		roleGrants.m[text] = parsedGrants{g, when}
+	}
+	roleGrants.Unlock()
+	return g, when, nil
 }
 
 // sel is the workspaces one read loads: one (Load), or an id range
@@ -166,7 +205,7 @@ func (s *Store) loadRoles(ctx context.Context, tx Tx, q *sel) error {
 			return err
 		}
 		r.Audience, r.CreatedAt, r.UpdatedAt = policy.Audience(aud), fromMicros(created), fromMicros(updated)
-		if r.Grants, r.When, err = parseGrants(grants); err != nil {
+		if r.Grants, r.When, err = parseRoleGrants(grants); err != nil {
 			return err
 		}
 		r.ID = q.intern(r.ID)
@@ -188,7 +227,7 @@ func scanRevision(rows Rows, lead ...any) (admin.RoleRevision, error) {
 	}
 	rv.CreatedAt = fromMicros(created)
 	var err error
-	rv.Grants, rv.When, err = parseGrants(grants)
+	rv.Grants, rv.When, err = parseRoleGrants(grants)
 	return rv, err
 }
 
