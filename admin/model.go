@@ -34,8 +34,9 @@ type model struct {
 	now func() time.Time
 	// deptRoleCount is how many departments hold roles (M9).
 	deptRoleCount int
-	// vecs caches compiled role vectors for cat. Guarded by the space's
-	// write lock, like every other field's mutation.
+	// vecs caches compiled role vectors for cat, nil until the first
+	// write compiles one. Guarded by the space's write lock, like every
+	// other field's mutation.
 	vecs map[policy.RoleRef]cachedVector
 }
 
@@ -52,7 +53,7 @@ func newModel(base *policy.Catalog, d *Dataset) (*model, error) {
 		roles: map[string]*Role{}, revs: map[policy.RoleRef]*RoleRevision{},
 		members: make(map[string]*Member, len(d.Members)), roleMembers: map[string]map[string]struct{}{},
 		depts: map[string]*Department{}, objects: map[string]SmartObject{}, keys: map[string]*APIKey{},
-		vecs: map[policy.RoleRef]cachedVector{}, expiring: map[string]time.Time{}, now: time.Now}
+		expiring: map[string]time.Time{}, now: time.Now}
 	for i := range d.Roles {
 		r := d.Roles[i]
 		m.roles[r.ID] = &r
@@ -158,6 +159,9 @@ func (m *model) roleVector(cat *policy.Catalog, r *Role, rv *RoleRevision) polic
 	v := cat.RoleVector(policy.RoleRevision{RoleID: r.ID, Revision: rv.Revision, Name: r.Name,
 		Audience: r.Audience, Predefined: r.Predefined, Grants: rv.Grants})
 	if cacheable {
+		if m.vecs == nil { // made by the first write, not by each of a node's many workspaces at load
+			m.vecs = map[policy.RoleRef]cachedVector{}
+		}
 		m.vecs[ref] = cachedVector{rv: rv, vec: v}
 	}
 	return v

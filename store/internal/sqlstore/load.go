@@ -204,11 +204,11 @@ func (s *Store) loadRoles(ctx context.Context, tx Tx, q *sel) error {
 		if err := rows.Scan(&ws, &r.ID, &r.Name, &r.Description, &aud, &r.Predefined, &r.Default, &r.Revision, &created, &updated, &grants); err != nil {
 			return err
 		}
-		r.Audience, r.CreatedAt, r.UpdatedAt = policy.Audience(aud), fromMicros(created), fromMicros(updated)
+		r.Audience, r.CreatedAt, r.UpdatedAt = policy.Audience(q.intern(aud)), fromMicros(created), fromMicros(updated)
 		if r.Grants, r.When, err = parseRoleGrants(grants); err != nil {
 			return err
 		}
-		r.ID = q.intern(r.ID)
+		r.ID, r.Name, r.Description = q.intern(r.ID), q.intern(r.Name), q.intern(r.Description)
 		if d := q.get(ws); d != nil {
 			d.Roles = append(d.Roles, r)
 		}
@@ -250,7 +250,7 @@ func (s *Store) loadRevisions(ctx context.Context, tx Tx, q *sel) error {
 		if err != nil {
 			return err
 		}
-		rv.RoleID = q.intern(rv.RoleID)
+		rv.RoleID, rv.Author, rv.Reason = q.intern(rv.RoleID), q.intern(rv.Author), q.intern(rv.Reason)
 		if d := q.get(ws); d != nil {
 			d.Revisions = append(d.Revisions, rv)
 		}
@@ -424,6 +424,7 @@ func (s *Store) loadMembers(ctx context.Context, tx Tx, q *sel) error {
 			rows.Close()
 			return err
 		}
+		m.Kind = policy.Audience(q.intern(string(m.Kind)))
 		if d := q.get(ws); d != nil {
 			d.Members = append(d.Members, m)
 		}
