@@ -417,6 +417,22 @@ func (s *Store) loadMembers(ctx context.Context, tx Tx, q *sel) error {
 	if err != nil {
 		return err
 	}
+	// Rows come grouped by workspace: each group is gathered in run, a
+	// scratch slice reused across groups, then copied into a slice of
+	// exactly its size (the model keeps it).
+	var (
+		run   []admin.Member
+		cur   string
+		total int
+	)
+	flush := func() {
+		if d := q.get(cur); d != nil && len(run) > 0 {
+			d.Members = append(make([]admin.Member, 0, len(run)), run...)
+			total += len(run)
+		}
+		clear(run)
+		run = run[:0]
+	}
 	for rows.Next() {
 		var ws string
 		m, err := scanMember(rows, &ws)
@@ -425,19 +441,19 @@ func (s *Store) loadMembers(ctx context.Context, tx Tx, q *sel) error {
 			return err
 		}
 		m.Kind = policy.Audience(q.intern(string(m.Kind)))
-		if d := q.get(ws); d != nil {
-			d.Members = append(d.Members, m)
+		if ws != cur {
+			flush()
+			cur = ws
 		}
+		run = append(run, m)
 	}
+	flush()
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	index := map[[2]string]*admin.Member{}
+	index := make(map[[2]string]*admin.Member, total)
 	for _, d := range q.sets {
-		if cap(d.Members) > len(d.Members) {
-			d.Members = append(make([]admin.Member, 0, len(d.Members)), d.Members...)
-		}
 		for i := range d.Members {
 			index[[2]string{d.Workspace.ID, d.Members[i].UserID}] = &d.Members[i]
 		}
