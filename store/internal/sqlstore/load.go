@@ -421,14 +421,12 @@ func (s *Store) loadMembers(ctx context.Context, tx Tx, q *sel) error {
 	// scratch slice reused across groups, then copied into a slice of
 	// exactly its size (the model keeps it).
 	var (
-		run   []admin.Member
-		cur   string
-		total int
+		run []admin.Member
+		cur string
 	)
 	flush := func() {
 		if d := q.get(cur); d != nil && len(run) > 0 {
 			d.Members = append(make([]admin.Member, 0, len(run)), run...)
-			total += len(run)
 		}
 		clear(run)
 		run = run[:0]
@@ -452,26 +450,26 @@ func (s *Store) loadMembers(ctx context.Context, tx Tx, q *sel) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	index := make(map[[2]string]*admin.Member, total)
-	for _, d := range q.sets {
-		for i := range d.Members {
-			index[[2]string{d.Workspace.ID, d.Members[i].UserID}] = &d.Members[i]
-		}
-	}
 	rows, err = s.query(ctx, tx, `SELECT workspace_id, user_id, department_id FROM member_departments WHERE `+q.where("workspace_id")+` ORDER BY workspace_id, user_id, department_id`, q.args()...)
 	if err != nil {
 		return err
 	}
+	deps := arena[string]{set: func(m *admin.Member, v []string) { m.DepartmentIDs = v }}
+	c := cursor{q: q}
 	for rows.Next() {
 		var ws, u, dep string
 		if err := rows.Scan(&ws, &u, &dep); err != nil {
 			rows.Close()
 			return err
 		}
-		if m := index[[2]string{ws, u}]; m != nil {
-			m.DepartmentIDs = append(m.DepartmentIDs, q.intern(dep))
+		if ws != c.ws {
+			deps.flush()
+		}
+		if m := c.member(ws, u); m != nil {
+			deps.add(m, q.intern(dep))
 		}
 	}
+	deps.flush()
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
@@ -481,6 +479,8 @@ func (s *Store) loadMembers(ctx context.Context, tx Tx, q *sel) error {
 		return err
 	}
 	defer rows.Close()
+	roles := arena[admin.Assignment]{set: func(m *admin.Member, v []admin.Assignment) { m.Roles = v }}
+	c = cursor{q: q}
 	for rows.Next() {
 		var ws, u string
 		var a admin.Assignment
@@ -490,11 +490,82 @@ func (s *Store) loadMembers(ctx context.Context, tx Tx, q *sel) error {
 		}
 		a.AssignedAt, a.ExpiresAt = fromMicros(at), fromMicros(exp)
 		a.RoleID, a.AssignedBy = q.intern(a.RoleID), q.intern(a.AssignedBy)
-		if m := index[[2]string{ws, u}]; m != nil {
-			m.Roles = append(m.Roles, a)
+		if ws != c.ws {
+			roles.flush()
+		}
+		if m := c.member(ws, u); m != nil {
+			roles.add(m, a)
 		}
 	}
+	roles.flush()
 	return rows.Err()
+}
+
+// cursor finds the members of rows ordered by workspace and user id in
+// the datasets' member slices, which are in the same order: a walk, not
+// a map of every member.
+type cursor struct {
+	q  *sel
+	ws string
+	d  *admin.Dataset
+	i  int
+}
+
+func (c *cursor) member(ws, u string) *admin.Member {
+	if ws != c.ws {
+		c.ws, c.d, c.i = ws, c.q.get(ws), 0
+	}
+	if c.d == nil {
+		return nil
+	}
+	ms := c.d.Members
+	for j := c.i; j < len(ms); j++ {
+		if ms[j].UserID == u {
+			c.i = j
+			return &ms[j]
+		}
+	}
+	for j := range c.i { // not in order (never, with one collation): look from the start
+		if ms[j].UserID == u {
+			return &ms[j]
+		}
+	}
+	return nil
+}
+
+// arena gathers one workspace's per-member rows (assignments, department
+// ids), which arrive grouped by member, and gives each member a clipped
+// window of one exactly sized array: one allocation per workspace instead
+// of a growing slice per member. A member's slice is never appended to in
+// place (writes clone members, and the window's capacity ends where it
+// does), so members sharing the array cannot see each other's changes.
+type arena[T any] struct {
+	set    func(*admin.Member, []T)
+	vals   []T
+	owners []*admin.Member
+}
+
+func (a *arena[T]) add(m *admin.Member, v T) {
+	a.vals = append(a.vals, v)
+	a.owners = append(a.owners, m)
+}
+
+func (a *arena[T]) flush() {
+	if len(a.vals) == 0 {
+		return
+	}
+	all := append(make([]T, 0, len(a.vals)), a.vals...)
+	for i := 0; i < len(all); {
+		j := i + 1
+		for j < len(all) && a.owners[j] == a.owners[i] {
+			j++
+		}
+		a.set(a.owners[i], all[i:j:j])
+		i = j
+	}
+	clear(a.vals)
+	clear(a.owners)
+	a.vals, a.owners = a.vals[:0], a.owners[:0]
 }
 
 // fillMembers adds departments and assignments to members sorted by user
