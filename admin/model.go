@@ -132,6 +132,14 @@ func (m *model) state() policy.State {
 		st.Roles = append(st.Roles, policy.RoleRevision{RoleID: r.ID, Revision: rv.Revision, Name: r.Name,
 			Audience: r.Audience, Predefined: r.Predefined, Grants: rv.Grants, When: rv.When})
 	}
+	// In a fixed order, not the map's: workspaces with the same roles then
+	// compile the same role-level array, which the policy shares.
+	slices.SortFunc(st.Roles, func(a, b policy.RoleRevision) int {
+		if c := cmpString(a.RoleID, b.RoleID); c != 0 {
+			return c
+		}
+		return int(a.Revision - b.Revision)
+	})
 	for _, d := range m.depts {
 		st.Departments = append(st.Departments, policy.Department{ID: d.ID, Name: d.Name, ParentID: d.ParentID})
 	}
