@@ -54,10 +54,16 @@ func newModel(base *policy.Catalog, d *Dataset) (*model, error) {
 		members: make(map[string]*Member, len(d.Members)), roleMembers: map[string]map[string]struct{}{},
 		depts: map[string]*Department{}, objects: map[string]SmartObject{}, keys: map[string]*APIKey{},
 		expiring: map[string]time.Time{}, now: time.Now}
+	holders := make(map[string]int, len(d.Roles)) // role id → members holding it, to size its index exactly
+	for i := range d.Members {
+		for _, a := range d.Members[i].Roles {
+			holders[a.RoleID]++
+		}
+	}
 	for i := range d.Roles {
 		r := d.Roles[i]
 		m.roles[r.ID] = &r
-		m.roleMembers[r.ID] = map[string]struct{}{}
+		m.roleMembers[r.ID] = make(map[string]struct{}, holders[r.ID])
 	}
 	for i := range d.Revisions {
 		rv := d.Revisions[i]
