@@ -34,8 +34,9 @@ type model struct {
 	now func() time.Time
 	// deptRoleCount is how many departments hold roles (M9).
 	deptRoleCount int
-	// vecs caches compiled role vectors for cat. Guarded by the space's
-	// write lock, like every other field's mutation.
+	// vecs caches compiled role vectors for cat, nil until the first
+	// write compiles one. Guarded by the space's write lock, like every
+	// other field's mutation.
 	vecs map[policy.RoleRef]cachedVector
 }
 
@@ -52,11 +53,17 @@ func newModel(base *policy.Catalog, d *Dataset) (*model, error) {
 		roles: map[string]*Role{}, revs: map[policy.RoleRef]*RoleRevision{},
 		members: make(map[string]*Member, len(d.Members)), roleMembers: map[string]map[string]struct{}{},
 		depts: map[string]*Department{}, objects: map[string]SmartObject{}, keys: map[string]*APIKey{},
-		vecs: map[policy.RoleRef]cachedVector{}, expiring: map[string]time.Time{}, now: time.Now}
+		expiring: map[string]time.Time{}, now: time.Now}
+	holders := make(map[string]int, len(d.Roles)) // role id → members holding it, to size its index exactly
+	for i := range d.Members {
+		for _, a := range d.Members[i].Roles {
+			holders[a.RoleID]++
+		}
+	}
 	for i := range d.Roles {
 		r := d.Roles[i]
 		m.roles[r.ID] = &r
-		m.roleMembers[r.ID] = map[string]struct{}{}
+		m.roleMembers[r.ID] = make(map[string]struct{}, holders[r.ID])
 	}
 	for i := range d.Revisions {
 		rv := d.Revisions[i]
@@ -131,6 +138,14 @@ func (m *model) state() policy.State {
 		st.Roles = append(st.Roles, policy.RoleRevision{RoleID: r.ID, Revision: rv.Revision, Name: r.Name,
 			Audience: r.Audience, Predefined: r.Predefined, Grants: rv.Grants, When: rv.When})
 	}
+	// In a fixed order, not the map's: workspaces with the same roles then
+	// compile the same role-level array, which the policy shares.
+	slices.SortFunc(st.Roles, func(a, b policy.RoleRevision) int {
+		if c := cmpString(a.RoleID, b.RoleID); c != 0 {
+			return c
+		}
+		return int(a.Revision - b.Revision)
+	})
 	for _, d := range m.depts {
 		st.Departments = append(st.Departments, policy.Department{ID: d.ID, Name: d.Name, ParentID: d.ParentID})
 	}
@@ -158,6 +173,9 @@ func (m *model) roleVector(cat *policy.Catalog, r *Role, rv *RoleRevision) polic
 	v := cat.RoleVector(policy.RoleRevision{RoleID: r.ID, Revision: rv.Revision, Name: r.Name,
 		Audience: r.Audience, Predefined: r.Predefined, Grants: rv.Grants})
 	if cacheable {
+		if m.vecs == nil { // made by the first write, not by each of a node's many workspaces at load
+			m.vecs = map[policy.RoleRef]cachedVector{}
+		}
 		m.vecs[ref] = cachedVector{rv: rv, vec: v}
 	}
 	return v

@@ -141,6 +141,12 @@ func (s *Service) reload(ctx context.Context, sp *space, id string) error {
 	if err != nil {
 		return fmt.Errorf("load workspace %s: %w", id, err)
 	}
+	return s.install(sp, id, d)
+}
+
+// install builds a space's model from a loaded dataset and publishes it.
+// The caller holds sp.write.
+func (s *Service) install(sp *space, id string, d *Dataset) error {
 	m, err := newModel(s.catalog, d)
 	if err != nil {
 		return fmt.Errorf("load workspace %s: %w", id, err)

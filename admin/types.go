@@ -138,13 +138,9 @@ type Change struct {
 	Epochs   []string // user ids whose epoch moved
 }
 
-// Usage is the use of one permission through one role (U1).
-type Usage struct {
-	Permission string
-	RoleID     string
-	Count      int64
-	LastUsed   time.Time
-}
+// Usage is the use of one permission through one role (U1); the engine
+// counts it, so it is declared in policy, below both.
+type Usage = policy.Usage
 
 // Actor is who performs an admin operation (X3, X5). UserID names an
 // acting member (Gatehouse-Actor, or a member's console session): its

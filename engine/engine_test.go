@@ -4,13 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/parser"
+	"go/token"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 	"weak"
 
-	"github.com/gatehouse-authz/gatehouse/admin"
 	"github.com/gatehouse-authz/gatehouse/engine"
 	"github.com/gatehouse-authz/gatehouse/policy"
 )
@@ -108,7 +112,7 @@ type sink struct {
 	got map[string]int64
 }
 
-func (s *sink) RecordUsage(_ context.Context, ws string, us []admin.Usage) error {
+func (s *sink) RecordUsage(_ context.Context, ws string, us []policy.Usage) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, u := range us {
@@ -209,4 +213,97 @@ func TestConcurrentPublishAndCheck(t *testing.T) {
 	}
 	wg.Go(func() { e.Flush(context.Background()) })
 	wg.Wait()
+}
+
+// TestW1_ManyWorkspacesAddedWhileChecking adds workspaces one by one (the
+// index merges its recent table into its base map as it fills) while
+// readers check the ones already published: every published workspace is
+// found at every moment, with its own snapshot, and Workspaces lists each
+// once. Run under -race.
+func TestW1_ManyWorkspacesAddedWhileChecking(t *testing.T) {
+	const n = 700
+	snaps := make([]*policy.Snapshot, n)
+	for i := range snaps {
+		lvl := policy.LevelAll
+		if i%2 == 1 {
+			lvl = policy.LevelNone
+		}
+		snaps[i] = snapshot(t, fmt.Sprintf("w%04d", i), 1, lvl)
+	}
+	e := engine.New(engine.Options{Usage: &sink{got: map[string]int64{}}})
+	var published atomic.Int64
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i, s := range snaps {
+			e.Publish(s)
+			published.Store(int64(i + 1))
+		}
+	})
+	for r := range 2 {
+		wg.Go(func() {
+			for k := 0; published.Load() < n; k++ {
+				i := (k*7 + r) % int(max(published.Load(), 1))
+				if published.Load() == 0 {
+					continue
+				}
+				d, err := e.Check(fmt.Sprintf("w%04d", i), "rep", "deals_view", nil)
+				if err != nil || d.Allowed != (i%2 == 0) {
+					t.Errorf("w%04d while adding: %+v %v", i, d, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for _, ws := range e.Workspaces() {
+		if seen[ws] {
+			t.Errorf("Workspaces lists %s twice", ws)
+		}
+		seen[ws] = true
+	}
+	if len(seen) != n {
+		t.Fatalf("Workspaces lists %d, want %d", len(seen), n)
+	}
+	for i := range n {
+		ws := fmt.Sprintf("w%04d", i)
+		if d, err := e.Check(ws, "rep", "deals_view", nil); err != nil || d.Allowed != (i%2 == 0) {
+			t.Errorf("%s: %+v %v", ws, d, err)
+		}
+	}
+	if _, err := e.Check("w9999", "rep", "deals_view", nil); policy.ErrorCode(err) != policy.CodeNotFound {
+		t.Errorf("unknown workspace among many: %v", err)
+	}
+	// A workspace in the base map and one added since the last merge
+	// are both checked without allocating.
+	e.Publish(snapshot(t, "late", 1, policy.LevelAll))
+	for _, ws := range []string{"w0000", "late"} {
+		if a := testing.AllocsPerRun(200, func() { e.Check(ws, "rep", "deals_view", nil) }); a != 0 {
+			t.Errorf("check in %s allocates %v times", ws, a)
+		}
+	}
+}
+
+// TestEngineDoesNotImportAdmin: the read path does not depend on the
+// write path (issue 17): engine imports policy, not admin.
+func TestEngineDoesNotImportAdmin(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		af, err := parser.ParseFile(fset, f, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, im := range af.Imports {
+			if strings.HasSuffix(strings.Trim(im.Path.Value, `"`), "/admin") {
+				t.Errorf("%s imports %s", f, im.Path.Value)
+			}
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // RoleRevision is one immutable revision of a role, as compiled into a
@@ -213,6 +214,7 @@ func Compile(st State) (*Snapshot, error) {
 		s.roles = append(s.roles, cr)
 		s.roleConds(int32(len(s.roles) - 1))
 	}
+	s.roleLevels = internLevels(s.roleLevels)
 	s.pointRoleVectors()
 
 	var ids strings.Builder
@@ -500,6 +502,39 @@ func (r RoleRef) String() string { return r.RoleID + "@" + strconv.FormatInt(r.R
 
 // pointRoleVectors points each compiled role's vector into roleLevels, so
 // that the check path reads one flat array.
+// sharedLevels holds role level arrays node-wide by content: workspaces
+// whose roles are the same (every workspace starts with the predefined
+// roles, most never edit them) share one array instead of a few
+// kilobytes each. The arrays are never written after Compile; Update
+// appends to a clipped copy (addRoles), so sharing cannot carry one
+// workspace's change into another. At most maxSharedLevels arrays are
+// kept; past that, a snapshot keeps its own.
+var sharedLevels = struct {
+	sync.Mutex
+	m map[string][]Level
+}{m: map[string][]Level{}}
+
+const maxSharedLevels = 1024
+
+// internLevels returns the shared array equal to l, sharing l when it is
+// the first, clipped so that no append can write into it.
+func internLevels(l []Level) []Level {
+	l = slices.Clip(l)
+	key := make([]byte, len(l))
+	for i, v := range l {
+		key[i] = byte(v)
+	}
+	sharedLevels.Lock()
+	defer sharedLevels.Unlock()
+	if got, ok := sharedLevels.m[string(key)]; ok {
+		return got
+	}
+	if len(sharedLevels.m) < maxSharedLevels {
+		sharedLevels.m[string(key)] = l
+	}
+	return l
+}
+
 func (s *Snapshot) pointRoleVectors() {
 	for i := range s.roles {
 		lo, hi := (i+1)*s.stride, (i+2)*s.stride

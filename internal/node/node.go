@@ -77,6 +77,10 @@ type Store interface {
 	Close() error
 }
 
+// The engine receives the admin service's snapshots; it does not import
+// admin, so the assertion lives here, where the two meet.
+var _ admin.Publisher = (*engine.Engine)(nil)
+
 // Node is a running Gatehouse node.
 type Node struct {
 	Store  Store

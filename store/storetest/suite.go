@@ -105,6 +105,8 @@ func Run(t *testing.T, h Harness) {
 		{"Changelog", testChangelog},
 		{"Restart_RebuildsSameState", testRestart},
 		{"Follow_OtherNodesChanges", testFollow},
+		{"BulkLoad_RangeEqualsLoad", testBulkLoadEqualsLoad},
+		{"W1_SharedPredefinedGrants", testW1SharedPredefinedGrants},
 		{"Import_AllOrNothing", testImportAllOrNothing},
 		{"Race_LastRoleRemovals", testRaceLastRole},
 		{"Race_PlanLimit", testRacePlanLimit},

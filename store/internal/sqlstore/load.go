@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"sync"
 
 	"github.com/gatehouse-authz/gatehouse/admin"
 	"github.com/gatehouse-authz/gatehouse/policy"
@@ -11,200 +12,356 @@ import (
 
 // Load implements admin.Store.
 func (s *Store) Load(ctx context.Context, ws string) (*admin.Dataset, error) {
-	d := &admin.Dataset{}
+	var d *admin.Dataset
 	err := s.db.Read(ctx, func(tx Tx) error {
-		found, err := s.loadWorkspace(ctx, tx, ws, d)
-		if err != nil || !found {
+		q := &sel{one: ws}
+		if err := s.loadSel(ctx, tx, q, `id = ?`, ws); err != nil || len(q.sets) == 0 {
 			return err
 		}
-		for _, load := range []func(context.Context, Tx, string, *admin.Dataset) error{
-			s.loadRoles, s.loadRevisions, s.loadDepartments, s.loadObjects, s.loadKeys, s.loadAliases, s.loadGateway, s.loadSoDRules, s.loadReviews, s.loadMembers,
-		} {
-			if err := load(ctx, tx, ws, d); err != nil {
-				return err
-			}
-		}
+		d = q.sets[0]
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", ws, err)
 	}
-	if d.Workspace.ID == "" {
+	if d == nil {
 		return nil, notFound(ws)
 	}
 	return d, nil
 }
 
-func (s *Store) loadWorkspace(ctx context.Context, tx Tx, ws string, d *admin.Dataset) (bool, error) {
-	rows, err := s.query(ctx, tx, `SELECT id, name, plan, revision, audit_seq, audit_hash, created_at, updated_at FROM workspaces WHERE id = ?`, ws)
+// LoadRange implements admin.BulkLoader: the workspaces whose ids follow
+// after, up to limit of them in id order, each exactly as Load returns it,
+// read in one transaction with one ordered query per table (about a dozen
+// queries for the whole range, where Load takes as many per workspace).
+// An empty answer means there are no more.
+func (s *Store) LoadRange(ctx context.Context, after string, limit int) ([]*admin.Dataset, error) {
+	if limit <= 0 {
+		limit = 500
+	}
+	var out []*admin.Dataset
+	err := s.db.Read(ctx, func(tx Tx) error {
+		q := &sel{after: after}
+		if err := s.loadSel(ctx, tx, q, `id > ? ORDER BY id LIMIT ?`, after, limit); err != nil {
+			return err
+		}
+		out = q.sets
+		return nil
+	})
 	if err != nil {
-		return false, err
+		return nil, fmt.Errorf("load workspaces after %q: %w", after, err)
 	}
-	defer rows.Close()
-	if !rows.Next() {
-		return false, rows.Err()
-	}
-	var w admin.Workspace
-	var plan string
-	var created, updated int64
-	if err := rows.Scan(&w.ID, &w.Name, &plan, &w.Revision, &d.AuditHead.Seq, &d.AuditHead.Hash, &created, &updated); err != nil {
-		return false, err
-	}
-	w.Plan, w.CreatedAt, w.UpdatedAt = admin.Plan(plan), fromMicros(created), fromMicros(updated)
-	d.Workspace = w
-	return true, rows.Err()
+	return out, nil
 }
 
-func (s *Store) loadRoles(ctx context.Context, tx Tx, ws string, d *admin.Dataset) error {
-	rows, err := s.query(ctx, tx, `SELECT r.id, r.name, r.description, r.audience, r.predefined, r.is_default, r.revision, r.created_at, r.updated_at, rv.grants
+// roleGrants interns the parsed grants of role revisions by their stored
+// text, node-wide: every workspace holds the same predefined roles, and
+// parsing their grants into maps of their own cost ~16 KB a workspace.
+// Parsed grants are never changed in place (a write clones before it
+// edits, see model), so sharing them cannot carry one workspace's edit
+// into another. At most maxInterned texts are kept; past that, grants are
+// parsed afresh.
+var roleGrants = struct {
+	sync.Mutex
+	m map[string]parsedGrants
+}{m: map[string]parsedGrants{}}
+
+const maxInterned = 4096
+
+type parsedGrants struct {
+	g    policy.Grants
+	when policy.Conditions
+}
+
+func parseRoleGrants(text string) (policy.Grants, policy.Conditions, error) {
+	roleGrants.Lock()
+	p, ok := roleGrants.m[text]
+	roleGrants.Unlock()
+	if ok {
+		return p.g, p.when, nil
+	}
+	g, when, err := parseGrants(text)
+	if err != nil {
+		return nil, nil, err
+	}
+	roleGrants.Lock()
+	if len(roleGrants.m) < maxInterned {
+		roleGrants.m[text] = parsedGrants{g, when}
+	}
+	roleGrants.Unlock()
+	return g, when, nil
+}
+
+// sel is the workspaces one read loads: one (Load), or an id range
+// (after, last] (LoadRange). Every table's query selects them with
+// where(column) and args, and orders its rows by workspace first.
+type sel struct {
+	one         string
+	after, last string
+	sets        []*admin.Dataset
+	byID        map[string]*admin.Dataset
+	// names interns the strings that repeat across members and
+	// workspaces (role and department ids, assigned-by names), so a
+	// million members do not hold a million copies of "sales_rep".
+	names map[string]string
+}
+
+func (q *sel) where(col string) string {
+	if q.one != "" {
+		return col + " = ?"
+	}
+	return "(" + col + " > ? AND " + col + " <= ?)"
+}
+
+func (q *sel) args(more ...any) []any {
+	if q.one != "" {
+		return append([]any{q.one}, more...)
+	}
+	return append([]any{q.after, q.last}, more...)
+}
+
+// get returns the dataset of workspace ws, nil if the read has none.
+func (q *sel) get(ws string) *admin.Dataset {
+	if q.one != "" {
+		if len(q.sets) == 0 || ws != q.one {
+			return nil
+		}
+		return q.sets[0]
+	}
+	return q.byID[ws]
+}
+
+// intern returns one copy of s per read.
+func (q *sel) intern(s string) string {
+	if v, ok := q.names[s]; ok {
+		return v
+	}
+	if q.names == nil {
+		q.names = map[string]string{}
+	}
+	q.names[s] = s
+	return s
+}
+
+// loadSel reads the workspaces rows matching cond, then everything else
+// of theirs.
+func (s *Store) loadSel(ctx context.Context, tx Tx, q *sel, cond string, args ...any) error {
+	if err := s.loadWorkspaces(ctx, tx, q, cond, args...); err != nil || len(q.sets) == 0 {
+		return err
+	}
+	if q.one == "" {
+		q.last = q.sets[len(q.sets)-1].Workspace.ID
+	}
+	for _, load := range []func(context.Context, Tx, *sel) error{
+		s.loadRoles, s.loadRevisions, s.loadDepartments, s.loadObjects, s.loadKeys, s.loadAliases, s.loadGateway, s.loadSoDRules, s.loadReviews, s.loadMembers,
+	} {
+		if err := load(ctx, tx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) loadWorkspaces(ctx context.Context, tx Tx, q *sel, cond string, args ...any) error {
+	rows, err := s.query(ctx, tx, `SELECT id, name, plan, revision, audit_seq, audit_hash, created_at, updated_at FROM workspaces WHERE `+cond, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		d := &admin.Dataset{}
+		var w admin.Workspace
+		var plan string
+		var created, updated int64
+		if err := rows.Scan(&w.ID, &w.Name, &plan, &w.Revision, &d.AuditHead.Seq, &d.AuditHead.Hash, &created, &updated); err != nil {
+			return err
+		}
+		w.Plan, w.CreatedAt, w.UpdatedAt = admin.Plan(plan), fromMicros(created), fromMicros(updated)
+		d.Workspace = w
+		q.sets = append(q.sets, d)
+	}
+	if q.one == "" {
+		q.byID = make(map[string]*admin.Dataset, len(q.sets))
+		for _, d := range q.sets {
+			q.byID[d.Workspace.ID] = d
+		}
+	}
+	return rows.Err()
+}
+
+func (s *Store) loadRoles(ctx context.Context, tx Tx, q *sel) error {
+	rows, err := s.query(ctx, tx, `SELECT r.workspace_id, r.id, r.name, r.description, r.audience, r.predefined, r.is_default, r.revision, r.created_at, r.updated_at, rv.grants
 		FROM roles r JOIN role_revisions rv ON rv.workspace_id = r.workspace_id AND rv.role_id = r.id AND rv.revision = r.revision
-		WHERE r.workspace_id = ? ORDER BY r.id`, ws)
+		WHERE `+q.where("r.workspace_id")+` ORDER BY r.workspace_id, r.id`, q.args()...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var r admin.Role
-		var aud, grants string
+		var ws, aud, grants string
 		var created, updated int64
-		if err := rows.Scan(&r.ID, &r.Name, &r.Description, &aud, &r.Predefined, &r.Default, &r.Revision, &created, &updated, &grants); err != nil {
+		if err := rows.Scan(&ws, &r.ID, &r.Name, &r.Description, &aud, &r.Predefined, &r.Default, &r.Revision, &created, &updated, &grants); err != nil {
 			return err
 		}
-		r.Audience, r.CreatedAt, r.UpdatedAt = policy.Audience(aud), fromMicros(created), fromMicros(updated)
-		if r.Grants, r.When, err = parseGrants(grants); err != nil {
+		r.Audience, r.CreatedAt, r.UpdatedAt = policy.Audience(q.intern(aud)), fromMicros(created), fromMicros(updated)
+		if r.Grants, r.When, err = parseRoleGrants(grants); err != nil {
 			return err
 		}
-		d.Roles = append(d.Roles, r)
+		r.ID, r.Name, r.Description = q.intern(r.ID), q.intern(r.Name), q.intern(r.Description)
+		if d := q.get(ws); d != nil {
+			d.Roles = append(d.Roles, r)
+		}
 	}
 	return rows.Err()
 }
 
 const revisionColumns = `role_id, revision, grants, author, reason, applied, restored, created_at`
 
-func scanRevision(rows Rows) (admin.RoleRevision, error) {
+func scanRevision(rows Rows, lead ...any) (admin.RoleRevision, error) {
 	var rv admin.RoleRevision
 	var grants string
 	var created int64
-	if err := rows.Scan(&rv.RoleID, &rv.Revision, &grants, &rv.Author, &rv.Reason, &rv.Applied, &rv.Restored, &created); err != nil {
+	if err := rows.Scan(append(lead, &rv.RoleID, &rv.Revision, &grants, &rv.Author, &rv.Reason, &rv.Applied, &rv.Restored, &created)...); err != nil {
 		return rv, err
 	}
 	rv.CreatedAt = fromMicros(created)
 	var err error
-	rv.Grants, rv.When, err = parseGrants(grants)
+	rv.Grants, rv.When, err = parseRoleGrants(grants)
 	return rv, err
 }
 
 // loadRevisions loads each role's newest revision and every revision a
 // member holds; older ones stay in the database for R6a.
-func (s *Store) loadRevisions(ctx context.Context, tx Tx, ws string, d *admin.Dataset) error {
-	rows, err := s.query(ctx, tx, `SELECT `+revisionColumns+` FROM role_revisions rv
-		WHERE rv.workspace_id = ? AND (
+func (s *Store) loadRevisions(ctx context.Context, tx Tx, q *sel) error {
+	rows, err := s.query(ctx, tx, `SELECT rv.workspace_id, `+revisionColumns+` FROM role_revisions rv
+		WHERE `+q.where("rv.workspace_id")+` AND (
 			rv.revision = (SELECT r.revision FROM roles r WHERE r.workspace_id = rv.workspace_id AND r.id = rv.role_id)
 			OR EXISTS (SELECT 1 FROM assignments a WHERE a.workspace_id = rv.workspace_id AND a.role_id = rv.role_id AND a.revision = rv.revision)
 			OR EXISTS (SELECT 1 FROM department_roles dr WHERE dr.workspace_id = rv.workspace_id AND dr.role_id = rv.role_id AND dr.revision = rv.revision))
-		ORDER BY role_id, revision`, ws)
+		ORDER BY rv.workspace_id, role_id, revision`, q.args()...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		rv, err := scanRevision(rows)
+		var ws string
+		rv, err := scanRevision(rows, &ws)
 		if err != nil {
 			return err
 		}
-		d.Revisions = append(d.Revisions, rv)
+		rv.RoleID, rv.Author, rv.Reason = q.intern(rv.RoleID), q.intern(rv.Author), q.intern(rv.Reason)
+		if d := q.get(ws); d != nil {
+			d.Revisions = append(d.Revisions, rv)
+		}
 	}
 	return rows.Err()
 }
 
-func (s *Store) loadDepartments(ctx context.Context, tx Tx, ws string, d *admin.Dataset) error {
-	rows, err := s.query(ctx, tx, `SELECT id, name, parent_id, include_subdepartments FROM departments WHERE workspace_id = ? ORDER BY id`, ws)
+func (s *Store) loadDepartments(ctx context.Context, tx Tx, q *sel) error {
+	rows, err := s.query(ctx, tx, `SELECT workspace_id, id, name, parent_id, include_subdepartments FROM departments WHERE `+q.where("workspace_id")+` ORDER BY workspace_id, id`, q.args()...)
 	if err != nil {
 		return err
 	}
-	index := map[string]int{}
+	index := map[[2]string]int{}
 	for rows.Next() {
+		var ws string
 		var dp admin.Department
-		if err := rows.Scan(&dp.ID, &dp.Name, &dp.ParentID, &dp.IncludeSubdepartments); err != nil {
+		if err := rows.Scan(&ws, &dp.ID, &dp.Name, &dp.ParentID, &dp.IncludeSubdepartments); err != nil {
 			rows.Close()
 			return err
 		}
-		index[dp.ID] = len(d.Departments)
-		d.Departments = append(d.Departments, dp)
+		dp.ID, dp.ParentID = q.intern(dp.ID), q.intern(dp.ParentID)
+		if d := q.get(ws); d != nil {
+			index[[2]string{ws, dp.ID}] = len(d.Departments)
+			d.Departments = append(d.Departments, dp)
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	rows, err = s.query(ctx, tx, `SELECT department_id, role_id, revision, assigned_at, assigned_by, expires_at FROM department_roles
-		WHERE workspace_id = ? ORDER BY department_id, role_id`, ws)
+	rows, err = s.query(ctx, tx, `SELECT workspace_id, department_id, role_id, revision, assigned_at, assigned_by, expires_at FROM department_roles
+		WHERE `+q.where("workspace_id")+` ORDER BY workspace_id, department_id, role_id`, q.args()...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var dep string
+		var ws, dep string
 		var a admin.Assignment
 		var at, exp int64
-		if err := rows.Scan(&dep, &a.RoleID, &a.Revision, &at, &a.AssignedBy, &exp); err != nil {
+		if err := rows.Scan(&ws, &dep, &a.RoleID, &a.Revision, &at, &a.AssignedBy, &exp); err != nil {
 			return err
 		}
 		a.AssignedAt, a.ExpiresAt = fromMicros(at), fromMicros(exp)
-		if i, ok := index[dep]; ok {
+		a.RoleID, a.AssignedBy = q.intern(a.RoleID), q.intern(a.AssignedBy)
+		if i, ok := index[[2]string{ws, dep}]; ok {
+			d := q.get(ws)
 			d.Departments[i].Roles = append(d.Departments[i].Roles, a)
 		}
 	}
 	return rows.Err()
 }
 
-func (s *Store) loadObjects(ctx context.Context, tx Tx, ws string, d *admin.Dataset) error {
-	rows, err := s.query(ctx, tx, `SELECT id, name, description FROM smart_objects WHERE workspace_id = ? ORDER BY id`, ws)
+func (s *Store) loadObjects(ctx context.Context, tx Tx, q *sel) error {
+	rows, err := s.query(ctx, tx, `SELECT workspace_id, id, name, description FROM smart_objects WHERE `+q.where("workspace_id")+` ORDER BY workspace_id, id`, q.args()...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
+		var ws string
 		var o admin.SmartObject
-		if err := rows.Scan(&o.ID, &o.Name, &o.Description); err != nil {
+		if err := rows.Scan(&ws, &o.ID, &o.Name, &o.Description); err != nil {
 			return err
 		}
-		d.Objects = append(d.Objects, o)
+		if d := q.get(ws); d != nil {
+			d.Objects = append(d.Objects, o)
+		}
 	}
 	return rows.Err()
 }
 
-func (s *Store) loadKeys(ctx context.Context, tx Tx, ws string, d *admin.Dataset) error {
-	rows, err := s.query(ctx, tx, `SELECT id, scope, name, hash, created_at, created_by FROM api_keys WHERE workspace_id = ? ORDER BY id`, ws)
+func (s *Store) loadKeys(ctx context.Context, tx Tx, q *sel) error {
+	rows, err := s.query(ctx, tx, `SELECT workspace_id, id, scope, name, hash, created_at, created_by FROM api_keys WHERE `+q.where("workspace_id")+` ORDER BY workspace_id, id`, q.args()...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		k := admin.APIKey{Workspace: ws}
+		var k admin.APIKey
 		var scope, hash string
 		var created int64
-		if err := rows.Scan(&k.ID, &scope, &k.Name, &hash, &created, &k.CreatedBy); err != nil {
+		if err := rows.Scan(&k.Workspace, &k.ID, &scope, &k.Name, &hash, &created, &k.CreatedBy); err != nil {
 			return err
 		}
 		if k.Hash, err = hex.DecodeString(hash); err != nil {
 			return fmt.Errorf("key %s: %w", k.ID, err)
 		}
 		k.Scope, k.CreatedAt = admin.KeyScope(scope), fromMicros(created)
-		d.Keys = append(d.Keys, k)
+		if d := q.get(k.Workspace); d != nil {
+			k.Workspace = d.Workspace.ID
+			d.Keys = append(d.Keys, k)
+		}
 	}
 	return rows.Err()
 }
 
-func (s *Store) loadAliases(ctx context.Context, tx Tx, ws string, d *admin.Dataset) error {
-	rows, err := s.query(ctx, tx, `SELECT alias, permission FROM action_aliases WHERE workspace_id = ?`, ws)
+func (s *Store) loadAliases(ctx context.Context, tx Tx, q *sel) error {
+	rows, err := s.query(ctx, tx, `SELECT workspace_id, alias, permission FROM action_aliases WHERE `+q.where("workspace_id"), q.args()...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var alias, perm string
-		if err := rows.Scan(&alias, &perm); err != nil {
+		var ws, alias, perm string
+		if err := rows.Scan(&ws, &alias, &perm); err != nil {
 			return err
+		}
+		d := q.get(ws)
+		if d == nil {
+			continue
 		}
 		if d.Aliases == nil {
 			d.Aliases = map[string]string{}
@@ -214,29 +371,32 @@ func (s *Store) loadAliases(ctx context.Context, tx Tx, ws string, d *admin.Data
 	return rows.Err()
 }
 
-func (s *Store) loadGateway(ctx context.Context, tx Tx, ws string, d *admin.Dataset) error {
-	rows, err := s.query(ctx, tx, `SELECT method, path, permission, owner_param, department_param FROM gateway_routes WHERE workspace_id = ? ORDER BY position`, ws)
+func (s *Store) loadGateway(ctx context.Context, tx Tx, q *sel) error {
+	rows, err := s.query(ctx, tx, `SELECT workspace_id, method, path, permission, owner_param, department_param FROM gateway_routes WHERE `+q.where("workspace_id")+` ORDER BY workspace_id, position`, q.args()...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
+		var ws string
 		var r policy.GatewayRoute
-		if err := rows.Scan(&r.Method, &r.Path, &r.Permission, &r.Owner, &r.Department); err != nil {
+		if err := rows.Scan(&ws, &r.Method, &r.Path, &r.Permission, &r.Owner, &r.Department); err != nil {
 			return err
 		}
-		d.GatewayRoutes = append(d.GatewayRoutes, r)
+		if d := q.get(ws); d != nil {
+			d.GatewayRoutes = append(d.GatewayRoutes, r)
+		}
 	}
 	return rows.Err()
 }
 
 const memberColumns = `user_id, name, email, kind, owner, grants, epoch, created_at, updated_at, grant_expiry`
 
-func scanMember(rows Rows) (admin.Member, error) {
+func scanMember(rows Rows, lead ...any) (admin.Member, error) {
 	var m admin.Member
 	var kind, grants, expiry string
 	var created, updated int64
-	if err := rows.Scan(&m.UserID, &m.Name, &m.Email, &kind, &m.Owner, &grants, &m.Epoch, &created, &updated, &expiry); err != nil {
+	if err := rows.Scan(append(lead, &m.UserID, &m.Name, &m.Email, &kind, &m.Owner, &grants, &m.Epoch, &created, &updated, &expiry)...); err != nil {
 		return m, err
 	}
 	m.Kind, m.CreatedAt, m.UpdatedAt = policy.Audience(kind), fromMicros(created), fromMicros(updated)
@@ -249,26 +409,163 @@ func scanMember(rows Rows) (admin.Member, error) {
 }
 
 // loadMembers reads every member, then their departments and assignments
-// in two ordered scans merged by user id: three queries, however many
-// members.
-func (s *Store) loadMembers(ctx context.Context, tx Tx, ws string, d *admin.Dataset) error {
-	rows, err := s.query(ctx, tx, `SELECT `+memberColumns+` FROM members WHERE workspace_id = ? ORDER BY user_id`, ws)
+// in two ordered scans: three queries, however many members and
+// workspaces. Each workspace's member slice is sized exactly (the model
+// keeps it), and repeating strings are interned.
+func (s *Store) loadMembers(ctx context.Context, tx Tx, q *sel) error {
+	rows, err := s.query(ctx, tx, `SELECT workspace_id, `+memberColumns+` FROM members WHERE `+q.where("workspace_id")+` ORDER BY workspace_id, user_id`, q.args()...)
 	if err != nil {
 		return err
 	}
+	// Rows come grouped by workspace: each group is gathered in run, a
+	// scratch slice reused across groups, then copied into a slice of
+	// exactly its size (the model keeps it).
+	var (
+		run []admin.Member
+		cur string
+	)
+	flush := func() {
+		if d := q.get(cur); d != nil && len(run) > 0 {
+			d.Members = append(make([]admin.Member, 0, len(run)), run...)
+		}
+		clear(run)
+		run = run[:0]
+	}
 	for rows.Next() {
-		m, err := scanMember(rows)
+		var ws string
+		m, err := scanMember(rows, &ws)
 		if err != nil {
 			rows.Close()
 			return err
 		}
-		d.Members = append(d.Members, m)
+		m.Kind = policy.Audience(q.intern(string(m.Kind)))
+		if ws != cur {
+			flush()
+			cur = ws
+		}
+		run = append(run, m)
 	}
+	flush()
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	return s.fillMembers(ctx, tx, ws, d.Members, "")
+	rows, err = s.query(ctx, tx, `SELECT workspace_id, user_id, department_id FROM member_departments WHERE `+q.where("workspace_id")+` ORDER BY workspace_id, user_id, department_id`, q.args()...)
+	if err != nil {
+		return err
+	}
+	deps := arena[string]{set: func(m *admin.Member, v []string) { m.DepartmentIDs = v }}
+	c := cursor{q: q}
+	for rows.Next() {
+		var ws, u, dep string
+		if err := rows.Scan(&ws, &u, &dep); err != nil {
+			rows.Close()
+			return err
+		}
+		if ws != c.ws {
+			deps.flush()
+		}
+		if m := c.member(ws, u); m != nil {
+			deps.add(m, q.intern(dep))
+		}
+	}
+	deps.flush()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows, err = s.query(ctx, tx, `SELECT workspace_id, user_id, role_id, revision, assigned_at, assigned_by, expires_at FROM assignments WHERE `+q.where("workspace_id")+` ORDER BY workspace_id, user_id, role_id`, q.args()...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	roles := arena[admin.Assignment]{set: func(m *admin.Member, v []admin.Assignment) { m.Roles = v }}
+	c = cursor{q: q}
+	for rows.Next() {
+		var ws, u string
+		var a admin.Assignment
+		var at, exp int64
+		if err := rows.Scan(&ws, &u, &a.RoleID, &a.Revision, &at, &a.AssignedBy, &exp); err != nil {
+			return err
+		}
+		a.AssignedAt, a.ExpiresAt = fromMicros(at), fromMicros(exp)
+		a.RoleID, a.AssignedBy = q.intern(a.RoleID), q.intern(a.AssignedBy)
+		if ws != c.ws {
+			roles.flush()
+		}
+		if m := c.member(ws, u); m != nil {
+			roles.add(m, a)
+		}
+	}
+	roles.flush()
+	return rows.Err()
+}
+
+// cursor finds the members of rows ordered by workspace and user id in
+// the datasets' member slices, which are in the same order: a walk, not
+// a map of every member.
+type cursor struct {
+	q  *sel
+	ws string
+	d  *admin.Dataset
+	i  int
+}
+
+func (c *cursor) member(ws, u string) *admin.Member {
+	if ws != c.ws {
+		c.ws, c.d, c.i = ws, c.q.get(ws), 0
+	}
+	if c.d == nil {
+		return nil
+	}
+	ms := c.d.Members
+	for j := c.i; j < len(ms); j++ {
+		if ms[j].UserID == u {
+			c.i = j
+			return &ms[j]
+		}
+	}
+	for j := range c.i { // not in order (never, with one collation): look from the start
+		if ms[j].UserID == u {
+			return &ms[j]
+		}
+	}
+	return nil
+}
+
+// arena gathers one workspace's per-member rows (assignments, department
+// ids), which arrive grouped by member, and gives each member a clipped
+// window of one exactly sized array: one allocation per workspace instead
+// of a growing slice per member. A member's slice is never appended to in
+// place (writes clone members, and the window's capacity ends where it
+// does), so members sharing the array cannot see each other's changes.
+type arena[T any] struct {
+	set    func(*admin.Member, []T)
+	vals   []T
+	owners []*admin.Member
+}
+
+func (a *arena[T]) add(m *admin.Member, v T) {
+	a.vals = append(a.vals, v)
+	a.owners = append(a.owners, m)
+}
+
+func (a *arena[T]) flush() {
+	if len(a.vals) == 0 {
+		return
+	}
+	all := append(make([]T, 0, len(a.vals)), a.vals...)
+	for i := 0; i < len(all); {
+		j := i + 1
+		for j < len(all) && a.owners[j] == a.owners[i] {
+			j++
+		}
+		a.set(a.owners[i], all[i:j:j])
+		i = j
+	}
+	clear(a.vals)
+	clear(a.owners)
+	a.vals, a.owners = a.vals[:0], a.owners[:0]
 }
 
 // fillMembers adds departments and assignments to members sorted by user

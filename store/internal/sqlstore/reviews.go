@@ -65,17 +65,17 @@ func (s *Store) putReview(ctx context.Context, tx Tx, ws string, o admin.PutRevi
 	return nil
 }
 
-func (s *Store) loadReviews(ctx context.Context, tx Tx, ws string, d *admin.Dataset) error {
-	rows, err := s.query(ctx, tx, `SELECT id, name, status, definition, deadline, created_at, closed_at FROM reviews WHERE workspace_id = ? ORDER BY id`, ws)
+func (s *Store) loadReviews(ctx context.Context, tx Tx, q *sel) error {
+	rows, err := s.query(ctx, tx, `SELECT workspace_id, id, name, status, definition, deadline, created_at, closed_at FROM reviews WHERE `+q.where("workspace_id")+` ORDER BY workspace_id, id`, q.args()...)
 	if err != nil {
 		return err
 	}
-	byID := map[string]int{}
+	byID := map[[2]string]int{}
 	for rows.Next() {
 		var r admin.Review
-		var def string
+		var ws, def string
 		var deadline, created, closed int64
-		if err := rows.Scan(&r.ID, &r.Name, &r.Status, &def, &deadline, &created, &closed); err != nil {
+		if err := rows.Scan(&ws, &r.ID, &r.Name, &r.Status, &def, &deadline, &created, &closed); err != nil {
 			rows.Close()
 			return err
 		}
@@ -87,27 +87,31 @@ func (s *Store) loadReviews(ctx context.Context, tx Tx, ws string, d *admin.Data
 		r.Scope = admin.ReviewScope{Roles: rd.Roles, Permissions: rd.Permissions, Actions: rd.Actions, MinLevel: rd.MinLevel}
 		r.Reviewers, r.Default, r.EveryDays, r.CreatedBy, r.ClosedBy, r.Next = rd.Reviewers, rd.Default, rd.EveryDays, rd.CreatedBy, rd.ClosedBy, rd.Next
 		r.Deadline, r.CreatedAt, r.ClosedAt = fromMicros(deadline), fromMicros(created), fromMicros(closed)
-		byID[r.ID] = len(d.Reviews)
+		d := q.get(ws)
+		if d == nil {
+			continue
+		}
+		byID[[2]string{ws, r.ID}] = len(d.Reviews)
 		d.Reviews = append(d.Reviews, r)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	if len(d.Reviews) == 0 {
+	if len(byID) == 0 {
 		return nil
 	}
-	rows, err = s.query(ctx, tx, `SELECT review_id, id, user_id, role_id, permission, grants, last_used, decision, reason, decided_by,
-		decided_at, outcome, note FROM review_items WHERE workspace_id = ? ORDER BY review_id, id`, ws)
+	rows, err = s.query(ctx, tx, `SELECT workspace_id, review_id, id, user_id, role_id, permission, grants, last_used, decision, reason, decided_by,
+		decided_at, outcome, note FROM review_items WHERE `+q.where("workspace_id")+` ORDER BY workspace_id, review_id, id`, q.args()...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var it admin.ReviewItem
-		var review, grants string
+		var ws, review, grants string
 		var lastUsed, decidedAt int64
-		if err := rows.Scan(&review, &it.ID, &it.UserID, &it.RoleID, &it.Permission, &grants, &lastUsed, &it.Decision, &it.Reason,
+		if err := rows.Scan(&ws, &review, &it.ID, &it.UserID, &it.RoleID, &it.Permission, &grants, &lastUsed, &it.Decision, &it.Reason,
 			&it.DecidedBy, &decidedAt, &it.Outcome, &it.Note); err != nil {
 			return err
 		}
@@ -118,10 +122,11 @@ func (s *Store) loadReviews(ctx context.Context, tx Tx, ws string, d *admin.Data
 		if d, ok := strings.CutPrefix(it.UserID, deptHolder); ok {
 			it.UserID, it.DepartmentID = "", d
 		}
-		i, ok := byID[review]
+		i, ok := byID[[2]string{ws, review}]
 		if !ok {
 			continue
 		}
+		d := q.get(ws)
 		d.Reviews[i].Items = append(d.Reviews[i].Items, it)
 	}
 	return rows.Err()

@@ -49,17 +49,17 @@ func (s *Store) putSoDRules(ctx context.Context, tx Tx, ws string, rules []admin
 	return nil
 }
 
-func (s *Store) loadSoDRules(ctx context.Context, tx Tx, ws string, d *admin.Dataset) error {
-	rows, err := s.query(ctx, tx, `SELECT id, name, description, kind, sets, exceptions, created_at, updated_at FROM sod_rules WHERE workspace_id = ? ORDER BY id`, ws)
+func (s *Store) loadSoDRules(ctx context.Context, tx Tx, q *sel) error {
+	rows, err := s.query(ctx, tx, `SELECT workspace_id, id, name, description, kind, sets, exceptions, created_at, updated_at FROM sod_rules WHERE `+q.where("workspace_id")+` ORDER BY workspace_id, id`, q.args()...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var r admin.SoDRule
-		var kind, sets, exceptions string
+		var ws, kind, sets, exceptions string
 		var created, updated int64
-		if err := rows.Scan(&r.ID, &r.Name, &r.Description, &kind, &sets, &exceptions, &created, &updated); err != nil {
+		if err := rows.Scan(&ws, &r.ID, &r.Name, &r.Description, &kind, &sets, &exceptions, &created, &updated); err != nil {
 			return err
 		}
 		var ss [][]string
@@ -80,7 +80,9 @@ func (s *Store) loadSoDRules(ctx context.Context, tx Tx, ws string, d *admin.Dat
 				GrantedBy: e.GrantedBy, GrantedAt: fromMicros(e.GrantedAt)})
 		}
 		r.CreatedAt, r.UpdatedAt = fromMicros(created), fromMicros(updated)
-		d.SoDRules = append(d.SoDRules, r)
+		if d := q.get(ws); d != nil {
+			d.SoDRules = append(d.SoDRules, r)
+		}
 	}
 	return rows.Err()
 }
