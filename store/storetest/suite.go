@@ -105,6 +105,7 @@ func Run(t *testing.T, h Harness) {
 		{"Changelog", testChangelog},
 		{"Restart_RebuildsSameState", testRestart},
 		{"Follow_OtherNodesChanges", testFollow},
+		{"Follow_DeltaEqualsFreshLoad", testFollowDeltaEqualsFreshLoad},
 		{"Import_AllOrNothing", testImportAllOrNothing},
 		{"Race_LastRoleRemovals", testRaceLastRole},
 		{"Race_PlanLimit", testRacePlanLimit},
