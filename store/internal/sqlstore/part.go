@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/gatehouse-authz/gatehouse/admin"
 	"github.com/gatehouse-authz/gatehouse/policy"
@@ -41,33 +43,49 @@ func (s *Store) ReadPart(ctx context.Context, ws string, after int64, limit int,
 				return err
 			}
 		}
-		rows, err := s.query(ctx, tx, `SELECT `+memberColumns+` FROM members m WHERE m.workspace_id = ? AND (m.user_id IN JSON_STRINGS(?)
-			OR m.user_id IN (SELECT a.user_id FROM assignments a WHERE a.workspace_id = ? AND a.role_id IN JSON_STRINGS(?)))
-			ORDER BY m.user_id`, ws, usersJSON, ws, rolesJSON)
-		if err != nil {
-			return err
-		}
-		ids := []string{}
-		for rows.Next() {
-			m, err := scanMember(rows)
+		// Two plain lookups rather than one OR, which planners answer with
+		// a scan of every member.
+		var ids []string
+		seen := map[string]bool{}
+		read := func(query string, args ...any) error {
+			rows, err := s.query(ctx, tx, query, args...)
 			if err != nil {
-				rows.Close()
 				return err
 			}
-			p.Members = append(p.Members, m)
-			ids = append(ids, m.UserID)
+			defer rows.Close()
+			for rows.Next() {
+				m, err := scanMember(rows)
+				if err != nil {
+					return err
+				}
+				if !seen[m.UserID] {
+					seen[m.UserID] = true
+					p.Members = append(p.Members, m)
+					ids = append(ids, m.UserID)
+				}
+			}
+			return rows.Err()
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
+		if len(users) > 0 {
+			if err := read(`SELECT `+memberColumns+` FROM members m WHERE m.workspace_id = ? AND m.user_id IN JSON_STRINGS(?)`, ws, usersJSON); err != nil {
+				return err
+			}
 		}
+		if len(roles) > 0 {
+			if err := read(`SELECT `+memberColumns+` FROM members m WHERE m.workspace_id = ?
+				AND m.user_id IN (SELECT a.user_id FROM assignments a WHERE a.workspace_id = ? AND a.role_id IN JSON_STRINGS(?))`, ws, ws, rolesJSON); err != nil {
+				return err
+			}
+		}
+		slices.SortFunc(p.Members, func(a, b admin.Member) int { return strings.Compare(a.UserID, b.UserID) })
+		slices.Sort(ids)
 		idsJSON := stringsJSON(ids)
 		if len(ids) > 0 {
 			if err := s.fillMembers(ctx, tx, ws, p.Members, idsJSON); err != nil {
 				return err
 			}
 		}
-		rows, err = s.query(ctx, tx, `SELECT `+revisionColumns+` FROM role_revisions rv
+		rows, err := s.query(ctx, tx, `SELECT `+revisionColumns+` FROM role_revisions rv
 			WHERE rv.workspace_id = ? AND (
 				(rv.role_id IN JSON_STRINGS(?) AND rv.revision = (SELECT r.revision FROM roles r WHERE r.workspace_id = rv.workspace_id AND r.id = rv.role_id))
 				OR EXISTS (SELECT 1 FROM assignments a WHERE a.workspace_id = rv.workspace_id AND a.role_id = rv.role_id AND a.revision = rv.revision
