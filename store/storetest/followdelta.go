@@ -14,9 +14,10 @@ import (
 )
 
 // testFollowDeltaEqualsFreshLoad: random writes on one node — member
-// upserts and removals, imports, role edits saved and applied, new roles,
-// assignments with expiries and their expiry, direct grants, department
-// moves, department roles (M9), smart objects (C9) — and, after each, a
+// upserts and removals, imports, role edits saved and applied, new and
+// deleted roles, removals from roles, assignments with expiries and their
+// expiry, direct grants, department moves, department roles (M9), smart
+// objects (C9) — and, after each, a
 // second node that follows by hand (Follow, which takes the changelog's
 // delta when it can) holds exactly what a fresh load of the store holds:
 // every member × permission decision and deciding role, every epoch (A1),
@@ -114,6 +115,22 @@ func testFollowDeltaEqualsFreshLoad(t *testing.T, h Harness) {
 			}
 			return err
 		}},
+		{"role.members.remove", true, func() error {
+			_, err := e.svc.RemoveRoleMember(e.ctx, ws, admin.Write{}, pick(roles), pick(users))
+			return err
+		}},
+		{"role.delete with reassignment (reloads)", false, func() error {
+			if len(roles) < 3 {
+				return nil
+			}
+			i := 2 + rng.IntN(len(roles)-2)
+			id := roles[i]
+			_, err := e.svc.DeleteRole(e.ctx, ws, admin.Write{Reason: "test"}, id, roles[0])
+			if err == nil {
+				roles = slices.Delete(roles, i, i+1)
+			}
+			return err
+		}},
 		{"member.grants with expiry", true, func() error {
 			_, _, _, err := e.svc.SetDirectGrantsUntil(e.ctx, ws, admin.Write{Reason: "test"}, pick(users), policy.Grants{"contacts_view": all},
 				map[string]time.Time{"contacts_view": e.clock.now().Add(time.Hour)})
@@ -145,7 +162,8 @@ func testFollowDeltaEqualsFreshLoad(t *testing.T, h Harness) {
 		}},
 	}
 	var deltas, reloads int64
-	for i := range 90 {
+	committed := map[string]int{}
+	for i := range 120 {
 		st := steps[rng.IntN(len(steps))]
 		if i < len(steps) {
 			st = steps[i]
@@ -154,6 +172,9 @@ func testFollowDeltaEqualsFreshLoad(t *testing.T, h Harness) {
 			t.Fatalf("step %d %s: %v", i, st.name, err)
 		}
 		rev := e.revision(ws)
+		if old, _ := follower.Revision(ws); rev > old {
+			committed[st.name]++
+		}
 		must(t, follower.Follow(e.ctx, ws, rev))
 		d, r := follower.FollowCounts()
 		if r > reloads && st.delta && e.namesOnlyMembersAndRoles(ws, rev) {
@@ -165,7 +186,12 @@ func testFollowDeltaEqualsFreshLoad(t *testing.T, h Harness) {
 	if deltas == 0 {
 		t.Error("no write was followed by a delta")
 	}
-	t.Logf("%d deltas, %d reloads", deltas, reloads)
+	for _, st := range steps {
+		if committed[st.name] == 0 {
+			t.Errorf("step %s never committed: the test does not exercise it", st.name)
+		}
+	}
+	t.Logf("%d deltas, %d reloads; commits by step: %v", deltas, reloads, committed)
 }
 
 // namesOnlyMembersAndRoles reports whether the change at revision rev
