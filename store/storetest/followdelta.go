@@ -32,6 +32,9 @@ func testFollowDeltaEqualsFreshLoad(t *testing.T, h Harness) {
 	roles := []string{
 		e.role(ws, "Rep", policy.Internal, policy.Grants{"deals_view": own}).ID,
 		e.role(ws, "Lead", policy.Internal, policy.Grants{"deals_view": dept, "deals_edit": own}).ID,
+		// Partial admins (X3a): their authority and span on the follower
+		// must be those of a fresh load too.
+		e.role(ws, "People admin", policy.Internal, policy.Grants{"settings_roles_view": sub, "settings_roles_edit": dept}).ID,
 	}
 	depts := []string{"top"}
 	var users []string
@@ -123,7 +126,10 @@ func testFollowDeltaEqualsFreshLoad(t *testing.T, h Harness) {
 			if len(roles) < 3 {
 				return nil
 			}
-			i := 2 + rng.IntN(len(roles)-2)
+			if len(roles) < 4 {
+				return nil
+			}
+			i := 3 + rng.IntN(len(roles)-3)
 			id := roles[i]
 			_, err := e.svc.DeleteRole(e.ctx, ws, admin.Write{Reason: "test"}, id, roles[0])
 			if err == nil {
@@ -274,6 +280,23 @@ func sameAsFreshLoad(t *testing.T, e *env, follower *admin.Service, snaps *snaps
 		must(t, err)
 		if !reflect.DeepEqual(ha, hb) || !reflect.DeepEqual(xa, xb) {
 			t.Fatalf("%s: held roles of %s differ: %+v %v / %+v %v", what, m.UserID, ha, xa, hb, xb)
+		}
+		// X3, X3a: the member acting as an admin has the same authority and
+		// span on the follower as on a fresh load.
+		aa, errA := follower.Authority(e.ctx, ws, admin.Actor{UserID: m.UserID})
+		ab, errB := fresh.Authority(e.ctx, ws, admin.Actor{UserID: m.UserID})
+		if (errA == nil) != (errB == nil) || aa.Owner() != ab.Owner() {
+			t.Fatalf("%s: authority of %s: %v / %v", what, m.UserID, errA, errB)
+		}
+		for area := admin.AreaWorkspace; area <= admin.AreaOwner; area++ {
+			if (aa.Can(area) == nil) != (ab.Can(area) == nil) {
+				t.Fatalf("%s: %s may act in area %d on one node only", what, m.UserID, area)
+			}
+		}
+		for _, o := range ms {
+			if aa.Manages(&o) != ab.Manages(&o) || aa.Sees(&o) != ab.Sees(&o) {
+				t.Fatalf("%s: whether %s manages %s differs between the follower and a fresh load", what, m.UserID, o.UserID)
+			}
 		}
 		ea, okA := a.Epoch(m.UserID)
 		eb, okB := b.Epoch(m.UserID)
