@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse-authz/gatehouse/internal/pgtest"
 	"github.com/gatehouse-authz/gatehouse/internal/scale"
 	"github.com/gatehouse-authz/gatehouse/policy"
+	"github.com/gatehouse-authz/gatehouse/store/postgres"
 )
 
 // openNode opens and runs a node until the test ends.
@@ -136,3 +137,69 @@ func propagate(b *testing.B, w, r *node.Node, wss []string, probe string) {
 	_, reloads := r.Admin.FollowCounts()
 	b.ReportMetric(float64(reloads), "reloads")
 }
+
+// BenchmarkFollow measures a follower's own cost per change, without the
+// notice, the writer or the read load of BenchmarkPropagation: one member
+// upsert committed by one service over a 100,000-member workspace (seeded
+// with internal/scale), then timed: Follow on a second service over the
+// same PostgreSQL schema. "delta" is this follower (the
+// changelog's delta), "reload" what a follower did before (a whole load
+// and compile; run with -benchtime 10x).
+//
+//	PGPORT=55435 ./scripts/postgres go test -run '^$' -bench Follow/delta -benchtime 200x ./internal/node
+func BenchmarkFollow(b *testing.B) {
+	for _, mode := range []string{"delta", "reload"} {
+		b.Run(mode, func(b *testing.B) {
+			_, dsn := pgtest.Schema(b, pgtest.Shared(b), "n", b.Cleanup)
+			ctx := context.Background()
+			if err := scale.Seed(ctx, dsn, 1, 100_000); err != nil {
+				b.Fatal(err)
+			}
+			open := func() *admin.Service {
+				st, err := postgres.Open(ctx, dsn)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { st.Close() })
+				var s admin.Store = st
+				if mode == "reload" {
+					s = struct{ admin.Store }{st} // hides ReadPart: Follow reloads
+				}
+				svc := admin.New(s, admin.Options{Publisher: discard{}})
+				if err := svc.Open(ctx); err != nil {
+					b.Fatal(err)
+				}
+				return svc
+			}
+			w, r := open(), open()
+			ws := scale.WorkspaceID(0)
+			b.ResetTimer()
+			for i := range b.N {
+				b.StopTimer()
+				_, rev, err := w.UpsertMember(ctx, ws, admin.Write{}, admin.MemberInput{UserID: fmt.Sprintf("n%05d", i)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if err := r.Follow(ctx, ws, rev); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			if got, _ := r.Revision(ws); true {
+				if want, _ := w.Revision(ws); got != want {
+					b.Fatalf("the follower is at revision %d, the writer at %d", got, want)
+				}
+			}
+			deltas, reloads := r.FollowCounts()
+			b.ReportMetric(float64(deltas)/float64(b.N), "deltas/op")
+			b.ReportMetric(float64(reloads)/float64(b.N), "reloads/op")
+		})
+	}
+}
+
+// discard is a Publisher that drops snapshots: the follower still
+// updates or compiles them.
+type discard struct{}
+
+func (discard) Publish(*policy.Snapshot) {}
