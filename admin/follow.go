@@ -14,12 +14,15 @@ import (
 // every workspace's stored revision with the loaded one and is what makes
 // a lost notice, a dropped connection or a node's downtime harmless.
 //
-// A workspace that is behind is reloaded whole, in one consistent read of
-// the store, and published: its snapshot moves from one committed revision
-// to a later one, never backwards and never to a state no revision had.
+// A workspace that is behind takes the changelog's delta when it can (see
+// followdelta.go for the rule) and is otherwise reloaded whole; either
+// way in one consistent read of the store, and published: its snapshot
+// moves from one committed revision to a later one, never backwards and
+// never to a state no revision had.
 
 // Follow brings a workspace to revision rev or later: it loads a workspace
-// this node has not seen, and reloads one whose loaded revision is older.
+// this node has not seen, and applies the changes since its loaded
+// revision to one that is older, or reloads it (followDelta).
 func (s *Service) Follow(ctx context.Context, ws string, rev int64) error {
 	s.mu.Lock()
 	sp, ok := s.spaces[ws]
@@ -33,10 +36,31 @@ func (s *Service) Follow(ctx context.Context, ws string, rev int64) error {
 	if sp.m != nil && sp.m.ws.Revision >= rev {
 		return nil // this node's own write, or already followed
 	}
+	done, err := s.followDelta(ctx, sp, ws)
+	if done {
+		s.follows.deltas.Add(1)
+		if err != nil {
+			return fmt.Errorf("follow %s to revision %d: %w", ws, rev, err)
+		}
+		return nil
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("follow %s to revision %d: %w", ws, rev, err)
+		}
+		s.log.Warn("follow: the delta read failed; reloading", "workspace", ws, "err", err)
+	}
+	s.follows.reloads.Add(1)
 	if err := s.reload(ctx, sp, ws); err != nil {
 		return fmt.Errorf("follow %s to revision %d: %w", ws, rev, err)
 	}
 	return nil
+}
+
+// FollowCounts returns how many times Follow brought a loaded workspace
+// forward by a delta and by a reload, since the service started.
+func (s *Service) FollowCounts() (deltas, reloads int64) {
+	return s.follows.deltas.Load(), s.follows.reloads.Load()
 }
 
 // Revision returns the revision of a workspace this node has loaded, and

@@ -62,6 +62,9 @@ type Service struct {
 	// replaced, never changed, so Authenticate reads it without a lock.
 	keys  atomic.Pointer[map[string]*APIKey]
 	keyMu sync.Mutex
+
+	// follows counts Follow's deltas and reloads (FollowCounts).
+	follows struct{ deltas, reloads atomic.Int64 }
 }
 
 // space is one workspace served by this process.

@@ -47,6 +47,9 @@ func (s *Snapshot) Update(d Delta) (*Snapshot, error) {
 	ns.members = slices.Clone(s.members)
 	ns.byUser = userIndex{seed: s.byUser.seed, slots: slices.Clone(s.byUser.slots)}
 	from := len(ns.accesses)
+	// The department index is rebuilt only when a member left or changed
+	// departments; members added are appended to it.
+	reindex := len(d.Removed) > 0
 
 	seen := make(map[string]bool, len(d.Members)+len(d.Removed))
 	for _, u := range d.Removed {
@@ -72,6 +75,9 @@ func (s *Snapshot) Update(d Delta) (*Snapshot, error) {
 			h, cm, err := c.compile(&ns, m, ns.hot[mi].idOff)
 			if err != nil {
 				return nil, err
+			}
+			if !slices.Equal(ns.memberDepts(&ns.members[mi]), ns.memberDepts(&cm)) {
+				reindex = true
 			}
 			ns.hot[mi], ns.members[mi] = h, cm
 			continue
@@ -101,9 +107,34 @@ func (s *Snapshot) Update(d Delta) (*Snapshot, error) {
 		}
 	}
 	ns.flattenVectors(from)
-	ns.indexDepartments()
+	if reindex {
+		ns.indexDepartments()
+	} else {
+		ns.appendDepartments(len(s.members))
+	}
 	ns.addEmails(d.Members)
 	return &ns, nil
+}
+
+// appendDepartments adds members first… to the department index that
+// Update copied from the snapshot it updates, copying only the lists of
+// departments that gain members: the result equals indexDepartments'.
+func (s *Snapshot) appendDepartments(first int) {
+	if first == len(s.members) {
+		return
+	}
+	s.deptMembers = slices.Clone(s.deptMembers)
+	copied := make([]bool, len(s.deptMembers))
+	for i := first; i < len(s.members); i++ {
+		for _, d := range s.memberDepts(&s.members[i]) {
+			if !copied[d] {
+				copied[d] = true
+				l := s.deptMembers[d]
+				s.deptMembers[d] = l[:len(l):len(l)] // the next append copies
+			}
+			s.deptMembers[d] = append(s.deptMembers[d], int32(i))
+		}
+	}
 }
 
 // remove makes member i unreachable: an empty id never equals a looked-up

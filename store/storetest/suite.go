@@ -107,6 +107,7 @@ func Run(t *testing.T, h Harness) {
 		{"Follow_OtherNodesChanges", testFollow},
 		{"BulkLoad_RangeEqualsLoad", testBulkLoadEqualsLoad},
 		{"W1_SharedPredefinedGrants", testW1SharedPredefinedGrants},
+		{"Follow_DeltaEqualsFreshLoad", testFollowDeltaEqualsFreshLoad},
 		{"Import_AllOrNothing", testImportAllOrNothing},
 		{"Race_LastRoleRemovals", testRaceLastRole},
 		{"Race_PlanLimit", testRacePlanLimit},

@@ -196,33 +196,40 @@ func (s *Store) Audit(ctx context.Context, ws string, f admin.AuditFilter) ([]ad
 func (s *Store) Changes(ctx context.Context, ws string, after int64, limit int) ([]admin.Change, error) {
 	var out []admin.Change
 	err := s.db.Read(ctx, func(tx Tx) error {
-		rows, err := s.query(ctx, tx, `SELECT revision, time, action, targets, epochs FROM changes WHERE workspace_id = ? AND revision > ? ORDER BY revision LIMIT ?`, ws, after, limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var c admin.Change
-			var t int64
-			var targets, epochs string
-			if err := rows.Scan(&c.Revision, &t, &c.Action, &targets, &epochs); err != nil {
-				return err
-			}
-			c.Time = fromMicros(t)
-			if c.Targets, err = parseStrings(targets); err != nil {
-				return err
-			}
-			if c.Epochs, err = parseStrings(epochs); err != nil {
-				return err
-			}
-			out = append(out, c)
-		}
-		return rows.Err()
+		var err error
+		out, err = s.changes(ctx, tx, ws, after, limit)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("changes of %s: %w", ws, err)
 	}
 	return out, nil
+}
+
+func (s *Store) changes(ctx context.Context, tx Tx, ws string, after int64, limit int) ([]admin.Change, error) {
+	rows, err := s.query(ctx, tx, `SELECT revision, time, action, targets, epochs FROM changes WHERE workspace_id = ? AND revision > ? ORDER BY revision LIMIT ?`, ws, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []admin.Change
+	for rows.Next() {
+		var c admin.Change
+		var t int64
+		var targets, epochs string
+		if err := rows.Scan(&c.Revision, &t, &c.Action, &targets, &epochs); err != nil {
+			return nil, err
+		}
+		c.Time = fromMicros(t)
+		if c.Targets, err = parseStrings(targets); err != nil {
+			return nil, err
+		}
+		if c.Epochs, err = parseStrings(epochs); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }
 
 // AddUsage implements admin.Store.

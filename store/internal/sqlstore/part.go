@@ -1,0 +1,141 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/gatehouse-authz/gatehouse/admin"
+	"github.com/gatehouse-authz/gatehouse/policy"
+)
+
+// ReadPart implements admin.PartReader: in one read transaction, so at
+// one revision, the workspace row and audit head, the changelog rows after
+// after (at most limit+1 of them), and then the rows pick names — the
+// given members, every member holding one of the given roles, those
+// roles at their newest revisions, and every role revision the members
+// read hold. It returns nil when pick refuses.
+func (s *Store) ReadPart(ctx context.Context, ws string, after int64, limit int, pick admin.PartPicker) (*admin.Part, error) {
+	var p *admin.Part
+	err := s.db.Read(ctx, func(tx Tx) error {
+		p = nil
+		q := &sel{one: ws}
+		if err := s.loadWorkspaces(ctx, tx, q, `id = ?`, ws); err != nil {
+			return err
+		}
+		if len(q.sets) == 0 {
+			return notFound(ws)
+		}
+		d := q.sets[0]
+		changes, err := s.changes(ctx, tx, ws, after, limit+1)
+		if err != nil {
+			return err
+		}
+		users, roles, ok := pick(d.Workspace.Revision, changes)
+		if !ok {
+			return nil
+		}
+		p = &admin.Part{Workspace: d.Workspace, AuditHead: d.AuditHead, Changes: changes, Users: users, RoleIDs: roles}
+		usersJSON, rolesJSON := stringsJSON(users), stringsJSON(roles)
+		if len(roles) > 0 {
+			if p.Roles, err = s.rolesIn(ctx, tx, ws, rolesJSON); err != nil {
+				return err
+			}
+		}
+		// Two plain lookups rather than one OR, which planners answer with
+		// a scan of every member.
+		var ids []string
+		seen := map[string]bool{}
+		read := func(query string, args ...any) error {
+			rows, err := s.query(ctx, tx, query, args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				m, err := scanMember(rows)
+				if err != nil {
+					return err
+				}
+				if !seen[m.UserID] {
+					seen[m.UserID] = true
+					p.Members = append(p.Members, m)
+					ids = append(ids, m.UserID)
+				}
+			}
+			return rows.Err()
+		}
+		if len(users) > 0 {
+			if err := read(`SELECT `+memberColumns+` FROM members m WHERE m.workspace_id = ? AND m.user_id IN JSON_STRINGS(?)`, ws, usersJSON); err != nil {
+				return err
+			}
+		}
+		if len(roles) > 0 {
+			if err := read(`SELECT `+memberColumns+` FROM members m WHERE m.workspace_id = ?
+				AND m.user_id IN (SELECT a.user_id FROM assignments a WHERE a.workspace_id = ? AND a.role_id IN JSON_STRINGS(?))`, ws, ws, rolesJSON); err != nil {
+				return err
+			}
+		}
+		slices.SortFunc(p.Members, func(a, b admin.Member) int { return strings.Compare(a.UserID, b.UserID) })
+		slices.Sort(ids)
+		idsJSON := stringsJSON(ids)
+		if len(ids) > 0 {
+			if err := s.fillMembers(ctx, tx, ws, p.Members, idsJSON); err != nil {
+				return err
+			}
+		}
+		rows, err := s.query(ctx, tx, `SELECT `+revisionColumns+` FROM role_revisions rv
+			WHERE rv.workspace_id = ? AND (
+				(rv.role_id IN JSON_STRINGS(?) AND rv.revision = (SELECT r.revision FROM roles r WHERE r.workspace_id = rv.workspace_id AND r.id = rv.role_id))
+				OR EXISTS (SELECT 1 FROM assignments a WHERE a.workspace_id = rv.workspace_id AND a.role_id = rv.role_id AND a.revision = rv.revision
+					AND a.user_id IN JSON_STRINGS(?)))
+			ORDER BY role_id, revision`, ws, rolesJSON, idsJSON)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			rv, err := scanRevision(rows)
+			if err != nil {
+				return err
+			}
+			p.Revisions = append(p.Revisions, rv)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read part of %s: %w", ws, err)
+	}
+	if p == nil {
+		return nil, nil
+	}
+	return p, nil
+}
+
+// rolesIn reads the roles listed in ids (a JSON array) at their newest
+// revisions, with their grants.
+func (s *Store) rolesIn(ctx context.Context, tx Tx, ws, ids string) ([]admin.Role, error) {
+	rows, err := s.query(ctx, tx, `SELECT r.id, r.name, r.description, r.audience, r.predefined, r.is_default, r.revision, r.created_at, r.updated_at, rv.grants
+		FROM roles r JOIN role_revisions rv ON rv.workspace_id = r.workspace_id AND rv.role_id = r.id AND rv.revision = r.revision
+		WHERE r.workspace_id = ? AND r.id IN JSON_STRINGS(?) ORDER BY r.id`, ws, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []admin.Role
+	for rows.Next() {
+		var r admin.Role
+		var aud, grants string
+		var created, updated int64
+		if err := rows.Scan(&r.ID, &r.Name, &r.Description, &aud, &r.Predefined, &r.Default, &r.Revision, &created, &updated, &grants); err != nil {
+			return nil, err
+		}
+		r.Audience, r.CreatedAt, r.UpdatedAt = policy.Audience(aud), fromMicros(created), fromMicros(updated)
+		if r.Grants, r.When, err = parseRoleGrants(grants); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
