@@ -500,8 +500,6 @@ func (s *Snapshot) deptIDs(ds []int32) []string {
 
 func (r RoleRef) String() string { return r.RoleID + "@" + strconv.FormatInt(r.Revision, 10) }
 
-// pointRoleVectors points each compiled role's vector into roleLevels, so
-// that the check path reads one flat array.
 // sharedLevels holds role level arrays node-wide by content: workspaces
 // whose roles are the same (every workspace starts with the predefined
 // roles, most never edit them) share one array instead of a few
@@ -535,6 +533,8 @@ func internLevels(l []Level) []Level {
 	return l
 }
 
+// pointRoleVectors points each compiled role's vector into roleLevels, so
+// that the check path reads one flat array.
 func (s *Snapshot) pointRoleVectors() {
 	for i := range s.roles {
 		lo, hi := (i+1)*s.stride, (i+2)*s.stride
