@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"strings"
 
 	"github.com/pressly/goose/v3"
 	sqlite3 "modernc.org/sqlite"
@@ -68,9 +69,26 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	s.Store = sqlstore.New(sqlstore.SQL{Writer: write, Reader: read}, sqlstore.Dialect{
 		JSONStrings:       "SELECT value FROM json_each(?)",
+		JSONRows:          jsonRows,
 		IsUniqueViolation: isUniqueViolation,
 	})
 	return s, nil
+}
+
+// jsonRows implements sqlstore.Dialect.JSONRows with json_each: column i
+// is element i of each array, typed by SQLite's json_extract (a JSON
+// boolean reads as 0 or 1, as database/sql stores a Go bool).
+func jsonRows(cols []sqlstore.Column) string {
+	var b strings.Builder
+	b.WriteString("(SELECT ")
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "json_extract(value, '$[%d]') AS %s", i, c.Name)
+	}
+	b.WriteString(" FROM json_each(?))")
+	return b.String()
 }
 
 // Migrate applies the embedded migrations to db.
