@@ -39,19 +39,29 @@ type Store struct {
 // first: none when the schema was already the newest.
 func (s *Store) Applied() []int64 { return s.applied }
 
+// writerCacheKiB is the page cache of the writing connection.
+const writerCacheKiB = 64 << 10
+
 // Open opens (creating if needed) the database at path and migrates it to
 // the newest schema.
 func Open(ctx context.Context, path string) (*Store, error) {
-	dsn := func(lock string) string {
+	dsn := func(lock string, pragmas ...string) string {
 		q := url.Values{}
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "busy_timeout(10000)")
 		q.Add("_pragma", "foreign_keys(1)")
 		q.Add("_pragma", "synchronous(NORMAL)")
+		for _, p := range pragmas {
+			q.Add("_pragma", p)
+		}
 		q.Set("_txlock", lock)
 		return "file:" + path + "?" + q.Encode()
 	}
-	write, err := sql.Open("sqlite", dsn("immediate"))
+	// The one writer keeps a larger page cache than SQLite's 2 MiB: a
+	// bulk write (a 10,000-member import) touches the pages of every
+	// index of the member, assignment and audit tables, and with the
+	// default it read most of them back from the file each time.
+	write, err := sql.Open("sqlite", dsn("immediate", fmt.Sprintf("cache_size(-%d)", writerCacheKiB)))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
