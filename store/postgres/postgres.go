@@ -101,7 +101,8 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*Store, error) {
 }
 
 // jsonRows implements sqlstore.Dialect.JSONRows with
-// json_array_elements: column i is element i of each array, as text cast
+// jsonb_array_elements (parsed once: ->> on json would parse each element
+// again for every column): column i is element i of each array, as text cast
 // to the column's type.
 func jsonRows(cols []sqlstore.Column) string {
 	var b strings.Builder
@@ -112,7 +113,7 @@ func jsonRows(cols []sqlstore.Column) string {
 		}
 		fmt.Fprintf(&b, "(e->>%d)::%s AS %s", i, c.Type, c.Name)
 	}
-	b.WriteString(" FROM json_array_elements(?::json) AS e)")
+	b.WriteString(" FROM jsonb_array_elements(?::jsonb) AS e)")
 	return b.String()
 }
 
