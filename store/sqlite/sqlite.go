@@ -80,10 +80,18 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	s.Store = sqlstore.New(sqlstore.SQL{Writer: write, Reader: read}, sqlstore.Dialect{
 		JSONStrings:       "SELECT value FROM json_each(?)",
 		JSONRows:          jsonRows,
+		MaxParams:         maxParams,
 		IsUniqueViolation: isUniqueViolation,
 	})
 	return s, nil
 }
+
+// maxParams keeps bulk writes' statements under SQLite's limit of 32,766
+// bound parameters. Binding beat json_each with json_extract (which turns
+// every row's array back into text and parses it again): 10,000 audit
+// rows in ~80 ms against ~150 ms, 10,000 member rows in ~40 ms against
+// ~67 ms (BenchmarkImport, statement times).
+const maxParams = 32_000
 
 // jsonRows implements sqlstore.Dialect.JSONRows with json_each: column i
 // is element i of each array, typed by SQLite's json_extract (a JSON

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/gatehouse-authz/gatehouse/admin"
@@ -14,16 +15,60 @@ type Column struct{ Name, Type string }
 
 // A Commit writes its member rows, their department links, their
 // assignments and its audit entries set-based: one statement per table
-// for a whole run of such ops, with the rows bound as one JSON array of
-// arrays (a parameter of any length, parsed by the database), instead of
-// one statement per row. A bulk import of 10,000 members is then a handful
+// for a whole run of such ops (PostgreSQL: the rows bound as one JSON
+// array of arrays, a parameter of any length parsed by the database;
+// SQLite: VALUES lists of bound parameters, as many rows per statement as
+// its parameter limit allows), instead of one statement per row. A bulk import of 10,000 members is then a handful
 // of statements, which matters most on PostgreSQL where each statement is
 // a round trip.
 
-// jsonRows is the FROM item, aliased r, yielding the rows of the JSON
-// array of arrays bound at its one "?", with cols as its columns.
-func (s *Store) jsonRows(cols ...Column) string {
-	return s.d.JSONRows(cols) + " AS r"
+// execRows runs query once for rows, or once per chunk of them: ROWS in
+// query is the FROM item, aliased r, that yields them with cols as its
+// columns, and the one "?" before it is the workspace. With the dialect's
+// MaxParams the rows are bound as parameters of a VALUES list, as many
+// rows per statement as fit; otherwise as one JSON array of arrays
+// through its JSONRows.
+func (s *Store) execRows(ctx context.Context, tx Tx, query string, ws string, cols []Column, rows [][]any) error {
+	if s.d.MaxParams == 0 {
+		_, err := s.exec(ctx, tx, strings.Replace(query, "ROWS", s.d.JSONRows(cols)+" AS r", 1), ws, rowsJSON(rows))
+		return err
+	}
+	per := max(1, (s.d.MaxParams-1)/len(cols))
+	for start := 0; start < len(rows); start += per {
+		chunk := rows[start:min(start+per, len(rows))]
+		args := make([]any, 0, 1+len(chunk)*len(cols))
+		args = append(args, ws)
+		for _, r := range chunk {
+			args = append(args, r...)
+		}
+		if _, err := s.exec(ctx, tx, strings.Replace(query, "ROWS", valuesRows(cols, len(chunk))+" AS r", 1), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// valuesRows is a subquery yielding n rows of bound parameters with cols
+// as its columns (a VALUES list names them column1, column2, …).
+func valuesRows(cols []Column, n int) string {
+	var b strings.Builder
+	b.WriteString("(SELECT ")
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "column%d AS %s", i+1, c.Name)
+	}
+	b.WriteString(" FROM (VALUES ")
+	row := "(" + strings.Repeat("?, ", len(cols)-1) + "?)"
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	b.WriteString("))")
+	return b.String()
 }
 
 // rowsJSON marshals rows (each a slice of strings, int64s and bools) as
@@ -129,11 +174,11 @@ func (s *Store) flush(ctx context.Context, tx Tx, ws string, r *memberRun) error
 			}
 		}
 		// WHERE true: SQLite needs it to parse an upsert's SELECT.
-		if _, err := s.exec(ctx, tx, `INSERT INTO members (workspace_id, user_id, name, email, kind, owner, grants, epoch, created_at, updated_at, grant_expiry)
-			SELECT ?, `+names(memberCols)+` FROM `+s.jsonRows(memberCols...)+` WHERE true
+		if err := s.execRows(ctx, tx, `INSERT INTO members (workspace_id, user_id, name, email, kind, owner, grants, epoch, created_at, updated_at, grant_expiry)
+			SELECT ?, `+names(memberCols)+` FROM ROWS WHERE true
 			ON CONFLICT (workspace_id, user_id) DO UPDATE SET name = excluded.name, email = excluded.email, kind = excluded.kind,
 				owner = excluded.owner, grants = excluded.grants, epoch = excluded.epoch, updated_at = excluded.updated_at, grant_expiry = excluded.grant_expiry`,
-			ws, rowsJSON(rows)); err != nil {
+			ws, memberCols, rows); err != nil {
 			return err
 		}
 		if _, err := s.exec(ctx, tx, `DELETE FROM member_departments WHERE workspace_id = ? AND user_id IN JSON_STRINGS(?)`,
@@ -141,9 +186,9 @@ func (s *Store) flush(ctx context.Context, tx Tx, ws string, r *memberRun) error
 			return err
 		}
 		if len(links) > 0 {
-			if _, err := s.exec(ctx, tx, `INSERT INTO member_departments (workspace_id, user_id, department_id)
-				SELECT ?, `+names(linkCols)+` FROM `+s.jsonRows(linkCols...),
-				ws, rowsJSON(links)); err != nil {
+			if err := s.execRows(ctx, tx, `INSERT INTO member_departments (workspace_id, user_id, department_id)
+				SELECT ?, `+names(linkCols)+` FROM ROWS`,
+				ws, linkCols, links); err != nil {
 				return err
 			}
 		}
@@ -158,17 +203,17 @@ func (s *Store) flush(ctx context.Context, tx Tx, ws string, r *memberRun) error
 		puts = append(puts, []any{w.user, a.RoleID, a.Revision, micros(a.AssignedAt), a.AssignedBy, micros(a.ExpiresAt)})
 	}
 	if len(dels) > 0 {
-		if _, err := s.exec(ctx, tx, `DELETE FROM assignments WHERE workspace_id = ? AND (user_id, role_id) IN
-			(SELECT `+names(unassignCols)+` FROM `+s.jsonRows(unassignCols...)+`)`, ws, rowsJSON(dels)); err != nil {
+		if err := s.execRows(ctx, tx, `DELETE FROM assignments WHERE workspace_id = ? AND (user_id, role_id) IN
+			(SELECT `+names(unassignCols)+` FROM ROWS)`, ws, unassignCols, dels); err != nil {
 			return err
 		}
 	}
 	if len(puts) > 0 {
-		if _, err := s.exec(ctx, tx, `INSERT INTO assignments (workspace_id, user_id, role_id, revision, assigned_at, assigned_by, expires_at)
-			SELECT ?, `+names(assignCols)+` FROM `+s.jsonRows(assignCols...)+` WHERE true
+		if err := s.execRows(ctx, tx, `INSERT INTO assignments (workspace_id, user_id, role_id, revision, assigned_at, assigned_by, expires_at)
+			SELECT ?, `+names(assignCols)+` FROM ROWS WHERE true
 			ON CONFLICT (workspace_id, user_id, role_id) DO UPDATE SET revision = excluded.revision,
 				assigned_at = excluded.assigned_at, assigned_by = excluded.assigned_by, expires_at = excluded.expires_at`,
-			ws, rowsJSON(puts)); err != nil {
+			ws, assignCols, puts); err != nil {
 			return err
 		}
 	}
@@ -190,8 +235,7 @@ func (s *Store) putAudit(ctx context.Context, tx Tx, ws string, entries []admin.
 		rows[i] = []any{e.Seq, micros(e.Time), e.Revision, e.Actor, e.ActorName, e.Action, e.Target,
 			string(e.Before), string(e.After), reason, e.KeyID, e.PrevHash, e.Hash}
 	}
-	_, err := s.exec(ctx, tx, `INSERT INTO audit (workspace_id, seq, time, revision, actor, actor_name, action, target, before, after, reason, key_id, prev_hash, hash)
-		SELECT ?, `+names(auditCols)+` FROM `+s.jsonRows(auditCols...),
-		ws, rowsJSON(rows))
-	return err
+	return s.execRows(ctx, tx, `INSERT INTO audit (workspace_id, seq, time, revision, actor, actor_name, action, target, before, after, reason, key_id, prev_hash, hash)
+		SELECT ?, `+names(auditCols)+` FROM ROWS`,
+		ws, auditCols, rows)
 }

@@ -60,6 +60,11 @@ type Dialect struct {
 	// "?" (element i of each array is column i): how a Commit writes many
 	// rows in one statement.
 	JSONRows func(cols []Column) string
+	// MaxParams, when set, makes bulk writes bind rows as parameters of
+	// VALUES lists of at most this many parameters per statement instead
+	// of going through JSONRows: SQLite, whose JSON functions cost more
+	// than binding.
+	MaxParams int
 	// IsUniqueViolation reports a primary-key or unique violation.
 	IsUniqueViolation func(error) bool
 	// Notify, when set, is a statement run last in every Commit's
