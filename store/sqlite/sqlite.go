@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
-	"strings"
 
 	"github.com/pressly/goose/v3"
 	sqlite3 "modernc.org/sqlite"
@@ -79,7 +78,6 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	s.Store = sqlstore.New(sqlstore.SQL{Writer: write, Reader: read}, sqlstore.Dialect{
 		JSONStrings:       "SELECT value FROM json_each(?)",
-		JSONRows:          jsonRows,
 		MaxParams:         maxParams,
 		IsUniqueViolation: isUniqueViolation,
 	})
@@ -87,27 +85,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 }
 
 // maxParams keeps bulk writes' statements under SQLite's limit of 32,766
-// bound parameters. Binding beat json_each with json_extract (which turns
-// every row's array back into text and parses it again): 10,000 audit
-// rows in ~80 ms against ~150 ms, 10,000 member rows in ~40 ms against
-// ~67 ms (BenchmarkImport, statement times).
+// bound parameters. Binding beat json_each with json_extract, tried as
+// this store's JSONRows (it turns every row's array back into text and
+// parses it again): 10,000 audit rows in ~80 ms against ~150 ms, 10,000
+// member rows in ~40 ms against ~67 ms (BenchmarkImport, statement times).
 const maxParams = 32_000
-
-// jsonRows implements sqlstore.Dialect.JSONRows with json_each: column i
-// is element i of each array, typed by SQLite's json_extract (a JSON
-// boolean reads as 0 or 1, as database/sql stores a Go bool).
-func jsonRows(cols []sqlstore.Column) string {
-	var b strings.Builder
-	b.WriteString("(SELECT ")
-	for i, c := range cols {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "json_extract(value, '$[%d]') AS %s", i, c.Name)
-	}
-	b.WriteString(" FROM json_each(?))")
-	return b.String()
-}
 
 // Migrate applies the embedded migrations to db.
 func Migrate(ctx context.Context, db *sql.DB) error {

@@ -58,7 +58,7 @@ type Dialect struct {
 	// JSONRows returns a parenthesized subquery yielding, with cols as
 	// its columns, the rows of a JSON array of arrays bound at its one
 	// "?" (element i of each array is column i): how a Commit writes many
-	// rows in one statement.
+	// rows in one statement. Needed unless MaxParams is set.
 	JSONRows func(cols []Column) string
 	// MaxParams, when set, makes bulk writes bind rows as parameters of
 	// VALUES lists of at most this many parameters per statement instead
