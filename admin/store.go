@@ -164,7 +164,10 @@ type AuditFilter struct {
 }
 
 // Op is one write of a Commit. The concrete types below are the whole set;
-// stores switch on them.
+// stores switch on them. A store may write a run of consecutive
+// PutMember, PutAssignment and DeleteAssignment ops set-based (store/
+// internal/sqlstore does: one statement per table), as long as the result
+// is what applying them one by one, in order, would give.
 type Op interface{ op() }
 
 // PutWorkspace updates the workspace row's name and plan (creating it when

@@ -61,6 +61,13 @@ func BenchmarkApplyEdit(b *testing.B) {
 	storetest.BenchApplyEdit(b, svc, populated.eng, w.State.Workspace, w.State.Catalog.Permissions()[0].Key)
 }
 
+// BenchmarkImport: member imports of admin.MaxImport new members per
+// call into crm-medium, each with a department and one or two roles.
+func BenchmarkImport(b *testing.B) {
+	_, svc, w := crmMedium(b)
+	storetest.BenchImport(b, svc, w)
+}
+
 // BenchmarkUpsert: single-member upserts into crm-medium, one transaction
 // each.
 func BenchmarkUpsert(b *testing.B) {

@@ -94,9 +94,27 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*Store, error) {
 	return &Store{pool: pool, locks: locks, channel: channel, applied: applied, Store: sqlstore.New(pgDB{pool}, sqlstore.Dialect{
 		Placeholder:       func(n int) string { return fmt.Sprintf("$%d", n) },
 		JSONStrings:       "SELECT json_array_elements_text(?::json)",
+		JSONRows:          jsonRows,
 		IsUniqueViolation: isUniqueViolation,
 		Notify:            "SELECT pg_notify(" + quoteLiteral(channel) + ", ?)",
 	})}, nil
+}
+
+// jsonRows implements sqlstore.Dialect.JSONRows with
+// jsonb_array_elements (parsed once: ->> on json would parse each element
+// again for every column): column i is element i of each array, as text cast
+// to the column's type.
+func jsonRows(cols []sqlstore.Column) string {
+	var b strings.Builder
+	b.WriteString("(SELECT ")
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "(e->>%d)::%s AS %s", i, c.Type, c.Name)
+	}
+	b.WriteString(" FROM jsonb_array_elements(?::jsonb) AS e)")
+	return b.String()
 }
 
 // quoteLiteral quotes s as an SQL string literal.

@@ -177,3 +177,57 @@ func BenchExpire(b *testing.B, svc *admin.Service, eng *engine.Engine, ws, user 
 		b.Fatal("no snapshot")
 	}
 }
+
+// ImportBatch returns admin.MaxImport new members for workspace w, with
+// ids unique to call n of the process (prefix tells benchmarks apart),
+// each in one of the workload's departments and holding one or two of its
+// internal roles, as a platform syncing its users sends them.
+func ImportBatch(w *workload.Workload, prefix string, n int) []admin.MemberInput {
+	var roles []string
+	for _, r := range w.State.Roles {
+		if r.Audience == policy.Internal {
+			roles = append(roles, r.RoleID)
+		}
+	}
+	in := make([]admin.MemberInput, admin.MaxImport)
+	for i := range in {
+		m := admin.MemberInput{
+			UserID:        fmt.Sprintf("%s-%d-%d", prefix, n, i),
+			Name:          fmt.Sprintf("Imported %d", i),
+			DepartmentIDs: []string{w.State.Departments[i%len(w.State.Departments)].ID},
+			RoleIDs:       []string{roles[i%len(roles)]},
+		}
+		if i%2 == 1 {
+			m.RoleIDs = append(m.RoleIDs, roles[(i+1)%len(roles)])
+		}
+		in[i] = m
+	}
+	return in
+}
+
+// BenchImport measures importing admin.MaxImport new members per call
+// through admin.Service.ImportMembers (validation, one commit, the
+// snapshot published), into the workspace of w; it reports members per
+// second. Every call adds 10,000 members to the workspace.
+func BenchImport(b *testing.B, svc *admin.Service, w *workload.Workload) {
+	ctx := context.Background()
+	prefix := fmt.Sprintf("imp%d", time.Now().UnixNano())
+	n := 0
+	var spent time.Duration
+	for b.Loop() {
+		n++
+		b.StopTimer()
+		batch := ImportBatch(w, prefix, n)
+		b.StartTimer()
+		start := time.Now()
+		if _, err := svc.ImportMembers(ctx, w.State.Workspace, admin.Write{Reason: "benchmark"}, batch); err != nil {
+			b.Fatal(err)
+		}
+		spent += time.Since(start)
+	}
+	m, err := svc.Member(ctx, w.State.Workspace, admin.Actor{}, fmt.Sprintf("%s-%d-%d", prefix, n, admin.MaxImport-1))
+	if err != nil || len(m.Roles) != 2 || len(m.DepartmentIDs) != 1 {
+		b.Fatalf("the last imported member: %+v, %v", m, err)
+	}
+	b.ReportMetric(float64(n*admin.MaxImport)/spent.Seconds(), "members/s")
+}

@@ -38,6 +38,8 @@ func Run(t *testing.T, h Harness) {
 		name string
 		fn   func(t *testing.T, h Harness)
 	}{
+		{"Commit_AllOrNothing", testCommitContract},
+		{"Commit_OpsActInOrder", testCommitOpsInOrder},
 		{"W1_Isolation", testW1Isolation},
 		{"X2_KeysHashedAuditedRevocable", testX2Keys},
 		{"Secrets_OneValuePerName", testSecrets},

@@ -17,8 +17,22 @@ func (s *Store) Commit(ctx context.Context, c *admin.Commit) error {
 		if err := s.advance(ctx, tx, c); err != nil {
 			return err
 		}
+		var run memberRun
 		for _, op := range c.Ops {
+			if run.add(op) {
+				continue
+			}
+			if !run.empty() {
+				if err := s.flush(ctx, tx, c.Workspace, &run); err != nil {
+					return err
+				}
+			}
 			if err := s.apply(ctx, tx, c, op); err != nil {
+				return err
+			}
+		}
+		if !run.empty() {
+			if err := s.flush(ctx, tx, c.Workspace, &run); err != nil {
 				return err
 			}
 		}
@@ -29,17 +43,8 @@ func (s *Store) Commit(ctx context.Context, c *admin.Commit) error {
 				return err
 			}
 		}
-		for _, e := range c.Audit {
-			reason := e.Reason
-			if shared != "" {
-				reason = "" // read from audit_reasons
-			}
-			if _, err := s.exec(ctx, tx, `INSERT INTO audit (workspace_id, seq, time, revision, actor, actor_name, action, target, before, after, reason, key_id, prev_hash, hash)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				c.Workspace, e.Seq, micros(e.Time), e.Revision, e.Actor, e.ActorName, e.Action, e.Target,
-				string(e.Before), string(e.After), reason, e.KeyID, e.PrevHash, e.Hash); err != nil {
-				return err
-			}
+		if err := s.putAudit(ctx, tx, c.Workspace, c.Audit, shared != ""); err != nil {
+			return err
 		}
 		ch := c.Change
 		if _, err := s.exec(ctx, tx, `INSERT INTO changes (workspace_id, revision, time, action, targets, epochs) VALUES (?, ?, ?, ?, ?, ?)`,

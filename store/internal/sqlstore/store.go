@@ -55,6 +55,16 @@ type Dialect struct {
 	// JSONStrings is a subquery yielding the strings of a JSON array bound
 	// at the placeholder "?", for IN lists of any length.
 	JSONStrings string
+	// JSONRows returns a parenthesized subquery yielding, with cols as
+	// its columns, the rows of a JSON array of arrays bound at its one
+	// "?" (element i of each array is column i): how a Commit writes many
+	// rows in one statement. Needed unless MaxParams is set.
+	JSONRows func(cols []Column) string
+	// MaxParams, when set, makes bulk writes bind rows as parameters of
+	// VALUES lists of at most this many parameters per statement instead
+	// of going through JSONRows: SQLite, whose JSON functions cost more
+	// than binding.
+	MaxParams int
 	// IsUniqueViolation reports a primary-key or unique violation.
 	IsUniqueViolation func(error) bool
 	// Notify, when set, is a statement run last in every Commit's
