@@ -2,6 +2,7 @@ package stress
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"math/rand/v2"
 	"slices"
@@ -301,6 +302,10 @@ func (c *checker) checkMembers(s *state) {
 				h.rep.fail("R6 members hold existing revisions", "%s at revision %d: %s holds %s@%d, newest %d", ws, rev, u, a.RoleID, a.Revision, r.Revision)
 			}
 		}
+		if !s.permanent(&m) {
+			h.rep.fail("M2 every member keeps a role at every future instant (T1)", "%s at revision %d: every role of %s member %s expires, and the default role is not for %s members: %v (audit since revision %d: %s)",
+				ws, rev, m.Kind, u, m.Kind, m.Roles, c.prevRev(), c.auditOf(s, "member:"+u))
+		}
 		for _, d := range m.DepartmentIDs {
 			if !depts[d] {
 				h.rep.fail("members are in existing departments", "%s at revision %d: %s is in missing department %s", ws, rev, u, d)
@@ -466,4 +471,63 @@ func (c *checker) checkSoD(s *state) {
 			c.h.rep.fail("S2 no member breaks a SoD rule without an exception", "%s at revision %d: %s holds %v of rule %s", c.ws, s.rev, m.UserID, held, r.ID)
 		}
 	}
+}
+
+// permanent reports whether member m holds a role that never expires, of
+// its own or through a department, or is of the default role's kind: a
+// member whose every role expires falls back to the default role (M4),
+// so M2 and M6 hold after every expiry only then.
+func (s *state) permanent(m *admin.Member) bool {
+	for _, r := range s.d.Roles {
+		if r.Default && r.Audience == m.Kind {
+			return true
+		}
+	}
+	for _, a := range m.Roles {
+		if a.ExpiresAt.IsZero() {
+			return true
+		}
+	}
+	byID := map[string]*admin.Department{}
+	for i := range s.d.Departments {
+		byID[s.d.Departments[i].ID] = &s.d.Departments[i]
+	}
+	for _, id := range m.DepartmentIDs {
+		for d, own := byID[id], true; d != nil; d, own = byID[d.ParentID], false {
+			if own || d.IncludeSubdepartments {
+				for _, a := range d.Roles {
+					if a.ExpiresAt.IsZero() {
+						return true
+					}
+				}
+			}
+			if d.ParentID == "" {
+				break
+			}
+		}
+	}
+	return false
+}
+
+func (c *checker) prevRev() int64 {
+	if c.prev == nil {
+		return 0
+	}
+	return c.prev.rev
+}
+
+// auditOf lists the audit entries on target after the previous state
+// checked, up to s: what a failure report needs to say how it came about.
+func (c *checker) auditOf(s *state, target string) string {
+	es, err := c.h.nodes[0].Store.Audit(c.h.ctx, c.ws, admin.AuditFilter{Limit: 100000})
+	if err != nil {
+		return err.Error()
+	}
+	var b strings.Builder
+	for _, e := range es {
+		if e.Revision > c.prevRev()-20 && e.Revision <= s.rev && e.Target == target {
+			fmt.Fprintf(&b, "\n\t\t%d %s %s by %s before=%s after=%s", e.Revision, e.Action, e.Target, e.Actor, e.Before, e.After)
+		}
+	}
+	return b.String()
 }

@@ -199,6 +199,42 @@ func testM9T1DepartmentRoleExpiry(t *testing.T, h Harness) {
 	}
 }
 
+// testM2T1MoveOntoExpiringDepartmentRoles: a client member holding its
+// role only through a department cannot move to a department whose
+// client role expires, nor lose the department: the default role is not
+// for clients, so at the instant it would hold nothing (M2, M6, T1).
+// Nothing is written by the refused moves.
+func testM2T1MoveOntoExpiringDepartmentRoles(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	e.workspace("w", admin.PlanProfessional)
+	for _, d := range []admin.Department{{ID: "north", Name: "North"}, {ID: "south", Name: "South"}} {
+		_, _, err := e.svc.PutDepartment(e.ctx, "w", admin.Write{}, d)
+		must(t, err)
+	}
+	portal := e.role("w", "Portal", policy.Client, policy.Grants{"contacts_view": own})
+	must(t, e.deptRoles("w", "north", admin.DepartmentRolesInput{RoleIDs: []string{portal.ID}}))
+	must(t, e.deptRoles("w", "south", admin.DepartmentRolesInput{RoleIDs: []string{portal.ID},
+		ExpiresAt: map[string]time.Time{portal.ID: e.clock.peek().Add(time.Hour)}}))
+	e.member("w", admin.MemberInput{UserID: "cli", Kind: policy.Client, DepartmentIDs: []string{"north"}, RoleIDs: []string{portal.ID}})
+	_, err := e.svc.RemoveRoleMember(e.ctx, "w", admin.Write{}, portal.ID, "cli")
+	must(t, err)
+	if m := e.getMember("w", "cli"); len(m.Roles) != 0 || len(m.DepartmentRoles) != 1 {
+		t.Fatalf("cli holds own %+v, through departments %+v; want Portal through north alone", m.Roles, m.DepartmentRoles)
+	}
+	rev := e.revision("w")
+	for name, depts := range map[string][]string{"to the expiring department": {"south"}, "out of every department": nil} {
+		_, _, err := e.svc.UpsertMember(e.ctx, "w", admin.Write{}, admin.MemberInput{UserID: "cli", Kind: policy.Client, DepartmentIDs: depts})
+		if policy.ErrorCode(err) != policy.CodeLastRole {
+			t.Errorf("cli moved %s: %v, want last_role", name, err)
+		}
+	}
+	if e.revision("w") != rev {
+		t.Error("a refused move committed")
+	}
+	// Both departments together keep a permanent role: allowed.
+	e.member("w", admin.MemberInput{UserID: "cli", Kind: policy.Client, DepartmentIDs: []string{"north", "south"}})
+}
+
 // testM9X3aDepartmentRoleIsAGrant: giving a department a role is a grant
 // to every member it reaches (X3a): each must be in the actor's span and
 // the role within the actor's own levels.
