@@ -69,6 +69,28 @@ func (m *Member) live(now time.Time) *Member {
 	return c
 }
 
+// droppedExpired reports whether a write takes from old an entry that
+// had expired but whose expiry was not committed yet. Live levels do not
+// change (the entry no longer counted), yet the expiry that would have
+// moved the epoch (T2, A1) now never will: the write moves it instead,
+// or a session issued while the entry counted would stay current.
+func droppedExpired(old, m *Member, now time.Time) bool {
+	if !old.hasExpiredAt(now) {
+		return false
+	}
+	for _, a := range old.Roles {
+		if expired(a.ExpiresAt, now) && !slices.ContainsFunc(m.Roles, func(b Assignment) bool { return b.RoleID == a.RoleID && b.ExpiresAt.Equal(a.ExpiresAt) }) {
+			return true
+		}
+	}
+	for k, at := range old.GrantExpiry {
+		if expired(at, now) && !m.GrantExpiry[k].Equal(at) {
+			return true
+		}
+	}
+	return false
+}
+
 func (m *Member) hasExpiredAt(now time.Time) bool {
 	next := m.nextExpiry()
 	return !next.IsZero() && !now.Before(next)

@@ -352,7 +352,7 @@ func (c *checker) checkMembers(s *state) {
 			was, is := c.prev.levelsOf(u), s.levelsOf(u)
 			for _, k := range slices.Sorted(maps.Keys(is)) {
 				if l, ok := was[k]; ok && l != is[k] {
-					h.rep.fail("A1 epochs move with permissions", "%s: %s's %s went %s → %s between revisions %d and %d, epoch stayed %d", ws, u, k, l, is[k], c.prev.rev, rev, m.Epoch)
+					h.rep.fail("A1 epochs move with permissions", "%s: %s's %s went %s → %s between revisions %d and %d, epoch stayed %d (audit: %s)", ws, u, k, l, is[k], c.prev.rev, rev, m.Epoch, c.auditOf(s, "member:"+u))
 					break
 				}
 			}
@@ -468,7 +468,7 @@ func (c *checker) checkSoD(s *state) {
 			if i := slices.IndexFunc(r.Exceptions, func(e admin.SoDException) bool { return e.UserID == m.UserID }); i >= 0 && r.Exceptions[i].ActiveAt(now) {
 				continue
 			}
-			c.h.rep.fail("S2 no member breaks a SoD rule without an exception", "%s at revision %d: %s holds %v of rule %s", c.ws, s.rev, m.UserID, held, r.ID)
+			c.h.rep.fail("S2 no member breaks a SoD rule without an exception", "%s at revision %d: %s holds %v of rule %s (audit since revision %d: %s)", c.ws, s.rev, m.UserID, held, r.ID, c.prevRev(), c.auditOf(s, "member:"+m.UserID))
 		}
 	}
 }
@@ -525,7 +525,7 @@ func (c *checker) auditOf(s *state, target string) string {
 	}
 	var b strings.Builder
 	for _, e := range es {
-		if e.Revision > c.prevRev()-20 && e.Revision <= s.rev && e.Target == target {
+		if e.Revision > c.prevRev()-20 && e.Revision <= s.rev && (e.Target == target || e.Revision > c.prevRev()) {
 			fmt.Fprintf(&b, "\n\t\t%d %s %s by %s before=%s after=%s", e.Revision, e.Action, e.Target, e.Actor, e.Before, e.After)
 		}
 	}

@@ -276,8 +276,10 @@ func (w *writer) deleteRole(ws string) outcome {
 		to = w.role(ws).ID
 	}
 	_, err := w.api.DeleteRole(w.h.ctx, ws, r.ID, to)
+	// last_role: a client whose one permanent role goes, its others
+	// expiring (T1).
 	return outcome{err: err, allowed: codes{policy.CodeNotFound, policy.CodeRoleProtected, policy.CodeRoleInUse, policy.CodeAudienceMismatch,
-		policy.CodeInvalidArgument, policy.CodeDependencyViolation}}
+		policy.CodeInvalidArgument, policy.CodeDependencyViolation, policy.CodeLastRole}}
 }
 
 func (w *writer) restoreRole(ws string) outcome {

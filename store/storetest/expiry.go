@@ -267,3 +267,37 @@ func testT3ExtensionIsAGrant(t *testing.T, h Harness) {
 	_, err = e.svc.AddRoleMembers(e.ctx, "w", as("hana"), w.lite.ID, []string{"hana"})
 	must(t, err) // Lite reaches nothing hana does not reach already (X3a.3)
 }
+
+// testA1T2WriteTakingExpiredAccess: a write that takes away a role or a
+// direct grant whose instant has passed, before system committed its
+// expiry, moves the member's epoch as that expiry would have (T2, A1):
+// live levels do not change, but the expiry will now never be committed,
+// and a session issued while the access counted must not stay current.
+func testA1T2WriteTakingExpiredAccess(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	e.workspace("w", admin.PlanProfessional)
+	rep := e.role("w", "Rep", policy.Internal, policy.Grants{"deals_view": all})
+	e.member("w", admin.MemberInput{UserID: "ana"})
+	e.member("w", admin.MemberInput{UserID: "ben"})
+	at := e.clock.peek().Add(time.Hour)
+	_, err := e.svc.AddRoleMembersUntil(e.ctx, "w", admin.Write{}, rep.ID, []string{"ana"}, at)
+	must(t, err)
+	_, _, _, err = e.svc.SetDirectGrantsUntil(e.ctx, "w", admin.Write{}, "ben", policy.Grants{"contacts_view": all}, map[string]time.Time{"contacts_view": at})
+	must(t, err)
+	e.clock.advance(time.Hour + time.Second)
+	before := e.epochs("w", "ana", "ben")
+	_, err = e.svc.RemoveRoleMember(e.ctx, "w", admin.Write{}, rep.ID, "ana")
+	must(t, err)
+	_, _, _, err = e.svc.SetDirectGrantsUntil(e.ctx, "w", admin.Write{}, "ben", policy.Grants{}, nil)
+	must(t, err)
+	if got := moved(before, e.epochs("w", "ana", "ben")); got != "ana,ben" {
+		t.Errorf("epochs moved for %q, want ana,ben: taking expired access whose expiry was not committed moves the epoch (A1, T2)", got)
+	}
+	// Nothing is left for system to commit.
+	rev := e.revision("w")
+	_, err = e.svc.ExpireDue(e.ctx, "w")
+	must(t, err)
+	if e.revision("w") != rev {
+		t.Errorf("ExpireDue committed after the writes took the expired access")
+	}
+}
