@@ -142,6 +142,9 @@ func testS2SoDRefusesEveryPath(t *testing.T, h Harness) {
 	must(t, err)
 	yes := true
 	no := false
+	// An owner is bound by no rule (W4): holding both sides is allowed
+	// until it stops being an owner.
+	e.member("w", admin.MemberInput{UserID: "own", Name: "Own", Owner: &yes, RoleIDs: []string{s.billing.ID, s.sales.ID}})
 	for _, tc := range []struct {
 		name  string
 		write func() error
@@ -180,6 +183,10 @@ func testS2SoDRefusesEveryPath(t *testing.T, h Harness) {
 				{UserID: "bill", Name: "Bill", DepartmentIDs: []string{"east"}, RoleIDs: []string{s.billing.ID, s.sales.ID}}})
 			return err
 		}, "bill"},
+		{"owner stepping down", func() error {
+			_, _, err := e.svc.UpsertMember(e.ctx, "w", admin.Write{}, admin.MemberInput{UserID: "own", Name: "Own", Owner: &no})
+			return err
+		}, "own"},
 		{"role delete with reassignment (R5)", func() error {
 			// mix holds sales and lite; lite's members move to billing.
 			_, err := e.svc.DeleteRole(e.ctx, "w", admin.Write{}, s.lite.ID, s.billing.ID)
