@@ -46,8 +46,7 @@ func (v *view) memberCondC4(m *Member) []policy.Violation {
 			continue
 		}
 		cs := conditionalPerms(rv.Grants, rv.When, func(g policy.Grants) policy.Vector {
-			return v.cat.RoleVector(policy.RoleRevision{RoleID: r.ID, Revision: rv.Revision, Name: r.Name,
-				Audience: r.Audience, Predefined: r.Predefined, Grants: g})
+			return v.cat.RoleVector(roleWithGrants(r, rv, g))
 		})
 		srcs = append(srcs, source{fmt.Sprintf("role %s r%d", r.ID, rv.Revision), cs})
 	}

@@ -30,8 +30,7 @@ func (v *view) delta(last *policy.Snapshot) (policy.Delta, bool) {
 		if r == nil {
 			continue
 		}
-		d.Roles = append(d.Roles, policy.RoleRevision{RoleID: r.ID, Revision: rv.Revision, Name: r.Name,
-			Audience: r.Audience, Predefined: r.Predefined, Grants: rv.Grants, When: rv.When})
+		d.Roles = append(d.Roles, policyRole(r, &rv))
 	}
 	users := make([]string, 0, len(v.members))
 	for u := range v.members {
@@ -51,8 +50,7 @@ func (v *view) delta(last *policy.Snapshot) (policy.Delta, bool) {
 		m = m.live(v.now)
 		start := len(refs)
 		refs = heldRefs(v.depts, v.roles, m, v.now, refs, withDepts)
-		d.Members = append(d.Members, policy.Member{UserID: u, Kind: m.Kind, Owner: m.Owner, DepartmentIDs: m.DepartmentIDs,
-			Roles: refs[start:len(refs):len(refs)], Grants: m.Grants, When: m.When, Epoch: m.Epoch, Email: m.Email})
+		d.Members = append(d.Members, policyMember(m, refs[start:len(refs):len(refs)]))
 	}
 	return d, true
 }

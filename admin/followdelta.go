@@ -231,8 +231,7 @@ func (s *Service) followDelta(ctx context.Context, sp *space, ws string) (bool, 
 		rv := &p.Revisions[i]
 		if _, held := last.RoleVector(policy.RoleRef{RoleID: rv.RoleID, Revision: rv.Revision}); !held {
 			r := m.roles[rv.RoleID]
-			d.Roles = append(d.Roles, policy.RoleRevision{RoleID: r.ID, Revision: rv.Revision, Name: r.Name,
-				Audience: r.Audience, Predefined: r.Predefined, Grants: rv.Grants, When: rv.When})
+			d.Roles = append(d.Roles, policyRole(r, rv))
 		}
 	}
 	now := s.now()
@@ -242,8 +241,7 @@ func (s *Service) followDelta(ctx context.Context, sp *space, ws string) (bool, 
 		mb := read[u].live(now)
 		start := len(refs)
 		refs = heldRefs(m.depts, m.roles, mb, now, refs, withDepts)
-		d.Members = append(d.Members, policy.Member{UserID: u, Kind: mb.Kind, Owner: mb.Owner, DepartmentIDs: mb.DepartmentIDs,
-			Roles: refs[start:len(refs):len(refs)], Grants: mb.Grants, When: mb.When, Epoch: mb.Epoch, Email: mb.Email})
+		d.Members = append(d.Members, policyMember(mb, refs[start:len(refs):len(refs)]))
 	}
 	return true, s.publish(sp, &d)
 }

@@ -135,8 +135,7 @@ func (m *model) state() policy.State {
 		if r == nil {
 			continue
 		}
-		st.Roles = append(st.Roles, policy.RoleRevision{RoleID: r.ID, Revision: rv.Revision, Name: r.Name,
-			Audience: r.Audience, Predefined: r.Predefined, Grants: rv.Grants, When: rv.When})
+		st.Roles = append(st.Roles, policyRole(r, rv))
 	}
 	// In a fixed order, not the map's: workspaces with the same roles then
 	// compile the same role-level array, which the policy shares.
@@ -156,8 +155,7 @@ func (m *model) state() policy.State {
 		mb = mb.live(now)
 		start := len(refs)
 		refs = heldRefs(m.depts, m.roles, mb, now, refs, withDepts)
-		st.Members = append(st.Members, policy.Member{UserID: mb.UserID, Kind: mb.Kind, Owner: mb.Owner,
-			DepartmentIDs: mb.DepartmentIDs, Roles: refs[start:len(refs):len(refs)], Grants: mb.Grants, When: mb.When, Epoch: mb.Epoch, Email: mb.Email})
+		st.Members = append(st.Members, policyMember(mb, refs[start:len(refs):len(refs)]))
 	}
 	return st
 }
@@ -170,8 +168,7 @@ func (m *model) roleVector(cat *policy.Catalog, r *Role, rv *RoleRevision) polic
 	if c, ok := m.vecs[ref]; ok && cacheable && c.rv == rv {
 		return c.vec
 	}
-	v := cat.RoleVector(policy.RoleRevision{RoleID: r.ID, Revision: rv.Revision, Name: r.Name,
-		Audience: r.Audience, Predefined: r.Predefined, Grants: rv.Grants})
+	v := cat.RoleVector(roleWithGrants(r, rv, rv.Grants))
 	if cacheable {
 		if m.vecs == nil { // made by the first write, not by each of a node's many workspaces at load
 			m.vecs = map[policy.RoleRef]cachedVector{}

@@ -106,8 +106,7 @@ func (cs condSources) conditionalAccess(cat *policy.Catalog, roles map[string]*R
 		s, ok := cs[k]
 		if !ok {
 			s = conditionalPerms(rv.Grants, rv.When, func(g policy.Grants) policy.Vector {
-				return cat.RoleVector(policy.RoleRevision{RoleID: r.ID, Revision: rv.Revision, Name: r.Name,
-					Audience: r.Audience, Predefined: r.Predefined, Grants: g})
+				return cat.RoleVector(roleWithGrants(r, rv, g))
 			})
 			cs[k] = s
 		}
