@@ -189,31 +189,41 @@ func (s *Store) loadWorkspaces(ctx context.Context, tx Tx, q *sel, cond string, 
 	return rows.Err()
 }
 
-func (s *Store) loadRoles(ctx context.Context, tx Tx, q *sel) error {
-	rows, err := s.query(ctx, tx, `SELECT r.workspace_id, r.id, r.name, r.description, r.audience, r.predefined, r.is_default, r.revision, r.created_at, r.updated_at, rv.grants
-		FROM roles r JOIN role_revisions rv ON rv.workspace_id = r.workspace_id AND rv.role_id = r.id AND rv.revision = r.revision
-		WHERE `+q.where("r.workspace_id")+` ORDER BY r.workspace_id, r.id`, q.args()...)
-	if err != nil {
-		return err
+// roleColumns are the columns scanRole reads, of roles r joined with
+// their newest revision rv.
+const roleColumns = `r.id, r.name, r.description, r.audience, r.predefined, r.is_default, r.revision, r.created_at, r.updated_at, rv.grants`
+
+// roleJoin joins roles r with their newest revision rv.
+const roleJoin = `roles r JOIN role_revisions rv ON rv.workspace_id = r.workspace_id AND rv.role_id = r.id AND rv.revision = r.revision`
+
+// scanRole reads a row of roleColumns after the lead columns.
+func scanRole(rows Rows, lead ...any) (admin.Role, error) {
+	var r admin.Role
+	var aud, grants string
+	var created, updated int64
+	if err := rows.Scan(append(lead, &r.ID, &r.Name, &r.Description, &aud, &r.Predefined, &r.Default, &r.Revision, &created, &updated, &grants)...); err != nil {
+		return r, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var r admin.Role
-		var ws, aud, grants string
-		var created, updated int64
-		if err := rows.Scan(&ws, &r.ID, &r.Name, &r.Description, &aud, &r.Predefined, &r.Default, &r.Revision, &created, &updated, &grants); err != nil {
+	r.Audience, r.CreatedAt, r.UpdatedAt = policy.Audience(aud), fromMicros(created), fromMicros(updated)
+	var err error
+	r.Grants, r.When, err = parseRoleGrants(grants)
+	return r, err
+}
+
+func (s *Store) loadRoles(ctx context.Context, tx Tx, q *sel) error {
+	return s.eachRow(ctx, tx, func(rows Rows) error {
+		var ws string
+		r, err := scanRole(rows, &ws)
+		if err != nil {
 			return err
 		}
-		r.Audience, r.CreatedAt, r.UpdatedAt = policy.Audience(q.intern(aud)), fromMicros(created), fromMicros(updated)
-		if r.Grants, r.When, err = parseRoleGrants(grants); err != nil {
-			return err
-		}
+		r.Audience = policy.Audience(q.intern(string(r.Audience)))
 		r.ID, r.Name, r.Description = q.intern(r.ID), q.intern(r.Name), q.intern(r.Description)
 		if d := q.get(ws); d != nil {
 			d.Roles = append(d.Roles, r)
 		}
-	}
-	return rows.Err()
+		return nil
+	}, `SELECT r.workspace_id, `+roleColumns+` FROM `+roleJoin+` WHERE `+q.where("r.workspace_id")+` ORDER BY r.workspace_id, r.id`, q.args()...)
 }
 
 const revisionColumns = `role_id, revision, grants, author, reason, applied, restored, created_at`

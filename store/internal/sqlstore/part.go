@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/gatehouse-authz/gatehouse/admin"
-	"github.com/gatehouse-authz/gatehouse/policy"
 )
 
 // ReadPart implements admin.PartReader: in one read transaction, so at
@@ -48,12 +47,7 @@ func (s *Store) ReadPart(ctx context.Context, ws string, after int64, limit int,
 		var ids []string
 		seen := map[string]bool{}
 		read := func(query string, args ...any) error {
-			rows, err := s.query(ctx, tx, query, args...)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
+			return s.eachRow(ctx, tx, func(rows Rows) error {
 				m, err := scanMember(rows)
 				if err != nil {
 					return err
@@ -63,8 +57,8 @@ func (s *Store) ReadPart(ctx context.Context, ws string, after int64, limit int,
 					p.Members = append(p.Members, m)
 					ids = append(ids, m.UserID)
 				}
-			}
-			return rows.Err()
+				return nil
+			}, query, args...)
 		}
 		if len(users) > 0 {
 			if err := read(`SELECT `+memberColumns+` FROM members m WHERE m.workspace_id = ? AND m.user_id IN JSON_STRINGS(?)`, ws, usersJSON); err != nil {
@@ -85,24 +79,19 @@ func (s *Store) ReadPart(ctx context.Context, ws string, after int64, limit int,
 				return err
 			}
 		}
-		rows, err := s.query(ctx, tx, `SELECT `+revisionColumns+` FROM role_revisions rv
-			WHERE rv.workspace_id = ? AND (
-				(rv.role_id IN JSON_STRINGS(?) AND rv.revision = (SELECT r.revision FROM roles r WHERE r.workspace_id = rv.workspace_id AND r.id = rv.role_id))
-				OR EXISTS (SELECT 1 FROM assignments a WHERE a.workspace_id = rv.workspace_id AND a.role_id = rv.role_id AND a.revision = rv.revision
-					AND a.user_id IN JSON_STRINGS(?)))
-			ORDER BY role_id, revision`, ws, rolesJSON, idsJSON)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+		return s.eachRow(ctx, tx, func(rows Rows) error {
 			rv, err := scanRevision(rows)
 			if err != nil {
 				return err
 			}
 			p.Revisions = append(p.Revisions, rv)
-		}
-		return rows.Err()
+			return nil
+		}, `SELECT `+revisionColumns+` FROM role_revisions rv
+			WHERE rv.workspace_id = ? AND (
+				(rv.role_id IN JSON_STRINGS(?) AND rv.revision = (SELECT r.revision FROM roles r WHERE r.workspace_id = rv.workspace_id AND r.id = rv.role_id))
+				OR EXISTS (SELECT 1 FROM assignments a WHERE a.workspace_id = rv.workspace_id AND a.role_id = rv.role_id AND a.revision = rv.revision
+					AND a.user_id IN JSON_STRINGS(?)))
+			ORDER BY role_id, revision`, ws, rolesJSON, idsJSON)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read part of %s: %w", ws, err)
@@ -116,26 +105,13 @@ func (s *Store) ReadPart(ctx context.Context, ws string, after int64, limit int,
 // rolesIn reads the roles listed in ids (a JSON array) at their newest
 // revisions, with their grants.
 func (s *Store) rolesIn(ctx context.Context, tx Tx, ws, ids string) ([]admin.Role, error) {
-	rows, err := s.query(ctx, tx, `SELECT r.id, r.name, r.description, r.audience, r.predefined, r.is_default, r.revision, r.created_at, r.updated_at, rv.grants
-		FROM roles r JOIN role_revisions rv ON rv.workspace_id = r.workspace_id AND rv.role_id = r.id AND rv.revision = r.revision
-		WHERE r.workspace_id = ? AND r.id IN JSON_STRINGS(?) ORDER BY r.id`, ws, ids)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var out []admin.Role
-	for rows.Next() {
-		var r admin.Role
-		var aud, grants string
-		var created, updated int64
-		if err := rows.Scan(&r.ID, &r.Name, &r.Description, &aud, &r.Predefined, &r.Default, &r.Revision, &created, &updated, &grants); err != nil {
-			return nil, err
+	err := s.eachRow(ctx, tx, func(rows Rows) error {
+		r, err := scanRole(rows)
+		if err == nil {
+			out = append(out, r)
 		}
-		r.Audience, r.CreatedAt, r.UpdatedAt = policy.Audience(aud), fromMicros(created), fromMicros(updated)
-		if r.Grants, r.When, err = parseRoleGrants(grants); err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+		return err
+	}, `SELECT `+roleColumns+` FROM `+roleJoin+` WHERE r.workspace_id = ? AND r.id IN JSON_STRINGS(?) ORDER BY r.id`, ws, ids)
+	return out, err
 }

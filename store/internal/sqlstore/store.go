@@ -123,6 +123,22 @@ func (s *Store) query(ctx context.Context, tx Tx, query string, args ...any) (Ro
 	return rows, nil
 }
 
+// eachRow runs query and calls row for each row it returns, stopping at
+// the first error.
+func (s *Store) eachRow(ctx context.Context, tx Tx, row func(Rows) error, query string, args ...any) error {
+	rows, err := s.query(ctx, tx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := row(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 // firstWords names a statement in an error without its whole text.
 func firstWords(q string) string {
 	f := strings.Fields(q)
