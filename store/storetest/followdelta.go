@@ -137,6 +137,16 @@ func testFollowDeltaEqualsFreshLoad(t *testing.T, h Harness) {
 			}
 			return err
 		}},
+		{"role.update applied with a condition (G6)", true, func() error {
+			_, _, err := e.svc.UpdateRole(e.ctx, ws, admin.Write{Reason: "test"}, pick(roles), admin.RoleUpdate{Grants: policy.Grants{"deals_view": dept},
+				When: policy.Conditions{"deals_view": fmt.Sprintf("record.amount <= %d", 100*(1+rng.IntN(9)))}, Apply: ptr(true)})
+			return err
+		}},
+		{"member.grants with a condition (G6)", true, func() error {
+			_, _, _, err := e.svc.SetDirectGrantsWhen(e.ctx, ws, admin.Write{Reason: "test"}, pick(users), policy.Grants{"contacts_view": all},
+				policy.Conditions{"contacts_view": fmt.Sprintf("record.amount > %d", 100*(1+rng.IntN(9)))})
+			return err
+		}},
 		{"member.grants with expiry", true, func() error {
 			_, _, _, err := e.svc.SetDirectGrantsUntil(e.ctx, ws, admin.Write{Reason: "test"}, pick(users), policy.Grants{"contacts_view": all},
 				map[string]time.Time{"contacts_view": e.clock.now().Add(time.Hour)})
@@ -308,6 +318,15 @@ func sameAsFreshLoad(t *testing.T, e *env, follower *admin.Service, snaps *snaps
 			db, errB := b.Check(m.UserID, p.Key)
 			if (errA == nil) != (errB == nil) || da.Allowed != db.Allowed || da.Level != db.Level || da.Reason != db.Reason || da.Conditional != db.Conditional {
 				t.Fatalf("%s: %s %s is %+v (%v) on the follower, %+v (%v) fresh", what, m.UserID, p.Key, da, errA, db, errB)
+			}
+			// G6: conditional grants decide records alike on both.
+			for _, amount := range []float64{50, 450, 5000} {
+				rec := &policy.Resource{OwnerID: "someone", DepartmentID: "top", Attributes: map[string]any{"amount": amount}}
+				ra, errA := a.CheckRecord(m.UserID, p.Key, rec)
+				rb, errB := b.CheckRecord(m.UserID, p.Key, rec)
+				if (errA == nil) != (errB == nil) || ra.Allowed != rb.Allowed || ra.Reason != rb.Reason {
+					t.Fatalf("%s: %s %s on a record of amount %v is %+v (%v) on the follower, %+v (%v) fresh", what, m.UserID, p.Key, amount, ra, errA, rb, errB)
+				}
 			}
 			sa, okA := a.DecidingRole(da)
 			sb, okB := b.DecidingRole(db)
