@@ -142,8 +142,8 @@ func (v *view) finish() (*Commit, error) {
 			// What a member holds changes with its own roles, its
 			// departments (M9) and its kind (M6): each can leave it with
 			// only roles that expire.
-			moved := !slices.Equal(old.Roles, m.Roles) || !slices.Equal(old.DepartmentIDs, m.DepartmentIDs) || old.Kind != m.Kind
-			if (v.dirty[u] && moved || slices.Contains(deptSuspects, u)) && !v.actor.System {
+			holdsChanged := !slices.Equal(old.Roles, m.Roles) || !slices.Equal(old.DepartmentIDs, m.DepartmentIDs) || old.Kind != m.Kind
+			if (v.dirty[u] && holdsChanged || slices.Contains(deptSuspects, u)) && !v.actor.System {
 				if err := v.checkNotAllExpiring(m); err != nil {
 					return nil, err
 				}
