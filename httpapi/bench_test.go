@@ -79,19 +79,7 @@ func BenchmarkHTTPCheck(b *testing.B) {
 // resource-centric batch, issue 22). Same decisions, same revision.
 func BenchmarkHTTPListPage(b *testing.B) {
 	env := apitest.Start(b, apitest.Options{})
-	post := func(path string, body []byte) {
-		req, _ := http.NewRequest("POST", env.URL+path, bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+apitest.AdminKey)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		out, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode >= 300 {
-			b.Fatalf("%s: %d %s", path, resp.StatusCode, out)
-		}
-	}
+	post := func(path string, body []byte) { benchSend(b, env, "POST", path, body) }
 	js := func(v any) []byte { data, _ := json.Marshal(v); return data }
 	post("/v1/workspaces", js(map[string]any{"id": "bench", "name": "Bench", "plan": "professional"}))
 	post("/v1/workspaces/bench/members/import", js(map[string]any{"members": []any{map[string]any{"user_id": "u1", "name": "U"}}}))
@@ -125,19 +113,7 @@ func BenchmarkHTTPListPage(b *testing.B) {
 // included; the workspace grows by 10,000 members per call.
 func BenchmarkHTTPImport(b *testing.B) {
 	env := apitest.Start(b, apitest.Options{})
-	post := func(method, path string, body []byte) {
-		req, _ := http.NewRequest(method, env.URL+path, bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+apitest.AdminKey)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		out, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode >= 300 {
-			b.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, out)
-		}
-	}
+	post := func(method, path string, body []byte) { benchSend(b, env, method, path, body) }
 	js := func(v any) []byte { data, _ := json.Marshal(v); return data }
 	post("POST", "/v1/workspaces", js(map[string]any{"id": "bench", "name": "Bench", "plan": "professional"}))
 	depts := []string{"sales", "support", "finance", "ops"}
@@ -169,4 +145,20 @@ func BenchmarkHTTPImport(b *testing.B) {
 		spent += time.Since(start)
 	}
 	b.ReportMetric(float64(n*10_000)/spent.Seconds(), "members/s")
+}
+
+// benchSend sends body to path with the admin key, failing the benchmark
+// on any answer but 2xx.
+func benchSend(b *testing.B, env *apitest.Env, method, path string, body []byte) {
+	req, _ := http.NewRequest(method, env.URL+path, bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+apitest.AdminKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		b.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, out)
+	}
 }
