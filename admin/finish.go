@@ -364,6 +364,7 @@ func (v *view) merge() {
 	for _, id := range v.rolesDeleted {
 		if _, ok := m.roles[id]; !ok {
 			delete(m.roleMembers, id)
+			delete(m.roleCount, id)
 			for ref := range m.vecs {
 				if ref.RoleID == id {
 					delete(m.vecs, ref)
@@ -371,30 +372,14 @@ func (v *view) merge() {
 			}
 		}
 	}
-	for id := range m.roles {
-		if m.roleMembers[id] == nil {
-			m.roleMembers[id] = map[string]struct{}{}
-		}
-	}
 	for u, mb := range v.members {
-		if old := m.members[u]; old != nil {
-			for _, a := range old.Roles {
-				if mb == nil || !mb.holds(a.RoleID) {
-					delete(m.roleMembers[a.RoleID], u)
-				}
-			}
-		}
+		m.rehold(u, m.members[u], mb)
 		m.noteExpiry(u, mb)
 		if mb == nil {
 			delete(m.members, u)
 			continue
 		}
 		m.members[u] = mb
-		for _, a := range mb.Roles {
-			if rm := m.roleMembers[a.RoleID]; rm != nil {
-				rm[u] = struct{}{}
-			}
-		}
 	}
 	if v.reviews != nil {
 		m.reviews = v.reviews

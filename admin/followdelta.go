@@ -142,7 +142,7 @@ func (s *Service) followDelta(ctx context.Context, sp *space, ws string) (bool, 
 		named[u] = true
 	}
 	for _, id := range p.RoleIDs {
-		for u := range m.roleMembers[id] {
+		for u := range m.holders()[id] {
 			if read[u] == nil && !named[u] {
 				s.log.Warn("follow: a role's former holder is not named by the changelog; reloading", "workspace", ws, "role", id, "member", u)
 				return false, nil
@@ -176,9 +176,6 @@ func (s *Service) followDelta(ctx context.Context, sp *space, ws string) (bool, 
 	sp.mu.Lock()
 	m.ws, m.audit, m.roles, m.revs = p.Workspace, p.AuditHead, roles, revs
 	for _, id := range p.RoleIDs {
-		if m.roleMembers[id] == nil {
-			m.roleMembers[id] = map[string]struct{}{}
-		}
 		for ref := range m.vecs {
 			if ref.RoleID == id {
 				delete(m.vecs, ref)
@@ -193,28 +190,15 @@ func (s *Service) followDelta(ctx context.Context, sp *space, ws string) (bool, 
 		}
 	}
 	for _, u := range removed {
-		for _, a := range m.members[u].Roles {
-			delete(m.roleMembers[a.RoleID], u)
-		}
+		m.rehold(u, m.members[u], nil)
 		m.noteExpiry(u, nil)
 		delete(m.members, u)
 	}
 	for _, u := range changed {
 		mb := read[u]
-		if old := m.members[u]; old != nil {
-			for _, a := range old.Roles {
-				if !mb.holds(a.RoleID) {
-					delete(m.roleMembers[a.RoleID], u)
-				}
-			}
-		}
+		m.rehold(u, m.members[u], mb)
 		m.members[u] = mb
 		m.noteExpiry(u, mb)
-		for _, a := range mb.Roles {
-			if rm := m.roleMembers[a.RoleID]; rm != nil {
-				rm[u] = struct{}{}
-			}
-		}
 	}
 	m.pruneRevisions()
 	sp.mu.Unlock()

@@ -17,7 +17,13 @@ type model struct {
 	roles       map[string]*Role
 	revs        map[policy.RoleRef]*RoleRevision // newest revisions and every revision a member holds
 	members     map[string]*Member
-	roleMembers map[string]map[string]struct{} // role id → user ids holding it
+	// roleCount is, by role id, how many members hold the role directly.
+	roleCount map[string]int
+	// roleMembers is, by role id, the user ids holding it directly: nil
+	// until a write first asks (see holders), since a node of many
+	// workspaces that are only read would pay for it in every one. Only
+	// writers (under the space's write lock) touch it.
+	roleMembers map[string]map[string]struct{}
 	depts       map[string]*Department
 	objects     map[string]SmartObject
 	keys        map[string]*APIKey // X2, by key id
@@ -51,37 +57,33 @@ type cachedVector struct {
 func newModel(base *policy.Catalog, d *Dataset) (*model, error) {
 	m := &model{ws: d.Workspace, audit: d.AuditHead,
 		roles: map[string]*Role{}, revs: map[policy.RoleRef]*RoleRevision{},
-		members: make(map[string]*Member, len(d.Members)), roleMembers: map[string]map[string]struct{}{},
+		members: make(map[string]*Member, len(d.Members)), roleCount: make(map[string]int, len(d.Roles)),
 		depts: map[string]*Department{}, objects: map[string]SmartObject{}, keys: map[string]*APIKey{},
 		expiring: map[string]time.Time{}, now: time.Now}
-	holders := make(map[string]int, len(d.Roles)) // role id → members holding it, to size its index exactly
-	for i := range d.Members {
-		for _, a := range d.Members[i].Roles {
-			holders[a.RoleID]++
-		}
-	}
+	// The model points into the dataset's slices rather than copying each
+	// row: a node holding many small workspaces pays for every per-row
+	// allocation many times over. Nothing else keeps the dataset.
 	for i := range d.Roles {
-		r := d.Roles[i]
-		m.roles[r.ID] = &r
-		m.roleMembers[r.ID] = make(map[string]struct{}, holders[r.ID])
+		r := &d.Roles[i]
+		m.roles[r.ID] = r
 	}
 	for i := range d.Revisions {
-		rv := d.Revisions[i]
-		m.revs[policy.RoleRef{RoleID: rv.RoleID, Revision: rv.Revision}] = &rv
+		rv := &d.Revisions[i]
+		m.revs[policy.RoleRef{RoleID: rv.RoleID, Revision: rv.Revision}] = rv
 	}
 	for i := range d.Members {
 		mb := &d.Members[i]
 		m.members[mb.UserID] = mb
 		m.noteExpiry(mb.UserID, mb)
 		for _, a := range mb.Roles {
-			if rm := m.roleMembers[a.RoleID]; rm != nil {
-				rm[mb.UserID] = struct{}{}
+			if _, ok := m.roles[a.RoleID]; ok {
+				m.roleCount[a.RoleID]++
 			}
 		}
 	}
 	for i := range d.Departments {
-		dp := d.Departments[i]
-		m.depts[dp.ID] = &dp
+		dp := &d.Departments[i]
+		m.depts[dp.ID] = dp
 		if len(dp.Roles) > 0 {
 			m.deptRoleCount++
 		}
@@ -90,16 +92,15 @@ func newModel(base *policy.Catalog, d *Dataset) (*model, error) {
 		m.objects[o.ID] = o
 	}
 	for i := range d.Keys {
-		k := d.Keys[i]
-		m.keys[k.ID] = &k
+		m.keys[d.Keys[i].ID] = &d.Keys[i]
 	}
 	m.aliases, m.gateway, m.sod = d.Aliases, d.GatewayRoutes, d.SoDRules
 	slices.SortFunc(m.sod, func(a, b SoDRule) int { return cmpString(a.ID, b.ID) })
 	m.reviews = make(map[string]*Review, len(d.Reviews))
 	for i := range d.Reviews {
-		r := d.Reviews[i]
+		r := &d.Reviews[i]
 		slices.SortFunc(r.Items, func(a, b ReviewItem) int { return a.ID - b.ID })
-		m.reviews[r.ID] = &r
+		m.reviews[r.ID] = r
 	}
 	var err error
 	if m.cat, err = base.WithObjects(sortedObjects(m.objects)); err != nil {
@@ -122,6 +123,75 @@ func cmpString(a, b string) int {
 		return 1
 	}
 	return 0
+}
+
+// holders returns, by role id, the user ids holding each role directly,
+// building the index on first use. The caller holds the space's write
+// lock.
+func (m *model) holders() map[string]map[string]struct{} {
+	if m.roleMembers != nil {
+		return m.roleMembers
+	}
+	m.roleMembers = make(map[string]map[string]struct{}, len(m.roles))
+	for id := range m.roles {
+		m.roleMembers[id] = make(map[string]struct{}, m.roleCount[id])
+	}
+	for u, mb := range m.members {
+		for _, a := range mb.Roles {
+			if rm := m.roleMembers[a.RoleID]; rm != nil {
+				rm[u] = struct{}{}
+			}
+		}
+	}
+	return m.roleMembers
+}
+
+// unhold and hold keep roleCount and, once built, roleMembers in step
+// with a member losing or gaining a role.
+func (m *model) unhold(roleID, u string) {
+	if rm := m.roleMembers[roleID]; rm != nil {
+		delete(rm, u)
+	}
+	if n, ok := m.roleCount[roleID]; ok {
+		if n <= 1 {
+			delete(m.roleCount, roleID)
+		} else {
+			m.roleCount[roleID] = n - 1
+		}
+	}
+}
+
+func (m *model) hold(roleID, u string) {
+	if _, ok := m.roles[roleID]; !ok {
+		return
+	}
+	m.roleCount[roleID]++
+	if m.roleMembers != nil {
+		rm := m.roleMembers[roleID]
+		if rm == nil {
+			rm = map[string]struct{}{}
+			m.roleMembers[roleID] = rm
+		}
+		rm[u] = struct{}{}
+	}
+}
+
+// rehold moves user u's role holdings from old to mb, either nil.
+func (m *model) rehold(u string, old, mb *Member) {
+	if old != nil {
+		for _, a := range old.Roles {
+			if mb == nil || !mb.holds(a.RoleID) {
+				m.unhold(a.RoleID, u)
+			}
+		}
+	}
+	if mb != nil {
+		for _, a := range mb.Roles {
+			if old == nil || !old.holds(a.RoleID) {
+				m.hold(a.RoleID, u)
+			}
+		}
+	}
 }
 
 // state is the policy state a snapshot is compiled from.

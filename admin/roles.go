@@ -73,7 +73,7 @@ func (m *model) roleOut(r *Role) Role {
 	out := *r
 	rv := m.revs[policy.RoleRef{RoleID: r.ID, Revision: r.Revision}]
 	out.Grants, out.When = rv.Grants.Clone(), rv.When.Clone()
-	out.MemberCount = len(m.roleMembers[r.ID])
+	out.MemberCount = m.roleCount[r.ID]
 	return out
 }
 

@@ -114,7 +114,7 @@ func (v *view) removeMember(id string) {
 // membersOf returns the user ids holding role id, sorted.
 func (v *view) membersOf(roleID string) []string {
 	var out []string
-	for u := range v.base.roleMembers[roleID] {
+	for u := range v.base.holders()[roleID] {
 		if _, over := v.members[u]; !over {
 			out = append(out, u)
 		}

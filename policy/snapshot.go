@@ -202,6 +202,7 @@ func Compile(st State) (*Snapshot, error) {
 		return nil, fmt.Errorf("compile %s: %w", st.Workspace, err)
 	}
 	s.roleLevels = make([]Level, 0, (len(st.Roles)+1)*s.stride)
+	s.roles = make([]compiledRole, 0, len(st.Roles))
 	s.roleLevels = append(s.roleLevels, st.Catalog.roleLevels()...)
 	for _, r := range st.Roles {
 		ref := RoleRef{r.RoleID, r.Revision}

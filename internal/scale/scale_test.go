@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -38,7 +39,10 @@ import (
 // 10, 30, … of its workspaces (the cost of the members a check may touch).
 //
 // GATEHOUSE_SCALE_KEEP=1 keeps the seeded schemas (their names are
-// logged) instead of dropping them at the end.
+// logged) instead of dropping them at the end. GATEHOUSE_SCALE_SCHEMA=<name>
+// then loads a kept schema again without seeding it (one size only, the
+// one it was seeded with), for profiling the start-up of one size
+// repeatedly against a long-lived server.
 //
 // With GATEHOUSE_SCALE_HEAPPROFILE=<file> it writes a heap profile of each
 // loaded node (sampling every 64 KiB rather than 512): the last size to
@@ -163,19 +167,24 @@ func (r *result) heapPerMember() float64 { return float64(r.heap) / float64(r.me
 func load(t *testing.T, dsn string, sz size, heapProfile, cpuProfile string) *result {
 	t.Helper()
 	ctx := context.Background()
-	db := freshSchema(t, dsn)
 	r := &result{size: sz}
-
-	start := time.Now()
-	if err := Seed(ctx, db, sz.workspaces, sz.perWS); err != nil {
-		t.Fatal(err)
+	var db string
+	if kept := os.Getenv("GATEHOUSE_SCALE_SCHEMA"); kept != "" {
+		db = keptSchema(t, dsn, kept)
+		t.Logf("%s: reusing schema %s", sz, kept)
+	} else {
+		db = freshSchema(t, dsn)
+		start := time.Now()
+		if err := Seed(ctx, db, sz.workspaces, sz.perWS); err != nil {
+			t.Fatal(err)
+		}
+		r.seed = time.Since(start)
+		t.Logf("%s: seeded %d workspaces × %d members in %.1f s", sz, sz.workspaces, sz.perWS, r.seed.Seconds())
 	}
-	r.seed = time.Since(start)
-	t.Logf("%s: seeded %d workspaces × %d members in %.1f s", sz, sz.workspaces, sz.perWS, r.seed.Seconds())
 
 	before := liveHeap()
 	stop := startCPUProfile(t, cpuProfile)
-	start = time.Now()
+	start := time.Now()
 	cpu0 := cpuTime()
 	n, err := node.Open(ctx, node.Config{Database: db})
 	r.open = time.Since(start)
@@ -308,6 +317,19 @@ func freshSchema(t *testing.T, dsn string) string {
 	schema, schemaDSN := pgtest.Schema(t, dsn, "scale", cleanup)
 	t.Logf("schema %s", schema)
 	return schemaDSN
+}
+
+// keptSchema returns the DSN that selects an existing schema.
+func keptSchema(t *testing.T, dsn, schema string) string {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 func writeHeapProfile(t *testing.T, path string) {

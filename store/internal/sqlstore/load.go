@@ -159,7 +159,33 @@ func (s *Store) loadSel(ctx context.Context, tx Tx, q *sel, cond string, args ..
 			return err
 		}
 	}
+	q.pack()
 	return nil
+}
+
+// pack lays each table's rows of every workspace of the read back to back
+// in one allocation. Appending row by row leaves each workspace's slices
+// with up to twice the room they need, and the model keeps them: on a
+// node of many small workspaces that slack is kilobytes a workspace.
+func (q *sel) pack() {
+	packRows(q.sets, func(d *admin.Dataset) *[]admin.Role { return &d.Roles })
+	packRows(q.sets, func(d *admin.Dataset) *[]admin.RoleRevision { return &d.Revisions })
+	packRows(q.sets, func(d *admin.Dataset) *[]admin.Department { return &d.Departments })
+	packRows(q.sets, func(d *admin.Dataset) *[]admin.APIKey { return &d.Keys })
+}
+
+func packRows[T any](sets []*admin.Dataset, rows func(*admin.Dataset) *[]T) {
+	n := 0
+	for _, d := range sets {
+		n += len(*rows(d))
+	}
+	all := make([]T, 0, n)
+	for _, d := range sets {
+		r := rows(d)
+		start := len(all)
+		all = append(all, *r...)
+		*r = all[start:len(all):len(all)]
+	}
 }
 
 func (s *Store) loadWorkspaces(ctx context.Context, tx Tx, q *sel, cond string, args ...any) error {
@@ -281,7 +307,7 @@ func (s *Store) loadDepartments(ctx context.Context, tx Tx, q *sel) error {
 			rows.Close()
 			return err
 		}
-		dp.ID, dp.ParentID = q.intern(dp.ID), q.intern(dp.ParentID)
+		dp.ID, dp.Name, dp.ParentID = q.intern(dp.ID), q.intern(dp.Name), q.intern(dp.ParentID)
 		if d := q.get(ws); d != nil {
 			index[[2]string{ws, dp.ID}] = len(d.Departments)
 			d.Departments = append(d.Departments, dp)
