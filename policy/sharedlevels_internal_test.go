@@ -45,3 +45,54 @@ func TestW1_SharedRoleLevelsStayPerWorkspace(t *testing.T) {
 		}
 	}
 }
+
+// TestW1_SharedRoleTablesStayPerWorkspace: workspaces compiled from the
+// same role revisions (the same parsed grants, as the stores intern them)
+// share one compiled role table; an Update adding a revision to one
+// changes neither the other's table nor its decisions. Revisions with
+// equal grants in different maps, or with conditions (G1), get tables of
+// their own.
+func TestW1_SharedRoleTablesStayPerWorkspace(t *testing.T) {
+	grants := Grants{"deals_view": LevelOwn}
+	state := func(ws string, g Grants, when Conditions) State {
+		return State{Workspace: ws, Revision: 1, Catalog: DefaultCatalog(),
+			Roles:   []RoleRevision{{RoleID: "rep", Revision: 1, Audience: Internal, Grants: g, When: when}},
+			Members: []Member{{UserID: "u", Kind: Internal, Roles: []RoleRef{{RoleID: "rep", Revision: 1}}}}}
+	}
+	compile := func(st State) *Snapshot {
+		t.Helper()
+		s, err := Compile(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	a, b := compile(state("a", grants, nil)), compile(state("b", grants, nil))
+	if &a.roles[0] != &b.roles[0] {
+		t.Error("the same role revisions compiled into two tables")
+	}
+	if c := compile(state("c", Grants{"deals_view": LevelOwn}, nil)); &c.roles[0] == &a.roles[0] {
+		t.Error("revisions with grants of their own share a table")
+	}
+	cond := Grants{"deals_view": LevelAll}
+	when := Conditions{"deals_view": `record.attributes.region == "eu"`}
+	c1, c2 := compile(state("c1", cond, when)), compile(state("c2", cond, when))
+	if &c1.roles[0] == &c2.roles[0] {
+		t.Error("conditional revisions share a table")
+	}
+	a2, err := a.Update(Delta{Revision: 2,
+		Roles:   []RoleRevision{{RoleID: "rep", Revision: 2, Audience: Internal, Grants: Grants{"deals_view": LevelAll}}},
+		Members: []Member{{UserID: "u", Kind: Internal, Roles: []RoleRef{{RoleID: "rep", Revision: 2}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := a2.Check("u", "deals_view"); d.Level != LevelAll {
+		t.Fatalf("a after the update: %v, want all", d.Level)
+	}
+	if len(b.roles) != 1 || len(b.roleIdx) != 1 {
+		t.Errorf("b's table after a's update: %d roles, %d indexed", len(b.roles), len(b.roleIdx))
+	}
+	if d, _ := b.Check("u", "deals_view"); d.Level != LevelOwn {
+		t.Errorf("b after a's update: %v, want own", d.Level)
+	}
+}

@@ -193,30 +193,16 @@ func Compile(st State) (*Snapshot, error) {
 		return nil, Errorf(CodeInvalidArgument, "compile %s: no catalog", st.Workspace)
 	}
 	s := &Snapshot{workspace: st.Workspace, revision: st.Revision, cat: st.Catalog,
-		roleIdx: make(map[RoleRef]int32, len(st.Roles)),
-		byUser:  newUserIndex(len(st.Members)), stride: st.Catalog.NumPermissions(),
+		byUser: newUserIndex(len(st.Members)), stride: st.Catalog.NumPermissions(),
 		condPerms: make([]bool, st.Catalog.NumPermissions()), condPermsOwned: true,
 		conds: map[string]*Condition{}, condsOwned: true}
 	var err error
 	if s.depts, err = buildDeptTree(st.Departments); err != nil {
 		return nil, fmt.Errorf("compile %s: %w", st.Workspace, err)
 	}
-	s.roleLevels = make([]Level, 0, (len(st.Roles)+1)*s.stride)
-	s.roles = make([]compiledRole, 0, len(st.Roles))
-	s.roleLevels = append(s.roleLevels, st.Catalog.roleLevels()...)
-	for _, r := range st.Roles {
-		ref := RoleRef{r.RoleID, r.Revision}
-		if _, dup := s.roleIdx[ref]; dup {
-			return nil, Errorf(CodeInvalidArgument, "compile %s: duplicate role revision %s@%d", st.Workspace, r.RoleID, r.Revision)
-		}
-		s.roleIdx[ref] = int32(len(s.roles))
-		cr := st.Catalog.compileRole(r)
-		s.roleLevels = append(s.roleLevels, cr.vec...)
-		s.roles = append(s.roles, cr)
-		s.roleConds(int32(len(s.roles) - 1))
+	if err := s.compileRoles(st); err != nil {
+		return nil, err
 	}
-	s.roleLevels = internLevels(s.roleLevels)
-	s.pointRoleVectors()
 
 	var ids strings.Builder
 	for _, m := range st.Members {
