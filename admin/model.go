@@ -58,7 +58,7 @@ func newModel(base *policy.Catalog, d *Dataset) (*model, error) {
 	m := &model{ws: d.Workspace, audit: d.AuditHead,
 		roles: map[string]*Role{}, revs: map[policy.RoleRef]*RoleRevision{},
 		members: make(map[string]*Member, len(d.Members)), roleCount: make(map[string]int, len(d.Roles)),
-		depts: map[string]*Department{}, objects: map[string]SmartObject{}, keys: map[string]*APIKey{},
+		objects: map[string]SmartObject{}, keys: map[string]*APIKey{},
 		expiring: map[string]time.Time{}, now: time.Now}
 	// The model points into the dataset's slices rather than copying each
 	// row: a node holding many small workspaces pays for every per-row
@@ -81,9 +81,8 @@ func newModel(base *policy.Catalog, d *Dataset) (*model, error) {
 			}
 		}
 	}
-	for i := range d.Departments {
-		dp := &d.Departments[i]
-		m.depts[dp.ID] = dp
+	m.depts = deptsOf(d.Departments)
+	for _, dp := range m.depts {
 		if len(dp.Roles) > 0 {
 			m.deptRoleCount++
 		}

@@ -1,6 +1,10 @@
 package policy
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+	"sync"
+)
 
 // Department is a node of a workspace's org tree. ParentID is "" for a root.
 type Department struct {
@@ -22,6 +26,55 @@ type deptNode struct {
 type deptTree struct {
 	nodes []deptNode
 	byID  map[string]int32
+}
+
+// sharedDeptTrees holds compiled org trees node-wide by their departments'
+// ids and parents, in order: workspaces created from one template have the
+// same tree, and each would otherwise hold a few kilobytes of nodes and
+// index. A compiled tree is never written (a department change compiles
+// the snapshot afresh), so sharing cannot carry one workspace's change
+// into another. At most maxDeptTrees are kept, each of at most
+// maxSharedDepts departments; past that, a snapshot builds its own.
+var sharedDeptTrees = struct {
+	sync.Mutex
+	m map[string]deptTree
+}{m: map[string]deptTree{}}
+
+const (
+	maxDeptTrees   = 1024
+	maxSharedDepts = 1024
+)
+
+// sharedDeptTree returns the shared tree of ds, building and sharing it
+// when it is the first.
+func sharedDeptTree(ds []Department) (deptTree, error) {
+	if len(ds) == 0 || len(ds) > maxSharedDepts {
+		return buildDeptTree(ds)
+	}
+	var b strings.Builder
+	for _, d := range ds {
+		b.WriteString(d.ID)
+		b.WriteByte(0)
+		b.WriteString(d.ParentID)
+		b.WriteByte(0)
+	}
+	key := b.String()
+	sharedDeptTrees.Lock()
+	t, ok := sharedDeptTrees.m[key]
+	sharedDeptTrees.Unlock()
+	if ok {
+		return t, nil
+	}
+	t, err := buildDeptTree(ds)
+	if err != nil {
+		return t, err
+	}
+	sharedDeptTrees.Lock()
+	if len(sharedDeptTrees.m) < maxDeptTrees {
+		sharedDeptTrees.m[key] = t
+	}
+	sharedDeptTrees.Unlock()
+	return t, nil
 }
 
 // buildDeptTree indexes departments; it rejects duplicate ids, unknown

@@ -96,3 +96,42 @@ func TestW1_SharedRoleTablesStayPerWorkspace(t *testing.T) {
 		t.Errorf("b after a's update: %v, want own", d.Level)
 	}
 }
+
+// TestW1_SharedDeptTreesByContent: workspaces with the same departments
+// share one compiled org tree; a tree differing in one parent gets its
+// own, and each decides department scope (R3) by its own tree.
+func TestW1_SharedDeptTreesByContent(t *testing.T) {
+	tree := func(parentOfTeam string) []Department {
+		return []Department{{ID: "root"}, {ID: "sales", ParentID: "root"}, {ID: "ops", ParentID: "root"}, {ID: "team", ParentID: parentOfTeam}}
+	}
+	state := func(ws string, ds []Department) State {
+		return State{Workspace: ws, Revision: 1, Catalog: DefaultCatalog(), Departments: ds,
+			Roles:   []RoleRevision{{RoleID: "lead", Revision: 1, Audience: Internal, Grants: Grants{"deals_view": LevelSubdepartments}}},
+			Members: []Member{{UserID: "u", Kind: Internal, DepartmentIDs: []string{"sales"}, Roles: []RoleRef{{RoleID: "lead", Revision: 1}}}}}
+	}
+	compile := func(st State) *Snapshot {
+		t.Helper()
+		s, err := Compile(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	a, b, c := compile(state("a", tree("sales"))), compile(state("b", tree("sales"))), compile(state("c", tree("ops")))
+	if &a.depts.nodes[0] != &b.depts.nodes[0] {
+		t.Error("the same departments compiled into two trees")
+	}
+	if &c.depts.nodes[0] == &a.depts.nodes[0] {
+		t.Error("a different tree shares the first one")
+	}
+	rec := &Resource{OwnerID: "x", DepartmentID: "team"}
+	if d, _ := b.CheckRecord("u", "deals_view", rec); !d.Allowed {
+		t.Errorf("b: a lead of sales is refused a record of sales' team: %+v", d)
+	}
+	if d, _ := c.CheckRecord("u", "deals_view", rec); d.Allowed {
+		t.Errorf("c: a lead of sales may see a record of ops' team: %+v", d)
+	}
+	if _, err := Compile(state("d", []Department{{ID: "x", ParentID: "y"}, {ID: "y", ParentID: "x"}})); err == nil {
+		t.Error("a cyclic tree compiled")
+	}
+}

@@ -197,7 +197,7 @@ func Compile(st State) (*Snapshot, error) {
 		condPerms: make([]bool, st.Catalog.NumPermissions()), condPermsOwned: true,
 		conds: map[string]*Condition{}, condsOwned: true}
 	var err error
-	if s.depts, err = buildDeptTree(st.Departments); err != nil {
+	if s.depts, err = sharedDeptTree(st.Departments); err != nil {
 		return nil, fmt.Errorf("compile %s: %w", st.Workspace, err)
 	}
 	if err := s.compileRoles(st); err != nil {
