@@ -12,11 +12,11 @@ import (
 // immutable once published in a map: a write replaces a *Role or *Member
 // with a new one, never changes it, so a view can share them.
 type model struct {
-	ws          Workspace
-	cat         *policy.Catalog // the deployment catalog plus the smart objects
-	roles       map[string]*Role
-	revs        map[policy.RoleRef]*RoleRevision // newest revisions and every revision a member holds
-	members     map[string]*Member
+	ws      Workspace
+	cat     *policy.Catalog // the deployment catalog plus the smart objects
+	roles   map[string]*Role
+	revs    map[policy.RoleRef]*RoleRevision // newest revisions and every revision a member holds
+	members map[string]*Member
 	// roleCount is, by role id, how many members hold the role directly.
 	roleCount map[string]int
 	// roleMembers is, by role id, the user ids holding it directly: nil
