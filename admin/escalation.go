@@ -250,7 +250,7 @@ func (v *view) checkOwnReach() error {
 // its own assignments and direct grants and the roles of every
 // department (T1).
 func (v *view) expiriesOf(old, nw *Member) []time.Time {
-	now := v.base.now()
+	now := v.now
 	var out []time.Time
 	add := func(at time.Time) {
 		if !at.IsZero() && at.After(now) && !slices.ContainsFunc(out, at.Equal) {

@@ -284,6 +284,12 @@ func (v *view) baseEffective(m *Member) policy.Vector {
 // v, when not nil, is the write in progress, whose tree may hold
 // department roles the base does not.
 func effectiveIn(v *view, base *model, cat *policy.Catalog, roles map[string]*Role, revs map[policy.RoleRef]*RoleRevision, depts map[string]*Department, m *Member) policy.Vector {
+	if v != nil {
+		// One instant for the whole write: the clock read afresh for the
+		// levels before and again for the levels after could straddle an
+		// expiry, and a change of levels would go unseen (A1).
+		return effectiveAt(v, base, cat, roles, revs, depts, m, v.now)
+	}
 	return effectiveAt(v, base, cat, roles, revs, depts, m, base.now())
 }
 
