@@ -91,6 +91,42 @@ func droppedExpired(old, m *Member, now time.Time) bool {
 	return false
 }
 
+// pendingExpiryChanged reports whether a write changes what a member
+// holds through an entry that has expired but whose expiry is not
+// committed yet: its own assignment or direct grant, or a role of one of
+// its departments. Live levels ignore such an entry, yet the stored state
+// still grants it until the expiry commits; a write that moves its role
+// to another revision changes what the stored state grants, and moves the
+// epoch like any other change of levels (A1). The levels are compared
+// with nothing expired, and only when something has.
+func (v *view) pendingExpiryChanged(old, m *Member) bool {
+	if !old.hasExpiredAt(v.now) && !m.hasExpiredAt(v.now) && !v.deptRoleExpired() {
+		return false
+	}
+	var never time.Time // before every instant: nothing has expired
+	a := effectiveAt(v, v.base, v.base.cat, v.base.roles, v.base.revs, v.base.depts, old, never)
+	b := effectiveAt(v, v.base, v.cat, v.roles, v.revs, v.depts, m, never)
+	return !sameLevels(v.base.cat, a, v.cat, b)
+}
+
+// deptRoleExpired reports whether some department role, before or after
+// the write, has expired at the write's instant.
+func (v *view) deptRoleExpired() bool {
+	for _, depts := range []map[string]*Department{v.base.depts, v.depts} {
+		if v.base.deptRoleCount == 0 && v.deptRoleCount == 0 {
+			return false
+		}
+		for _, d := range depts {
+			for _, a := range d.Roles {
+				if expired(a.ExpiresAt, v.now) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 func (m *Member) hasExpiredAt(now time.Time) bool {
 	next := m.nextExpiry()
 	return !next.IsZero() && !now.Before(next)

@@ -153,7 +153,7 @@ func (v *view) finish() (*Commit, error) {
 				escalations = append(escalations, v.extendedAbove(old, m, actorLevels)...)
 				escalations = append(escalations, v.raisedLater(old, m, actorLevels)...)
 			}
-			changed = !sameLevels(v.base.cat, oldEff, v.cat, newEff) || droppedExpired(old, m, v.now)
+			changed = !sameLevels(v.base.cat, oldEff, v.cat, newEff) || droppedExpired(old, m, v.now) || v.pendingExpiryChanged(old, m)
 		}
 		if changed || v.forced[u] || !slices.Equal(old.DepartmentIDs, m.DepartmentIDs) || old.Kind != m.Kind {
 			c := m.clone()

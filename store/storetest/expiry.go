@@ -301,3 +301,34 @@ func testA1T2WriteTakingExpiredAccess(t *testing.T, h Harness) {
 		t.Errorf("ExpireDue committed after the writes took the expired access")
 	}
 }
+
+// testA1T2ApplyMovingExpiredAccess: a save-and-apply that moves an
+// assignment whose instant has passed, before system committed its
+// expiry, to a revision granting more moves the member's epoch (A1):
+// live levels ignore the expired assignment, but what the stored state
+// grants changed. The same for a role held through a department (M9).
+func testA1T2ApplyMovingExpiredAccess(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	e.workspace("w", admin.PlanProfessional)
+	base := e.role("w", "Base", policy.Internal, policy.Grants{"contacts_view": own})
+	rep := e.role("w", "Rep", policy.Internal, policy.Grants{"deals_view": own})
+	_, _, err := e.svc.PutDepartment(e.ctx, "w", admin.Write{}, admin.Department{ID: "eu", Name: "Europe"})
+	must(t, err)
+	e.member("w", admin.MemberInput{UserID: "ana", RoleIDs: []string{base.ID}})
+	e.member("w", admin.MemberInput{UserID: "ben", RoleIDs: []string{base.ID}, DepartmentIDs: []string{"eu"}})
+	at := e.clock.peek().Add(time.Hour)
+	_, err = e.svc.AddRoleMembersUntil(e.ctx, "w", admin.Write{}, rep.ID, []string{"ana"}, at)
+	must(t, err)
+	must(t, e.deptRoles("w", "eu", admin.DepartmentRolesInput{RoleIDs: []string{rep.ID}, ExpiresAt: map[string]time.Time{rep.ID: at}}))
+	e.clock.advance(time.Hour + time.Second)
+	before := e.epochs("w", "ana", "ben")
+	apply := true
+	_, _, err = e.svc.UpdateRole(e.ctx, "w", admin.Write{}, rep.ID, admin.RoleUpdate{Grants: policy.Grants{"deals_view": all}, Apply: &apply})
+	must(t, err)
+	if got := moved(before, e.epochs("w", "ana", "ben")); got != "ana,ben" {
+		t.Errorf("epochs moved for %q, want ana,ben: moving expired access whose expiry was not committed to a revision granting more moves the epoch (A1)", got)
+	}
+	if l := e.level("w", "ana", "deals_view"); l != policy.LevelNone {
+		t.Errorf("ana's deals_view after the apply: %s, want none: the assignment has expired (T1)", l)
+	}
+}
