@@ -97,11 +97,11 @@ func (v *view) checkRoleRaises(actor policy.Vector) error {
 		old := make(policy.Vector, v.base.cat.NumPermissions())
 		if br := v.base.roles[r.ID]; br != nil {
 			if brv := v.base.revs[policy.RoleRef{RoleID: br.ID, Revision: br.Revision}]; brv != nil {
-				old = v.base.roleVector(v.base.cat, br, brv)
+				old = v.vector(v.base.cat, br, brv)
 			}
 		}
 		rvc := rv
-		nw := v.base.roleVector(v.cat, r, &rvc)
+		nw := v.vector(v.cat, r, &rvc)
 		for _, p := range raised(v.base.cat, old, v.cat, nw) {
 			if p.Action == "delete" || p.Action == "export" {
 				powerful = append(powerful, p.Key)
@@ -161,7 +161,7 @@ func (v *view) checkMemberC4At(m *Member, t time.Time) error {
 	for _, a := range refs {
 		r, rv := v.roles[a.RoleID], v.roleRevision(a.RoleID, a.Revision)
 		if r != nil && rv != nil {
-			vs = append(vs, v.base.roleVector(v.cat, r, rv))
+			vs = append(vs, v.vector(v.cat, r, rv))
 		}
 	}
 	_, err := v.cat.ValidateDirectGrants(m.Grants, m.Kind, vs)

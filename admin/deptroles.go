@@ -247,7 +247,7 @@ func (v *view) setDepartmentRoles(id string, in DepartmentRolesInput) error {
 				continue
 			}
 			r, rv := v.roles[a.RoleID], v.roleRevision(a.RoleID, a.Revision)
-			vec := v.base.roleVector(v.cat, r, rv)
+			vec := v.vector(v.cat, r, rv)
 			for _, p := range v.cat.Permissions() {
 				if mine := levelOf(v.base.cat, v.auth.levels, p.Key); vec[p.ID] > mine {
 					esc = append(esc, fmt.Sprintf("%s: %s through department %s (yours: %s)", p.Key, vec[p.ID], id, mine))

@@ -305,7 +305,7 @@ func (v *view) extendedAbove(old, m *Member, actor policy.Vector) []string {
 		if r == nil || rv == nil {
 			continue
 		}
-		check(v.base.roleVector(v.cat, r, rv), "role "+r.Name)
+		check(v.vector(v.cat, r, rv), "role "+r.Name)
 	}
 	for k, l := range m.Grants {
 		ol, had := old.Grants[k]

@@ -579,7 +579,7 @@ func (s *Service) SetDirectGrantsWith(ctx context.Context, ws string, w Write, u
 		refs := heldRefs(v.depts, v.roles, old.live(v.now), v.now, nil, v.deptRoleCount > 0)
 		vs := make([]policy.Vector, 0, len(refs))
 		for _, a := range refs {
-			vs = append(vs, v.base.roleVector(v.cat, v.roles[a.RoleID], v.roleRevision(a.RoleID, a.Revision)))
+			vs = append(vs, v.vector(v.cat, v.roles[a.RoleID], v.roleRevision(a.RoleID, a.Revision)))
 		}
 		var err error
 		if redundant, err = v.cat.ValidateDirectGrants(grants, old.Kind, vs); err != nil {

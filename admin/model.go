@@ -177,6 +177,9 @@ func (m *model) hold(roleID, u string) {
 
 // rehold moves user u's role holdings from old to mb, either nil.
 func (m *model) rehold(u string, old, mb *Member) {
+	if old != nil && mb != nil && sameRoleIDs(old.Roles, mb.Roles) {
+		return // an apply moved revisions only
+	}
 	if old != nil {
 		for _, a := range old.Roles {
 			if mb == nil || !mb.holds(a.RoleID) {
@@ -191,6 +194,18 @@ func (m *model) rehold(u string, old, mb *Member) {
 			}
 		}
 	}
+}
+
+func sameRoleIDs(a, b []Assignment) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].RoleID != b[i].RoleID {
+			return false
+		}
+	}
+	return true
 }
 
 // state is the policy state a snapshot is compiled from.
@@ -227,6 +242,36 @@ func (m *model) state() policy.State {
 		st.Members = append(st.Members, policyMember(mb, refs[start:len(refs):len(refs)]))
 	}
 	return st
+}
+
+// vector returns the compiled vector of a role revision as this write
+// sees it. Revisions the model holds come from the model's cache; the
+// write's own (a new revision an apply moves 10,000 members to) are
+// compiled once per write and kept in the view, not once per member.
+func (v *view) vector(cat *policy.Catalog, r *Role, rv *RoleRevision) policy.Vector {
+	ref := policy.RoleRef{RoleID: r.ID, Revision: rv.Revision}
+	m := v.base
+	if cat == m.cat && m.revs[ref] == rv && m.roles[r.ID] == r {
+		return m.roleVector(cat, r, rv)
+	}
+	if c, ok := v.vecs[ref]; ok && c.cat == cat && c.r == r && c.rv == rv {
+		return c.vec
+	}
+	vec := cat.RoleVector(roleWithGrants(r, rv, rv.Grants))
+	if v.vecs == nil {
+		v.vecs = map[policy.RoleRef]viewVector{}
+	}
+	v.vecs[ref] = viewVector{cat: cat, r: r, rv: rv, vec: vec}
+	return vec
+}
+
+// viewVector is a role revision compiled during one write, with what it
+// was compiled from.
+type viewVector struct {
+	cat *policy.Catalog
+	r   *Role
+	rv  *RoleRevision
+	vec policy.Vector
 }
 
 // roleVector returns the compiled vector of a role revision in catalog cat,

@@ -202,7 +202,7 @@ func (v *view) openReview(in ReviewInput, usage []Usage) (Review, error) {
 			if rv == nil {
 				continue
 			}
-			if !v.inScope(in.Scope, a.RoleID, v.base.roleVector(v.cat, v.roles[a.RoleID], rv)) {
+			if !v.inScope(in.Scope, a.RoleID, v.vector(v.cat, v.roles[a.RoleID], rv)) {
 				continue
 			}
 			r.Items = append(r.Items, ReviewItem{ID: len(r.Items) + 1, UserID: u, RoleID: a.RoleID, Grants: rv.Grants.Clone(), LastUsed: lastUse[a.RoleID],
@@ -225,7 +225,7 @@ func (v *view) openReview(in ReviewInput, usage []Usage) (Review, error) {
 			if rv == nil || (!a.ExpiresAt.IsZero() && !v.now.Before(a.ExpiresAt)) {
 				continue
 			}
-			if !v.inScope(in.Scope, a.RoleID, v.base.roleVector(v.cat, v.roles[a.RoleID], rv)) {
+			if !v.inScope(in.Scope, a.RoleID, v.vector(v.cat, v.roles[a.RoleID], rv)) {
 				continue
 			}
 			r.Items = append(r.Items, ReviewItem{ID: len(r.Items) + 1, DepartmentID: id, RoleID: a.RoleID, Grants: rv.Grants.Clone(),
@@ -905,7 +905,7 @@ func (v *view) revokeItems(id, user, note string) error {
 	refs := heldRefs(v.depts, v.roles, m.live(v.now), v.now, nil, v.deptRoleCount > 0)
 	vs := make([]policy.Vector, 0, len(refs))
 	for _, a := range refs {
-		vs = append(vs, v.base.roleVector(v.cat, v.roles[a.RoleID], v.roleRevision(a.RoleID, a.Revision)))
+		vs = append(vs, v.vector(v.cat, v.roles[a.RoleID], v.roleRevision(a.RoleID, a.Revision)))
 	}
 	if len(m.Grants) > 0 {
 		if _, err := v.cat.ValidateDirectGrants(m.Grants, m.Kind, vs); err != nil {

@@ -41,10 +41,10 @@ func (v *view) revisionChange(old, m *Member, actor policy.Vector) (bool, []stri
 	oldVecs := make([]policy.Vector, len(old.Roles))
 	newVecs := make([]policy.Vector, len(m.Roles))
 	for i, a := range old.Roles {
-		oldVecs[i] = v.base.roleVector(v.base.cat, v.base.roles[a.RoleID], v.base.revs[policy.RoleRef{RoleID: a.RoleID, Revision: a.Revision}])
+		oldVecs[i] = v.vector(v.base.cat, v.base.roles[a.RoleID], v.base.revs[policy.RoleRef{RoleID: a.RoleID, Revision: a.Revision}])
 	}
 	for i, a := range m.Roles {
-		newVecs[i] = v.base.roleVector(v.cat, v.roles[a.RoleID], v.roleRevision(a.RoleID, a.Revision))
+		newVecs[i] = v.vector(v.cat, v.roles[a.RoleID], v.roleRevision(a.RoleID, a.Revision))
 	}
 	changed := false
 	var esc []string
@@ -72,8 +72,8 @@ func (v *view) revisionDiff(roleID string, from, to int64) []policy.PermID {
 		return d
 	}
 	r := v.roles[roleID]
-	a := v.base.roleVector(v.base.cat, v.base.roles[roleID], v.base.revs[policy.RoleRef{RoleID: roleID, Revision: from}])
-	b := v.base.roleVector(v.cat, r, v.roleRevision(roleID, to))
+	a := v.vector(v.base.cat, v.base.roles[roleID], v.base.revs[policy.RoleRef{RoleID: roleID, Revision: from}])
+	b := v.vector(v.cat, r, v.roleRevision(roleID, to))
 	var out []policy.PermID
 	for i := range a {
 		if a[i] != b[i] {

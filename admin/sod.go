@@ -462,7 +462,7 @@ func (v *view) roleLevels(cat *policy.Catalog, roles map[string]*Role, revs map[
 	for _, a := range m.Roles {
 		r, rv := roles[a.RoleID], revs[policy.RoleRef{RoleID: a.RoleID, Revision: a.Revision}]
 		if r != nil && rv != nil {
-			vecs = append(vecs, v.base.roleVector(cat, r, rv))
+			vecs = append(vecs, v.vector(cat, r, rv))
 		}
 	}
 	return func(p policy.PermID) policy.Level {

@@ -78,7 +78,9 @@ type view struct {
 	// deptRoleCount is how many of depts hold roles (M9).
 	deptRoleCount int
 	// diffs caches revisionDiff.
-	diffs  map[string][]policy.PermID
+	diffs map[string][]policy.PermID
+	// vecs caches the role vectors the write compiles (see vector).
+	vecs   map[policy.RoleRef]viewVector
 	epochs []string // user ids whose epoch moved, set by finish
 }
 
@@ -308,7 +310,11 @@ func effectiveAt(v *view, base *model, cat *policy.Catalog, roles map[string]*Ro
 		if r == nil || rv == nil {
 			continue
 		}
-		vs = append(vs, base.roleVector(cat, r, rv))
+		if v != nil {
+			vs = append(vs, v.vector(cat, r, rv))
+		} else {
+			vs = append(vs, base.roleVector(cat, r, rv))
+		}
 	}
 	return cat.EffectiveLevels(m.Kind, m.Owner, vs, m.Grants)
 }
