@@ -183,6 +183,18 @@ type Snapshot struct {
 	condsOwned     bool
 }
 
+// noConds is all false, shared by the snapshots without conditional
+// grants, which are most: one per workspace would cost a byte per
+// permission in each.
+var noConds = make([]bool, 4096)
+
+func noCondPerms(n int) []bool {
+	if n <= len(noConds) {
+		return noConds[:n:n]
+	}
+	return make([]bool, n)
+}
+
 // Compile builds a Snapshot from a workspace's state. It returns
 // invalid_argument when the state is inconsistent: a member on a role
 // revision or in a department the state does not contain, duplicate or
@@ -194,8 +206,8 @@ func Compile(st State) (*Snapshot, error) {
 	}
 	s := &Snapshot{workspace: st.Workspace, revision: st.Revision, cat: st.Catalog,
 		byUser: newUserIndex(len(st.Members)), stride: st.Catalog.NumPermissions(),
-		condPerms: make([]bool, st.Catalog.NumPermissions()), condPermsOwned: true,
-		conds: map[string]*Condition{}, condsOwned: true}
+		// No condition yet: shared, copied on the first (see condsnap.go).
+		condPerms: noCondPerms(st.Catalog.NumPermissions())}
 	var err error
 	if s.depts, err = sharedDeptTree(st.Departments); err != nil {
 		return nil, fmt.Errorf("compile %s: %w", st.Workspace, err)
@@ -232,6 +244,11 @@ func Compile(st State) (*Snapshot, error) {
 		s.byUser.insert(m.UserID, int32(len(s.hot)))
 		s.hot = append(s.hot, h)
 		s.members = append(s.members, cm)
+	}
+	if cap(s.accesses) > len(s.accesses)+len(s.accesses)/4 {
+		// Appended one by one, the array has up to twice the room it
+		// needs; a node of many small workspaces would keep it all.
+		s.accesses = slices.Clone(s.accesses)
 	}
 	s.flattenVectors(0)
 	s.indexDepartments()
