@@ -181,9 +181,12 @@ func (v *view) applyRole(roleID string, rev int64) {
 			continue
 		}
 		from[m.Roles[i].Revision]++
-		c := m.clone()
+		// Only the roles change: the rest is shared with m, which no
+		// write changes in place (every change starts from a clone).
+		c := *m
+		c.Roles = slices.Clone(m.Roles)
 		c.Roles[i].Revision = rev
-		v.members[u] = c
+		v.members[u] = &c
 		if !v.dirty[u] {
 			v.applied[u] = true
 		}
