@@ -112,10 +112,10 @@ func (v *view) pendingExpiryChanged(old, m *Member) bool {
 // deptRoleExpired reports whether some department role, before or after
 // the write, has expired at the write's instant.
 func (v *view) deptRoleExpired() bool {
+	if v.base.deptRoleCount == 0 && v.deptRoleCount == 0 {
+		return false
+	}
 	for _, depts := range []map[string]*Department{v.base.depts, v.depts} {
-		if v.base.deptRoleCount == 0 && v.deptRoleCount == 0 {
-			return false
-		}
 		for _, d := range depts {
 			for _, a := range d.Roles {
 				if expired(a.ExpiresAt, v.now) {

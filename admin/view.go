@@ -272,6 +272,36 @@ func (v *view) roleRevision(roleID string, rev int64) *RoleRevision {
 // newest returns role r's newest revision.
 func (v *view) newest(r *Role) *RoleRevision { return v.roleRevision(r.ID, r.Revision) }
 
+// vector returns the compiled vector of a role revision as this write
+// sees it. Revisions the model holds come from the model's cache; the
+// write's own (a new revision an apply moves 10,000 members to) are
+// compiled once per write and kept in the view, not once per member.
+func (v *view) vector(cat *policy.Catalog, r *Role, rv *RoleRevision) policy.Vector {
+	ref := policy.RoleRef{RoleID: r.ID, Revision: rv.Revision}
+	m := v.base
+	if cat == m.cat && m.revs[ref] == rv && m.roles[r.ID] == r {
+		return m.roleVector(cat, r, rv)
+	}
+	if c, ok := v.vecs[ref]; ok && c.cat == cat && c.r == r && c.rv == rv {
+		return c.vec
+	}
+	vec := cat.RoleVector(roleWithGrants(r, rv, rv.Grants))
+	if v.vecs == nil {
+		v.vecs = map[policy.RoleRef]viewVector{}
+	}
+	v.vecs[ref] = viewVector{cat: cat, r: r, rv: rv, vec: vec}
+	return vec
+}
+
+// viewVector is a role revision compiled during one write, with what it
+// was compiled from.
+type viewVector struct {
+	cat *policy.Catalog
+	r   *Role
+	rv  *RoleRevision
+	vec policy.Vector
+}
+
 // effective returns a member's effective levels as this write sees them.
 func (v *view) effective(m *Member) policy.Vector {
 	return effectiveIn(v, v.base, v.cat, v.roles, v.revs, v.depts, m)

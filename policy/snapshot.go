@@ -200,6 +200,9 @@ func noCondPerms(n int) []bool {
 // revision or in a department the state does not contain, duplicate or
 // overlong ids, or a cyclic department tree. Grants are not re-validated
 // (the admin layer validated them on write); orphaned keys are ignored (C7).
+// The snapshot keeps st's grant maps, and snapshots compiled from the same
+// maps share their compiled roles (see roletables.go): a caller must not
+// change a map once it has compiled it.
 func Compile(st State) (*Snapshot, error) {
 	if st.Catalog == nil {
 		return nil, Errorf(CodeInvalidArgument, "compile %s: no catalog", st.Workspace)
