@@ -11,12 +11,12 @@ import (
 	"github.com/gatehouse-authz/gatehouse/policy"
 )
 
-// TestRoleHolderIndexFollowsMerges: the count of a role's members (a
+// TestM7_R6_RoleHolderIndexFollowsMerges: the count of a role's members (a
 // role's member_count, M7) and the lazily built index of its holders (what
 // an applied edit moves, R6) stay equal to what the members hold, through
 // random assignments, removals, role deletions and merges, whether the
 // index was built before the writes, in the middle or never.
-func TestRoleHolderIndexFollowsMerges(t *testing.T) {
+func TestM7_R6_RoleHolderIndexFollowsMerges(t *testing.T) {
 	t.Parallel()
 	for seed := range uint64(20) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {

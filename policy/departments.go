@@ -3,7 +3,6 @@ package policy
 import (
 	"fmt"
 	"strings"
-	"sync"
 )
 
 // Department is a node of a workspace's org tree. ParentID is "" for a root.
@@ -35,10 +34,7 @@ type deptTree struct {
 // the snapshot afresh), so sharing cannot carry one workspace's change
 // into another. At most maxDeptTrees are kept, each of at most
 // maxSharedDepts departments; past that, a snapshot builds its own.
-var sharedDeptTrees = struct {
-	sync.Mutex
-	m map[string]deptTree
-}{m: map[string]deptTree{}}
+var sharedDeptTrees = newInternTable[string, deptTree](maxDeptTrees)
 
 const (
 	maxDeptTrees   = 1024
@@ -59,22 +55,14 @@ func sharedDeptTree(ds []Department) (deptTree, error) {
 		b.WriteByte(0)
 	}
 	key := b.String()
-	sharedDeptTrees.Lock()
-	t, ok := sharedDeptTrees.m[key]
-	sharedDeptTrees.Unlock()
-	if ok {
+	if t, ok := sharedDeptTrees.lookup(key); ok {
 		return t, nil
 	}
 	t, err := buildDeptTree(ds)
 	if err != nil {
 		return t, err
 	}
-	sharedDeptTrees.Lock()
-	if len(sharedDeptTrees.m) < maxDeptTrees {
-		sharedDeptTrees.m[key] = t
-	}
-	sharedDeptTrees.Unlock()
-	return t, nil
+	return sharedDeptTrees.share(key, t), nil
 }
 
 // buildDeptTree indexes departments; it rejects duplicate ids, unknown

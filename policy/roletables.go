@@ -4,7 +4,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 )
 
 // roleTable is the compiled roles of a snapshot: what Compile derives from
@@ -27,10 +26,7 @@ type roleTable struct {
 // grants are not shared, since their conditions compile into the
 // snapshot's own condition tables. At most maxRoleTables are kept; past
 // that, a snapshot compiles its own.
-var sharedRoleTables = struct {
-	sync.Mutex
-	m map[roleTableKey]*roleTable
-}{m: map[roleTableKey]*roleTable{}}
+var sharedRoleTables = newInternTable[roleTableKey, *roleTable](maxRoleTables)
 
 const maxRoleTables = 1024
 
@@ -70,10 +66,7 @@ func (s *Snapshot) compileRoles(st State) error {
 	sig, shareable := roleTableSig(st.Roles)
 	key := roleTableKey{cat: st.Catalog, sig: sig}
 	if shareable {
-		sharedRoleTables.Lock()
-		t := sharedRoleTables.m[key]
-		sharedRoleTables.Unlock()
-		if t != nil {
+		if t, ok := sharedRoleTables.lookup(key); ok {
 			s.roles, s.roleIdx, s.roleLevels = t.roles, t.idx, t.levels
 			return nil
 		}
@@ -103,10 +96,6 @@ func (s *Snapshot) compileRoles(st State) error {
 			return nil
 		}
 	}
-	sharedRoleTables.Lock()
-	if len(sharedRoleTables.m) < maxRoleTables {
-		sharedRoleTables.m[key] = &roleTable{roles: s.roles, idx: s.roleIdx, levels: s.roleLevels}
-	}
-	sharedRoleTables.Unlock()
+	sharedRoleTables.share(key, &roleTable{roles: s.roles, idx: s.roleIdx, levels: s.roleLevels})
 	return nil
 }

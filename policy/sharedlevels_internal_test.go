@@ -59,24 +59,16 @@ func TestW1_SharedRoleTablesStayPerWorkspace(t *testing.T) {
 			Roles:   []RoleRevision{{RoleID: "rep", Revision: 1, Audience: Internal, Grants: g, When: when}},
 			Members: []Member{{UserID: "u", Kind: Internal, Roles: []RoleRef{{RoleID: "rep", Revision: 1}}}}}
 	}
-	compile := func(st State) *Snapshot {
-		t.Helper()
-		s, err := Compile(st)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	a, b := compile(state("a", grants, nil)), compile(state("b", grants, nil))
+	a, b := mustCompile(t, state("a", grants, nil)), mustCompile(t, state("b", grants, nil))
 	if &a.roles[0] != &b.roles[0] {
 		t.Error("the same role revisions compiled into two tables")
 	}
-	if c := compile(state("c", Grants{"deals_view": LevelOwn}, nil)); &c.roles[0] == &a.roles[0] {
+	if c := mustCompile(t, state("c", Grants{"deals_view": LevelOwn}, nil)); &c.roles[0] == &a.roles[0] {
 		t.Error("revisions with grants of their own share a table")
 	}
 	cond := Grants{"deals_view": LevelAll}
 	when := Conditions{"deals_view": `record.attributes.region == "eu"`}
-	c1, c2 := compile(state("c1", cond, when)), compile(state("c2", cond, when))
+	c1, c2 := mustCompile(t, state("c1", cond, when)), mustCompile(t, state("c2", cond, when))
 	if &c1.roles[0] == &c2.roles[0] {
 		t.Error("conditional revisions share a table")
 	}
@@ -109,15 +101,7 @@ func TestW1_SharedDeptTreesByContent(t *testing.T) {
 			Roles:   []RoleRevision{{RoleID: "lead", Revision: 1, Audience: Internal, Grants: Grants{"deals_view": LevelSubdepartments}}},
 			Members: []Member{{UserID: "u", Kind: Internal, DepartmentIDs: []string{"sales"}, Roles: []RoleRef{{RoleID: "lead", Revision: 1}}}}}
 	}
-	compile := func(st State) *Snapshot {
-		t.Helper()
-		s, err := Compile(st)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	a, b, c := compile(state("a", tree("sales"))), compile(state("b", tree("sales"))), compile(state("c", tree("ops")))
+	a, b, c := mustCompile(t, state("a", tree("sales"))), mustCompile(t, state("b", tree("sales"))), mustCompile(t, state("c", tree("ops")))
 	if &a.depts.nodes[0] != &b.depts.nodes[0] {
 		t.Error("the same departments compiled into two trees")
 	}
@@ -134,4 +118,13 @@ func TestW1_SharedDeptTreesByContent(t *testing.T) {
 	if _, err := Compile(state("d", []Department{{ID: "x", ParentID: "y"}, {ID: "y", ParentID: "x"}})); err == nil {
 		t.Error("a cyclic tree compiled")
 	}
+}
+
+func mustCompile(t *testing.T, st State) *Snapshot {
+	t.Helper()
+	s, err := Compile(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 )
 
 // RoleRevision is one immutable revision of a role, as compiled into a
@@ -514,10 +513,7 @@ func (r RoleRef) String() string { return r.RoleID + "@" + strconv.FormatInt(r.R
 // appends to a clipped copy (addRoles), so sharing cannot carry one
 // workspace's change into another. At most maxSharedLevels arrays are
 // kept; past that, a snapshot keeps its own.
-var sharedLevels = struct {
-	sync.Mutex
-	m map[string][]Level
-}{m: map[string][]Level{}}
+var sharedLevels = newInternTable[string, []Level](maxSharedLevels)
 
 const maxSharedLevels = 1024
 
@@ -529,15 +525,7 @@ func internLevels(l []Level) []Level {
 	for i, v := range l {
 		key[i] = byte(v)
 	}
-	sharedLevels.Lock()
-	defer sharedLevels.Unlock()
-	if got, ok := sharedLevels.m[string(key)]; ok {
-		return got
-	}
-	if len(sharedLevels.m) < maxSharedLevels {
-		sharedLevels.m[string(key)] = l
-	}
-	return l
+	return sharedLevels.share(string(key), l)
 }
 
 // pointRoleVectors points each compiled role's vector into roleLevels, so

@@ -71,6 +71,7 @@ func Run(t *testing.T, h Harness) {
 		{"M2_T1_MoveOntoExpiringDepartmentRoles", testM2T1MoveOntoExpiringDepartmentRoles},
 		{"A1_T2_WriteTakingExpiredAccess", testA1T2WriteTakingExpiredAccess},
 		{"A1_T2_ApplyMovingExpiredAccess", testA1T2ApplyMovingExpiredAccess},
+		{"W1_SharedStructuresStayPerWorkspace", testW1SharedStructuresStayPerWorkspace},
 		{"M9_X3a_DepartmentRoleIsAGrant", testM9X3aDepartmentRoleIsAGrant},
 		{"T3_X3a_NoSelfExtension", testT3X3aNoSelfExtension},
 		{"T3_X3a_NoPermanentCopy", testT3X3aNoPermanentCopy},
