@@ -3,6 +3,7 @@ package policy_test
 import (
 	"runtime"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -108,6 +109,38 @@ func BenchmarkCompile(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(retained(func() any { s, _ := policy.Compile(w.State); return s }))/float64(w.Config.Members), "heap-B/member")
 	b.ReportMetric(float64(keep.NumAccessVectors()), "vectors")
+}
+
+// BenchmarkUpdate is a chain of writes, each a Snapshot.Update of the
+// last, on crm-medium (100,000 members): one member's roles changed, or
+// one member added. A write's cost follows what it changes, not the
+// workspace's size (issue 17; see paged.go and Snapshot.tail).
+func BenchmarkUpdate(b *testing.B) {
+	w, base := compiled(b)
+	changed := w.State.Members[len(w.State.Members)/2]
+	changed.Roles = slices.Clone(w.State.Members[0].Roles)
+	added := policy.Member{Kind: policy.Internal, Roles: changed.Roles, DepartmentIDs: changed.DepartmentIDs}
+	ids := make([]string, 1<<20)
+	for i := range ids {
+		ids[i] = "newcomer" + strconv.Itoa(i)
+	}
+	for _, name := range []string{"change", "add"} {
+		b.Run(name, func(b *testing.B) {
+			s := base
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				d := policy.Delta{Revision: s.Revision() + 1, Members: []policy.Member{changed}}
+				if name == "add" {
+					added.UserID = ids[i%len(ids)]
+					d.Members[0] = added
+				}
+				var err error
+				if s, err = s.Update(d); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
 
 // retained measures the live heap that the value built by f keeps.

@@ -112,11 +112,11 @@ func (s *Snapshot) CheckContext(user, permission string, r *Resource, ctx Contex
 	if !ok {
 		return Decision{Reason: ReasonNotAMember, Revision: s.revision}, nil
 	}
-	h := &s.hot[mi]
+	h := s.hot.at(int(mi))
 	l := s.level(h, int(pid))
 	d := Decision{Level: l, Revision: s.revision, src: s.source(h, int(pid), l), perm: pid}
 	if s.condPerms[pid] {
-		if a := &s.accesses[s.members[mi].access]; s.hasConditional(a, pid) {
+		if a := &s.accesses[s.members.at(int(mi)).access]; s.hasConditional(a, pid) {
 			return s.checkConditional(user, mi, pid, a, r, ctx, d), nil
 		}
 	}

@@ -91,7 +91,7 @@ func (s *Snapshot) ExplainContext(user, permission string, r *Resource, ctx Cont
 		e.Hints = append(e.Hints, fmt.Sprintf("%q is not a member of workspace %q: check the user id and the workspace", user, s.workspace))
 		return e, nil
 	}
-	m := &s.members[mi]
+	m := s.members.at(int(mi))
 	a := &s.accesses[m.access]
 	vec := s.accessVector(a)
 	e.Member, e.Owner, e.Kind = true, a.owner, m.kind()
@@ -155,7 +155,7 @@ func (s *Snapshot) ExplainContext(user, permission string, r *Resource, ctx Cont
 }
 
 func (s *Snapshot) scopeTrace(user string, mi int32, perm *Permission, l Level, r *Resource) *ScopeTrace {
-	m := &s.members[mi]
+	m := s.members.at(int(mi))
 	t := &ScopeTrace{Record: *r}
 	add := func(f string, args ...any) { t.Steps = append(t.Steps, fmt.Sprintf(f, args...)) }
 	switch {
@@ -181,7 +181,7 @@ func (s *Snapshot) scopeTrace(user string, mi int32, perm *Permission, l Level, 
 			add("record department %q; member departments %v; level %s", r.DepartmentID, mine, l)
 		} else if oi, ok := s.byUser.lookup(s, r.OwnerID); ok {
 			add("record has no department: using its owner's departments %v; member departments %v; level %s",
-				s.deptIDs(s.memberDepts(&s.members[oi])), mine, l)
+				s.deptIDs(s.memberDepts(s.members.at(int(oi)))), mine, l)
 		} else {
 			add("record has no department and its owner %q is not a member: no department to match", r.OwnerID)
 		}
@@ -227,7 +227,7 @@ func (s *Snapshot) Redundant(user string) []string {
 	if !ok {
 		return nil
 	}
-	return s.redundant(&s.accesses[s.members[i].access])
+	return s.redundant(&s.accesses[s.members.at(int(i)).access])
 }
 
 func (s *Snapshot) redundant(a *access) []string {

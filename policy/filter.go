@@ -114,7 +114,7 @@ func (s *Snapshot) FilterContext(user, permission string, ctx Context) (*Plan, e
 	if !ok {
 		return plan, nil
 	}
-	m := &s.members[mi]
+	m := s.members.at(int(mi))
 	a := &s.accesses[m.access]
 	l := s.accessLevel(a, perm.ID)
 	plan.Level = l

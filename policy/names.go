@@ -13,8 +13,8 @@ import (
 // indexEmails indexes every member with an email, after Compile.
 func (s *Snapshot) indexEmails() {
 	s.emails = map[string]int32{}
-	for i := range s.members {
-		if e := s.members[i].email; e != "" {
+	for i := range s.members.len() {
+		if e := s.members.at(i).email; e != "" {
 			s.emails[e] = int32(i)
 		}
 	}
@@ -52,7 +52,7 @@ func (s *Snapshot) MemberByEmail(email string) (string, bool) {
 		return "", false
 	}
 	for _, idx := range []map[string]int32{s.emailsAdded, s.emails} {
-		if i, ok := idx[email]; ok && !s.members[i].gone && s.members[i].email == email {
+		if i, ok := idx[email]; ok && !s.members.at(int(i)).gone && s.members.at(int(i)).email == email {
 			return s.userID(i), true
 		}
 	}

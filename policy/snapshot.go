@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 )
 
 // RoleRevision is one immutable revision of a role, as compiled into a
@@ -155,10 +156,12 @@ type Snapshot struct {
 	roleLevels []Level
 	accesses   []access
 	// levels holds the materialized vectors back to back.
-	levels      []Level
-	ids         string // every user id, back to back
-	hot         []hotMember
-	members     []member // same indexes as hot
+	levels []Level
+	// ids holds, for each page of hot (see paged.go), the user ids of its
+	// members back to back: member i's is ids[i>>pageShift][idOff:][:idLen].
+	ids         []string
+	hot         paged[hotMember]
+	members     paged[member] // same indexes as hot
 	byUser      userIndex
 	depts       deptTree
 	deptArena   []int32
@@ -180,6 +183,14 @@ type Snapshot struct {
 	conds          map[string]*Condition
 	condPermsOwned bool
 	condsOwned     bool
+	// tail is taken by the first Update of the snapshot, which may then
+	// append to the snapshot's append-only arrays (accesses, levels, the
+	// department arena and lists, the last page of the member arrays) in
+	// place: past the snapshot's length, where the snapshot never reads.
+	// Any later Update of the same snapshot copies what it appends to.
+	// Writes form a chain, each deriving from the last, so a write pays for
+	// what it adds rather than for a copy of every array.
+	tail *atomic.Bool
 }
 
 // noConds is all false, shared by the snapshots without conditional
@@ -207,9 +218,9 @@ func Compile(st State) (*Snapshot, error) {
 		return nil, Errorf(CodeInvalidArgument, "compile %s: no catalog", st.Workspace)
 	}
 	s := &Snapshot{workspace: st.Workspace, revision: st.Revision, cat: st.Catalog,
-		byUser: newUserIndex(len(st.Members)), stride: st.Catalog.NumPermissions(),
+		stride: st.Catalog.NumPermissions(),
 		// No condition yet: shared, copied on the first (see condsnap.go).
-		condPerms: noCondPerms(st.Catalog.NumPermissions())}
+		condPerms: noCondPerms(st.Catalog.NumPermissions()), tail: new(atomic.Bool)}
 	var err error
 	if s.depts, err = sharedDeptTree(st.Departments); err != nil {
 		return nil, fmt.Errorf("compile %s: %w", st.Workspace, err)
@@ -218,40 +229,54 @@ func Compile(st State) (*Snapshot, error) {
 		return nil, err
 	}
 
-	var ids strings.Builder
-	for _, m := range st.Members {
-		if len(m.UserID) == 0 || len(m.UserID) > maxUserIDLen {
-			return nil, Errorf(CodeInvalidArgument, "compile %s: member id %q must be 1 to %d bytes", st.Workspace, m.UserID, maxUserIDLen)
+	n := len(st.Members)
+	s.ids = make([]string, 0, (n+pageMask)>>pageShift)
+	for lo := 0; lo < n; lo += pageSize {
+		page := st.Members[lo:min(n, lo+pageSize)]
+		size := 0
+		for _, m := range page {
+			if len(m.UserID) == 0 || len(m.UserID) > maxUserIDLen {
+				return nil, Errorf(CodeInvalidArgument, "compile %s: member id %q must be 1 to %d bytes", st.Workspace, m.UserID, maxUserIDLen)
+			}
+			size += len(m.UserID)
 		}
-		ids.WriteString(m.UserID)
+		var ids strings.Builder
+		ids.Grow(size)
+		for _, m := range page {
+			ids.WriteString(m.UserID)
+		}
+		s.ids = append(s.ids, ids.String())
 	}
-	s.ids = ids.String()
 	off := 0
-	seen := make(map[string]struct{}, len(st.Members))
+	seen := make(map[string]struct{}, n)
 	var c memberCompiler
 	c.interned = map[string]int32{}
-	s.hot = make([]hotMember, 0, len(st.Members))
-	s.members = make([]member, 0, len(st.Members))
+	s.byUser = newUserIndex(n)
+	hot, members := build(&s.hot, n), build(&s.members, n)
 	for i := range st.Members {
 		m := &st.Members[i]
 		if _, dup := seen[m.UserID]; dup {
 			return nil, Errorf(CodeInvalidArgument, "compile %s: duplicate member %q", st.Workspace, m.UserID)
 		}
 		seen[m.UserID] = struct{}{}
+		if i&pageMask == 0 {
+			off = 0 // a page's ids start its string
+		}
 		h, cm, err := c.compile(s, m, uint32(off))
 		if err != nil {
 			return nil, err
 		}
 		off += len(m.UserID)
-		s.byUser.insert(m.UserID, int32(len(s.hot)))
-		s.hot = append(s.hot, h)
-		s.members = append(s.members, cm)
+		s.byUser.insert(s.byUser.slots, m.UserID, int32(i))
+		hot.push(h)
+		members.push(cm)
 	}
 	if cap(s.accesses) > len(s.accesses)+len(s.accesses)/4 {
 		// Appended one by one, the array has up to twice the room it
 		// needs; a node of many small workspaces would keep it all.
 		s.accesses = slices.Clone(s.accesses)
 	}
+	s.byUser.first = int32(n)
 	s.flattenVectors(0)
 	s.indexDepartments()
 	s.indexEmails()
@@ -418,8 +443,8 @@ func (s *Snapshot) accessVector(a *access) Vector {
 
 // userID returns member i's user id.
 func (s *Snapshot) userID(i int32) string {
-	h := &s.hot[i]
-	return s.ids[h.idOff : h.idOff+uint32(h.idLen)]
+	h := s.hot.at(int(i))
+	return s.ids[i>>pageShift][h.idOff : h.idOff+uint32(h.idLen)]
 }
 
 // Workspace returns the id of the snapshot's workspace.
@@ -432,7 +457,7 @@ func (s *Snapshot) Revision() int64 { return s.revision }
 func (s *Snapshot) Catalog() *Catalog { return s.cat }
 
 // NumMembers returns the number of members.
-func (s *Snapshot) NumMembers() int { return len(s.hot) - s.gone }
+func (s *Snapshot) NumMembers() int { return s.hot.len() - s.gone }
 
 // NumAccessVectors returns the number of distinct (roles, direct grants,
 // owner) combinations: the number of distinct effective vectors.
@@ -455,7 +480,7 @@ func (s *Snapshot) Epoch(user string) (int64, bool) {
 	if !ok {
 		return 0, false
 	}
-	return s.members[i].epoch, true
+	return s.members.at(int(i)).epoch, true
 }
 
 // Effective returns a member's effective level of every permission (M3) and
@@ -465,7 +490,7 @@ func (s *Snapshot) Effective(user string) (Vector, bool) {
 	if !ok {
 		return nil, false
 	}
-	return s.accessVector(&s.accesses[s.members[i].access]), true
+	return s.accessVector(&s.accesses[s.members.at(int(i)).access]), true
 }
 
 // RoleVector returns the compiled levels of a role revision held in the
@@ -481,11 +506,11 @@ func (s *Snapshot) RoleVector(ref RoleRef) (Vector, bool) {
 // deptsOf returns member i's departments, using buf for the common case of
 // one department so that the cold member record is not read.
 func (s *Snapshot) deptsOf(i int32, buf *[1]int32) []int32 {
-	switch d := s.hot[i].dept; d {
+	switch d := s.hot.at(int(i)).dept; d {
 	case deptNone:
 		return nil
 	case deptMany:
-		return s.memberDepts(&s.members[i])
+		return s.memberDepts(s.members.at(int(i)))
 	default:
 		buf[0] = int32(d) - 1
 		return buf[:]
@@ -546,7 +571,7 @@ type memberCompiler struct {
 }
 
 // compile builds the hot and cold records of member m, whose id is at
-// idOff in s.ids, adding an access to s when needed.
+// idOff in its page's ids, adding an access to s when needed.
 func (c *memberCompiler) compile(s *Snapshot, m *Member, idOff uint32) (hotMember, member, error) {
 	ws := s.workspace
 	if len(m.UserID) == 0 || len(m.UserID) > maxUserIDLen {
@@ -603,11 +628,12 @@ func (c *memberCompiler) compile(s *Snapshot, m *Member, idOff uint32) (hotMembe
 // indexDepartments lists each department's members, for Filter.
 func (s *Snapshot) indexDepartments() {
 	s.deptMembers = make([][]int32, len(s.depts.nodes))
-	for i := range s.members {
-		if s.members[i].gone {
+	for i := range s.members.len() {
+		m := s.members.at(i)
+		if m.gone {
 			continue
 		}
-		for _, d := range s.memberDepts(&s.members[i]) {
+		for _, d := range s.memberDepts(m) {
 			s.deptMembers[d] = append(s.deptMembers[d], int32(i))
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 )
 
 // Delta is a change to a workspace that leaves its catalog and departments
@@ -24,8 +25,9 @@ type Delta struct {
 // Compile on the whole new state (a differential test holds it to that).
 // s itself is not changed and stays valid.
 //
-// The cost is a copy of the member arrays and index (a few MB at 100,000
-// members) instead of a whole compile. Members changed by an update get
+// The cost is a copy of the pages of the member arrays and index that d
+// changes (see paged.go), and of their page tables, instead of a whole
+// compile. Members changed by an update get
 // accesses of their own rather than shared ones, so memory grows with
 // every update until the next Compile: see Stale.
 //
@@ -38,14 +40,17 @@ func (s *Snapshot) Update(d Delta) (*Snapshot, error) {
 	if err := ns.addRoles(d.Roles); err != nil {
 		return nil, err
 	}
-	// Every slice that Update appends to is capped at its length, so that
-	// appends copy instead of writing into s's backing arrays.
-	ns.accesses = s.accesses[:len(s.accesses):len(s.accesses)]
-	ns.levels = s.levels[:len(s.levels):len(s.levels)]
-	ns.deptArena = s.deptArena[:len(s.deptArena):len(s.deptArena)]
-	ns.hot = slices.Clone(s.hot)
-	ns.members = slices.Clone(s.members)
-	ns.byUser = userIndex{seed: s.byUser.seed, slots: slices.Clone(s.byUser.slots)}
+	// The first Update of s appends to s's arrays in place, past s's
+	// length, where s never reads; any other caps them, so that its appends
+	// copy (see Snapshot.tail).
+	inPlace := s.tail != nil && s.tail.CompareAndSwap(false, true)
+	ns.tail = new(atomic.Bool)
+	if !inPlace {
+		ns.accesses = slices.Clip(s.accesses)
+		ns.levels = slices.Clip(s.levels)
+		ns.deptArena = slices.Clip(s.deptArena)
+	}
+	hot, members := derive(&ns.hot, inPlace), derive(&ns.members, inPlace)
 	from := len(ns.accesses)
 	// The department index is rebuilt only when a member left or changed
 	// departments; members added are appended to it.
@@ -58,11 +63,10 @@ func (s *Snapshot) Update(d Delta) (*Snapshot, error) {
 		}
 		seen[u] = true
 		if i, ok := ns.byUser.lookup(&ns, u); ok {
-			ns.remove(i)
+			ns.remove(&hot, &members, i)
 		}
 	}
-	var ids strings.Builder
-	ids.WriteString(s.ids)
+	ids := idAppender{ids: &ns.ids, n: s.hot.len(), p: -1}
 	var c memberCompiler
 	for i := range d.Members {
 		m := &d.Members[i]
@@ -72,62 +76,49 @@ func (s *Snapshot) Update(d Delta) (*Snapshot, error) {
 		seen[m.UserID] = true
 		if mi, ok := ns.byUser.lookup(&ns, m.UserID); ok {
 			// Replace in place: the id stays where it is.
-			h, cm, err := c.compile(&ns, m, ns.hot[mi].idOff)
+			h, cm, err := c.compile(&ns, m, ns.hot.at(int(mi)).idOff)
 			if err != nil {
 				return nil, err
 			}
-			if !slices.Equal(ns.memberDepts(&ns.members[mi]), ns.memberDepts(&cm)) {
+			if !slices.Equal(ns.memberDepts(ns.members.at(int(mi))), ns.memberDepts(&cm)) {
 				reindex = true
 			}
-			ns.hot[mi], ns.members[mi] = h, cm
+			*hot.set(int(mi)), *members.set(int(mi)) = h, cm
 			continue
 		}
-		h, cm, err := c.compile(&ns, m, uint32(ids.Len()))
+		h, cm, err := c.compile(&ns, m, ids.add(m.UserID))
 		if err != nil {
 			return nil, err
 		}
-		ids.WriteString(m.UserID)
-		ns.hot = append(ns.hot, h)
-		ns.members = append(ns.members, cm)
+		hot.push(h)
+		members.push(cm)
 	}
-	ns.ids = ids.String()
-	// New members go into the index once ids holds their bytes; a table
-	// past half full is rebuilt at the new size.
-	live := len(ns.hot) - ns.gone
-	if 2*(len(ns.hot)) >= len(ns.byUser.slots) {
-		ns.byUser = newUserIndex(live + live/4) // headroom for the next updates
-		for i := range ns.hot {
-			if !ns.members[i].gone {
-				ns.byUser.insert(ns.userID(int32(i)), int32(i))
-			}
-		}
-	} else {
-		for i := len(s.hot); i < len(ns.hot); i++ {
-			ns.byUser.insert(ns.userID(int32(i)), int32(i))
-		}
-	}
+	ids.flush()
+	// New members go into the index once ids holds their bytes.
+	ns.addMembers(s.hot.len())
 	ns.flattenVectors(from)
 	if reindex {
 		ns.indexDepartments()
 	} else {
-		ns.appendDepartments(len(s.members))
+		ns.appendDepartments(s.members.len(), inPlace)
 	}
 	ns.addEmails(d.Members)
 	return &ns, nil
 }
 
 // appendDepartments adds members first… to the department index that
-// Update copied from the snapshot it updates, copying only the lists of
-// departments that gain members: the result equals indexDepartments'.
-func (s *Snapshot) appendDepartments(first int) {
-	if first == len(s.members) {
+// Update copied from the snapshot it updates, appending to the lists of
+// departments that gain members in place when inPlace, else to copies:
+// the result equals indexDepartments'.
+func (s *Snapshot) appendDepartments(first int, inPlace bool) {
+	if first == s.members.len() {
 		return
 	}
 	s.deptMembers = slices.Clone(s.deptMembers)
 	copied := make([]bool, len(s.deptMembers))
-	for i := first; i < len(s.members); i++ {
-		for _, d := range s.memberDepts(&s.members[i]) {
-			if !copied[d] {
+	for i := first; i < s.members.len(); i++ {
+		for _, d := range s.memberDepts(s.members.at(i)) {
+			if !copied[d] && !inPlace {
 				copied[d] = true
 				l := s.deptMembers[d]
 				s.deptMembers[d] = l[:len(l):len(l)] // the next append copies
@@ -140,10 +131,54 @@ func (s *Snapshot) appendDepartments(first int) {
 // remove makes member i unreachable: an empty id never equals a looked-up
 // one (ids are at least one byte), so the index skips its slot without a
 // change to the check path, and scans skip it by its gone flag.
-func (s *Snapshot) remove(i int32) {
-	s.hot[i].idLen = 0
-	s.members[i].gone = true
+func (s *Snapshot) remove(hot *pagedWriter[hotMember], members *pagedWriter[member], i int32) {
+	hot.set(int(i)).idLen = 0
+	members.set(int(i)).gone = true
 	s.gone++
+}
+
+// idAppender appends the ids of members an Update adds to the snapshot's
+// id pages: it copies the page table once and rebuilds the strings of the
+// pages that gain ids, the last one and any new.
+type idAppender struct {
+	ids    *[]string
+	n      int // members, with the ones added so far
+	p      int // the page page holds, or -1
+	page   strings.Builder
+	copied bool
+}
+
+// add appends id, the id of member n, and returns its offset in its page.
+func (a *idAppender) add(id string) uint32 {
+	if p := a.n >> pageShift; p != a.p {
+		a.flush()
+		a.p = p
+		if p < len(*a.ids) {
+			a.page.WriteString((*a.ids)[p])
+		}
+	}
+	off := a.page.Len()
+	a.page.WriteString(id)
+	a.n++
+	return uint32(off)
+}
+
+// flush stores the page being built.
+func (a *idAppender) flush() {
+	if a.p < 0 {
+		return
+	}
+	if !a.copied {
+		*a.ids = slices.Clone(*a.ids)
+		a.copied = true
+	}
+	if a.p < len(*a.ids) {
+		(*a.ids)[a.p] = a.page.String()
+	} else {
+		*a.ids = append(*a.ids, a.page.String())
+	}
+	a.page = strings.Builder{}
+	a.p = -1
 }
 
 // addRoles appends compiled role revisions: slots after every existing one,
@@ -185,5 +220,5 @@ func (s *Snapshot) addRoles(rs []RoleRevision) error {
 // state again would pay for itself.
 func (s *Snapshot) Stale() bool {
 	extra := len(s.accesses) - s.compiled
-	return extra > max(1024, s.compiled) || s.gone > max(1024, len(s.hot)/4)
+	return extra > max(1024, s.compiled) || s.gone > max(1024, s.hot.len()/4)
 }

@@ -18,8 +18,8 @@ func (s *Snapshot) WhoCan(permission string, min Level) ([]string, error) {
 		ok[i] = s.accessLevel(&s.accesses[i], perm.ID) >= min
 	}
 	out := []string{}
-	for i := range s.members {
-		if !s.members[i].gone && ok[s.members[i].access] {
+	for i := range s.members.len() {
+		if m := s.members.at(i); !m.gone && ok[m.access] {
 			out = append(out, s.userID(int32(i)))
 		}
 	}
@@ -36,8 +36,8 @@ func (s *Snapshot) WhoCanRecord(permission string, r *Resource, ctx Context) ([]
 		return nil, err
 	}
 	out := []string{}
-	for i := range s.members {
-		if s.members[i].gone {
+	for i := range s.members.len() {
+		if s.members.at(i).gone {
 			continue
 		}
 		u := s.userID(int32(i))
