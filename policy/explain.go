@@ -120,9 +120,9 @@ func (s *Snapshot) ExplainContext(user, permission string, r *Resource, ctx Cont
 	if a.owner && (m.kind() != Client || !perm.Module.InternalOnly) {
 		e.DecidedBy = "workspace owner"
 	}
-	if src := s.cat.origin(a.direct, perm); src != nil {
-		dl := s.cat.resolve(a.direct, m.kind())[perm.ID]
-		e.Direct = &GrantTrace{Level: dl, From: src.Key, Redundant: dl <= a.base[perm.ID]}
+	if src := s.cat.origin(a.directGrants(), perm); src != nil {
+		dl := s.cat.resolve(a.direct.grants, m.kind())[perm.ID]
+		e.Direct = &GrantTrace{Level: dl, From: src.Key, Redundant: dl <= a.direct.base[perm.ID]}
 		if !e.Direct.Redundant && !a.owner {
 			e.DecidedBy = "direct grant " + src.Key
 		}
@@ -231,5 +231,8 @@ func (s *Snapshot) Redundant(user string) []string {
 }
 
 func (s *Snapshot) redundant(a *access) []string {
-	return s.cat.redundantGrants(a.direct, a.base)
+	if a.direct == nil {
+		return nil
+	}
+	return s.cat.redundantGrants(a.direct.grants, a.direct.base)
 }

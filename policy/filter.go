@@ -171,10 +171,21 @@ func (s *Snapshot) scopeOf(user string, m *member, perm *Permission, l Level) Sc
 	// owners whose department-less records are within reach too.
 	mine := s.memberDepts(m)
 	var owners []int32
+	reach := make([]bool, len(s.depts.nodes))
 	for d := range s.depts.nodes {
 		if s.deptReason(mine, int32(d), l) != ReasonOutOfScope {
+			reach[d] = true
 			sc.DepartmentIDs = append(sc.DepartmentIDs, s.depts.nodes[d].id)
-			owners = append(owners, s.deptMembers[d]...)
+			if s.deptMembers != nil {
+				owners = append(owners, s.deptMembers[d]...)
+			}
+		}
+	}
+	if s.deptMembers == nil { // a small workspace: see smallScan
+		for i := range s.members.len() {
+			if o := s.members.at(i); !o.gone && slices.ContainsFunc(s.memberDepts(o), func(d int32) bool { return reach[d] }) {
+				owners = append(owners, int32(i))
+			}
 		}
 	}
 	slices.Sort(owners)

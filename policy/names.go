@@ -10,8 +10,13 @@ import (
 // workspace's own alias. Neither is on the path of a check by user id and
 // permission key.
 
-// indexEmails indexes every member with an email, after Compile.
+// indexEmails indexes every member with an email, after Compile, unless
+// the workspace is small (see smallScan): MemberByEmail then scans.
 func (s *Snapshot) indexEmails() {
+	s.emails, s.emailsAdded = nil, nil
+	if s.members.len() <= smallScan {
+		return
+	}
 	s.emails = map[string]int32{}
 	for i := range s.members.len() {
 		if e := s.members.at(i).email; e != "" {
@@ -24,6 +29,12 @@ func (s *Snapshot) indexEmails() {
 // addEmails records the emails of members an Update added or changed. The
 // map of additions is copied, never changed: s's predecessor keeps its own.
 func (s *Snapshot) addEmails(ms []Member) {
+	if s.emails == nil {
+		if s.members.len() > smallScan { // grown past scanning
+			s.indexEmails()
+		}
+		return
+	}
 	var added map[string]int32
 	for i := range ms {
 		if ms[i].Email == "" {
@@ -49,6 +60,14 @@ func (s *Snapshot) addEmails(ms []Member) {
 // members sharing one resolve to either.
 func (s *Snapshot) MemberByEmail(email string) (string, bool) {
 	if email == "" {
+		return "", false
+	}
+	if s.emails == nil {
+		for i := range s.members.len() {
+			if m := s.members.at(i); !m.gone && m.email == email {
+				return s.userID(int32(i)), true
+			}
+		}
 		return "", false
 	}
 	for _, idx := range []map[string]int32{s.emailsAdded, s.emails} {

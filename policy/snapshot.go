@@ -78,18 +78,33 @@ type compiledRole struct {
 // memory grows with distinct combinations, never with members ×
 // permissions.
 type access struct {
-	roles  []int32 // indexes into Snapshot.roles, sorted
-	direct Grants  // nil when the combination has no direct grants
-	when   Conditions
+	roles  []int32      // indexes into Snapshot.roles, sorted
+	direct *directPart  // nil when the combination has no direct grants
 	cond   *accessConds // nil when no grant of the combination is conditional
-	owner  bool
 	// vec is the materialized effective vector (M3), only for combinations
 	// a check cannot evaluate from role vectors alone: direct grants, owner,
 	// more than maxInlineRoles roles. Otherwise nil: see Snapshot.level.
 	vec    Vector
 	vecIdx int32 // vec's index in Snapshot.levels, or -1
-	// base is the levels from the roles alone, kept when direct is set (M5).
+	owner  bool
+}
+
+// directPart is what an access with direct grants keeps for explaining
+// them: apart, because most accesses have none and a node holds an access
+// per distinct combination of every workspace.
+type directPart struct {
+	grants Grants
+	// base is the levels from the roles alone (M5: a direct grant at or
+	// below them is redundant).
 	base Vector
+}
+
+// directGrants returns a's direct grants, nil when it has none.
+func (a *access) directGrants() Grants {
+	if a.direct == nil {
+		return nil
+	}
+	return a.direct.grants
 }
 
 // maxInlineRoles is how many role revisions a hot member record holds.
@@ -362,9 +377,7 @@ func (s *Snapshot) newAccess(roles []int32, direct Grants, when Conditions, owne
 		s.cat.ownerLevels(a.vec, kind)
 	}
 	if len(direct) > 0 {
-		a.direct = direct.Clone()
-		a.when = when.Clone()
-		a.base = slices.Clone(a.vec)
+		a.direct = &directPart{grants: direct.Clone(), base: slices.Clone(a.vec)}
 		maxInto(a.vec, s.cat.resolve(direct, kind))
 	}
 	a.vecIdx = int32(len(s.levels) / s.stride)
@@ -625,8 +638,20 @@ func (c *memberCompiler) compile(s *Snapshot, m *Member, idOff uint32) (hotMembe
 	return h, cm, nil
 }
 
-// indexDepartments lists each department's members, for Filter.
+// smallScan is the number of members up to which a snapshot keeps no
+// department lists and no email index: scanning so few members costs a
+// query a microsecond or two, where the indexes cost each of a node's many
+// small workspaces hundreds of bytes (30 departments' list headers alone
+// are 720).
+const smallScan = 128
+
+// indexDepartments lists each department's members, for Filter, unless
+// the workspace is small (see smallScan): Filter then scans.
 func (s *Snapshot) indexDepartments() {
+	s.deptMembers = nil
+	if s.members.len() <= smallScan {
+		return
+	}
 	s.deptMembers = make([][]int32, len(s.depts.nodes))
 	for i := range s.members.len() {
 		m := s.members.at(i)

@@ -27,9 +27,9 @@ type Delta struct {
 //
 // The cost is a copy of the pages of the member arrays and index that d
 // changes (see paged.go), and of their page tables, instead of a whole
-// compile. Members changed by an update get
-// accesses of their own rather than shared ones, so memory grows with
-// every update until the next Compile: see Stale.
+// compile. The members an update changes share new accesses among
+// themselves but not with the members it leaves alone, so memory grows
+// with every update until the next Compile: see Stale.
 //
 // It returns invalid_argument, like Compile, when d refers to a role
 // revision or department the result does not hold or repeats a member.
@@ -67,7 +67,10 @@ func (s *Snapshot) Update(d Delta) (*Snapshot, error) {
 		}
 	}
 	ids := idAppender{ids: &ns.ids, n: s.hot.len(), p: -1}
-	var c memberCompiler
+	// Members the update gives the same combination share one new access,
+	// as in Compile: an applied role edit moves thousands of members to a
+	// few combinations, and an access each would make the snapshot Stale.
+	c := memberCompiler{interned: map[string]int32{}}
 	for i := range d.Members {
 		m := &d.Members[i]
 		if seen[m.UserID] {
@@ -112,6 +115,12 @@ func (s *Snapshot) Update(d Delta) (*Snapshot, error) {
 // the result equals indexDepartments'.
 func (s *Snapshot) appendDepartments(first int, inPlace bool) {
 	if first == s.members.len() {
+		return
+	}
+	if s.deptMembers == nil {
+		if s.members.len() > smallScan { // grown past scanning
+			s.indexDepartments()
+		}
 		return
 	}
 	s.deptMembers = slices.Clone(s.deptMembers)

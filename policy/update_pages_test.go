@@ -62,8 +62,9 @@ func sparseDelta(rng *rand.Rand, w *world, st policy.State, rev int64, add int) 
 		}
 		ro := st.Roles[rng.IntN(len(st.Roles))]
 		m.Roles = []policy.RoleRef{{RoleID: ro.RoleID, Revision: ro.Revision}}
+		m.Email = "" // gained, kept or lost: MemberByEmail must follow
 		if rng.IntN(2) == 0 {
-			m.Email = fmt.Sprintf("%s.%d@example.com", m.UserID, rev)
+			m.Email = m.UserID + "@example.com"
 		}
 		next.Members[i] = m
 		d.Members = append(d.Members, m)
@@ -78,6 +79,7 @@ func sparseDelta(rng *rand.Rand, w *world, st policy.State, rev int64, add int) 
 		if i%3 == 0 {
 			ro := st.Roles[rng.IntN(len(st.Roles))]
 			m.Roles = []policy.RoleRef{{RoleID: ro.RoleID, Revision: ro.Revision}}
+			m.Email = id + "@example.com"
 		}
 		d.Members = append(d.Members, m)
 		next.Members = append(next.Members, m)
@@ -90,17 +92,24 @@ func sparseDelta(rng *rand.Rand, w *world, st policy.State, rev int64, add int) 
 // members, whose arrays span several pages, a chain of updates (sparse
 // changes and removals anywhere, additions that fill the last page and
 // open new ones, and dense random deltas) decides exactly as a compile of
-// each new state. Each snapshot is also updated a second time, by a
+// each new state; so does a workspace that starts small enough to be
+// scanned (smallScan) and grows past it. Each snapshot is also updated a second time, by a
 // sibling delta, before or after the first: only one of the two may
 // append in place (Snapshot.tail). At the end every snapshot, sibling or
 // older, still decides as it did, so no update wrote into memory another
 // reads (D8: a snapshot is immutable once published).
 func TestDifferential_UpdateAcrossPages(t *testing.T) {
 	t.Parallel()
-	for seed := uint64(1); seed <= 3; seed++ {
+	for seed := uint64(1); seed <= 4; seed++ {
 		w := randomWorld(t, seed)
 		rng := rand.New(rand.NewPCG(seed, 11))
-		growWorld(rng, w, 2_000+rng.IntN(1_500))
+		adds := []int{0, 1_100, 0, 7, 2_100}
+		if seed == 4 {
+			growWorld(rng, w, 60) // 65 to 95 members: under smallScan until step 4
+			adds = []int{0, 7, 0, 100, 2_100}
+		} else {
+			growWorld(rng, w, 2_000+rng.IntN(1_500))
+		}
 		snap, err := policy.Compile(w.st)
 		if err != nil {
 			t.Fatal(err)
@@ -118,7 +127,7 @@ func TestDifferential_UpdateAcrossPages(t *testing.T) {
 			case 3:
 				d, next = randomDelta(rng, w, st, st.Revision+step*100)
 			default:
-				d, next = sparseDelta(rng, w, st, st.Revision+step*100, []int{0, 1_100, 0, 7, 2_100}[step-1])
+				d, next = sparseDelta(rng, w, st, st.Revision+step*100, adds[step-1])
 			}
 			sd, snext := sparseDelta(rng, w, st, st.Revision+step*100+50, 300)
 			prev := snap
