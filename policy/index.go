@@ -116,7 +116,7 @@ func (t *userIndex) lookup(s *Snapshot, key string) (int32, bool) {
 		if slot&^0xffffffff == fp {
 			i := int32(uint32(slot) - 1)
 			h := s.hot.at(int(i))
-			if int(h.idLen) == len(key) && s.ids[i>>pageShift][h.idOff:h.idOff+uint32(h.idLen)] == key {
+			if int(h.idLen) == len(key) && s.idPage(i)[h.idOff:h.idOff+uint32(h.idLen)] == key {
 				return i, true
 			}
 		}
@@ -137,8 +137,7 @@ func probe(s *Snapshot, slots []uint64, h uint64, key string) (int32, bool) {
 		}
 		if slot&^0xffffffff == fp {
 			i := int32(uint32(slot) - 1)
-			h := s.hot.at(int(i))
-			if int(h.idLen) == len(key) && s.ids[i>>pageShift][h.idOff:h.idOff+uint32(h.idLen)] == key {
+			if s.userID(i) == key {
 				return i, true
 			}
 		}

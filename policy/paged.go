@@ -20,12 +20,29 @@ const (
 // paged is an array stored in pages: every page holds pageSize elements
 // but the last, which holds the rest. A published snapshot's pages are
 // never written; a pagedWriter copies a page before it writes it.
+//
+// head is pages[0] again: a check of one of the first pageSize members, all
+// of a small workspace's, then reads no page table, which on a node of many
+// workspaces would be one more cache miss.
 type paged[T any] struct {
+	head  []T
 	pages [][]T
 }
 
 // at returns element i.
-func (a *paged[T]) at(i int) *T { return &a.pages[i>>pageShift][i&pageMask] }
+func (a *paged[T]) at(i int) *T {
+	if i < pageSize {
+		return &a.head[i]
+	}
+	return &a.pages[i>>pageShift][i&pageMask]
+}
+
+// sync points head at the first page after a writer changed the pages.
+func (a *paged[T]) sync() {
+	if len(a.pages) > 0 {
+		a.head = a.pages[0]
+	}
+}
 
 // len returns the number of elements.
 func (a *paged[T]) len() int {
@@ -86,6 +103,7 @@ func (w *pagedWriter[T]) ownTable() {
 // set returns element i for writing.
 func (w *pagedWriter[T]) set(i int) *T {
 	w.own(i >> pageShift)
+	w.a.sync()
 	return w.a.at(i)
 }
 
@@ -108,6 +126,7 @@ func (w *pagedWriter[T]) push(v T) {
 			w.owned[p] = true
 		}
 		w.a.pages[p] = append(page, v)
+		w.a.sync()
 		return
 	}
 	w.ownTable()
@@ -116,6 +135,7 @@ func (w *pagedWriter[T]) push(v T) {
 		page = make([]T, 0, min(pageSize, w.size-n))
 	}
 	w.a.pages = append(w.a.pages, append(page, v))
+	w.a.sync()
 	if !w.all {
 		w.owned = append(w.owned, true)
 	}

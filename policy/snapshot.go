@@ -174,7 +174,9 @@ type Snapshot struct {
 	levels []Level
 	// ids holds, for each page of hot (see paged.go), the user ids of its
 	// members back to back: member i's is ids[i>>pageShift][idOff:][:idLen].
+	// id0 is ids[0] again, for the reason paged has a head.
 	ids         []string
+	id0         string
 	hot         paged[hotMember]
 	members     paged[member] // same indexes as hot
 	byUser      userIndex
@@ -261,6 +263,9 @@ func Compile(st State) (*Snapshot, error) {
 			ids.WriteString(m.UserID)
 		}
 		s.ids = append(s.ids, ids.String())
+	}
+	if n > 0 {
+		s.id0 = s.ids[0]
 	}
 	off := 0
 	seen := make(map[string]struct{}, n)
@@ -457,7 +462,15 @@ func (s *Snapshot) accessVector(a *access) Vector {
 // userID returns member i's user id.
 func (s *Snapshot) userID(i int32) string {
 	h := s.hot.at(int(i))
-	return s.ids[i>>pageShift][h.idOff : h.idOff+uint32(h.idLen)]
+	return s.idPage(i)[h.idOff : h.idOff+uint32(h.idLen)]
+}
+
+// idPage returns the ids of member i's page.
+func (s *Snapshot) idPage(i int32) string {
+	if i < pageSize {
+		return s.id0
+	}
+	return s.ids[i>>pageShift]
 }
 
 // Workspace returns the id of the snapshot's workspace.

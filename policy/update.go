@@ -97,6 +97,9 @@ func (s *Snapshot) Update(d Delta) (*Snapshot, error) {
 		members.push(cm)
 	}
 	ids.flush()
+	if len(ns.ids) > 0 {
+		ns.id0 = ns.ids[0]
+	}
 	// New members go into the index once ids holds their bytes.
 	ns.addMembers(s.hot.len())
 	ns.flattenVectors(from)
