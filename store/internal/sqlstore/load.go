@@ -224,22 +224,41 @@ const roleJoin = `roles r JOIN role_revisions rv ON rv.workspace_id = r.workspac
 
 // scanRole reads a row of roleColumns after the lead columns.
 func scanRole(rows Rows, lead ...any) (admin.Role, error) {
-	var r admin.Role
-	var aud, grants string
-	var created, updated int64
-	if err := rows.Scan(append(lead, &r.ID, &r.Name, &r.Description, &aud, &r.Predefined, &r.Default, &r.Revision, &created, &updated, &grants)...); err != nil {
-		return r, err
+	return newRoleScanner(lead...).scan(rows)
+}
+
+// A scanner holds the scan targets of one query's rows, made once: passed
+// to Scan as interfaces they escape, and a node's start-up reads millions
+// of rows.
+type roleScanner struct {
+	r                admin.Role
+	aud, grants      string
+	created, updated int64
+	dest             []any
+}
+
+func newRoleScanner(lead ...any) *roleScanner {
+	s := &roleScanner{}
+	s.dest = append(lead, &s.r.ID, &s.r.Name, &s.r.Description, &s.aud, &s.r.Predefined, &s.r.Default, &s.r.Revision, &s.created, &s.updated, &s.grants)
+	return s
+}
+
+func (s *roleScanner) scan(rows Rows) (admin.Role, error) {
+	if err := rows.Scan(s.dest...); err != nil {
+		return admin.Role{}, err
 	}
-	r.Audience, r.CreatedAt, r.UpdatedAt = policy.Audience(aud), fromMicros(created), fromMicros(updated)
+	r := s.r
+	r.Audience, r.CreatedAt, r.UpdatedAt = policy.Audience(s.aud), fromMicros(s.created), fromMicros(s.updated)
 	var err error
-	r.Grants, r.When, err = parseRoleGrants(grants)
+	r.Grants, r.When, err = parseRoleGrants(s.grants)
 	return r, err
 }
 
 func (s *Store) loadRoles(ctx context.Context, tx Tx, q *sel) error {
+	var ws string
+	sc := newRoleScanner(&ws)
 	return s.eachRow(ctx, tx, func(rows Rows) error {
-		var ws string
-		r, err := scanRole(rows, &ws)
+		r, err := sc.scan(rows)
 		if err != nil {
 			return err
 		}
@@ -255,15 +274,30 @@ func (s *Store) loadRoles(ctx context.Context, tx Tx, q *sel) error {
 const revisionColumns = `role_id, revision, grants, author, reason, applied, restored, created_at`
 
 func scanRevision(rows Rows, lead ...any) (admin.RoleRevision, error) {
-	var rv admin.RoleRevision
-	var grants string
-	var created int64
-	if err := rows.Scan(append(lead, &rv.RoleID, &rv.Revision, &grants, &rv.Author, &rv.Reason, &rv.Applied, &rv.Restored, &created)...); err != nil {
-		return rv, err
+	return newRevisionScanner(lead...).scan(rows)
+}
+
+type revisionScanner struct {
+	rv      admin.RoleRevision
+	grants  string
+	created int64
+	dest    []any
+}
+
+func newRevisionScanner(lead ...any) *revisionScanner {
+	s := &revisionScanner{}
+	s.dest = append(lead, &s.rv.RoleID, &s.rv.Revision, &s.grants, &s.rv.Author, &s.rv.Reason, &s.rv.Applied, &s.rv.Restored, &s.created)
+	return s
+}
+
+func (s *revisionScanner) scan(rows Rows) (admin.RoleRevision, error) {
+	if err := rows.Scan(s.dest...); err != nil {
+		return admin.RoleRevision{}, err
 	}
-	rv.CreatedAt = fromMicros(created)
+	rv := s.rv
+	rv.CreatedAt = fromMicros(s.created)
 	var err error
-	rv.Grants, rv.When, err = parseRoleGrants(grants)
+	rv.Grants, rv.When, err = parseRoleGrants(s.grants)
 	return rv, err
 }
 
@@ -280,9 +314,10 @@ func (s *Store) loadRevisions(ctx context.Context, tx Tx, q *sel) error {
 		return err
 	}
 	defer rows.Close()
+	var ws string
+	sc := newRevisionScanner(&ws)
 	for rows.Next() {
-		var ws string
-		rv, err := scanRevision(rows, &ws)
+		rv, err := sc.scan(rows)
 		if err != nil {
 			return err
 		}
@@ -299,18 +334,19 @@ func (s *Store) loadDepartments(ctx context.Context, tx Tx, q *sel) error {
 	if err != nil {
 		return err
 	}
-	index := map[[2]string]int{}
+	// Scan targets made once per query, not per row: passed to Scan as
+	// interfaces they escape, and a node loads millions of rows.
+	var ws string
+	var dp admin.Department
+	dest := []any{&ws, &dp.ID, &dp.Name, &dp.ParentID, &dp.IncludeSubdepartments}
 	for rows.Next() {
-		var ws string
-		var dp admin.Department
-		if err := rows.Scan(&ws, &dp.ID, &dp.Name, &dp.ParentID, &dp.IncludeSubdepartments); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			rows.Close()
 			return err
 		}
-		dp.ID, dp.Name, dp.ParentID = q.intern(dp.ID), q.intern(dp.Name), q.intern(dp.ParentID)
 		if d := q.get(ws); d != nil {
-			index[[2]string{ws, dp.ID}] = len(d.Departments)
-			d.Departments = append(d.Departments, dp)
+			d.Departments = append(d.Departments, admin.Department{ID: q.intern(dp.ID), Name: q.intern(dp.Name),
+				ParentID: q.intern(dp.ParentID), IncludeSubdepartments: dp.IncludeSubdepartments})
 		}
 	}
 	rows.Close()
@@ -323,21 +359,56 @@ func (s *Store) loadDepartments(ctx context.Context, tx Tx, q *sel) error {
 		return err
 	}
 	defer rows.Close()
+	var dep string
+	var a admin.Assignment
+	var at, exp int64
+	dest = []any{&ws, &dep, &a.RoleID, &a.Revision, &at, &a.AssignedBy, &exp}
+	c := deptCursor{q: q}
 	for rows.Next() {
-		var ws, dep string
-		var a admin.Assignment
-		var at, exp int64
-		if err := rows.Scan(&ws, &dep, &a.RoleID, &a.Revision, &at, &a.AssignedBy, &exp); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return err
 		}
-		a.AssignedAt, a.ExpiresAt = fromMicros(at), fromMicros(exp)
-		a.RoleID, a.AssignedBy = q.intern(a.RoleID), q.intern(a.AssignedBy)
-		if i, ok := index[[2]string{ws, dep}]; ok {
-			d := q.get(ws)
-			d.Departments[i].Roles = append(d.Departments[i].Roles, a)
+		if dp := c.department(ws, dep); dp != nil {
+			held := a
+			held.AssignedAt, held.ExpiresAt = fromMicros(at), fromMicros(exp)
+			held.RoleID, held.AssignedBy = q.intern(a.RoleID), q.intern(a.AssignedBy)
+			dp.Roles = append(dp.Roles, held)
 		}
 	}
 	return rows.Err()
+}
+
+// deptCursor finds the departments of rows ordered by workspace and
+// department id in the datasets' department slices, which the database
+// returned in the same order: a walk, as cursor does for members, not a
+// map of every department of the read.
+type deptCursor struct {
+	q  *sel
+	ws string
+	d  *admin.Dataset
+	i  int
+}
+
+func (c *deptCursor) department(ws, id string) *admin.Department {
+	if ws != c.ws {
+		c.ws, c.d, c.i = ws, c.q.get(ws), 0
+	}
+	if c.d == nil {
+		return nil
+	}
+	ds := c.d.Departments
+	for j := c.i; j < len(ds); j++ {
+		if ds[j].ID == id {
+			c.i = j
+			return &ds[j]
+		}
+	}
+	for j := range c.i { // not in order (never, with one collation): look from the start
+		if ds[j].ID == id {
+			return &ds[j]
+		}
+	}
+	return nil
 }
 
 func (s *Store) loadObjects(ctx context.Context, tx Tx, q *sel) error {
@@ -429,18 +500,33 @@ func (s *Store) loadGateway(ctx context.Context, tx Tx, q *sel) error {
 const memberColumns = `user_id, name, email, kind, owner, grants, epoch, created_at, updated_at, grant_expiry`
 
 func scanMember(rows Rows, lead ...any) (admin.Member, error) {
-	var m admin.Member
-	var kind, grants, expiry string
-	var created, updated int64
-	if err := rows.Scan(append(lead, &m.UserID, &m.Name, &m.Email, &kind, &m.Owner, &grants, &m.Epoch, &created, &updated, &expiry)...); err != nil {
-		return m, err
+	return newMemberScanner(lead...).scan(rows)
+}
+
+type memberScanner struct {
+	m                    admin.Member
+	kind, grants, expiry string
+	created, updated     int64
+	dest                 []any
+}
+
+func newMemberScanner(lead ...any) *memberScanner {
+	s := &memberScanner{}
+	s.dest = append(lead, &s.m.UserID, &s.m.Name, &s.m.Email, &s.kind, &s.m.Owner, &s.grants, &s.m.Epoch, &s.created, &s.updated, &s.expiry)
+	return s
+}
+
+func (s *memberScanner) scan(rows Rows) (admin.Member, error) {
+	if err := rows.Scan(s.dest...); err != nil {
+		return admin.Member{}, err
 	}
-	m.Kind, m.CreatedAt, m.UpdatedAt = policy.Audience(kind), fromMicros(created), fromMicros(updated)
+	m := s.m
+	m.Kind, m.CreatedAt, m.UpdatedAt = policy.Audience(s.kind), fromMicros(s.created), fromMicros(s.updated)
 	var err error
-	if m.Grants, m.When, err = parseGrants(grants); err != nil {
+	if m.Grants, m.When, err = parseGrants(s.grants); err != nil {
 		return m, err
 	}
-	m.GrantExpiry, err = parseExpiry(expiry)
+	m.GrantExpiry, err = parseExpiry(s.expiry)
 	return m, err
 }
 
@@ -467,9 +553,10 @@ func (s *Store) loadMembers(ctx context.Context, tx Tx, q *sel) error {
 		clear(run)
 		run = run[:0]
 	}
+	var ws string
+	sc := newMemberScanner(&ws)
 	for rows.Next() {
-		var ws string
-		m, err := scanMember(rows, &ws)
+		m, err := sc.scan(rows)
 		if err != nil {
 			rows.Close()
 			return err
