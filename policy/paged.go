@@ -2,15 +2,16 @@ package policy
 
 import "slices"
 
-// A snapshot's per-member arrays (hot and cold records, their ids, the user
-// index's slots) are split into pages of pageSize elements, and the
-// snapshots Update derives share every page they do not change. A write of
-// one member to a workspace of 100,000 then copies a page of each array and
-// the page tables, tens of kilobytes, where copying whole arrays cost
-// megabytes per write on the writer and on every node that follows it.
+// A snapshot's per-member arrays (hot and cold records, their ids) are
+// split into pages of pageSize elements, and the snapshots Update derives
+// share every page they do not change. A write of one member to a
+// workspace of 100,000 then copies a page of each array and the page
+// tables, tens of kilobytes, where copying whole arrays cost megabytes per
+// write on the writer and on every node that follows it.
 //
-// On the check path a page table adds one load to each array access, from
-// a table small enough to stay in cache.
+// On the check path a page table adds one load to each array access past
+// the first page, from a table small enough to stay in cache. The user
+// index is not paged (see userIndex).
 const (
 	pageShift = 10
 	pageSize  = 1 << pageShift
