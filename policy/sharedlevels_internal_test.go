@@ -24,15 +24,7 @@ func TestW1_SharedRoleLevelsStayPerWorkspace(t *testing.T) {
 		t.Error("identical roles compiled into two arrays")
 	}
 	before := append([]Level(nil), b.roleLevels...)
-	a2, err := a.Update(Delta{Revision: 2,
-		Roles:   []RoleRevision{{RoleID: "rep", Revision: 2, Audience: Internal, Grants: Grants{"deals_view": LevelAll}}},
-		Members: []Member{{UserID: "u", Kind: Internal, Roles: []RoleRef{{RoleID: "rep", Revision: 2}}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d, _ := a2.Check("u", "deals_view"); d.Level != LevelAll {
-		t.Fatalf("a after the update: %v, want all", d.Level)
-	}
+	raiseRep(t, a)
 	if d, _ := b.Check("u", "deals_view"); d.Level != LevelOwn {
 		t.Errorf("b after a's update: %v, want own", d.Level)
 	}
@@ -72,15 +64,7 @@ func TestW1_SharedRoleTablesStayPerWorkspace(t *testing.T) {
 	if &c1.roles[0] == &c2.roles[0] {
 		t.Error("conditional revisions share a table")
 	}
-	a2, err := a.Update(Delta{Revision: 2,
-		Roles:   []RoleRevision{{RoleID: "rep", Revision: 2, Audience: Internal, Grants: Grants{"deals_view": LevelAll}}},
-		Members: []Member{{UserID: "u", Kind: Internal, Roles: []RoleRef{{RoleID: "rep", Revision: 2}}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d, _ := a2.Check("u", "deals_view"); d.Level != LevelAll {
-		t.Fatalf("a after the update: %v, want all", d.Level)
-	}
+	raiseRep(t, a)
 	if len(b.roles) != 1 || len(b.roleIdx) != 1 {
 		t.Errorf("b's table after a's update: %d roles, %d indexed", len(b.roles), len(b.roleIdx))
 	}
@@ -117,6 +101,21 @@ func TestW1_SharedDeptTreesByContent(t *testing.T) {
 	}
 	if _, err := Compile(state("d", []Department{{ID: "x", ParentID: "y"}, {ID: "y", ParentID: "x"}})); err == nil {
 		t.Error("a cyclic tree compiled")
+	}
+}
+
+// raiseRep updates s with a revision 2 of role rep granting deals_view at
+// all, held by member u, and checks that s's update decides so.
+func raiseRep(t *testing.T, s *Snapshot) {
+	t.Helper()
+	s2, err := s.Update(Delta{Revision: 2,
+		Roles:   []RoleRevision{{RoleID: "rep", Revision: 2, Audience: Internal, Grants: Grants{"deals_view": LevelAll}}},
+		Members: []Member{{UserID: "u", Kind: Internal, Roles: []RoleRef{{RoleID: "rep", Revision: 2}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := s2.Check("u", "deals_view"); d.Level != LevelAll {
+		t.Fatalf("after the update: %v, want all", d.Level)
 	}
 }
 

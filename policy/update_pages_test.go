@@ -93,11 +93,11 @@ func sparseDelta(rng *rand.Rand, w *world, st policy.State, rev int64, add int) 
 // changes and removals anywhere, additions that fill the last page and
 // open new ones, and dense random deltas) decides exactly as a compile of
 // each new state; so does a workspace that starts small enough to be
-// scanned (smallScan) and grows past it. Each snapshot is also updated a second time, by a
-// sibling delta, before or after the first: only one of the two may
-// append in place (Snapshot.tail). At the end every snapshot, sibling or
-// older, still decides as it did, so no update wrote into memory another
-// reads (D8: a snapshot is immutable once published).
+// scanned (smallScan) and grows past it. Each snapshot is also updated a
+// second time, by a sibling delta, before or after the first: only one of
+// the two may append in place (Snapshot.tail). At the end every snapshot,
+// sibling or older, still decides as it did, so no update wrote into
+// memory another reads (D8: a snapshot is immutable once published).
 func TestDifferential_UpdateAcrossPages(t *testing.T) {
 	t.Parallel()
 	for seed := uint64(1); seed <= 4; seed++ {

@@ -363,12 +363,12 @@ func (s *Store) loadDepartments(ctx context.Context, tx Tx, q *sel) error {
 	var a admin.Assignment
 	var at, exp int64
 	dest = []any{&ws, &dep, &a.RoleID, &a.Revision, &at, &a.AssignedBy, &exp}
-	c := deptCursor{q: q}
+	c := departmentsWalk(q)
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			return err
 		}
-		if dp := c.department(ws, dep); dp != nil {
+		if dp := c.find(ws, dep); dp != nil {
 			held := a
 			held.AssignedAt, held.ExpiresAt = fromMicros(at), fromMicros(exp)
 			held.RoleID, held.AssignedBy = q.intern(a.RoleID), q.intern(a.AssignedBy)
@@ -376,39 +376,6 @@ func (s *Store) loadDepartments(ctx context.Context, tx Tx, q *sel) error {
 		}
 	}
 	return rows.Err()
-}
-
-// deptCursor finds the departments of rows ordered by workspace and
-// department id in the datasets' department slices, which the database
-// returned in the same order: a walk, as cursor does for members, not a
-// map of every department of the read.
-type deptCursor struct {
-	q  *sel
-	ws string
-	d  *admin.Dataset
-	i  int
-}
-
-func (c *deptCursor) department(ws, id string) *admin.Department {
-	if ws != c.ws {
-		c.ws, c.d, c.i = ws, c.q.get(ws), 0
-	}
-	if c.d == nil {
-		return nil
-	}
-	ds := c.d.Departments
-	for j := c.i; j < len(ds); j++ {
-		if ds[j].ID == id {
-			c.i = j
-			return &ds[j]
-		}
-	}
-	for j := range c.i { // not in order (never, with one collation): look from the start
-		if ds[j].ID == id {
-			return &ds[j]
-		}
-	}
-	return nil
 }
 
 func (s *Store) loadObjects(ctx context.Context, tx Tx, q *sel) error {
@@ -578,7 +545,7 @@ func (s *Store) loadMembers(ctx context.Context, tx Tx, q *sel) error {
 		return err
 	}
 	deps := arena[string]{set: func(m *admin.Member, v []string) { m.DepartmentIDs = v }}
-	c := cursor{q: q}
+	c := membersWalk(q)
 	for rows.Next() {
 		var ws, u, dep string
 		if err := rows.Scan(&ws, &u, &dep); err != nil {
@@ -588,7 +555,7 @@ func (s *Store) loadMembers(ctx context.Context, tx Tx, q *sel) error {
 		if ws != c.ws {
 			deps.flush()
 		}
-		if m := c.member(ws, u); m != nil {
+		if m := c.find(ws, u); m != nil {
 			deps.add(m, q.intern(dep))
 		}
 	}
@@ -603,7 +570,7 @@ func (s *Store) loadMembers(ctx context.Context, tx Tx, q *sel) error {
 	}
 	defer rows.Close()
 	roles := arena[admin.Assignment]{set: func(m *admin.Member, v []admin.Assignment) { m.Roles = v }}
-	c = cursor{q: q}
+	c = membersWalk(q)
 	for rows.Next() {
 		var ws, u string
 		var a admin.Assignment
@@ -616,7 +583,7 @@ func (s *Store) loadMembers(ctx context.Context, tx Tx, q *sel) error {
 		if ws != c.ws {
 			roles.flush()
 		}
-		if m := c.member(ws, u); m != nil {
+		if m := c.find(ws, u); m != nil {
 			roles.add(m, a)
 		}
 	}
@@ -624,33 +591,46 @@ func (s *Store) loadMembers(ctx context.Context, tx Tx, q *sel) error {
 	return rows.Err()
 }
 
-// cursor finds the members of rows ordered by workspace and user id in
-// the datasets' member slices, which are in the same order: a walk, not
-// a map of every member.
-type cursor struct {
-	q  *sel
-	ws string
-	d  *admin.Dataset
-	i  int
+// walk finds the rows of one table (members, departments), which the
+// database returned ordered by workspace and id, for rows of another table
+// in the same order: a walk along the datasets' slices, not a map of every
+// row of the read.
+type walk[T any] struct {
+	q     *sel
+	items func(*admin.Dataset) []T
+	id    func(*T) string
+	ws    string
+	cur   []T
+	i     int
 }
 
-func (c *cursor) member(ws, u string) *admin.Member {
+func membersWalk(q *sel) walk[admin.Member] {
+	return walk[admin.Member]{q: q, items: func(d *admin.Dataset) []admin.Member { return d.Members },
+		id: func(m *admin.Member) string { return m.UserID }}
+}
+
+func departmentsWalk(q *sel) walk[admin.Department] {
+	return walk[admin.Department]{q: q, items: func(d *admin.Dataset) []admin.Department { return d.Departments },
+		id: func(d *admin.Department) string { return d.ID }}
+}
+
+// find returns workspace ws's row with id, nil if the read has none.
+func (c *walk[T]) find(ws, id string) *T {
 	if ws != c.ws {
-		c.ws, c.d, c.i = ws, c.q.get(ws), 0
+		c.ws, c.cur, c.i = ws, nil, 0
+		if d := c.q.get(ws); d != nil {
+			c.cur = c.items(d)
+		}
 	}
-	if c.d == nil {
-		return nil
-	}
-	ms := c.d.Members
-	for j := c.i; j < len(ms); j++ {
-		if ms[j].UserID == u {
+	for j := c.i; j < len(c.cur); j++ {
+		if c.id(&c.cur[j]) == id {
 			c.i = j
-			return &ms[j]
+			return &c.cur[j]
 		}
 	}
 	for j := range c.i { // not in order (never, with one collation): look from the start
-		if ms[j].UserID == u {
-			return &ms[j]
+		if c.id(&c.cur[j]) == id {
+			return &c.cur[j]
 		}
 	}
 	return nil
