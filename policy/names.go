@@ -71,7 +71,10 @@ func (s *Snapshot) MemberByEmail(email string) (string, bool) {
 		return "", false
 	}
 	for _, idx := range []map[string]int32{s.emailsAdded, s.emails} {
-		if i, ok := idx[email]; ok && !s.members.at(int(i)).gone && s.members.at(int(i)).email == email {
+		if i, ok := idx[email]; ok {
+			if m := s.members.at(int(i)); m.gone || m.email != email {
+				continue
+			}
 			return s.userID(i), true
 		}
 	}

@@ -25,9 +25,9 @@ type Delta struct {
 // Compile on the whole new state (a differential test holds it to that).
 // s itself is not changed and stays valid.
 //
-// The cost is a copy of the pages of the member arrays and index that d
-// changes (see paged.go), and of their page tables, instead of a whole
-// compile. The members an update changes share new accesses among
+// The cost is a copy of the pages of the member arrays that d changes
+// (see paged.go), their page tables and the index's table of recent
+// additions, instead of a whole compile. The members an update changes share new accesses among
 // themselves but not with the members it leaves alone, so memory grows
 // with every update until the next Compile: see Stale.
 //
@@ -66,7 +66,7 @@ func (s *Snapshot) Update(d Delta) (*Snapshot, error) {
 			ns.remove(&hot, &members, i)
 		}
 	}
-	ids := idAppender{ids: &ns.ids, n: s.hot.len(), p: -1}
+	ids := idAppender{s: &ns, n: s.hot.len(), p: -1}
 	// Members the update gives the same combination share one new access,
 	// as in Compile: an applied role edit moves thousands of members to a
 	// few combinations, and an access each would make the snapshot Stale.
@@ -97,9 +97,6 @@ func (s *Snapshot) Update(d Delta) (*Snapshot, error) {
 		members.push(cm)
 	}
 	ids.flush()
-	if len(ns.ids) > 0 {
-		ns.id0 = ns.ids[0]
-	}
 	// New members go into the index once ids holds their bytes.
 	ns.addMembers(s.hot.len())
 	ns.flattenVectors(from)
@@ -127,11 +124,14 @@ func (s *Snapshot) appendDepartments(first int, inPlace bool) {
 		return
 	}
 	s.deptMembers = slices.Clone(s.deptMembers)
-	copied := make([]bool, len(s.deptMembers))
+	var clipped []bool // when appends must copy: the lists cut to their length
+	if !inPlace {
+		clipped = make([]bool, len(s.deptMembers))
+	}
 	for i := first; i < s.members.len(); i++ {
 		for _, d := range s.memberDepts(s.members.at(i)) {
-			if !copied[d] && !inPlace {
-				copied[d] = true
+			if clipped != nil && !clipped[d] {
+				clipped[d] = true
 				l := s.deptMembers[d]
 				s.deptMembers[d] = l[:len(l):len(l)] // the next append copies
 			}
@@ -151,9 +151,9 @@ func (s *Snapshot) remove(hot *pagedWriter[hotMember], members *pagedWriter[memb
 
 // idAppender appends the ids of members an Update adds to the snapshot's
 // id pages: it copies the page table once and rebuilds the strings of the
-// pages that gain ids, the last one and any new.
+// pages that gain ids, the last one and any new, keeping id0 in step.
 type idAppender struct {
-	ids    *[]string
+	s      *Snapshot
 	n      int // members, with the ones added so far
 	p      int // the page page holds, or -1
 	page   strings.Builder
@@ -165,8 +165,8 @@ func (a *idAppender) add(id string) uint32 {
 	if p := a.n >> pageShift; p != a.p {
 		a.flush()
 		a.p = p
-		if p < len(*a.ids) {
-			a.page.WriteString((*a.ids)[p])
+		if p < len(a.s.ids) {
+			a.page.WriteString(a.s.ids[p])
 		}
 	}
 	off := a.page.Len()
@@ -181,14 +181,15 @@ func (a *idAppender) flush() {
 		return
 	}
 	if !a.copied {
-		*a.ids = slices.Clone(*a.ids)
+		a.s.ids = slices.Clone(a.s.ids)
 		a.copied = true
 	}
-	if a.p < len(*a.ids) {
-		(*a.ids)[a.p] = a.page.String()
+	if a.p < len(a.s.ids) {
+		a.s.ids[a.p] = a.page.String()
 	} else {
-		*a.ids = append(*a.ids, a.page.String())
+		a.s.ids = append(a.s.ids, a.page.String())
 	}
+	a.s.id0 = a.s.ids[0]
 	a.page = strings.Builder{}
 	a.p = -1
 }
