@@ -97,7 +97,7 @@ func (m *model) authority(actor Actor) (Authority, error) {
 		a.unlimited, a.owner = true, true
 		return a, nil
 	}
-	mb := m.members[actor.UserID]
+	mb := m.member(actor.UserID)
 	if mb == nil {
 		return Authority{}, &policy.Error{Code: policy.CodeForbidden,
 			Message: fmt.Sprintf("acting user %q is not a member of this workspace", excerpt(actor.UserID)),
@@ -295,7 +295,7 @@ func (s *Service) Visible(ctx context.Context, ws string, who Actor, users []str
 		}
 		out = make([]string, 0, len(users))
 		for _, u := range users {
-			if mb := m.members[u]; mb != nil && a.Sees(mb) {
+			if mb := m.member(u); mb != nil && a.Sees(mb) {
 				out = append(out, u)
 			}
 		}

@@ -42,15 +42,16 @@ func (v *view) delta(last *policy.Snapshot) (policy.Delta, bool) {
 	for _, u := range users {
 		m := v.members[u]
 		if m == nil {
-			if v.base.members[u] != nil {
+			if last.HasMember(u) {
 				d.Removed = append(d.Removed, u)
 			}
 			continue
 		}
+		data := encodeMember(m)
 		m = m.live(v.now)
 		start := len(refs)
 		refs = heldRefs(v.depts, v.roles, m, v.now, refs, withDepts)
-		d.Members = append(d.Members, policyMember(m, refs[start:len(refs):len(refs)]))
+		d.Members = append(d.Members, policyMember(m, refs[start:len(refs):len(refs)], data))
 	}
 	return d, true
 }

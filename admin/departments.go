@@ -133,7 +133,7 @@ func (v *view) forceAncestors(id string) {
 	for a := id; a != ""; a = v.depts[a].ParentID {
 		chain[a] = true
 	}
-	for u, m := range v.base.members {
+	for u, m := range v.base.allMembers() {
 		for _, d := range m.DepartmentIDs {
 			if chain[d] {
 				v.forced[u] = true
@@ -174,7 +174,7 @@ func (v *view) removeDepartment(d *Department) {
 			v.putDept(&moved)
 		}
 	}
-	for u, m := range v.base.members {
+	for u, m := range v.base.allMembers() {
 		if slices.Contains(m.DepartmentIDs, d.ID) {
 			c := v.member(u).clone()
 			c.DepartmentIDs = slices.DeleteFunc(c.DepartmentIDs, func(x string) bool { return x == d.ID })

@@ -128,7 +128,7 @@ func (s *Service) HeldRoles(ctx context.Context, ws, user string) ([]HeldRole, m
 	var out []HeldRole
 	var grants map[string]time.Time
 	err := s.read(ctx, ws, func(m *model) error {
-		mb := m.members[user]
+		mb := m.member(user)
 		if mb == nil {
 			return memberNotFound(user)
 		}
@@ -160,7 +160,7 @@ func (s *Service) DepartmentHeld(ctx context.Context, ws string, users []string)
 		}
 		now := m.now()
 		for _, u := range users {
-			if mb := m.members[u]; mb != nil {
+			if mb := m.member(u); mb != nil {
 				if h := deptHeld(m.depts, m.roles, mb, now); len(h) > 0 {
 					out[u] = h
 				}
@@ -259,7 +259,7 @@ func (v *view) setDepartmentRoles(id string, in DepartmentRolesInput) error {
 		}
 	}
 	// X3a.2: an assignment to every member it reaches, before and after.
-	for u, m := range v.base.members {
+	for u, m := range v.base.allMembers() {
 		if reaches(v.base.depts, old, m) || reaches(v.depts, &d, m) {
 			v.addressedMembers = append(v.addressedMembers, u)
 		}
@@ -313,7 +313,7 @@ func (v *view) deptSuspects() []string {
 		return nil
 	}
 	var out []string
-	for u, base := range v.base.members {
+	for u, base := range v.base.allMembers() {
 		m := v.member(u)
 		if m == nil {
 			continue

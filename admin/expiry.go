@@ -412,7 +412,7 @@ func (v *view) expireDepartment(id string) {
 	// Whoever held an expired role through the department loses access:
 	// its epoch moves whatever its levels (T2).
 	v.putDept(&d)
-	for u, m := range v.base.members {
+	for u, m := range v.base.allMembers() {
 		if !reaches(v.base.depts, old, m) {
 			continue
 		}
@@ -519,7 +519,11 @@ func (s *Service) onExpiry(ws string, sp *space) {
 
 // mask republishes a workspace's snapshot compiled at the service's clock
 // from the loaded model, without the store: entries that have expired
-// leave it though their removal is not committed yet.
+// leave it though their removal is not committed yet. The model keeps its
+// own snapshot, which a write reads without the locks mask takes: until
+// the expiry is committed, the workspace has two. The next write's
+// snapshot is compiled, not updated from the model's (see advance), so it
+// does not bring back what expired.
 func (s *Service) mask(sp *space) {
 	if s.pub == nil {
 		return
@@ -530,7 +534,7 @@ func (s *Service) mask(sp *space) {
 	m := sp.m
 	var st policy.State
 	if m != nil {
-		st = m.state()
+		st = m.state(m.withMembers(nil), m.snap.NumMembers())
 	}
 	sp.mu.RUnlock()
 	if m == nil {
@@ -541,7 +545,6 @@ func (s *Service) mask(sp *space) {
 		s.log.Error("compile snapshot without expired access", "workspace", m.ws.ID, "err", err)
 		return
 	}
-	sp.snap = snap
 	s.pub.Publish(snap)
 }
 

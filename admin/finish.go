@@ -33,7 +33,7 @@ func (v *view) actorName() string {
 	if v.actor.UserID == "" {
 		return ""
 	}
-	if m := v.base.members[v.actor.UserID]; m != nil {
+	if m := v.base.member(v.actor.UserID); m != nil {
 		return m.Name
 	}
 	return ""
@@ -106,7 +106,7 @@ func (v *view) finish() (*Commit, error) {
 		}
 	}
 	if v.allSuspect {
-		for u := range v.base.members {
+		for u := range v.base.allMembers() {
 			if _, ok := v.members[u]; !ok && !v.forced[u] {
 				suspects = append(suspects, u)
 			}
@@ -118,7 +118,7 @@ func (v *view) finish() (*Commit, error) {
 	var escalations []string
 	for _, u := range suspects {
 		m := v.member(u)
-		old := v.base.members[u]
+		old := v.base.member(u)
 		if m == nil || old == nil {
 			continue
 		}
@@ -166,7 +166,7 @@ func (v *view) finish() (*Commit, error) {
 		}
 	}
 	for u, m := range v.members { // new members: X3 against nothing
-		if m != nil && v.base.members[u] == nil && actorLevels != nil {
+		if m != nil && v.base.member(u) == nil && actorLevels != nil {
 			escalations = append(escalations, raisedAbove(v.cat, make(policy.Vector, v.cat.NumPermissions()), v.cat, v.effective(m), v.base.cat, actorLevels)...)
 			escalations = append(escalations, v.raisedLater(nil, m, actorLevels)...)
 		}
@@ -247,7 +247,7 @@ func (v *view) ops(bumped []string) []Op {
 	}
 	slices.Sort(users)
 	for _, u := range users {
-		m, old := v.members[u], v.base.members[u]
+		m, old := v.members[u], v.base.member(u)
 		switch {
 		case m == nil:
 			if old != nil {
@@ -351,8 +351,9 @@ func hashEntry(e *AuditEntry) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// merge applies a committed view to its model. The caller holds the
-// space's locks.
+// merge applies a committed view to its model, but for its members, which
+// the model takes with its next snapshot (Service.advance, with
+// v.members). The caller holds the space's locks.
 func (v *view) merge() {
 	m := v.base
 	m.ws, m.roles, m.revs, m.depts, m.objects, m.keys, m.aliases, m.gateway, m.sod = v.ws, v.roles, v.revs, v.depts, v.objects, v.keys, v.aliases, v.gateway, v.sod
@@ -373,13 +374,8 @@ func (v *view) merge() {
 		}
 	}
 	for u, mb := range v.members {
-		m.rehold(u, m.members[u], mb)
+		m.rehold(u, m.member(u), mb)
 		m.noteExpiry(u, mb)
-		if mb == nil {
-			delete(m.members, u)
-			continue
-		}
-		m.members[u] = mb
 	}
 	if v.reviews != nil {
 		m.reviews = v.reviews
@@ -387,17 +383,18 @@ func (v *view) merge() {
 	if n := len(v.audit); n > 0 {
 		m.audit = AuditHead{Seq: v.audit[n-1].Seq, Hash: v.audit[n-1].Hash}
 	}
-	m.pruneRevisions()
 }
 
 // pruneRevisions drops from memory the role revisions that are neither a
-// role's newest nor held by a member; the store keeps them (R6a).
+// role's newest nor held by a member; the store keeps them (R6a). It reads
+// the members of the model's snapshot: it runs once the snapshot holds a
+// change's members (advance).
 func (m *model) pruneRevisions() {
 	if len(m.revs) <= 2*len(m.roles)+16 {
 		return
 	}
 	held := map[policy.RoleRef]bool{}
-	for _, mb := range m.members {
+	for _, mb := range m.allMembers() {
 		for _, a := range mb.Roles {
 			held[policy.RoleRef{RoleID: a.RoleID, Revision: a.Revision}] = true
 		}

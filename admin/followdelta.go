@@ -172,7 +172,42 @@ func (s *Service) followDelta(ctx context.Context, sp *space, ws string) (bool, 
 		revs[policy.RoleRef{RoleID: rv.RoleID, Revision: rv.Revision}] = rv
 	}
 
-	// Apply to the model: the bookkeeping of view.merge.
+	// The change as a delta of the snapshot, when Update covers it.
+	changed := slices.Sorted(maps.Keys(read))
+	var removed []string
+	for _, u := range p.Users {
+		if read[u] == nil && m.snap.HasMember(u) {
+			removed = append(removed, u)
+		}
+	}
+	sp.pubMu.Lock()
+	defer sp.pubMu.Unlock()
+	last := m.snap
+	var d *policy.Delta
+	if !compile && !last.Stale() && last.Revision() == after {
+		d = &policy.Delta{Revision: p.Workspace.Revision, Removed: removed}
+		for i := range p.Revisions { // the revisions the snapshot lacks
+			rv := &p.Revisions[i]
+			if _, held := last.RoleVector(policy.RoleRef{RoleID: rv.RoleID, Revision: rv.Revision}); !held {
+				d.Roles = append(d.Roles, policyRole(roles[rv.RoleID], rv))
+			}
+		}
+		now := s.now()
+		refs := make([]policy.RoleRef, 0, 2*len(changed))
+		withDepts := m.deptRoleCount > 0
+		for _, u := range changed {
+			mb := read[u]
+			data := encodeMember(mb)
+			mb = mb.live(now)
+			start := len(refs)
+			refs = heldRefs(m.depts, roles, mb, now, refs, withDepts)
+			d.Members = append(d.Members, policyMember(mb, refs[start:len(refs):len(refs)], data))
+		}
+	}
+
+	// Apply to the model: the bookkeeping of view.merge, then the
+	// snapshot, which holds the members.
+	over := make(map[string]*Member, len(removed)+len(changed))
 	sp.mu.Lock()
 	m.ws, m.audit, m.roles, m.revs = p.Workspace, p.AuditHead, roles, revs
 	for _, id := range p.RoleIDs {
@@ -182,50 +217,22 @@ func (s *Service) followDelta(ctx context.Context, sp *space, ws string) (bool, 
 			}
 		}
 	}
-	changed := slices.Sorted(maps.Keys(read))
-	var removed []string
-	for _, u := range p.Users {
-		if read[u] == nil && m.members[u] != nil {
-			removed = append(removed, u)
-		}
-	}
 	for _, u := range removed {
-		m.rehold(u, m.members[u], nil)
+		m.rehold(u, m.member(u), nil)
 		m.noteExpiry(u, nil)
-		delete(m.members, u)
+		over[u] = nil
 	}
 	for _, u := range changed {
 		mb := read[u]
-		m.rehold(u, m.members[u], mb)
-		m.members[u] = mb
+		m.rehold(u, m.member(u), mb)
 		m.noteExpiry(u, mb)
+		over[u] = mb
 	}
-	m.pruneRevisions()
+	err = s.advance(sp, d, over)
 	sp.mu.Unlock()
-
-	// The snapshot: Update with the delta, as a write's publish does.
-	sp.pubMu.Lock()
-	defer sp.pubMu.Unlock()
-	last := sp.snap
-	if compile || last == nil || last.Stale() || last.Revision() != after {
-		return true, s.publish(sp, nil)
+	if err != nil {
+		return false, err
 	}
-	d := policy.Delta{Revision: p.Workspace.Revision, Removed: removed}
-	for i := range p.Revisions { // the revisions the snapshot lacks
-		rv := &p.Revisions[i]
-		if _, held := last.RoleVector(policy.RoleRef{RoleID: rv.RoleID, Revision: rv.Revision}); !held {
-			r := m.roles[rv.RoleID]
-			d.Roles = append(d.Roles, policyRole(r, rv))
-		}
-	}
-	now := s.now()
-	refs := make([]policy.RoleRef, 0, 2*len(changed))
-	withDepts := m.deptRoleCount > 0
-	for _, u := range changed {
-		mb := read[u].live(now)
-		start := len(refs)
-		refs = heldRefs(m.depts, m.roles, mb, now, refs, withDepts)
-		d.Members = append(d.Members, policyMember(mb, refs[start:len(refs):len(refs)]))
-	}
-	return true, s.publish(sp, &d)
+	s.publish(sp)
+	return true, nil
 }

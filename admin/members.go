@@ -34,7 +34,7 @@ const MaxImport = 10_000
 func (s *Service) Member(ctx context.Context, ws string, who Actor, user string) (Member, error) {
 	var out Member
 	err := s.readAs(ctx, ws, who, AreaPeopleRead, func(m *model, a Authority) error {
-		mb := m.members[user]
+		mb := m.member(user)
 		if mb == nil {
 			return memberNotFound(user)
 		}
@@ -66,7 +66,7 @@ func (s *Service) Members(ctx context.Context, ws string, who Actor, f MemberFil
 		}
 		now := m.now()
 		for i := range out {
-			if mb := m.members[out[i].UserID]; mb != nil {
+			if mb := m.member(out[i].UserID); mb != nil {
 				out[i].DepartmentRoles = deptHeld(m.depts, m.roles, mb, now)
 			}
 		}
@@ -86,7 +86,7 @@ func (s *Service) viaDepartments(ctx context.Context, ws string, a Authority, f 
 		}
 		now := m.now()
 		q := strings.ToLower(f.Query)
-		for u, mb := range m.members {
+		for u, mb := range m.allMembers() {
 			if u <= f.After || mb.holds(f.Role) || (f.Department != "" && !slices.Contains(mb.DepartmentIDs, f.Department)) ||
 				(q != "" && !strings.Contains(strings.ToLower(u), q) && !strings.Contains(strings.ToLower(mb.Name), q) && !strings.Contains(strings.ToLower(mb.Email), q)) ||
 				!a.Sees(mb) {

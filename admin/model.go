@@ -1,6 +1,9 @@
 package admin
 
 import (
+	"fmt"
+	"iter"
+	"log/slog"
 	"maps"
 	"slices"
 	"time"
@@ -9,14 +12,17 @@ import (
 )
 
 // model is one workspace in memory, at one revision. Its values are
-// immutable once published in a map: a write replaces a *Role or *Member
-// with a new one, never changes it, so a view can share them.
+// immutable once published in a map: a write replaces a *Role with a new
+// one, never changes it, so a view can share them.
 type model struct {
-	ws      Workspace
-	cat     *policy.Catalog // the deployment catalog plus the smart objects
-	roles   map[string]*Role
-	revs    map[policy.RoleRef]*RoleRevision // newest revisions and every revision a member holds
-	members map[string]*Member
+	ws    Workspace
+	cat   *policy.Catalog // the deployment catalog plus the smart objects
+	roles map[string]*Role
+	revs  map[policy.RoleRef]*RoleRevision // newest revisions and every revision a member holds
+	// snap is the workspace's snapshot at the model's revision, and the
+	// one copy of its members (see member, memberdata.go): the model
+	// keeps none beside it. It is replaced (advance), never changed.
+	snap *policy.Snapshot
 	// roleCount is, by role id, how many members hold the role directly.
 	roleCount map[string]int
 	// roleMembers is, by role id, the user ids holding it directly: nil
@@ -53,13 +59,14 @@ type cachedVector struct {
 	vec policy.Vector
 }
 
-// newModel builds a model from a stored dataset.
-func newModel(base *policy.Catalog, d *Dataset) (*model, error) {
+// newModel builds a model from a stored dataset, compiling its snapshot at
+// now's time.
+func newModel(base *policy.Catalog, d *Dataset, now func() time.Time) (*model, error) {
 	m := &model{ws: d.Workspace, audit: d.AuditHead,
 		roles: map[string]*Role{}, revs: map[policy.RoleRef]*RoleRevision{},
-		members: make(map[string]*Member, len(d.Members)), roleCount: make(map[string]int, len(d.Roles)),
+		roleCount: make(map[string]int, len(d.Roles)),
 		objects: map[string]SmartObject{}, keys: map[string]*APIKey{},
-		expiring: map[string]time.Time{}, now: time.Now}
+		expiring: map[string]time.Time{}, now: now}
 	// The model points into the dataset's slices rather than copying each
 	// row: a node holding many small workspaces pays for every per-row
 	// allocation many times over. Nothing else keeps the dataset.
@@ -73,7 +80,6 @@ func newModel(base *policy.Catalog, d *Dataset) (*model, error) {
 	}
 	for i := range d.Members {
 		mb := &d.Members[i]
-		m.members[mb.UserID] = mb
 		m.noteExpiry(mb.UserID, mb)
 		for _, a := range mb.Roles {
 			if _, ok := m.roles[a.RoleID]; ok {
@@ -105,7 +111,103 @@ func newModel(base *policy.Catalog, d *Dataset) (*model, error) {
 	if m.cat, err = base.WithObjects(sortedObjects(m.objects)); err != nil {
 		return nil, err
 	}
+	loaded := func(yield func(*Member, string) bool) {
+		for i := range d.Members {
+			if !yield(&d.Members[i], "") {
+				return
+			}
+		}
+	}
+	if m.snap, err = policy.Compile(m.state(loaded, len(d.Members))); err != nil {
+		return nil, err
+	}
 	return m, nil
+}
+
+// advance gives the model, merged with a committed change, the snapshot of
+// its new revision, which holds the change's members: the last snapshot
+// updated with d when d is given (see view.delta), which costs the pages
+// of the member arrays d changes, else a compile of the model with over's
+// members in place of the last snapshot's (nil: removed).
+//
+// On an error the model's revision is set back to the last snapshot's:
+// the change is committed, but the model no longer holds it whole, and the
+// next write that commits from it is refused as stale and reloads.
+func (m *model) advance(d *policy.Delta, over map[string]*Member, log *slog.Logger) error {
+	if next := m.nextExpiry(); d != nil && !next.IsZero() && !m.now().Before(next) {
+		// Access has expired that the last snapshot may still honour,
+		// for members the delta does not touch: compile it away (T1).
+		d = nil
+	}
+	var snap *policy.Snapshot
+	var err error
+	if d != nil {
+		if snap, err = m.snap.Update(*d); err != nil {
+			log.Warn("incremental snapshot update failed; compiling", "workspace", m.ws.ID, "err", err)
+		}
+	}
+	if snap == nil {
+		if snap, err = policy.Compile(m.state(m.withMembers(over), m.snap.NumMembers()+len(over))); err != nil {
+			m.ws.Revision = m.snap.Revision()
+			return fmt.Errorf("compile workspace %s: %w", m.ws.ID, err)
+		}
+	}
+	m.snap = snap
+	m.pruneRevisions()
+	return nil
+}
+
+// member returns member u, nil for a non-member: decoded from the
+// snapshot, a new value on each call, which the caller may keep.
+func (m *model) member(u string) *Member {
+	r, ok := m.snap.Member(u)
+	if !ok {
+		return nil
+	}
+	return mustDecode(r)
+}
+
+// allMembers yields every member, decoded from the snapshot, in no
+// particular order.
+func (m *model) allMembers() iter.Seq2[string, *Member] {
+	return func(yield func(string, *Member) bool) {
+		for r := range m.snap.Members() {
+			if !yield(r.UserID, mustDecode(r)) {
+				return
+			}
+		}
+	}
+}
+
+// withMembers yields the members of the model with over's in place of
+// theirs (nil: removed), each with its record when it has one already
+// ("": encode it).
+func (m *model) withMembers(over map[string]*Member) iter.Seq2[*Member, string] {
+	return func(yield func(*Member, string) bool) {
+		for r := range m.snap.Members() {
+			if _, ok := over[r.UserID]; ok {
+				continue
+			}
+			if !yield(mustDecode(r), r.Data) {
+				return
+			}
+		}
+		for _, mb := range over {
+			if mb != nil && !yield(mb, "") {
+				return
+			}
+		}
+	}
+}
+
+// mustDecode decodes a record of the model's snapshot, which only
+// encodeMember made: one that does not decode is a bug.
+func mustDecode(r policy.MemberRecord) *Member {
+	mb, err := decodeMember(r)
+	if err != nil {
+		panic(fmt.Sprintf("admin: %v", err))
+	}
+	return mb
 }
 
 func sortedObjects(objs map[string]SmartObject) []SmartObject {
@@ -135,7 +237,7 @@ func (m *model) holders() map[string]map[string]struct{} {
 	for id := range m.roles {
 		m.roleMembers[id] = make(map[string]struct{}, m.roleCount[id])
 	}
-	for u, mb := range m.members {
+	for u, mb := range m.allMembers() {
 		for _, a := range mb.Roles {
 			if rm := m.roleMembers[a.RoleID]; rm != nil {
 				rm[u] = struct{}{}
@@ -208,12 +310,13 @@ func sameRoleIDs(a, b []Assignment) bool {
 	return true
 }
 
-// state is the policy state a snapshot is compiled from.
-func (m *model) state() policy.State {
+// state is the policy state a snapshot is compiled from, with members,
+// about n of them, and their records ("": encode it).
+func (m *model) state(members iter.Seq2[*Member, string], n int) policy.State {
 	st := policy.State{Workspace: m.ws.ID, Revision: m.ws.Revision, Catalog: m.cat, Aliases: m.aliases, Gateway: m.gateway,
 		Roles:       make([]policy.RoleRevision, 0, len(m.revs)),
 		Departments: make([]policy.Department, 0, len(m.depts)),
-		Members:     make([]policy.Member, 0, len(m.members))}
+		Members:     make([]policy.Member, 0, n)}
 	for ref, rv := range m.revs {
 		r := m.roles[ref.RoleID]
 		if r == nil {
@@ -232,14 +335,17 @@ func (m *model) state() policy.State {
 	for _, d := range m.depts {
 		st.Departments = append(st.Departments, policy.Department{ID: d.ID, Name: d.Name, ParentID: d.ParentID})
 	}
-	refs := make([]policy.RoleRef, 0, len(m.members)*2)
+	refs := make([]policy.RoleRef, 0, n*2)
 	now := m.now()
 	withDepts := m.deptRoleCount > 0
-	for _, mb := range m.members {
+	for mb, data := range members {
+		if data == "" {
+			data = encodeMember(mb)
+		}
 		mb = mb.live(now)
 		start := len(refs)
 		refs = heldRefs(m.depts, m.roles, mb, now, refs, withDepts)
-		st.Members = append(st.Members, policyMember(mb, refs[start:len(refs):len(refs)]))
+		st.Members = append(st.Members, policyMember(mb, refs[start:len(refs):len(refs)], data))
 	}
 	return st
 }

@@ -85,7 +85,7 @@ func (s *Service) DeleteObject(ctx context.Context, ws string, w Write, id strin
 		}
 		slices.Sort(roles)
 		var users []string
-		for u, m := range v.base.members {
+		for u, m := range v.base.allMembers() {
 			if slices.ContainsFunc(slices.Collect(maps.Keys(m.Grants)), ofObject) {
 				users = append(users, u)
 			}
@@ -115,7 +115,7 @@ func (s *Service) DeleteObject(ctx context.Context, ws string, w Write, id strin
 				}
 			}
 			v.putMember(m)
-			v.record("member.grants", "member:"+u, map[string]any{"grants": v.base.members[u].Grants}, map[string]any{"grants": m.Grants})
+			v.record("member.grants", "member:"+u, map[string]any{"grants": v.base.member(u).Grants}, map[string]any{"grants": m.Grants})
 		}
 		delete(v.objects, id)
 		if err := v.setCatalog(); err != nil {

@@ -24,7 +24,7 @@ func TestA1_OneInstantPerWrite(t *testing.T) {
 		},
 		Members: []Member{{UserID: "u", Kind: policy.Internal, Epoch: 1,
 			Roles: []Assignment{{RoleID: "manager", Revision: 8, ExpiresAt: expiry}}}}}
-	m, err := newModel(policy.DefaultCatalog(), d)
+	m, err := newModel(policy.DefaultCatalog(), d, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func TestA1_OneInstantPerWrite(t *testing.T) {
 		return expiry.Add(time.Second)
 	}
 	v := newView(m, expiry.Add(-2*time.Second), Actor{})
-	old := m.members["u"]
+	old := m.member("u")
 	moved := old.clone()
 	moved.Roles[0].Revision = 10
 	before, after := v.baseEffective(old), v.effective(moved)

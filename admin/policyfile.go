@@ -444,7 +444,7 @@ func (v *view) removeDepartments(gone map[string]bool) {
 			}
 		}
 	}
-	for u, m := range v.base.members {
+	for u, m := range v.base.allMembers() {
 		leaves := false
 		for _, d := range m.DepartmentIDs {
 			leaves = leaves || gone[d]

@@ -462,12 +462,12 @@ func (m *model) itemExpiry(it ReviewItem) time.Time {
 		if d := m.depts[it.DepartmentID]; d != nil {
 			roles = d.Roles
 		}
-	case m.members[it.UserID] == nil:
+	case m.member(it.UserID) == nil:
 		return time.Time{}
 	case it.RoleID == "":
-		return m.members[it.UserID].GrantExpiry[it.Permission]
+		return m.member(it.UserID).GrantExpiry[it.Permission]
 	default:
-		roles = m.members[it.UserID].Roles
+		roles = m.member(it.UserID).Roles
 	}
 	if i := slices.IndexFunc(roles, func(a Assignment) bool { return a.RoleID == it.RoleID }); i >= 0 {
 		return roles[i].ExpiresAt
@@ -513,7 +513,7 @@ func (m *model) canDecideItem(who Actor, a Authority, r *Review, it ReviewItem) 
 		return m.canDecide(who, a, r, it.UserID)
 	}
 	d := m.depts[it.DepartmentID]
-	if mb := m.members[who.UserID]; d != nil && mb != nil && reaches(m.depts, d, mb) {
+	if mb := m.member(who.UserID); d != nil && mb != nil && reaches(m.depts, d, mb) {
 		return &policy.Error{Code: policy.CodePrivilegeEscalation,
 			Message: fmt.Sprintf("department %s's roles reach you: a reviewer never reviews its own access (X3a); another reviewer decides this item", it.DepartmentID),
 			Details: map[string]any{"reason": "own_access", "department_id": it.DepartmentID}}
@@ -538,13 +538,13 @@ func (m *model) canDecide(who Actor, a Authority, r *Review, user string) error 
 	if a.unlimited {
 		return nil
 	}
-	mb := m.members[user]
+	mb := m.member(user)
 	if mb == nil {
 		return memberNotFound(user)
 	}
 	switch r.Reviewers {
 	case ReviewersHeads:
-		actor := m.members[who.UserID]
+		actor := m.member(who.UserID)
 		if actor != nil && actor.holds(RoleHead) {
 			for _, d := range mb.DepartmentIDs {
 				if slices.Contains(actor.DepartmentIDs, d) {

@@ -69,13 +69,12 @@ type Service struct {
 
 // space is one workspace served by this process.
 type space struct {
-	write sync.Mutex   // serializes writes, and use of the model's vector cache
-	mu    sync.RWMutex // guards m against the merge of a committed write
+	write sync.Mutex // serializes writes, and use of the model's vector cache
+	// mu guards m against the merge of a committed write. pubMu orders
+	// publications (a write's, a follow's, an expiry's: see mask); whoever
+	// takes both takes pubMu first.
+	mu    sync.RWMutex
 	m     *model
-	// snap is the last snapshot published, which the next write updates
-	// instead of compiling the whole workspace again. Guarded by pubMu,
-	// which orders publications: a write's and an expiry's (see mask).
-	snap  *policy.Snapshot
 	pubMu sync.Mutex
 
 	// The expiry timer (T1): see arm. Guarded by timerMu.
@@ -150,55 +149,34 @@ func (s *Service) reload(ctx context.Context, sp *space, id string) error {
 // install builds a space's model from a loaded dataset and publishes it.
 // The caller holds sp.write.
 func (s *Service) install(sp *space, id string, d *Dataset) error {
-	m, err := newModel(s.catalog, d)
+	m, err := newModel(s.catalog, d, s.now)
 	if err != nil {
 		return fmt.Errorf("load workspace %s: %w", id, err)
 	}
-	m.now = s.now
+	sp.pubMu.Lock()
+	defer sp.pubMu.Unlock()
 	sp.mu.Lock()
 	sp.m = m
 	sp.mu.Unlock()
 	s.indexKeys(id, m.keys)
-	sp.pubMu.Lock()
-	defer sp.pubMu.Unlock()
-	return s.publish(sp, nil)
+	s.publish(sp)
+	return nil
 }
 
-// publish hands the space's new snapshot to the publisher. After a write
-// that left the catalog, the departments and role names alone (d not nil,
-// see view.delta), the last snapshot is updated with the write's delta, which costs a copy
-// of the member arrays rather than a compile of the whole workspace; when
-// updates have piled up (Snapshot.Stale) or anything else changed, the
-// workspace is compiled afresh. It arms the workspace's expiry timer.
-// The caller holds sp.write and sp.pubMu.
-func (s *Service) publish(sp *space, d *policy.Delta) error {
+// advance gives the space's model, merged with a committed change, the
+// snapshot of its new revision (see model.advance). The caller holds
+// sp.write, sp.pubMu and sp.mu.
+func (s *Service) advance(sp *space, d *policy.Delta, over map[string]*Member) error {
+	return sp.m.advance(d, over, s.log)
+}
+
+// publish hands the model's snapshot to the publisher and arms the
+// workspace's expiry timer. The caller holds sp.pubMu.
+func (s *Service) publish(sp *space) {
 	s.arm(sp)
-	if s.pub == nil {
-		return nil
+	if s.pub != nil {
+		s.pub.Publish(sp.m.snap)
 	}
-	m := sp.m
-	var snap *policy.Snapshot
-	var err error
-	if next := m.nextExpiry(); d != nil && !next.IsZero() && !s.now().Before(next) {
-		// Access has expired that the last snapshot may still honour,
-		// for members the delta does not touch: compile it away (T1).
-		d = nil
-	}
-	if d != nil {
-		snap, err = sp.snap.Update(*d)
-		if err != nil {
-			s.log.Warn("incremental snapshot update failed; compiling", "workspace", m.ws.ID, "err", err)
-		}
-	}
-	if snap == nil {
-		if snap, err = policy.Compile(m.state()); err != nil {
-			sp.snap = nil
-			return fmt.Errorf("compile workspace %s: %w", m.ws.ID, err)
-		}
-	}
-	sp.snap = snap
-	s.pub.Publish(snap)
-	return nil
 }
 
 // read runs fn with the workspace's model, read-only.
@@ -281,21 +259,28 @@ func (s *Service) update(ctx context.Context, ws string, w Write, action string,
 		}
 		sp.pubMu.Lock()
 		var delta *policy.Delta
-		if d, ok := v.delta(sp.snap); ok && s.pub != nil {
+		if d, ok := v.delta(sp.m.snap); ok {
 			delta = &d
 		}
 		sp.mu.Lock()
 		v.merge()
+		err = s.advance(sp, delta, v.members)
 		sp.mu.Unlock()
 		if len(v.keysPut) > 0 || len(v.keysDeleted) > 0 {
 			s.indexKeys(ws, sp.m.keys)
 		}
-		if err := s.publish(sp, delta); err != nil {
-			// The change is committed; a snapshot that cannot be compiled
-			// is a bug, and the next reload surfaces it again.
-			s.log.Error("publish snapshot", "workspace", ws, "err", err)
+		if err == nil {
+			s.publish(sp)
 		}
 		sp.pubMu.Unlock()
+		if err != nil {
+			// The change is committed; a snapshot that cannot be compiled
+			// is a bug. Reloading surfaces it again, or recovers.
+			s.log.Error("compile snapshot; reloading", "workspace", ws, "err", err)
+			if err := s.reload(ctx, sp, ws); err != nil {
+				s.log.Error("reload after a failed compile", "workspace", ws, "err", err)
+			}
+		}
 		for _, f := range then {
 			f(v)
 		}

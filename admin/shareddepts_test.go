@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"log/slog"
 	"testing"
 	"time"
 
@@ -17,7 +18,7 @@ func TestW1_SharedDepartmentsStayPerWorkspace(t *testing.T) {
 		t.Helper()
 		d := &Dataset{Workspace: Workspace{ID: ws, Name: ws, Plan: PlanFree, Revision: 1},
 			Departments: []Department{{ID: "eu", Name: "Europe"}, {ID: "fr", Name: "France", ParentID: "eu", Roles: roles}}}
-		m, err := newModel(policy.DefaultCatalog(), d)
+		m, err := newModel(policy.DefaultCatalog(), d, time.Now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -32,6 +33,9 @@ func TestW1_SharedDepartmentsStayPerWorkspace(t *testing.T) {
 	c.Name = "Europa"
 	v.putDept(&c)
 	v.merge()
+	if err := v.base.advance(nil, v.members, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
 	if a.depts["eu"].Name != "Europa" || b.depts["eu"].Name != "Europe" {
 		t.Errorf("after a's rename: a %q, b %q", a.depts["eu"].Name, b.depts["eu"].Name)
 	}

@@ -410,7 +410,7 @@ func (v *view) newViolations(users []string, limit int) []SoDViolation {
 		if m == nil || m.Owner {
 			continue // owners can do everything (W4): no rule binds them
 		}
-		old := v.base.members[u]
+		old := v.base.member(u)
 		var after, before func(policy.PermID) policy.Level
 		if old != nil && v.onlyRevisionsMoved(u, old, m) {
 			if !v.sodTouched(u, old, m, rules) {
@@ -550,8 +550,8 @@ func (v *view) reportViolations(id string) {
 // sortedMembers returns the user ids of every member as the view sees
 // them, sorted.
 func (v *view) sortedMembers() []string {
-	out := make([]string, 0, len(v.base.members))
-	for u := range v.base.members {
+	out := make([]string, 0, v.base.snap.NumMembers())
+	for u := range v.base.allMembers() {
 		if _, over := v.members[u]; !over {
 			out = append(out, u)
 		}

@@ -22,8 +22,10 @@ func roleWithGrants(r *Role, rv *RoleRevision, g policy.Grants) policy.RoleRevis
 }
 
 // policyMember is member m holding the role revisions refs (its own and
-// those held through departments, as heldRefs lists them).
-func policyMember(m *Member, refs []policy.RoleRef) policy.Member {
+// those held through departments, as heldRefs lists them), with data, the
+// record of m as the model keeps it (see memberdata.go): m may be the
+// member as live now, the record is of the member as stored.
+func policyMember(m *Member, refs []policy.RoleRef, data string) policy.Member {
 	return policy.Member{UserID: m.UserID, Kind: m.Kind, Owner: m.Owner, DepartmentIDs: m.DepartmentIDs,
-		Roles: refs, Grants: m.Grants, When: m.When, Epoch: m.Epoch, Email: m.Email}
+		Roles: refs, Grants: m.Grants, When: m.When, Epoch: m.Epoch, Email: m.Email, Data: data}
 }

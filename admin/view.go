@@ -96,7 +96,7 @@ func (v *view) member(id string) *Member {
 	if m, ok := v.members[id]; ok {
 		return m
 	}
-	return v.base.members[id]
+	return v.base.member(id)
 }
 
 // putMember records a member's new state; m must be a fresh value.

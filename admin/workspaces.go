@@ -33,11 +33,10 @@ func (s *Service) CreateWorkspace(ctx context.Context, in WorkspaceInput) (Works
 		return Workspace{}, err
 	}
 	now := s.now().UTC()
-	m, err := newModel(s.catalog, &Dataset{Workspace: Workspace{ID: in.ID, Name: name, Plan: in.Plan, CreatedAt: now, UpdatedAt: now}})
+	m, err := newModel(s.catalog, &Dataset{Workspace: Workspace{ID: in.ID, Name: name, Plan: in.Plan, CreatedAt: now, UpdatedAt: now}}, s.now)
 	if err != nil {
 		return Workspace{}, err
 	}
-	m.now = s.now
 	v := newView(m, now, Actor{Deployment: true})
 	v.auth = Authority{actor: v.actor, unlimited: true, owner: true}
 	v.auditKey = s.audit.signer
@@ -60,6 +59,11 @@ func (s *Service) CreateWorkspace(ctx context.Context, in WorkspaceInput) (Works
 	}
 	v.merge()
 	sp := &space{m: m}
+	if err := s.advance(sp, nil, v.members); err != nil {
+		// Committed, but not compiled: a bug. The space is not served;
+		// its first use loads it from the store.
+		return Workspace{}, err
+	}
 	s.mu.Lock()
 	s.spaces[in.ID] = sp
 	s.mu.Unlock()
@@ -67,9 +71,7 @@ func (s *Service) CreateWorkspace(ctx context.Context, in WorkspaceInput) (Works
 	defer sp.write.Unlock()
 	sp.pubMu.Lock()
 	defer sp.pubMu.Unlock()
-	if err := s.publish(sp, nil); err != nil {
-		s.log.Error("publish snapshot", "workspace", in.ID, "err", err)
-	}
+	s.publish(sp)
 	return m.ws, nil
 }
 

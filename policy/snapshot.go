@@ -41,6 +41,11 @@ type Member struct {
 	// Email, when set, lets a record's owner be named by the member's
 	// email rather than its user id (Z2; see Snapshot.MemberByEmail).
 	Email string
+	// Data is opaque to the policy core: the snapshot keeps it with the
+	// member and returns it (Snapshot.Member, Snapshot.Members), so that
+	// the admin model can keep its record of a member there rather than
+	// in a second copy of every member beside the snapshot.
+	Data string
 }
 
 // State is everything a snapshot is compiled from: one workspace's policy
@@ -143,6 +148,7 @@ type member struct {
 	gone    bool // removed by Snapshot.Update: unreachable by id, skipped by scans
 	epoch   int64
 	email   string
+	data    string // Member.Data
 }
 
 func (m *member) kind() Audience {
@@ -634,7 +640,7 @@ func (c *memberCompiler) compile(s *Snapshot, m *Member, idOff uint32) (hotMembe
 		return hotMember{}, member{}, fmt.Errorf("compile %s: %w", ws, err)
 	}
 	cm := member{access: ai, deptOff: uint32(len(s.deptArena)),
-		deptLen: uint16(len(m.DepartmentIDs)), client: m.Kind == Client, epoch: m.Epoch, email: m.Email}
+		deptLen: uint16(len(m.DepartmentIDs)), client: m.Kind == Client, epoch: m.Epoch, email: m.Email, data: m.Data}
 	for _, d := range m.DepartmentIDs {
 		di, ok := s.depts.byID[d]
 		if !ok {
