@@ -74,7 +74,7 @@ func TestMemberRecord_MalformedIsAnError(t *testing.T) {
 // what decodes to a record that decodes to the same member.
 func FuzzMemberRecord(f *testing.F) {
 	f.Add(encodeMember(&Member{UserID: "u", Name: "N", Kind: policy.Client, DepartmentIDs: []string{"d"},
-		Roles: []Assignment{{RoleID: "r", Revision: 2, AssignedBy: "x", ExpiresAt: time.Unix(1e9, 5).UTC()}},
+		Roles:  []Assignment{{RoleID: "r", Revision: 2, AssignedBy: "x", ExpiresAt: time.Unix(1e9, 5).UTC()}},
 		Grants: policy.Grants{"a.b": policy.LevelAll}, When: policy.Conditions{"a.b": "true"},
 		GrantExpiry: map[string]time.Time{"a.b": time.Unix(2e9, 0).UTC()}}))
 	f.Add("")

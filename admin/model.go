@@ -65,7 +65,7 @@ func newModel(base *policy.Catalog, d *Dataset, now func() time.Time) (*model, e
 	m := &model{ws: d.Workspace, audit: d.AuditHead,
 		roles: map[string]*Role{}, revs: map[policy.RoleRef]*RoleRevision{},
 		roleCount: make(map[string]int, len(d.Roles)),
-		objects: map[string]SmartObject{}, keys: map[string]*APIKey{},
+		objects:   map[string]SmartObject{}, keys: map[string]*APIKey{},
 		expiring: map[string]time.Time{}, now: now}
 	// The model points into the dataset's slices rather than copying each
 	// row: a node holding many small workspaces pays for every per-row
