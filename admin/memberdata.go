@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-authz/gatehouse/policy"
@@ -138,7 +139,10 @@ var errRecord = errors.New("malformed member record")
 // decodeMember returns the member a snapshot's record holds.
 func decodeMember(r policy.MemberRecord) (*Member, error) {
 	d := recordReader{s: r.Data}
-	m := &Member{UserID: r.UserID, Email: r.Email, Epoch: r.Epoch}
+	// The user id is a slice of a page of the snapshot's ids, which a
+	// kept id (a map key, a review item) would keep alive past the page's
+	// replacement by a later snapshot: a page is ~1,000 ids.
+	m := &Member{UserID: strings.Clone(r.UserID), Email: r.Email, Epoch: r.Epoch}
 	flags := int(d.byte())
 	m.Owner = flags&recOwner != 0
 	if kind := flags >> recKindShift; kind < len(kindCodes) {

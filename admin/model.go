@@ -172,7 +172,8 @@ func (m *model) member(u string) *Member {
 func (m *model) allMembers() iter.Seq2[string, *Member] {
 	return func(yield func(string, *Member) bool) {
 		for r := range m.snap.Members() {
-			if !yield(r.UserID, mustDecode(r)) {
+			mb := mustDecode(r)
+			if !yield(mb.UserID, mb) {
 				return
 			}
 		}
