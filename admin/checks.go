@@ -122,7 +122,7 @@ func (v *view) checkRoleRaises(actor policy.Vector) error {
 func (v *view) checkDirectRaises() error {
 	var powerful []string
 	for u := range v.dirty {
-		m, old := v.members[u], v.base.member(u)
+		m, old := v.members[u], v.baseMember(u)
 		if m == nil || len(m.Grants) == 0 {
 			continue
 		}

@@ -78,7 +78,7 @@ func (v *view) checkOwnership() error {
 		if m == nil {
 			continue
 		}
-		old := v.base.member(u)
+		old := v.baseMember(u)
 		was := old != nil && old.Owner
 		if m.Owner && m.Kind == policy.Client {
 			return &policy.Error{Code: policy.CodeAudienceMismatch,
@@ -100,7 +100,7 @@ func (v *view) checkOwnership() error {
 // span being measured from the actor's departments on each tree.
 func (v *view) checkSpan() error {
 	check := func(u string) error {
-		if old := v.base.member(u); old != nil && !v.auth.Manages(old) {
+		if old := v.baseMember(u); old != nil && !v.auth.Manages(old) {
 			return v.outsideSpan("member "+u, u, old.DepartmentIDs)
 		}
 		if m := v.member(u); m != nil && !v.auth.Manages(m) {
@@ -125,7 +125,7 @@ func (v *view) checkSpan() error {
 	if len(touched) == 0 {
 		return nil
 	}
-	actor := v.base.member(v.auth.actor.UserID)
+	actor := v.baseMember(v.auth.actor.UserID)
 	after := deptSpan(v.depts, actor.DepartmentIDs, v.auth.edit)
 	for _, id := range unique(touched) {
 		if _, existed := v.base.depts[id]; existed && !v.auth.ManagesDepartment(id) {
@@ -175,7 +175,7 @@ func (v *view) spanText() string {
 // actor reaches, which this check compares.
 func (v *view) checkOwnReach() error {
 	u := v.auth.actor.UserID
-	old, nw := v.base.member(u), v.member(u)
+	old, nw := v.baseMember(u), v.member(u)
 	if nw == nil {
 		return nil // leaving reaches nothing
 	}

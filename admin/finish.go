@@ -33,7 +33,7 @@ func (v *view) actorName() string {
 	if v.actor.UserID == "" {
 		return ""
 	}
-	if m := v.base.member(v.actor.UserID); m != nil {
+	if m := v.baseMember(v.actor.UserID); m != nil {
 		return m.Name
 	}
 	return ""
@@ -118,7 +118,7 @@ func (v *view) finish() (*Commit, error) {
 	var escalations []string
 	for _, u := range suspects {
 		m := v.member(u)
-		old := v.base.member(u)
+		old := v.baseMember(u)
 		if m == nil || old == nil {
 			continue
 		}
@@ -166,7 +166,7 @@ func (v *view) finish() (*Commit, error) {
 		}
 	}
 	for u, m := range v.members { // new members: X3 against nothing
-		if m != nil && v.base.member(u) == nil && actorLevels != nil {
+		if m != nil && v.baseMember(u) == nil && actorLevels != nil {
 			escalations = append(escalations, raisedAbove(v.cat, make(policy.Vector, v.cat.NumPermissions()), v.cat, v.effective(m), v.base.cat, actorLevels)...)
 			escalations = append(escalations, v.raisedLater(nil, m, actorLevels)...)
 		}
@@ -247,7 +247,7 @@ func (v *view) ops(bumped []string) []Op {
 	}
 	slices.Sort(users)
 	for _, u := range users {
-		m, old := v.members[u], v.base.member(u)
+		m, old := v.members[u], v.baseMember(u)
 		switch {
 		case m == nil:
 			if old != nil {
@@ -374,7 +374,7 @@ func (v *view) merge() {
 		}
 	}
 	for u, mb := range v.members {
-		m.rehold(u, m.member(u), mb)
+		m.rehold(u, v.baseMember(u), mb)
 		m.noteExpiry(u, mb)
 	}
 	if v.reviews != nil {

@@ -115,7 +115,7 @@ func (s *Service) DeleteObject(ctx context.Context, ws string, w Write, id strin
 				}
 			}
 			v.putMember(m)
-			v.record("member.grants", "member:"+u, map[string]any{"grants": v.base.member(u).Grants}, map[string]any{"grants": m.Grants})
+			v.record("member.grants", "member:"+u, map[string]any{"grants": v.baseMember(u).Grants}, map[string]any{"grants": m.Grants})
 		}
 		delete(v.objects, id)
 		if err := v.setCatalog(); err != nil {

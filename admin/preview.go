@@ -95,7 +95,7 @@ func (s *Service) PreviewRoleWhen(ctx context.Context, ws, id string, grants pol
 	gain, lose, cond := make([]int, len(perms)), make([]int, len(perms)), make([]int, len(perms))
 	srcs := condSources{}
 	for _, u := range v.membersOf(id) { // sorted by user id
-		m, old := v.member(u), v.base.member(u)
+		m, old := v.member(u), v.baseMember(u)
 		before, after := v.baseEffective(old), v.effective(m)
 		var cb, ca []condAccess
 		if hasConditions(v.base.revs, old) || hasConditions(v.revs, m) {

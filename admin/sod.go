@@ -410,7 +410,7 @@ func (v *view) newViolations(users []string, limit int) []SoDViolation {
 		if m == nil || m.Owner {
 			continue // owners can do everything (W4): no rule binds them
 		}
-		old := v.base.member(u)
+		old := v.baseMember(u)
 		var after, before func(policy.PermID) policy.Level
 		if old != nil && v.onlyRevisionsMoved(u, old, m) {
 			if !v.sodTouched(u, old, m, rules) {

@@ -82,6 +82,8 @@ type view struct {
 	// vecs caches the role vectors the write compiles (see vector).
 	vecs   map[policy.RoleRef]viewVector
 	epochs []string // user ids whose epoch moved, set by finish
+	// bases caches the members baseMember decoded (nil: not a member).
+	bases map[string]*Member
 }
 
 func newView(m *model, now time.Time, actor Actor) *view {
@@ -96,7 +98,24 @@ func (v *view) member(id string) *Member {
 	if m, ok := v.members[id]; ok {
 		return m
 	}
-	return v.base.member(id)
+	return v.baseMember(id)
+}
+
+// baseMember returns a member as it was before the write, or nil. The
+// model decodes a member on each read (model.member); a write reads the
+// members it touches several times (its change, X3a, C4, A1, the audit),
+// so it decodes each once. Like every member the model hands out, the
+// value must not be changed: clone it.
+func (v *view) baseMember(id string) *Member {
+	if m, ok := v.bases[id]; ok {
+		return m
+	}
+	m := v.base.member(id)
+	if v.bases == nil {
+		v.bases = map[string]*Member{}
+	}
+	v.bases[id] = m
+	return m
 }
 
 // putMember records a member's new state; m must be a fresh value.
