@@ -3,6 +3,7 @@ package policy
 import (
 	"maps"
 	"slices"
+	"strings"
 )
 
 // This file is how a standard client names things Gatehouse names
@@ -17,13 +18,44 @@ func (s *Snapshot) indexEmails() {
 	if s.members.len() <= smallScan {
 		return
 	}
-	s.emails = map[string]int32{}
+	// Every member: Compile made them all, though it sets s.compiled,
+	// which fromCompile reads, only after.
+	s.emails = s.sortEmails(func(*member) bool { return true })
+}
+
+// sortEmails returns the positions of the members with an email that keep
+// says to take, sorted by email. Its result is never nil, even empty: a
+// nil index is a small workspace, which MemberByEmail scans.
+func (s *Snapshot) sortEmails(keep func(*member) bool) []int32 {
+	take := func(m *member) bool { return m.email != "" && !m.gone && keep(m) }
+	n := 0
 	for i := range s.members.len() {
-		if e := s.members.at(i).email; e != "" {
-			s.emails[e] = int32(i)
+		if take(s.members.at(i)) {
+			n++
 		}
 	}
-	s.emailsAdded = nil
+	// Counted first: the index is kept until the next Compile, and room
+	// for the members without an email would be kept with it.
+	out := make([]int32, 0, n)
+	for i := range s.members.len() {
+		if take(s.members.at(i)) {
+			out = append(out, int32(i))
+		}
+	}
+	slices.SortFunc(out, func(a, b int32) int {
+		return strings.Compare(s.members.at(int(a)).email, s.members.at(int(b)).email)
+	})
+	return out
+}
+
+// fromCompile reports whether m is as the last Compile made it, and so
+// still has the email the sorted index holds it by. An Update replaces the
+// members it changes with records whose accesses it appends, past the
+// compiled ones, even when only the email changed (a test changes emails
+// alone); the index cannot say where a replaced member sorted without the
+// email it had, so it treats one as a hole, and emailsAdded finds it.
+func (s *Snapshot) fromCompile(m *member) bool {
+	return int(m.access) < s.compiled
 }
 
 // addEmails records the emails of members an Update added or changed. The
@@ -31,7 +63,18 @@ func (s *Snapshot) indexEmails() {
 func (s *Snapshot) addEmails(ms []Member) {
 	if s.emails == nil {
 		if s.members.len() > smallScan { // grown past scanning
-			s.indexEmails()
+			// As if compiled small and updated since: the sorted index
+			// holds what Compile made (see fromCompile), the additions
+			// what the updates did.
+			s.emails = s.sortEmails(s.fromCompile)
+			for i := range s.members.len() {
+				if m := s.members.at(i); m.email != "" && !m.gone && !s.fromCompile(m) {
+					if s.emailsAdded == nil {
+						s.emailsAdded = map[string]int32{}
+					}
+					s.emailsAdded[m.email] = int32(i)
+				}
+			}
 		}
 		return
 	}
@@ -70,15 +113,49 @@ func (s *Snapshot) MemberByEmail(email string) (string, bool) {
 		}
 		return "", false
 	}
-	for _, idx := range []map[string]int32{s.emailsAdded, s.emails} {
-		if i, ok := idx[email]; ok {
-			if m := s.members.at(int(i)); m.gone || m.email != email {
-				continue
-			}
+	if i, ok := s.emailsAdded[email]; ok {
+		if m := s.members.at(int(i)); !m.gone && m.email == email {
 			return s.userID(i), true
 		}
 	}
+	// A binary search that steps over the holes (members updated since
+	// Compile: see fromCompile), whose emails are out of order: lo ends at
+	// the first compiled member with an email not below email.
+	idx := s.emails
+	lo, hi := 0, len(idx)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		switch j, m := s.nextCompiled(idx, mid, hi); {
+		case m == nil:
+			hi = mid
+		case m.email < email:
+			lo = j + 1
+		default:
+			hi = j
+		}
+	}
+	// Members sharing the email follow, some maybe removed since.
+	for j := lo; j < len(idx); j++ {
+		var m *member
+		if j, m = s.nextCompiled(idx, j, len(idx)); m == nil || m.email != email {
+			break
+		}
+		if !m.gone {
+			return s.userID(idx[j]), true
+		}
+	}
 	return "", false
+}
+
+// nextCompiled returns the first of the sorted index's entries j to hi
+// whose member is as Compile made it, and the member; else hi and nil.
+func (s *Snapshot) nextCompiled(idx []int32, j, hi int) (int, *member) {
+	for ; j < hi; j++ {
+		if m := s.members.at(int(idx[j])); s.fromCompile(m) {
+			return j, m
+		}
+	}
+	return hi, nil
 }
 
 // resolveAliases maps aliases to permission ids, leaving out those whose

@@ -190,12 +190,14 @@ type Snapshot struct {
 	deptArena   []int32
 	deptMembers [][]int32 // per department, its members: Filter without a scan
 	gone        int       // members removed by Update, still in hot and members
-	// emails finds members by email (Z2): built by Compile, with the
-	// changes of later updates in emailsAdded, which Update copies (it
-	// grows with updates until the next Compile, like accesses).
-	emails, emailsAdded map[string]int32
-	aliases             map[string]PermID
-	gateway             []gatewayRoute
+	// emails finds members by email (Z2): the positions of the members
+	// Compile made, sorted by email (4 bytes a member, where a map took
+	// 52), with the changes of later updates in emailsAdded, which Update
+	// copies (it grows with updates until the next Compile, like accesses).
+	emails      []int32
+	emailsAdded map[string]int32
+	aliases     map[string]PermID
+	gateway     []gatewayRoute
 	// compiled is how many accesses the last full Compile made; Update
 	// reports when its additions outgrow it (see Snapshot.Stale).
 	compiled int
