@@ -37,8 +37,7 @@ func (v *view) delta(last *policy.Snapshot) (policy.Delta, bool) {
 		users = append(users, u)
 	}
 	slices.Sort(users)
-	refs := make([]policy.RoleRef, 0, 2*len(users))
-	withDepts := v.deptRoleCount > 0
+	c := memberCompiler{depts: v.depts, roles: v.roles, now: v.now, withDepts: v.deptRoleCount > 0, refs: make([]policy.RoleRef, 0, 2*len(users))}
 	for _, u := range users {
 		m := v.members[u]
 		if m == nil {
@@ -47,11 +46,7 @@ func (v *view) delta(last *policy.Snapshot) (policy.Delta, bool) {
 			}
 			continue
 		}
-		data := encodeMember(m)
-		m = m.live(v.now)
-		start := len(refs)
-		refs = heldRefs(v.depts, v.roles, m, v.now, refs, withDepts)
-		d.Members = append(d.Members, policyMember(m, refs[start:len(refs):len(refs)], data))
+		d.Members = append(d.Members, c.member(m, ""))
 	}
 	return d, true
 }

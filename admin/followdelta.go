@@ -192,16 +192,9 @@ func (s *Service) followDelta(ctx context.Context, sp *space, ws string) (bool, 
 				d.Roles = append(d.Roles, policyRole(roles[rv.RoleID], rv))
 			}
 		}
-		now := s.now()
-		refs := make([]policy.RoleRef, 0, 2*len(changed))
-		withDepts := m.deptRoleCount > 0
+		c := memberCompiler{depts: m.depts, roles: roles, now: s.now(), withDepts: m.deptRoleCount > 0, refs: make([]policy.RoleRef, 0, 2*len(changed))}
 		for _, u := range changed {
-			mb := read[u]
-			data := encodeMember(mb)
-			mb = mb.live(now)
-			start := len(refs)
-			refs = heldRefs(m.depts, roles, mb, now, refs, withDepts)
-			d.Members = append(d.Members, policyMember(mb, refs[start:len(refs):len(refs)], data))
+			d.Members = append(d.Members, c.member(read[u], ""))
 		}
 	}
 

@@ -336,17 +336,9 @@ func (m *model) state(members iter.Seq2[*Member, string], n int) policy.State {
 	for _, d := range m.depts {
 		st.Departments = append(st.Departments, policy.Department{ID: d.ID, Name: d.Name, ParentID: d.ParentID})
 	}
-	refs := make([]policy.RoleRef, 0, n*2)
-	now := m.now()
-	withDepts := m.deptRoleCount > 0
+	c := memberCompiler{depts: m.depts, roles: m.roles, now: m.now(), withDepts: m.deptRoleCount > 0, refs: make([]policy.RoleRef, 0, n*2)}
 	for mb, data := range members {
-		if data == "" {
-			data = encodeMember(mb)
-		}
-		mb = mb.live(now)
-		start := len(refs)
-		refs = heldRefs(m.depts, m.roles, mb, now, refs, withDepts)
-		st.Members = append(st.Members, policyMember(mb, refs[start:len(refs):len(refs)], data))
+		st.Members = append(st.Members, c.member(mb, data))
 	}
 	return st
 }

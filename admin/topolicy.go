@@ -1,6 +1,10 @@
 package admin
 
-import "github.com/gatehouse-authz/gatehouse/policy"
+import (
+	"time"
+
+	"github.com/gatehouse-authz/gatehouse/policy"
+)
 
 // The one translation of the admin model into the policy core's input:
 // a full compile (model.state), a write's delta (delta.go) and a
@@ -21,11 +25,27 @@ func roleWithGrants(r *Role, rv *RoleRevision, g policy.Grants) policy.RoleRevis
 		Audience: r.Audience, Predefined: r.Predefined, Grants: g}
 }
 
-// policyMember is member m holding the role revisions refs (its own and
-// those held through departments, as heldRefs lists them), with data, the
-// record of m as the model keeps it (see memberdata.go): m may be the
-// member as live now, the record is of the member as stored.
-func policyMember(m *Member, refs []policy.RoleRef, data string) policy.Member {
+// memberCompiler turns members into the policy core's input, as they are
+// live at now, their role revisions (their own and those held through
+// departments, as heldRefs lists them) appended to one buffer.
+type memberCompiler struct {
+	depts     map[string]*Department
+	roles     map[string]*Role
+	now       time.Time
+	withDepts bool
+	refs      []policy.RoleRef
+}
+
+// member is m as the policy core compiles it, with data, the record of m
+// the snapshot keeps (see memberdata.go; "": encode it): the record is of
+// the member as stored, the rest of the member as live now.
+func (c *memberCompiler) member(m *Member, data string) policy.Member {
+	if data == "" {
+		data = encodeMember(m)
+	}
+	m = m.live(c.now)
+	start := len(c.refs)
+	c.refs = heldRefs(c.depts, c.roles, m, c.now, c.refs, c.withDepts)
 	return policy.Member{UserID: m.UserID, Kind: m.Kind, Owner: m.Owner, DepartmentIDs: m.DepartmentIDs,
-		Roles: refs, Grants: m.Grants, When: m.When, Epoch: m.Epoch, Email: m.Email, Data: data}
+		Roles: c.refs[start:len(c.refs):len(c.refs)], Grants: m.Grants, When: m.When, Epoch: m.Epoch, Email: m.Email, Data: data}
 }
