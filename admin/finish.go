@@ -106,7 +106,7 @@ func (v *view) finish() (*Commit, error) {
 		}
 	}
 	if v.allSuspect {
-		for u := range v.base.allMembers() {
+		for u := range v.base.memberIDs() {
 			if _, ok := v.members[u]; !ok && !v.forced[u] {
 				suspects = append(suspects, u)
 			}

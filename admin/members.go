@@ -86,9 +86,13 @@ func (s *Service) viaDepartments(ctx context.Context, ws string, a Authority, f 
 		}
 		now := m.now()
 		q := strings.ToLower(f.Query)
-		for u, mb := range m.allMembers() {
-			if u <= f.After || mb.holds(f.Role) || (f.Department != "" && !slices.Contains(mb.DepartmentIDs, f.Department)) ||
-				(q != "" && !strings.Contains(strings.ToLower(u), q) && !strings.Contains(strings.ToLower(mb.Name), q) && !strings.Contains(strings.ToLower(mb.Email), q)) ||
+		for u := range m.memberIDs() {
+			if u <= f.After {
+				continue
+			}
+			mb := m.member(u)
+			if mb.holds(f.Role) || (f.Department != "" && !slices.Contains(mb.DepartmentIDs, f.Department)) ||
+				(q != "" && !strings.Contains(strings.ToLower(mb.UserID), q) && !strings.Contains(strings.ToLower(mb.Name), q) && !strings.Contains(strings.ToLower(mb.Email), q)) ||
 				!a.Sees(mb) {
 				continue
 			}

@@ -180,6 +180,19 @@ func (m *model) allMembers() iter.Seq2[string, *Member] {
 	}
 }
 
+// memberIDs yields the user id of every member without decoding it, in no
+// particular order: ids to look members up by, not to keep (each is a
+// slice of a page of the snapshot's ids; see decodeMember).
+func (m *model) memberIDs() iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for r := range m.snap.Members() {
+			if !yield(r.UserID) {
+				return
+			}
+		}
+	}
+}
+
 // withMembers yields the members of the model with over's in place of
 // theirs (nil: removed), each with its record when it has one already
 // ("": encode it).

@@ -551,7 +551,7 @@ func (v *view) reportViolations(id string) {
 // them, sorted.
 func (v *view) sortedMembers() []string {
 	out := make([]string, 0, v.base.snap.NumMembers())
-	for u := range v.base.allMembers() {
+	for u := range v.base.memberIDs() {
 		if _, over := v.members[u]; !over {
 			out = append(out, u)
 		}

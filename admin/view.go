@@ -114,6 +114,9 @@ func (v *view) baseMember(id string) *Member {
 	if v.bases == nil {
 		v.bases = map[string]*Member{}
 	}
+	if m != nil {
+		id = m.UserID // its own string: id may be a slice of the snapshot's (memberIDs)
+	}
 	v.bases[id] = m
 	return m
 }
