@@ -44,7 +44,12 @@ const zeroSec = -62135596800
 
 // encodeMember returns m's record.
 func encodeMember(m *Member) string {
-	b := make([]byte, 0, 64+len(m.Name)+24*len(m.Roles))
+	return string(appendMember(make([]byte, 0, 64+len(m.Name)+24*len(m.Roles)), m))
+}
+
+// appendMember appends m's record to b: a compile of many members encodes
+// them in one scratch buffer, each record then costing one allocation.
+func appendMember(b []byte, m *Member) []byte {
 	flags := 0
 	if m.Owner {
 		flags |= recOwner
@@ -104,7 +109,7 @@ func encodeMember(m *Member) string {
 		b = appendString(b, k)
 		b = appendTime(b, t)
 	}
-	return string(b)
+	return b
 }
 
 func appendString(b []byte, s string) []byte {

@@ -34,6 +34,7 @@ type memberCompiler struct {
 	now       time.Time
 	withDepts bool
 	refs      []policy.RoleRef
+	buf       []byte // scratch for records
 }
 
 // member is m as the policy core compiles it, with data, the record of m
@@ -41,7 +42,8 @@ type memberCompiler struct {
 // the member as stored, the rest of the member as live now.
 func (c *memberCompiler) member(m *Member, data string) policy.Member {
 	if data == "" {
-		data = encodeMember(m)
+		c.buf = appendMember(c.buf[:0], m)
+		data = string(c.buf)
 	}
 	m = m.live(c.now)
 	start := len(c.refs)
