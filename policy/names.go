@@ -27,7 +27,7 @@ func (s *Snapshot) indexEmails() {
 // says to take, sorted by email. Its result is never nil, even empty: a
 // nil index is a small workspace, which MemberByEmail scans.
 func (s *Snapshot) sortEmails(keep func(*member) bool) []int32 {
-	take := func(m *member) bool { return m.email != "" && !m.gone && keep(m) }
+	take := func(m *member) bool { return m.email() != "" && !m.gone && keep(m) }
 	n := 0
 	for i := range s.members.len() {
 		if take(s.members.at(i)) {
@@ -43,7 +43,7 @@ func (s *Snapshot) sortEmails(keep func(*member) bool) []int32 {
 		}
 	}
 	slices.SortFunc(out, func(a, b int32) int {
-		return strings.Compare(s.members.at(int(a)).email, s.members.at(int(b)).email)
+		return strings.Compare(s.members.at(int(a)).email(), s.members.at(int(b)).email())
 	})
 	return out
 }
@@ -68,11 +68,11 @@ func (s *Snapshot) addEmails(ms []Member) {
 			// what the updates did.
 			s.emails = s.sortEmails(s.fromCompile)
 			for i := range s.members.len() {
-				if m := s.members.at(i); m.email != "" && !m.gone && !s.fromCompile(m) {
+				if m := s.members.at(i); m.email() != "" && !m.gone && !s.fromCompile(m) {
 					if s.emailsAdded == nil {
 						s.emailsAdded = map[string]int32{}
 					}
-					s.emailsAdded[m.email] = int32(i)
+					s.emailsAdded[m.email()] = int32(i)
 				}
 			}
 		}
@@ -107,14 +107,14 @@ func (s *Snapshot) MemberByEmail(email string) (string, bool) {
 	}
 	if s.emails == nil {
 		for i := range s.members.len() {
-			if m := s.members.at(i); !m.gone && m.email == email {
+			if m := s.members.at(i); !m.gone && m.email() == email {
 				return s.userID(int32(i)), true
 			}
 		}
 		return "", false
 	}
 	if i, ok := s.emailsAdded[email]; ok {
-		if m := s.members.at(int(i)); !m.gone && m.email == email {
+		if m := s.members.at(int(i)); !m.gone && m.email() == email {
 			return s.userID(i), true
 		}
 	}
@@ -128,7 +128,7 @@ func (s *Snapshot) MemberByEmail(email string) (string, bool) {
 		switch j, m := s.nextCompiled(idx, mid, hi); {
 		case m == nil:
 			hi = mid
-		case m.email < email:
+		case m.email() < email:
 			lo = j + 1
 		default:
 			hi = j
@@ -137,7 +137,7 @@ func (s *Snapshot) MemberByEmail(email string) (string, bool) {
 	// Members sharing the email follow, some maybe removed since.
 	for j := lo; j < len(idx); j++ {
 		var m *member
-		if j, m = s.nextCompiled(idx, j, len(idx)); m == nil || m.email != email {
+		if j, m = s.nextCompiled(idx, j, len(idx)); m == nil || m.email() != email {
 			break
 		}
 		if !m.gone {

@@ -147,8 +147,10 @@ type member struct {
 	client  bool
 	gone    bool // removed by Snapshot.Update: unreachable by id, skipped by scans
 	epoch   int64
-	email   string
-	data    string // Member.Data
+	// rec holds the member's email and Data: packRecord's layout, one
+	// string rather than two, which would cost a header and an
+	// allocation more per member.
+	rec string
 }
 
 func (m *member) kind() Audience {
@@ -642,7 +644,7 @@ func (c *memberCompiler) compile(s *Snapshot, m *Member, idOff uint32) (hotMembe
 		return hotMember{}, member{}, fmt.Errorf("compile %s: %w", ws, err)
 	}
 	cm := member{access: ai, deptOff: uint32(len(s.deptArena)),
-		deptLen: uint16(len(m.DepartmentIDs)), client: m.Kind == Client, epoch: m.Epoch, email: m.Email, data: m.Data}
+		deptLen: uint16(len(m.DepartmentIDs)), client: m.Kind == Client, epoch: m.Epoch, rec: packRecord(m.Email, m.Data)}
 	for _, d := range m.DepartmentIDs {
 		di, ok := s.depts.byID[d]
 		if !ok {
