@@ -60,6 +60,8 @@ func (s *Snapshot) fromCompile(m *member) bool {
 
 // addEmails records the emails of members an Update added or changed. The
 // map of additions is copied, never changed: s's predecessor keeps its own.
+// It keeps every member given an email, not the last: when two share one
+// and one is removed or changes it, the other is still found.
 func (s *Snapshot) addEmails(ms []Member) {
 	if s.emails == nil {
 		if s.members.len() > smallScan { // grown past scanning
@@ -70,15 +72,15 @@ func (s *Snapshot) addEmails(ms []Member) {
 			for i := range s.members.len() {
 				if m := s.members.at(i); m.email() != "" && !m.gone && !s.fromCompile(m) {
 					if s.emailsAdded == nil {
-						s.emailsAdded = map[string]int32{}
+						s.emailsAdded = map[string][]int32{}
 					}
-					s.emailsAdded[m.email()] = int32(i)
+					s.emailsAdded[m.email()] = append(s.emailsAdded[m.email()], int32(i))
 				}
 			}
 		}
 		return
 	}
-	var added map[string]int32
+	var added map[string][]int32
 	for i := range ms {
 		if ms[i].Email == "" {
 			continue
@@ -86,11 +88,12 @@ func (s *Snapshot) addEmails(ms []Member) {
 		if added == nil {
 			added = maps.Clone(s.emailsAdded)
 			if added == nil {
-				added = map[string]int32{}
+				added = map[string][]int32{}
 			}
 		}
-		if mi, ok := s.byUser.lookup(s, ms[i].UserID); ok {
-			added[ms[i].Email] = mi
+		if mi, ok := s.byUser.lookup(s, ms[i].UserID); ok && !slices.Contains(added[ms[i].Email], mi) {
+			// Clipped: the predecessor's list may share the array.
+			added[ms[i].Email] = append(slices.Clip(added[ms[i].Email]), mi)
 		}
 	}
 	if added != nil {
@@ -113,7 +116,7 @@ func (s *Snapshot) MemberByEmail(email string) (string, bool) {
 		}
 		return "", false
 	}
-	if i, ok := s.emailsAdded[email]; ok {
+	for _, i := range s.emailsAdded[email] {
 		if m := s.members.at(int(i)); !m.gone && m.email() == email {
 			return s.userID(i), true
 		}

@@ -212,3 +212,48 @@ func TestZ2_MemberByEmail_SortedIndex(t *testing.T) {
 		})
 	}
 }
+
+// Two members given one email by updates both stay findable by it: when
+// the one an update named last is removed, or changes its email, the
+// other is still the email's member (Z2). The additions once kept only
+// the last member given each email.
+func TestZ2_MemberByEmail_SharedThroughUpdates(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		later func(st policy.State) policy.Delta // after u5, then u7, were given the email
+	}{
+		{"the last given is removed", func(policy.State) policy.Delta {
+			return policy.Delta{Revision: 4, Removed: []string{"u7"}}
+		}},
+		{"the last given changes its email", func(st policy.State) policy.Delta {
+			return policy.Delta{Revision: 4, Members: []policy.Member{withEmail(st, "u7", "moved@x.test")}}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			st := emailWorld(300)
+			s, err := policy.Compile(st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, u := range []string{"u5", "u7"} {
+				d := policy.Delta{Revision: int64(i + 2), Members: []policy.Member{withEmail(st, u, "shared@x.test")}}
+				if s, err = s.Update(d); err != nil {
+					t.Fatal(err)
+				}
+				st = applyDelta(st, d)
+			}
+			if u, ok := s.MemberByEmail("shared@x.test"); !ok || (u != "u5" && u != "u7") {
+				t.Fatalf("MemberByEmail(shared) = %q %v, want u5 or u7", u, ok)
+			}
+			d := tc.later(st)
+			if s, err = s.Update(d); err != nil {
+				t.Fatal(err)
+			}
+			if u, ok := s.MemberByEmail("shared@x.test"); !ok || u != "u5" {
+				t.Fatalf("MemberByEmail(shared) = %q %v, want u5", u, ok)
+			}
+		})
+	}
+}

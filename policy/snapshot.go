@@ -197,7 +197,7 @@ type Snapshot struct {
 	// 52), with the changes of later updates in emailsAdded, which Update
 	// copies (it grows with updates until the next Compile, like accesses).
 	emails      []int32
-	emailsAdded map[string]int32
+	emailsAdded map[string][]int32
 	aliases     map[string]PermID
 	gateway     []gatewayRoute
 	// compiled is how many accesses the last full Compile made; Update
