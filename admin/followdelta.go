@@ -221,7 +221,7 @@ func (s *Service) followDelta(ctx context.Context, sp *space, ws string) (bool, 
 		m.noteExpiry(u, mb)
 		over[u] = mb
 	}
-	err = s.advance(sp, d, over)
+	err = m.advance(d, over, s.log)
 	sp.mu.Unlock()
 	if err != nil {
 		return false, err

@@ -42,11 +42,6 @@ var kindCodes = [...]policy.Audience{"", policy.Internal, policy.Client}
 // past it, so that the zero time takes one byte.
 const zeroSec = -62135596800
 
-// encodeMember returns m's record.
-func encodeMember(m *Member) string {
-	return string(appendMember(make([]byte, 0, 64+len(m.Name)+24*len(m.Roles)), m))
-}
-
 // appendMember appends m's record to b: a compile of many members encodes
 // them in one scratch buffer, each record then costing one allocation.
 func appendMember(b []byte, m *Member) []byte {
@@ -138,7 +133,7 @@ func appendNanos(b []byte, ns int) []byte {
 }
 
 // errRecord reports a record that does not decode: a bug, since records
-// are only ever made by encodeMember.
+// are only ever made by appendMember.
 var errRecord = errors.New("malformed member record")
 
 // decodeMember returns the member a snapshot's record holds.

@@ -92,3 +92,8 @@ func FuzzMemberRecord(f *testing.F) {
 		}
 	})
 }
+
+// encodeMember returns m's record, as a compile makes it (memberCompiler).
+func encodeMember(m *Member) string {
+	return string(appendMember(nil, m))
+}

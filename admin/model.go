@@ -215,7 +215,7 @@ func (m *model) withMembers(over map[string]*Member) iter.Seq2[*Member, string] 
 }
 
 // mustDecode decodes a record of the model's snapshot, which only
-// encodeMember made: one that does not decode is a bug.
+// appendMember made: one that does not decode is a bug.
 func mustDecode(r policy.MemberRecord) *Member {
 	mb, err := decodeMember(r)
 	if err != nil {

@@ -163,13 +163,6 @@ func (s *Service) install(sp *space, id string, d *Dataset) error {
 	return nil
 }
 
-// advance gives the space's model, merged with a committed change, the
-// snapshot of its new revision (see model.advance). The caller holds
-// sp.write, sp.pubMu and sp.mu.
-func (s *Service) advance(sp *space, d *policy.Delta, over map[string]*Member) error {
-	return sp.m.advance(d, over, s.log)
-}
-
 // publish hands the model's snapshot to the publisher and arms the
 // workspace's expiry timer. The caller holds sp.pubMu.
 func (s *Service) publish(sp *space) {
@@ -264,7 +257,7 @@ func (s *Service) update(ctx context.Context, ws string, w Write, action string,
 		}
 		sp.mu.Lock()
 		v.merge()
-		err = s.advance(sp, delta, v.members)
+		err = sp.m.advance(delta, v.members, s.log)
 		sp.mu.Unlock()
 		if len(v.keysPut) > 0 || len(v.keysDeleted) > 0 {
 			s.indexKeys(ws, sp.m.keys)
