@@ -18,16 +18,14 @@ func (s *Snapshot) indexEmails() {
 	if s.members.len() <= smallScan {
 		return
 	}
-	// Every member: Compile made them all, though it sets s.compiled,
-	// which fromCompile reads, only after.
-	s.emails = s.sortEmails(func(*member) bool { return true })
+	s.emails = s.sortEmails()
 }
 
-// sortEmails returns the positions of the members with an email that keep
-// says to take, sorted by email. Its result is never nil, even empty: a
-// nil index is a small workspace, which MemberByEmail scans.
-func (s *Snapshot) sortEmails(keep func(*member) bool) []int32 {
-	take := func(m *member) bool { return m.email() != "" && !m.gone && keep(m) }
+// sortEmails returns the positions of the sorted members (see
+// member.sorted) with an email, sorted by email. Its result is never nil,
+// even empty: a nil index is a small workspace, which MemberByEmail scans.
+func (s *Snapshot) sortEmails() []int32 {
+	take := func(m *member) bool { return m.email() != "" && !m.gone && m.sorted }
 	n := 0
 	for i := range s.members.len() {
 		if take(s.members.at(i)) {
@@ -48,17 +46,8 @@ func (s *Snapshot) sortEmails(keep func(*member) bool) []int32 {
 	return out
 }
 
-// fromCompile reports whether m is as the last Compile made it, and so
-// still has the email the sorted index holds it by. An Update replaces the
-// members it changes with records whose accesses it appends, past the
-// compiled ones, even when only the email changed (a test changes emails
-// alone); the index cannot say where a replaced member sorted without the
-// email it had, so it treats one as a hole, and emailsAdded finds it.
-func (s *Snapshot) fromCompile(m *member) bool {
-	return int(m.access) < s.compiled
-}
-
-// addEmails records the emails of members an Update added or changed. The
+// addEmails records the emails of members an Update added or whose email
+// it changed. The
 // map of additions is copied, never changed: s's predecessor keeps its own.
 // It keeps every member given an email, not the last: when two share one
 // and one is removed or changes it, the other is still found.
@@ -66,11 +55,10 @@ func (s *Snapshot) addEmails(ms []Member) {
 	if s.emails == nil {
 		if s.members.len() > smallScan { // grown past scanning
 			// As if compiled small and updated since: the sorted index
-			// holds what Compile made (see fromCompile), the additions
-			// what the updates did.
-			s.emails = s.sortEmails(s.fromCompile)
+			// holds the sorted members, the additions the others.
+			s.emails = s.sortEmails()
 			for i := range s.members.len() {
-				if m := s.members.at(i); m.email() != "" && !m.gone && !s.fromCompile(m) {
+				if m := s.members.at(i); m.email() != "" && !m.gone && !m.sorted {
 					if s.emailsAdded == nil {
 						s.emailsAdded = map[string][]int32{}
 					}
@@ -85,13 +73,17 @@ func (s *Snapshot) addEmails(ms []Member) {
 		if ms[i].Email == "" {
 			continue
 		}
+		mi, ok := s.byUser.lookup(s, ms[i].UserID)
+		if !ok || s.members.at(int(mi)).sorted {
+			continue // found by the sorted index: an update that kept the email
+		}
 		if added == nil {
 			added = maps.Clone(s.emailsAdded)
 			if added == nil {
 				added = map[string][]int32{}
 			}
 		}
-		if mi, ok := s.byUser.lookup(s, ms[i].UserID); ok && !slices.Contains(added[ms[i].Email], mi) {
+		if !slices.Contains(added[ms[i].Email], mi) {
 			// Clipped: the predecessor's list may share the array.
 			added[ms[i].Email] = append(slices.Clip(added[ms[i].Email]), mi)
 		}
@@ -121,8 +113,8 @@ func (s *Snapshot) MemberByEmail(email string) (string, bool) {
 			return s.userID(i), true
 		}
 	}
-	// A binary search that steps over the holes (members updated since
-	// Compile: see fromCompile), whose emails are out of order: lo ends at
+	// A binary search that steps over the holes (members whose email an
+	// update changed: see member.sorted), whose emails are out of order: lo ends at
 	// the first compiled member with an email not below email.
 	idx := s.emails
 	lo, hi := 0, len(idx)
@@ -151,10 +143,11 @@ func (s *Snapshot) MemberByEmail(email string) (string, bool) {
 }
 
 // nextCompiled returns the first of the sorted index's entries j to hi
-// whose member is as Compile made it, and the member; else hi and nil.
+// whose member is still sorted (see member.sorted), and the member; else
+// hi and nil.
 func (s *Snapshot) nextCompiled(idx []int32, j, hi int) (int, *member) {
 	for ; j < hi; j++ {
-		if m := s.members.at(int(idx[j])); s.fromCompile(m) {
+		if m := s.members.at(int(idx[j])); m.sorted {
 			return j, m
 		}
 	}

@@ -146,6 +146,9 @@ type member struct {
 	deptLen uint16
 	client  bool
 	gone    bool // removed by Snapshot.Update: unreachable by id, skipped by scans
+	// sorted says the email index holds the member by its email: Compile
+	// made it, and no Update has changed its email since (see names.go).
+	sorted bool
 	epoch   int64
 	// rec holds the member's email and Data: packRecord's layout, one
 	// string rather than two, which would cost a header and an
@@ -200,9 +203,10 @@ type Snapshot struct {
 	emailsAdded map[string][]int32
 	aliases     map[string]PermID
 	gateway     []gatewayRoute
-	// compiled is how many accesses the last full Compile made; Update
-	// reports when its additions outgrow it (see Snapshot.Stale).
-	compiled int
+	// compiled is how many accesses the last Compile or compaction left;
+	// Update compacts when its additions outgrow it (see compact.go).
+	// compiledRoles is how many role revisions the last Compile held.
+	compiled, compiledRoles int
 	// condPerms marks the permissions some access reaches through a
 	// conditional grant; conds are the compiled conditions by source,
 	// shared by the snapshots an Update derives (see condsnap.go).
@@ -297,6 +301,7 @@ func Compile(st State) (*Snapshot, error) {
 			return nil, err
 		}
 		off += len(m.UserID)
+		cm.sorted = true
 		s.byUser.insert(s.byUser.slots, m.UserID, int32(i))
 		hot.push(h)
 		members.push(cm)
@@ -312,7 +317,7 @@ func Compile(st State) (*Snapshot, error) {
 	s.indexEmails()
 	s.aliases = st.Catalog.resolveAliases(st.Aliases)
 	s.gateway = st.Catalog.compileGateway(st.Gateway, s.aliases)
-	s.compiled = len(s.accesses)
+	s.compiled, s.compiledRoles = len(s.accesses), len(s.roles)
 	return s, nil
 }
 

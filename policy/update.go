@@ -83,9 +83,12 @@ func (s *Snapshot) Update(d Delta) (*Snapshot, error) {
 			if err != nil {
 				return nil, err
 			}
-			if !slices.Equal(ns.memberDepts(ns.members.at(int(mi))), ns.memberDepts(&cm)) {
+			old := ns.members.at(int(mi))
+			if !slices.Equal(ns.memberDepts(old), ns.memberDepts(&cm)) {
 				reindex = true
 			}
+			// The email index still finds a member whose email stayed.
+			cm.sorted = old.sorted && old.email() == cm.email()
 			*hot.set(int(mi)), *members.set(int(mi)) = h, cm
 			continue
 		}
@@ -100,6 +103,9 @@ func (s *Snapshot) Update(d Delta) (*Snapshot, error) {
 	// New members go into the index once ids holds their bytes.
 	ns.addMembers(s.hot.len())
 	ns.flattenVectors(from)
+	if ns.needsCompact() {
+		ns.compact()
+	}
 	if reindex {
 		ns.indexDepartments()
 	} else {
@@ -228,10 +234,10 @@ func (s *Snapshot) addRoles(rs []RoleRevision) error {
 	return nil
 }
 
-// Stale reports whether updates have grown the snapshot enough (accesses no
-// longer shared, removed members still held) that compiling the whole
-// state again would pay for itself.
+// Stale reports whether updates have grown the snapshot enough (removed
+// members still held, role revisions no member may hold any more) that
+// compiling the whole state again would pay for itself. Accesses left
+// behind do not make it stale: Update compacts them (see compact.go).
 func (s *Snapshot) Stale() bool {
-	extra := len(s.accesses) - s.compiled
-	return extra > max(1024, s.compiled) || s.gone > max(1024, s.hot.len()/4)
+	return s.gone > max(1024, s.hot.len()/4) || len(s.roles) > max(256, 2*s.compiledRoles)
 }
