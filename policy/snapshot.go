@@ -149,7 +149,7 @@ type member struct {
 	// sorted says the email index holds the member by its email: Compile
 	// made it, and no Update has changed its email since (see names.go).
 	sorted bool
-	epoch   int64
+	epoch  int64
 	// rec holds the member's email and Data: packRecord's layout, one
 	// string rather than two, which would cost a header and an
 	// allocation more per member.
