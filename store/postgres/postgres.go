@@ -204,6 +204,12 @@ func (t pgTx) Exec(ctx context.Context, q string, args ...any) (int64, error) {
 	return tag.RowsAffected(), err
 }
 
+// Copy implements sqlstore.Copier with COPY FROM STDIN, in the binary
+// format.
+func (t pgTx) Copy(ctx context.Context, table string, cols []string, rows [][]any) (int64, error) {
+	return t.tx.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
+}
+
 func (t pgTx) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
 	rows, err := t.tx.Query(ctx, q, args...)
 	if err != nil {

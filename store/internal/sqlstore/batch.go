@@ -48,6 +48,38 @@ func (s *Store) execRows(ctx context.Context, tx Tx, query string, ws string, co
 	return nil
 }
 
+// copyMin is the fewest rows a Commit copies (see Copier): a COPY takes a
+// round trip more than a statement, which only many rows repay.
+const copyMin = 64
+
+// insertRows inserts rows, each holding a value for every one of cols,
+// into table for workspace ws: by COPY when tx is a Copier and the rows
+// are many, else through execRows.
+func (s *Store) insertRows(ctx context.Context, tx Tx, table string, ws string, cols []Column, rows [][]any) error {
+	if c, ok := tx.(Copier); ok && len(rows) >= copyMin {
+		names := make([]string, 0, 1+len(cols))
+		names = append(names, "workspace_id")
+		for _, c := range cols {
+			names = append(names, c.Name)
+		}
+		full := make([][]any, len(rows))
+		for i, r := range rows {
+			full[i] = append(append(make([]any, 0, 1+len(r)), ws), r...)
+		}
+		n, err := c.Copy(ctx, table, names, full)
+		if err == nil && n != int64(len(rows)) {
+			err = fmt.Errorf("copy into %s: %d of %d rows", table, n, len(rows))
+		}
+		return err
+	}
+	colNames := make([]string, len(cols))
+	for i, c := range cols {
+		colNames[i] = c.Name
+	}
+	return s.execRows(ctx, tx, `INSERT INTO `+table+` (workspace_id, `+strings.Join(colNames, ", ")+`)
+		SELECT ?, `+names(cols)+` FROM ROWS`, ws, cols, rows)
+}
+
 // valuesRows is a subquery yielding n rows of bound parameters with cols
 // as its columns (a VALUES list names them column1, column2, …).
 func valuesRows(cols []Column, n int) string {
@@ -186,9 +218,7 @@ func (s *Store) flush(ctx context.Context, tx Tx, ws string, r *memberRun) error
 			return err
 		}
 		if len(links) > 0 {
-			if err := s.execRows(ctx, tx, `INSERT INTO member_departments (workspace_id, user_id, department_id)
-				SELECT ?, `+names(linkCols)+` FROM ROWS`,
-				ws, linkCols, links); err != nil {
+			if err := s.insertRows(ctx, tx, "member_departments", ws, linkCols, links); err != nil {
 				return err
 			}
 		}
@@ -220,7 +250,7 @@ func (s *Store) flush(ctx context.Context, tx Tx, ws string, r *memberRun) error
 	return nil
 }
 
-// putAudit writes a commit's audit entries in one statement (X4); reason
+// putAudit writes a commit's audit entries in one statement or COPY (X4); reason
 // is "" for entries whose shared reason is in audit_reasons.
 func (s *Store) putAudit(ctx context.Context, tx Tx, ws string, entries []admin.AuditEntry, shared bool) error {
 	if len(entries) == 0 {
@@ -235,7 +265,5 @@ func (s *Store) putAudit(ctx context.Context, tx Tx, ws string, entries []admin.
 		rows[i] = []any{e.Seq, micros(e.Time), e.Revision, e.Actor, e.ActorName, e.Action, e.Target,
 			string(e.Before), string(e.After), reason, e.KeyID, e.PrevHash, e.Hash}
 	}
-	return s.execRows(ctx, tx, `INSERT INTO audit (workspace_id, seq, time, revision, actor, actor_name, action, target, before, after, reason, key_id, prev_hash, hash)
-		SELECT ?, `+names(auditCols)+` FROM ROWS`,
-		ws, auditCols, rows)
+	return s.insertRows(ctx, tx, "audit", ws, auditCols, rows)
 }

@@ -30,6 +30,16 @@ type Tx interface {
 	Query(ctx context.Context, query string, args ...any) (Rows, error)
 }
 
+// Copier is a Tx that can stream rows into a table (PostgreSQL's COPY):
+// a Commit inserts its audit entries and department links that way when
+// it has many, which spares the database parsing them from JSON and the
+// store marshalling them into it.
+type Copier interface {
+	// Copy inserts rows, each holding a value for every one of cols (Go
+	// strings, int64s and bools), into table.
+	Copy(ctx context.Context, table string, cols []string, rows [][]any) (int64, error)
+}
+
 // Rows is a query's result, read like database/sql's.
 type Rows interface {
 	Next() bool
