@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"github.com/gatehouse-authz/gatehouse/policy"
@@ -28,7 +29,37 @@ func (v *view) onlyRevisionsMoved(u string, old, m *Member) bool {
 // permissions where a moved role revision differs (see
 // onlyRevisionsMoved). It returns whether any level changed, and the X3
 // escalations when an actor's levels are given.
+//
+// Members moved between the same revisions of the same roles get the same
+// answer, computed once per write: an applied edit of a role held by
+// 10,000 moves them in a few dozen combinations.
 func (v *view) revisionChange(old, m *Member, actor policy.Vector) (bool, []string) {
+	key := v.moveKey[:0]
+	for i, a := range m.Roles {
+		key = append(key, a.RoleID...)
+		key = binary.AppendVarint(append(key, 0), old.Roles[i].Revision)
+		key = binary.AppendVarint(key, a.Revision)
+	}
+	v.moveKey = key
+	if r, ok := v.moves[string(key)]; ok {
+		return r.changed, r.esc
+	}
+	changed, esc := v.compareMoved(old, m, actor)
+	if v.moves == nil {
+		v.moves = map[string]revisionMove{}
+	}
+	v.moves[string(key)] = revisionMove{changed, esc}
+	return changed, esc
+}
+
+// revisionMove is revisionChange's answer for one combination of moves.
+type revisionMove struct {
+	changed bool
+	esc     []string
+}
+
+// compareMoved is revisionChange without the cache.
+func (v *view) compareMoved(old, m *Member, actor policy.Vector) (bool, []string) {
 	var perms []policy.PermID
 	for i, a := range m.Roles {
 		if a.Revision != old.Roles[i].Revision {
@@ -67,7 +98,7 @@ func (v *view) revisionChange(old, m *Member, actor policy.Vector) (bool, []stri
 // revisionDiff lists the permissions whose level differs between two
 // revisions of a role, computed once per write.
 func (v *view) revisionDiff(roleID string, from, to int64) []policy.PermID {
-	key := fmt.Sprintf("%s@%d>%d", roleID, from, to)
+	key := revisionStep{roleID, from, to}
 	if d, ok := v.diffs[key]; ok {
 		return d
 	}
@@ -81,8 +112,14 @@ func (v *view) revisionDiff(roleID string, from, to int64) []policy.PermID {
 		}
 	}
 	if v.diffs == nil {
-		v.diffs = map[string][]policy.PermID{}
+		v.diffs = map[revisionStep][]policy.PermID{}
 	}
 	v.diffs[key] = out
 	return out
+}
+
+// revisionStep is a role moved from one revision to another.
+type revisionStep struct {
+	roleID   string
+	from, to int64
 }

@@ -77,8 +77,11 @@ type view struct {
 	deptRolesExpired bool
 	// deptRoleCount is how many of depts hold roles (M9).
 	deptRoleCount int
-	// diffs caches revisionDiff.
-	diffs map[string][]policy.PermID
+	// diffs caches revisionDiff, moves revisionChange (moveKey is the
+	// buffer its keys are built in).
+	diffs   map[revisionStep][]policy.PermID
+	moves   map[string]revisionMove
+	moveKey []byte
 	// vecs caches the role vectors the write compiles (see vector).
 	vecs   map[policy.RoleRef]viewVector
 	epochs []string // user ids whose epoch moved, set by finish

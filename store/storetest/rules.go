@@ -50,7 +50,8 @@ func testA1Epochs(t *testing.T, h Harness) {
 	e.member("w", admin.MemberInput{UserID: "x", RoleIDs: []string{big.ID}})
 	e.member("w", admin.MemberInput{UserID: "ha", DepartmentIDs: []string{"a"}})
 	e.member("w", admin.MemberInput{UserID: "hc", DepartmentIDs: []string{"c"}})
-	users := []string{"r1", "r2", "x", "ha", "hc"}
+	e.member("w", admin.MemberInput{UserID: "late"})
+	users := []string{"r1", "r2", "x", "ha", "hc", "late"}
 	steps := []struct {
 		name string
 		do   func() error
@@ -64,6 +65,16 @@ func testA1Epochs(t *testing.T, h Harness) {
 			_, _, err := e.svc.UpdateRole(e.ctx, "w", admin.Write{}, rep.ID, admin.RoleUpdate{Grants: policy.Grants{"deals_view": sub}, Apply: ptr(false)})
 			return err
 		}, ""},
+		{"role given after a save: its newest revision", func() error {
+			// In place of the default role: late holds rep alone, as r1.
+			_, _, err := e.svc.UpsertMember(e.ctx, "w", admin.Write{}, admin.MemberInput{UserID: "late", RoleIDs: []string{rep.ID}})
+			return err
+		}, "late"},
+		{"applied edit moving holders of one role from two revisions", func() error {
+			// Back to what r1 holds: late's level changes, r1's does not.
+			_, _, err := e.svc.UpdateRole(e.ctx, "w", admin.Write{}, rep.ID, admin.RoleUpdate{Grants: policy.Grants{"deals_view": dept}})
+			return err
+		}, "late"},
 		{"rename", func() error {
 			_, _, err := e.svc.UpdateRole(e.ctx, "w", admin.Write{}, rep.ID, admin.RoleUpdate{Name: ptr("Reps")})
 			return err
