@@ -636,13 +636,27 @@ func (s *Service) SetDirectGrantsWith(ctx context.Context, ws string, w Write, u
 	return out, redundant, v.ws.Revision, nil
 }
 
-// memberJSON is a member as the audit log shows it.
+// memberJSON is a member as the audit log shows it: a struct, whose
+// fields encoding/json writes in the (sorted) order it writes a map's
+// keys, at a third of a map's cost, which an import pays per member.
 func memberJSON(m *Member) any {
 	if m == nil {
 		return nil
 	}
-	return map[string]any{"user_id": m.UserID, "name": m.Name, "email": m.Email, "kind": m.Kind, "owner": m.Owner,
-		"department_ids": m.DepartmentIDs, "roles": assignmentsJSON(m)["roles"], "grants": m.Grants}
+	return &auditMember{DepartmentIDs: m.DepartmentIDs, Email: m.Email, Grants: m.Grants, Kind: m.Kind, Name: m.Name,
+		Owner: m.Owner, Roles: assignmentList(m.Roles), UserID: m.UserID}
+}
+
+// auditMember is memberJSON's shape; its fields are in key order.
+type auditMember struct {
+	DepartmentIDs []string          `json:"department_ids"`
+	Email         string            `json:"email"`
+	Grants        policy.Grants     `json:"grants"`
+	Kind          policy.Audience   `json:"kind"`
+	Name          string            `json:"name"`
+	Owner         bool              `json:"owner"`
+	Roles         []auditAssignment `json:"roles"`
+	UserID        string            `json:"user_id"`
 }
 
 func assignmentsJSON(m *Member) map[string]any {
@@ -651,16 +665,24 @@ func assignmentsJSON(m *Member) map[string]any {
 
 // assignmentList is a member's or a department's roles as the audit log
 // shows them, with each one's expiry (T1).
-func assignmentList(as []Assignment) []map[string]any {
-	roles := make([]map[string]any, 0, len(as))
+func assignmentList(as []Assignment) []auditAssignment {
+	roles := make([]auditAssignment, 0, len(as))
 	for _, a := range as {
-		r := map[string]any{"role_id": a.RoleID, "revision": a.Revision}
+		r := auditAssignment{RoleID: a.RoleID, Revision: a.Revision}
 		if !a.ExpiresAt.IsZero() {
-			r["expires_at"] = a.ExpiresAt.Format(time.RFC3339Nano)
+			r.ExpiresAt = a.ExpiresAt.Format(time.RFC3339Nano)
 		}
 		roles = append(roles, r)
 	}
 	return roles
+}
+
+// auditAssignment is one entry of assignmentList; its fields are in key
+// order.
+type auditAssignment struct {
+	ExpiresAt string `json:"expires_at,omitempty"`
+	Revision  int64  `json:"revision"`
+	RoleID    string `json:"role_id"`
 }
 
 // grantsJSON is a member's direct grants, with their expiry, as the audit
