@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/gatehouse-authz/gatehouse/admin"
@@ -159,7 +160,39 @@ func (s *Store) loadSel(ctx context.Context, tx Tx, q *sel, cond string, args ..
 			return err
 		}
 	}
+	if err := q.roleGrants(); err != nil {
+		return err
+	}
 	q.pack()
+	return nil
+}
+
+// roleGrants gives each role the grants of its newest revision, which
+// loadRevisions read with the others: reading them again with the roles
+// (a join) doubled what a node's start-up reads, the grants of every
+// role of every workspace being most of it.
+func (q *sel) roleGrants() error {
+	for _, d := range q.sets {
+		var at map[policy.RoleRef]int // for the few workspaces with many revisions
+		if len(d.Revisions) > 32 {
+			at = make(map[policy.RoleRef]int, len(d.Revisions))
+			for i, rv := range d.Revisions {
+				at[policy.RoleRef{RoleID: rv.RoleID, Revision: rv.Revision}] = i
+			}
+		}
+		for i := range d.Roles {
+			r := &d.Roles[i]
+			j, ok := at[policy.RoleRef{RoleID: r.ID, Revision: r.Revision}]
+			if at == nil {
+				j = slices.IndexFunc(d.Revisions, func(rv admin.RoleRevision) bool { return rv.RoleID == r.ID && rv.Revision == r.Revision })
+				ok = j >= 0
+			}
+			if !ok {
+				return fmt.Errorf("workspace %s: role %s has no revision %d", d.Workspace.ID, r.ID, r.Revision)
+			}
+			r.Grants, r.When = d.Revisions[j].Grants, d.Revisions[j].When
+		}
+	}
 	return nil
 }
 
@@ -216,15 +249,18 @@ func (s *Store) loadWorkspaces(ctx context.Context, tx Tx, q *sel, cond string, 
 }
 
 // roleColumns are the columns scanRole reads, of roles r joined with
-// their newest revision rv.
-const roleColumns = `r.id, r.name, r.description, r.audience, r.predefined, r.is_default, r.revision, r.created_at, r.updated_at, rv.grants`
+// their newest revision rv; roleRowColumns are those of r alone.
+const (
+	roleRowColumns = `r.id, r.name, r.description, r.audience, r.predefined, r.is_default, r.revision, r.created_at, r.updated_at`
+	roleColumns    = roleRowColumns + `, rv.grants`
+)
 
 // roleJoin joins roles r with their newest revision rv.
 const roleJoin = `roles r JOIN role_revisions rv ON rv.workspace_id = r.workspace_id AND rv.role_id = r.id AND rv.revision = r.revision`
 
 // scanRole reads a row of roleColumns after the lead columns.
 func scanRole(rows Rows, lead ...any) (admin.Role, error) {
-	return newRoleScanner(lead...).scan(rows)
+	return newRoleScanner(true, lead...).scan(rows)
 }
 
 // A scanner holds the scan targets of one query's rows, made once: passed
@@ -234,12 +270,18 @@ type roleScanner struct {
 	r                admin.Role
 	aud, grants      string
 	created, updated int64
+	withGrants       bool
 	dest             []any
 }
 
-func newRoleScanner(lead ...any) *roleScanner {
-	s := &roleScanner{}
-	s.dest = append(lead, &s.r.ID, &s.r.Name, &s.r.Description, &s.aud, &s.r.Predefined, &s.r.Default, &s.r.Revision, &s.created, &s.updated, &s.grants)
+// newRoleScanner reads roleColumns, or roleRowColumns without withGrants
+// (the grants are then left to roleGrants).
+func newRoleScanner(withGrants bool, lead ...any) *roleScanner {
+	s := &roleScanner{withGrants: withGrants}
+	s.dest = append(lead, &s.r.ID, &s.r.Name, &s.r.Description, &s.aud, &s.r.Predefined, &s.r.Default, &s.r.Revision, &s.created, &s.updated)
+	if withGrants {
+		s.dest = append(s.dest, &s.grants)
+	}
 	return s
 }
 
@@ -249,6 +291,9 @@ func (s *roleScanner) scan(rows Rows) (admin.Role, error) {
 	}
 	r := s.r
 	r.Audience, r.CreatedAt, r.UpdatedAt = policy.Audience(s.aud), fromMicros(s.created), fromMicros(s.updated)
+	if !s.withGrants {
+		return r, nil
+	}
 	var err error
 	r.Grants, r.When, err = parseRoleGrants(s.grants)
 	return r, err
@@ -256,7 +301,7 @@ func (s *roleScanner) scan(rows Rows) (admin.Role, error) {
 
 func (s *Store) loadRoles(ctx context.Context, tx Tx, q *sel) error {
 	var ws string
-	sc := newRoleScanner(&ws)
+	sc := newRoleScanner(false, &ws)
 	return s.eachRow(ctx, tx, func(rows Rows) error {
 		r, err := sc.scan(rows)
 		if err != nil {
@@ -268,7 +313,7 @@ func (s *Store) loadRoles(ctx context.Context, tx Tx, q *sel) error {
 			d.Roles = append(d.Roles, r)
 		}
 		return nil
-	}, `SELECT r.workspace_id, `+roleColumns+` FROM `+roleJoin+` WHERE `+q.where("r.workspace_id")+` ORDER BY r.workspace_id, r.id`, q.args()...)
+	}, `SELECT r.workspace_id, `+roleRowColumns+` FROM roles r WHERE `+q.where("r.workspace_id")+` ORDER BY r.workspace_id, r.id`, q.args()...)
 }
 
 const revisionColumns = `role_id, revision, grants, author, reason, applied, restored, created_at`
