@@ -285,6 +285,11 @@ func Compile(st State) (*Snapshot, error) {
 	seen := make(map[string]struct{}, n)
 	var c memberCompiler
 	c.interned = map[string]int32{}
+	links := 0
+	for i := range st.Members {
+		links += len(st.Members[i].DepartmentIDs)
+	}
+	s.deptArena = make([]int32, 0, links) // exactly: a node keeps it
 	s.byUser = newUserIndex(n)
 	hot, members := build(&s.hot, n), build(&s.members, n)
 	for i := range st.Members {

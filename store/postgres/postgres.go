@@ -95,10 +95,23 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*Store, error) {
 		Placeholder:       func(n int) string { return fmt.Sprintf("$%d", n) },
 		JSONStrings:       "SELECT json_array_elements_text(?::json)",
 		JSONRows:          jsonRows,
+		Borrow:            func() sqlstore.Borrowed { return new(borrowed) },
 		IsUniqueViolation: isUniqueViolation,
 		Notify:            "SELECT pg_notify(" + quoteLiteral(channel) + ", ?)",
 	})}, nil
 }
+
+// borrowed implements sqlstore.Borrowed with pgx's BytesScanner: the
+// column's bytes in the connection's read buffer (as pgtype.DriverBytes).
+type borrowed []byte
+
+func (b *borrowed) ScanBytes(v []byte) error {
+	*b = v
+	return nil
+}
+
+func (b *borrowed) Target() any   { return b }
+func (b *borrowed) Bytes() []byte { return *b }
 
 // jsonRows implements sqlstore.Dialect.JSONRows with
 // jsonb_array_elements (parsed once: ->> on json would parse each element

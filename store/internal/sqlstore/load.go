@@ -75,12 +75,19 @@ type parsedGrants struct {
 }
 
 func parseRoleGrants(text string) (policy.Grants, policy.Conditions, error) {
+	return parseRoleGrantsBytes([]byte(text))
+}
+
+// parseRoleGrantsBytes is parseRoleGrants of a borrowed column: the text
+// is copied only when it is new.
+func parseRoleGrantsBytes(b []byte) (policy.Grants, policy.Conditions, error) {
 	roleGrants.Lock()
-	p, ok := roleGrants.m[text]
+	p, ok := roleGrants.m[string(b)]
 	roleGrants.Unlock()
 	if ok {
 		return p.g, p.when, nil
 	}
+	text := string(b)
 	g, when, err := parseGrants(text)
 	if err != nil {
 		return nil, nil, err
@@ -130,6 +137,34 @@ func (q *sel) get(ws string) *admin.Dataset {
 		return q.sets[0]
 	}
 	return q.byID[ws]
+}
+
+// getBytes is get for a borrowed workspace id.
+func (q *sel) getBytes(ws []byte) *admin.Dataset {
+	if q.one != "" {
+		if len(q.sets) == 0 || string(ws) != q.one {
+			return nil
+		}
+		return q.sets[0]
+	}
+	return q.byID[string(ws)]
+}
+
+// internBytes is intern for a borrowed column: it allocates only the
+// first copy.
+func (q *sel) internBytes(b []byte) string {
+	if v, ok := q.names[string(b)]; ok {
+		return v
+	}
+	return q.intern(string(b))
+}
+
+// borrow returns a new Borrowed scan target of the store's dialect.
+func (s *Store) borrow() Borrowed {
+	if s.d.Borrow != nil {
+		return s.d.Borrow()
+	}
+	return new(RawBytes)
 }
 
 // intern returns one copy of s per read.
@@ -196,14 +231,40 @@ func (q *sel) roleGrants() error {
 	return nil
 }
 
+// grouped gathers one table's rows for the workspaces of a read, which
+// arrive grouped by workspace, then gives each workspace a clipped window
+// of one exactly sized array: the workspace's own slice, grown row by row,
+// cost a node's start-up an allocation and a copy per doubling per table
+// per workspace, and left it slack.
+type grouped[T any] struct {
+	rows   []T
+	owners []*admin.Dataset
+}
+
+func (g *grouped[T]) add(d *admin.Dataset, v T) {
+	g.rows = append(g.rows, v)
+	g.owners = append(g.owners, d)
+}
+
+// finish hands each workspace its rows through set.
+func (g *grouped[T]) finish(set func(*admin.Dataset, []T)) {
+	all := append(make([]T, 0, len(g.rows)), g.rows...)
+	for i := 0; i < len(all); {
+		j := i + 1
+		for j < len(all) && g.owners[j] == g.owners[i] {
+			j++
+		}
+		set(g.owners[i], all[i:j:j])
+		i = j
+	}
+}
+
 // pack lays each table's rows of every workspace of the read back to back
 // in one allocation. Appending row by row leaves each workspace's slices
 // with up to twice the room they need, and the model keeps them: on a
 // node of many small workspaces that slack is kilobytes a workspace.
+// (Roles, revisions and departments, the many, are gathered by grouped.)
 func (q *sel) pack() {
-	packRows(q.sets, func(d *admin.Dataset) *[]admin.Role { return &d.Roles })
-	packRows(q.sets, func(d *admin.Dataset) *[]admin.RoleRevision { return &d.Revisions })
-	packRows(q.sets, func(d *admin.Dataset) *[]admin.Department { return &d.Departments })
 	packRows(q.sets, func(d *admin.Dataset) *[]admin.APIKey { return &d.Keys })
 }
 
@@ -260,7 +321,7 @@ const roleJoin = `roles r JOIN role_revisions rv ON rv.workspace_id = r.workspac
 
 // scanRole reads a row of roleColumns after the lead columns.
 func scanRole(rows Rows, lead ...any) (admin.Role, error) {
-	return newRoleScanner(true, lead...).scan(rows)
+	return newRoleScanner(lead...).scan(rows)
 }
 
 // A scanner holds the scan targets of one query's rows, made once: passed
@@ -270,18 +331,12 @@ type roleScanner struct {
 	r                admin.Role
 	aud, grants      string
 	created, updated int64
-	withGrants       bool
 	dest             []any
 }
 
-// newRoleScanner reads roleColumns, or roleRowColumns without withGrants
-// (the grants are then left to roleGrants).
-func newRoleScanner(withGrants bool, lead ...any) *roleScanner {
-	s := &roleScanner{withGrants: withGrants}
-	s.dest = append(lead, &s.r.ID, &s.r.Name, &s.r.Description, &s.aud, &s.r.Predefined, &s.r.Default, &s.r.Revision, &s.created, &s.updated)
-	if withGrants {
-		s.dest = append(s.dest, &s.grants)
-	}
+func newRoleScanner(lead ...any) *roleScanner {
+	s := &roleScanner{}
+	s.dest = append(lead, &s.r.ID, &s.r.Name, &s.r.Description, &s.aud, &s.r.Predefined, &s.r.Default, &s.r.Revision, &s.created, &s.updated, &s.grants)
 	return s
 }
 
@@ -291,29 +346,31 @@ func (s *roleScanner) scan(rows Rows) (admin.Role, error) {
 	}
 	r := s.r
 	r.Audience, r.CreatedAt, r.UpdatedAt = policy.Audience(s.aud), fromMicros(s.created), fromMicros(s.updated)
-	if !s.withGrants {
-		return r, nil
-	}
 	var err error
 	r.Grants, r.When, err = parseRoleGrants(s.grants)
 	return r, err
 }
 
 func (s *Store) loadRoles(ctx context.Context, tx Tx, q *sel) error {
-	var ws string
-	sc := newRoleScanner(false, &ws)
-	return s.eachRow(ctx, tx, func(rows Rows) error {
-		r, err := sc.scan(rows)
-		if err != nil {
+	ws, id, name, desc, aud := s.borrow(), s.borrow(), s.borrow(), s.borrow(), s.borrow()
+	var r admin.Role
+	var created, updated int64
+	dest := []any{ws.Target(), id.Target(), name.Target(), desc.Target(), aud.Target(), &r.Predefined, &r.Default, &r.Revision, &created, &updated}
+	var g grouped[admin.Role]
+	err := s.eachRow(ctx, tx, func(rows Rows) error {
+		if err := rows.Scan(dest...); err != nil {
 			return err
 		}
-		r.Audience = policy.Audience(q.intern(string(r.Audience)))
-		r.ID, r.Name, r.Description = q.intern(r.ID), q.intern(r.Name), q.intern(r.Description)
-		if d := q.get(ws); d != nil {
-			d.Roles = append(d.Roles, r)
+		if d := q.getBytes(ws.Bytes()); d != nil {
+			role := r // its grants are its newest revision's: see roleGrants
+			role.ID, role.Name, role.Description = q.internBytes(id.Bytes()), q.internBytes(name.Bytes()), q.internBytes(desc.Bytes())
+			role.Audience, role.CreatedAt, role.UpdatedAt = policy.Audience(q.internBytes(aud.Bytes())), fromMicros(created), fromMicros(updated)
+			g.add(d, role)
 		}
 		return nil
 	}, `SELECT r.workspace_id, `+roleRowColumns+` FROM roles r WHERE `+q.where("r.workspace_id")+` ORDER BY r.workspace_id, r.id`, q.args()...)
+	g.finish(func(d *admin.Dataset, rs []admin.Role) { d.Roles = rs })
+	return err
 }
 
 const revisionColumns = `role_id, revision, grants, author, reason, applied, restored, created_at`
@@ -359,17 +416,28 @@ func (s *Store) loadRevisions(ctx context.Context, tx Tx, q *sel) error {
 		return err
 	}
 	defer rows.Close()
-	var ws string
-	sc := newRevisionScanner(&ws)
+	ws, role, grants, author, reason := s.borrow(), s.borrow(), s.borrow(), s.borrow(), s.borrow()
+	var rv admin.RoleRevision
+	var created int64
+	dest := []any{ws.Target(), role.Target(), &rv.Revision, grants.Target(), author.Target(), reason.Target(), &rv.Applied, &rv.Restored, &created}
+	var g grouped[admin.RoleRevision]
+	defer g.finish(func(d *admin.Dataset, rs []admin.RoleRevision) { d.Revisions = rs })
 	for rows.Next() {
-		rv, err := sc.scan(rows)
-		if err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return err
 		}
-		rv.RoleID, rv.Author, rv.Reason = q.intern(rv.RoleID), q.intern(rv.Author), q.intern(rv.Reason)
-		if d := q.get(ws); d != nil {
-			d.Revisions = append(d.Revisions, rv)
+		d := q.getBytes(ws.Bytes())
+		if d == nil {
+			continue
 		}
+		r := rv
+		r.RoleID, r.Author, r.Reason = q.internBytes(role.Bytes()), q.internBytes(author.Bytes()), q.internBytes(reason.Bytes())
+		r.CreatedAt = fromMicros(created)
+		var err error
+		if r.Grants, r.When, err = parseRoleGrantsBytes(grants.Bytes()); err != nil {
+			return err
+		}
+		g.add(d, r)
 	}
 	return rows.Err()
 }
@@ -381,19 +449,22 @@ func (s *Store) loadDepartments(ctx context.Context, tx Tx, q *sel) error {
 	}
 	// Scan targets made once per query, not per row: passed to Scan as
 	// interfaces they escape, and a node loads millions of rows.
-	var ws string
-	var dp admin.Department
-	dest := []any{&ws, &dp.ID, &dp.Name, &dp.ParentID, &dp.IncludeSubdepartments}
+	ws, id, name, parent := s.borrow(), s.borrow(), s.borrow(), s.borrow()
+	var sub bool
+	dest := []any{ws.Target(), id.Target(), name.Target(), parent.Target(), &sub}
+	var g grouped[admin.Department]
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			rows.Close()
 			return err
 		}
-		if d := q.get(ws); d != nil {
-			d.Departments = append(d.Departments, admin.Department{ID: q.intern(dp.ID), Name: q.intern(dp.Name),
-				ParentID: q.intern(dp.ParentID), IncludeSubdepartments: dp.IncludeSubdepartments})
+		if d := q.getBytes(ws.Bytes()); d != nil {
+			g.add(d, admin.Department{ID: q.internBytes(id.Bytes()), Name: q.internBytes(name.Bytes()),
+				ParentID: q.internBytes(parent.Bytes()), IncludeSubdepartments: sub})
 		}
 	}
+	// Before the department roles, which the walk finds in these slices.
+	g.finish(func(d *admin.Dataset, ds []admin.Department) { d.Departments = ds })
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
@@ -404,19 +475,19 @@ func (s *Store) loadDepartments(ctx context.Context, tx Tx, q *sel) error {
 		return err
 	}
 	defer rows.Close()
-	var dep string
+	dep, role, by := s.borrow(), s.borrow(), s.borrow()
 	var a admin.Assignment
 	var at, exp int64
-	dest = []any{&ws, &dep, &a.RoleID, &a.Revision, &at, &a.AssignedBy, &exp}
+	dest = []any{ws.Target(), dep.Target(), role.Target(), &a.Revision, &at, by.Target(), &exp}
 	c := departmentsWalk(q)
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			return err
 		}
-		if dp := c.find(ws, dep); dp != nil {
+		if dp := c.find(ws.Bytes(), dep.Bytes()); dp != nil {
 			held := a
 			held.AssignedAt, held.ExpiresAt = fromMicros(at), fromMicros(exp)
-			held.RoleID, held.AssignedBy = q.intern(a.RoleID), q.intern(a.AssignedBy)
+			held.RoleID, held.AssignedBy = q.internBytes(role.Bytes()), q.internBytes(by.Bytes())
 			dp.Roles = append(dp.Roles, held)
 		}
 	}
@@ -565,8 +636,8 @@ func (s *Store) loadMembers(ctx context.Context, tx Tx, q *sel) error {
 		clear(run)
 		run = run[:0]
 	}
-	var ws string
-	sc := newMemberScanner(&ws)
+	ws := s.borrow()
+	sc := newMemberScanner(ws.Target())
 	for rows.Next() {
 		m, err := sc.scan(rows)
 		if err != nil {
@@ -574,9 +645,9 @@ func (s *Store) loadMembers(ctx context.Context, tx Tx, q *sel) error {
 			return err
 		}
 		m.Kind = policy.Audience(q.intern(string(m.Kind)))
-		if ws != cur {
+		if string(ws.Bytes()) != cur {
 			flush()
-			cur = ws
+			cur = string(ws.Bytes())
 		}
 		run = append(run, m)
 	}
@@ -591,17 +662,18 @@ func (s *Store) loadMembers(ctx context.Context, tx Tx, q *sel) error {
 	}
 	deps := arena[string]{set: func(m *admin.Member, v []string) { m.DepartmentIDs = v }}
 	c := membersWalk(q)
+	u, dep := s.borrow(), s.borrow()
+	dest := []any{ws.Target(), u.Target(), dep.Target()}
 	for rows.Next() {
-		var ws, u, dep string
-		if err := rows.Scan(&ws, &u, &dep); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			rows.Close()
 			return err
 		}
-		if ws != c.ws {
+		if string(ws.Bytes()) != c.ws {
 			deps.flush()
 		}
-		if m := c.find(ws, u); m != nil {
-			deps.add(m, q.intern(dep))
+		if m := c.find(ws.Bytes(), u.Bytes()); m != nil {
+			deps.add(m, q.internBytes(dep.Bytes()))
 		}
 	}
 	deps.flush()
@@ -616,20 +688,22 @@ func (s *Store) loadMembers(ctx context.Context, tx Tx, q *sel) error {
 	defer rows.Close()
 	roles := arena[admin.Assignment]{set: func(m *admin.Member, v []admin.Assignment) { m.Roles = v }}
 	c = membersWalk(q)
+	role, by := s.borrow(), s.borrow()
+	var a admin.Assignment
+	var at, exp int64
+	dest = []any{ws.Target(), u.Target(), role.Target(), &a.Revision, &at, by.Target(), &exp}
 	for rows.Next() {
-		var ws, u string
-		var a admin.Assignment
-		var at, exp int64
-		if err := rows.Scan(&ws, &u, &a.RoleID, &a.Revision, &at, &a.AssignedBy, &exp); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return err
 		}
-		a.AssignedAt, a.ExpiresAt = fromMicros(at), fromMicros(exp)
-		a.RoleID, a.AssignedBy = q.intern(a.RoleID), q.intern(a.AssignedBy)
-		if ws != c.ws {
+		if string(ws.Bytes()) != c.ws {
 			roles.flush()
 		}
-		if m := c.find(ws, u); m != nil {
-			roles.add(m, a)
+		if m := c.find(ws.Bytes(), u.Bytes()); m != nil {
+			held := a
+			held.AssignedAt, held.ExpiresAt = fromMicros(at), fromMicros(exp)
+			held.RoleID, held.AssignedBy = q.internBytes(role.Bytes()), q.internBytes(by.Bytes())
+			roles.add(m, held)
 		}
 	}
 	roles.flush()
@@ -659,22 +733,23 @@ func departmentsWalk(q *sel) walk[admin.Department] {
 		id: func(d *admin.Department) string { return d.ID }}
 }
 
-// find returns workspace ws's row with id, nil if the read has none.
-func (c *walk[T]) find(ws, id string) *T {
-	if ws != c.ws {
-		c.ws, c.cur, c.i = ws, nil, 0
-		if d := c.q.get(ws); d != nil {
+// find returns workspace ws's row with id, nil if the read has none; both
+// are borrowed columns.
+func (c *walk[T]) find(ws, id []byte) *T {
+	if string(ws) != c.ws {
+		c.ws, c.cur, c.i = string(ws), nil, 0
+		if d := c.q.get(c.ws); d != nil {
 			c.cur = c.items(d)
 		}
 	}
 	for j := c.i; j < len(c.cur); j++ {
-		if c.id(&c.cur[j]) == id {
+		if c.id(&c.cur[j]) == string(id) {
 			c.i = j
 			return &c.cur[j]
 		}
 	}
 	for j := range c.i { // not in order (never, with one collation): look from the start
-		if c.id(&c.cur[j]) == id {
+		if c.id(&c.cur[j]) == string(id) {
 			return &c.cur[j]
 		}
 	}
