@@ -236,27 +236,54 @@ func (q *sel) roleGrants() error {
 // of one exactly sized array: the workspace's own slice, grown row by row,
 // cost a node's start-up an allocation and a copy per doubling per table
 // per workspace, and left it slack.
+//
+// The gathering slices are taken from scratch and returned to it, so that
+// the reads of a start-up grow them a few times, not each read.
 type grouped[T any] struct {
+	scratch *sync.Pool // of *groupRows[T]
+	g       *groupRows[T]
+}
+
+type groupRows[T any] struct {
 	rows   []T
 	owners []*admin.Dataset
 }
 
+// Scratch for grouped, one pool per row type.
+var (
+	roleScratch     = sync.Pool{New: func() any { return new(groupRows[admin.Role]) }}
+	revisionScratch = sync.Pool{New: func() any { return new(groupRows[admin.RoleRevision]) }}
+	deptScratch     = sync.Pool{New: func() any { return new(groupRows[admin.Department]) }}
+)
+
 func (g *grouped[T]) add(d *admin.Dataset, v T) {
-	g.rows = append(g.rows, v)
-	g.owners = append(g.owners, d)
+	if g.g == nil {
+		g.g = g.scratch.Get().(*groupRows[T])
+	}
+	g.g.rows = append(g.g.rows, v)
+	g.g.owners = append(g.g.owners, d)
 }
 
 // finish hands each workspace its rows through set.
 func (g *grouped[T]) finish(set func(*admin.Dataset, []T)) {
-	all := append(make([]T, 0, len(g.rows)), g.rows...)
+	if g.g == nil {
+		return
+	}
+	rows, owners := g.g.rows, g.g.owners
+	all := append(make([]T, 0, len(rows)), rows...)
 	for i := 0; i < len(all); {
 		j := i + 1
-		for j < len(all) && g.owners[j] == g.owners[i] {
+		for j < len(all) && owners[j] == owners[i] {
 			j++
 		}
-		set(g.owners[i], all[i:j:j])
+		set(owners[i], all[i:j:j])
 		i = j
 	}
+	clear(rows) // the pool must not keep a read's strings and datasets alive
+	clear(owners)
+	g.g.rows, g.g.owners = rows[:0], owners[:0]
+	g.scratch.Put(g.g)
+	g.g = nil
 }
 
 // pack lays each table's rows of every workspace of the read back to back
@@ -356,7 +383,7 @@ func (s *Store) loadRoles(ctx context.Context, tx Tx, q *sel) error {
 	var r admin.Role
 	var created, updated int64
 	dest := []any{ws.Target(), id.Target(), name.Target(), desc.Target(), aud.Target(), &r.Predefined, &r.Default, &r.Revision, &created, &updated}
-	var g grouped[admin.Role]
+	g := grouped[admin.Role]{scratch: &roleScratch}
 	err := s.eachRow(ctx, tx, func(rows Rows) error {
 		if err := rows.Scan(dest...); err != nil {
 			return err
@@ -420,7 +447,7 @@ func (s *Store) loadRevisions(ctx context.Context, tx Tx, q *sel) error {
 	var rv admin.RoleRevision
 	var created int64
 	dest := []any{ws.Target(), role.Target(), &rv.Revision, grants.Target(), author.Target(), reason.Target(), &rv.Applied, &rv.Restored, &created}
-	var g grouped[admin.RoleRevision]
+	g := grouped[admin.RoleRevision]{scratch: &revisionScratch}
 	defer g.finish(func(d *admin.Dataset, rs []admin.RoleRevision) { d.Revisions = rs })
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
@@ -452,7 +479,7 @@ func (s *Store) loadDepartments(ctx context.Context, tx Tx, q *sel) error {
 	ws, id, name, parent := s.borrow(), s.borrow(), s.borrow(), s.borrow()
 	var sub bool
 	dest := []any{ws.Target(), id.Target(), name.Target(), parent.Target(), &sub}
-	var g grouped[admin.Department]
+	g := grouped[admin.Department]{scratch: &deptScratch}
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			rows.Close()
