@@ -3,6 +3,8 @@ package storetest
 import (
 	"fmt"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse-authz/gatehouse/admin"
@@ -131,5 +133,55 @@ func testW1SharedPredefinedGrants(t *testing.T, h Harness) {
 	}
 	if d, _ := snaps3.get("a").Check("u", "crm_view"); d.Level != all {
 		t.Errorf("after a restart, a's crm_view = %v, want all", d.Level)
+	}
+}
+
+// testLoadRoleGrantsOfNewestRevision: a load gives each role the grants
+// of its newest revision, which it reads with the revisions members hold
+// (R6: a saved edit leaves holders on the revision they have), by Load
+// and by LoadRange alike; a role whose newest revision is missing from
+// the database fails the load rather than loading without it.
+func testLoadRoleGrantsOfNewestRevision(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	e.workspace("w", admin.PlanProfessional)
+	r := e.role("w", "Rep", policy.Internal, policy.Grants{"deals_view": own})
+	e.member("w", admin.MemberInput{UserID: "u", RoleIDs: []string{r.ID}})
+	saved, _, err := e.svc.UpdateRole(e.ctx, "w", admin.Write{}, r.ID, admin.RoleUpdate{Grants: policy.Grants{"deals_view": all}, Apply: ptr(false)})
+	must(t, err)
+	loads := map[string]func() (*admin.Dataset, error){
+		"Load": func() (*admin.Dataset, error) { return e.store.Load(e.ctx, "w") },
+		"LoadRange": func() (*admin.Dataset, error) {
+			ds, err := e.store.(admin.BulkLoader).LoadRange(e.ctx, "", 10)
+			if err != nil || len(ds) != 1 {
+				return nil, fmt.Errorf("%d workspaces, %w", len(ds), err)
+			}
+			return ds[0], nil
+		},
+	}
+	for name, load := range loads {
+		d, err := load()
+		must(t, err)
+		i := slices.IndexFunc(d.Roles, func(x admin.Role) bool { return x.ID == r.ID })
+		if i < 0 {
+			t.Fatalf("%s: role %s not loaded", name, r.ID)
+		}
+		if got := d.Roles[i]; got.Revision != saved.Revision || got.Grants["deals_view"] != all {
+			t.Fatalf("%s: role %s loaded at revision %d with %v, want revision %d granting deals_view all", name, r.ID, got.Revision, got.Grants, saved.Revision)
+		}
+		var revs []int64
+		for _, rv := range d.Revisions {
+			if rv.RoleID == r.ID {
+				revs = append(revs, rv.Revision)
+			}
+		}
+		if !slices.Equal(revs, []int64{r.Revision, saved.Revision}) {
+			t.Errorf("%s: revisions of %s loaded %v, want the held %d and the newest %d", name, r.ID, revs, r.Revision, saved.Revision)
+		}
+	}
+	h.Exec(t, e.store, fmt.Sprintf("DELETE FROM role_revisions WHERE workspace_id = 'w' AND role_id = '%s' AND revision = %d", r.ID, saved.Revision))
+	for name, load := range loads {
+		if _, err := load(); err == nil || !strings.Contains(err.Error(), r.ID) {
+			t.Errorf("%s without the role's newest revision: %v, want an error naming %s", name, err, r.ID)
+		}
 	}
 }

@@ -112,6 +112,7 @@ func Run(t *testing.T, h Harness) {
 		{"Restart_RebuildsSameState", testRestart},
 		{"Follow_OtherNodesChanges", testFollow},
 		{"BulkLoad_RangeEqualsLoad", testBulkLoadEqualsLoad},
+		{"R6_LoadGivesRolesTheirNewestRevision", testLoadRoleGrantsOfNewestRevision},
 		{"W1_SharedPredefinedGrants", testW1SharedPredefinedGrants},
 		{"Follow_DeltaEqualsFreshLoad", testFollowDeltaEqualsFreshLoad},
 		{"Import_AllOrNothing", testImportAllOrNothing},
