@@ -23,7 +23,8 @@ func (s *Snapshot) needsCompact() bool {
 }
 
 // compact keeps the accesses some member of s points to, each combination
-// once, and points the members at them. s must be an Update's result not
+// without direct grants once (one with direct grants is a member's own,
+// rarely shared, and keeps its access), and points the members at them. s must be an Update's result not
 // yet published: its page tables may be copied, never the published
 // pages, which compact copies before it writes them.
 func (s *Snapshot) compact() {

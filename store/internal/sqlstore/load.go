@@ -75,7 +75,13 @@ type parsedGrants struct {
 }
 
 func parseRoleGrants(text string) (policy.Grants, policy.Conditions, error) {
-	return parseRoleGrantsBytes([]byte(text))
+	roleGrants.Lock()
+	p, ok := roleGrants.m[text]
+	roleGrants.Unlock()
+	if ok {
+		return p.g, p.when, nil
+	}
+	return parseAndKeepGrants(text)
 }
 
 // parseRoleGrantsBytes is parseRoleGrants of a borrowed column: the text
@@ -87,7 +93,12 @@ func parseRoleGrantsBytes(b []byte) (policy.Grants, policy.Conditions, error) {
 	if ok {
 		return p.g, p.when, nil
 	}
-	text := string(b)
+	return parseAndKeepGrants(string(b))
+}
+
+// parseAndKeepGrants parses grants text that roleGrants did not hold, and
+// keeps them there while it has room.
+func parseAndKeepGrants(text string) (policy.Grants, policy.Conditions, error) {
 	g, when, err := parseGrants(text)
 	if err != nil {
 		return nil, nil, err
