@@ -277,7 +277,7 @@ func (v *view) importPolicy(f *PolicyFile) error {
 	slices.Sort(gone)
 	for _, id := range gone {
 		r := v.roles[id]
-		if n := len(v.membersOf(id)); n > 0 {
+		if n := v.holderCount(id); n > 0 {
 			return &policy.Error{Code: policy.CodeRoleInUse,
 				Message: fmt.Sprintf("the file leaves out role %q, which still has %d members; move them to another role first or keep the role in the file", r.Name, n),
 				Details: map[string]any{"role_id": id, "member_count": n}}

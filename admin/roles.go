@@ -96,7 +96,7 @@ func (v *view) role(id string) (*Role, error) {
 func (v *view) roleResult(id string) Role {
 	r := *v.roles[id]
 	r.Grants, r.When = v.newest(&r).Grants.Clone(), v.newest(&r).When.Clone()
-	r.MemberCount = len(v.membersOf(id))
+	r.MemberCount = v.holderCount(id)
 	return r
 }
 

@@ -155,6 +155,23 @@ func (v *view) membersOf(roleID string) []string {
 	return out
 }
 
+// holderCount is len(v.membersOf(roleID)), without listing and sorting
+// them: an edit's answer counts the role's members, 10,000 for a large one.
+func (v *view) holderCount(roleID string) int {
+	n := 0
+	for u := range v.base.holders()[roleID] {
+		if _, over := v.members[u]; !over {
+			n++
+		}
+	}
+	for _, m := range v.members {
+		if m != nil && m.holds(roleID) {
+			n++
+		}
+	}
+	return n
+}
+
 // holds reports whether the member has the role.
 func (m *Member) holds(roleID string) bool {
 	_, ok := m.assignment(roleID)

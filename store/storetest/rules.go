@@ -72,7 +72,10 @@ func testA1Epochs(t *testing.T, h Harness) {
 		}, "late"},
 		{"applied edit moving holders of one role from two revisions", func() error {
 			// Back to what r1 holds: late's level changes, r1's does not.
-			_, _, err := e.svc.UpdateRole(e.ctx, "w", admin.Write{}, rep.ID, admin.RoleUpdate{Grants: policy.Grants{"deals_view": dept}})
+			r, _, err := e.svc.UpdateRole(e.ctx, "w", admin.Write{}, rep.ID, admin.RoleUpdate{Grants: policy.Grants{"deals_view": dept}})
+			if err == nil && r.MemberCount != 3 { // r1, r2, late (M7)
+				err = fmt.Errorf("the edit answers member_count %d, want 3", r.MemberCount)
+			}
 			return err
 		}, "late"},
 		{"rename", func() error {
