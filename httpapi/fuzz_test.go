@@ -21,6 +21,7 @@ var designStatus = map[string]int{
 	"privilege_escalation": 403, "not_found": 404, "role_in_use": 409, "name_taken": 409, "last_role": 409,
 	"role_protected": 409, "plan_limit_reached": 409, "audience_mismatch": 409, "revision_conflict": 412,
 	"payload_too_large": 413, "unknown_permission": 422, "dependency_violation": 422, "reason_required": 422,
+	"invalid_condition": 422, "separation_of_duties": 409,
 	"revision_unavailable": 503, "unavailable": 503, "rate_limited": 429,
 }
 
