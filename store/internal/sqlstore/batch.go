@@ -59,8 +59,8 @@ func (s *Store) insertRows(ctx context.Context, tx Tx, table string, ws string, 
 	if c, ok := tx.(Copier); ok && len(rows) >= copyMin {
 		names := make([]string, 0, 1+len(cols))
 		names = append(names, "workspace_id")
-		for _, c := range cols {
-			names = append(names, c.Name)
+		for _, col := range cols {
+			names = append(names, col.Name)
 		}
 		full := make([][]any, len(rows))
 		for i, r := range rows {

@@ -44,8 +44,8 @@ type Copier interface {
 // Borrowed is a scan target that lends a text column's bytes without
 // copying them, valid until the next row: a load compares or interns most
 // of what it reads (the workspace id of every row, role and department
-// ids, role grants), and a new string per column per row was a third of
-// the allocations of a node's start-up.
+// ids, role grants), and making a string of each column of each row took
+// a third of a node's start-up allocation time.
 type Borrowed interface {
 	// Target is what to pass to Rows.Scan.
 	Target() any
