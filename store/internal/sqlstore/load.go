@@ -206,11 +206,7 @@ func (s *Store) loadSel(ctx context.Context, tx Tx, q *sel, cond string, args ..
 			return err
 		}
 	}
-	if err := q.roleGrants(); err != nil {
-		return err
-	}
-	q.pack()
-	return nil
+	return q.roleGrants()
 }
 
 // roleGrants gives each role the grants of its newest revision, which
@@ -246,7 +242,8 @@ func (q *sel) roleGrants() error {
 // arrive grouped by workspace, then gives each workspace a clipped window
 // of one exactly sized array: the workspace's own slice, grown row by row,
 // cost a node's start-up an allocation and a copy per doubling per table
-// per workspace, and left it slack.
+// per workspace, and left up to twice the room it needed, which the model
+// keeps (kilobytes a workspace on a node of many small ones).
 //
 // The gathering slices are taken from scratch and returned to it, so that
 // the reads of a start-up grow them a few times, not each read.
@@ -265,6 +262,7 @@ var (
 	roleScratch     = sync.Pool{New: func() any { return new(groupRows[admin.Role]) }}
 	revisionScratch = sync.Pool{New: func() any { return new(groupRows[admin.RoleRevision]) }}
 	deptScratch     = sync.Pool{New: func() any { return new(groupRows[admin.Department]) }}
+	keyScratch      = sync.Pool{New: func() any { return new(groupRows[admin.APIKey]) }}
 )
 
 func (g *grouped[T]) add(d *admin.Dataset, v T) {
@@ -295,29 +293,6 @@ func (g *grouped[T]) finish(set func(*admin.Dataset, []T)) {
 	g.g.rows, g.g.owners = rows[:0], owners[:0]
 	g.scratch.Put(g.g)
 	g.g = nil
-}
-
-// pack lays each table's rows of every workspace of the read back to back
-// in one allocation. Appending row by row leaves each workspace's slices
-// with up to twice the room they need, and the model keeps them: on a
-// node of many small workspaces that slack is kilobytes a workspace.
-// (Roles, revisions and departments, the many, are gathered by grouped.)
-func (q *sel) pack() {
-	packRows(q.sets, func(d *admin.Dataset) *[]admin.APIKey { return &d.Keys })
-}
-
-func packRows[T any](sets []*admin.Dataset, rows func(*admin.Dataset) *[]T) {
-	n := 0
-	for _, d := range sets {
-		n += len(*rows(d))
-	}
-	all := make([]T, 0, n)
-	for _, d := range sets {
-		r := rows(d)
-		start := len(all)
-		all = append(all, *r...)
-		*r = all[start:len(all):len(all)]
-	}
 }
 
 func (s *Store) loadWorkspaces(ctx context.Context, tx Tx, q *sel, cond string, args ...any) error {
@@ -557,6 +532,8 @@ func (s *Store) loadKeys(ctx context.Context, tx Tx, q *sel) error {
 		return err
 	}
 	defer rows.Close()
+	g := grouped[admin.APIKey]{scratch: &keyScratch}
+	defer g.finish(func(d *admin.Dataset, ks []admin.APIKey) { d.Keys = ks })
 	for rows.Next() {
 		var k admin.APIKey
 		var scope, hash string
@@ -570,7 +547,7 @@ func (s *Store) loadKeys(ctx context.Context, tx Tx, q *sel) error {
 		k.Scope, k.CreatedAt = admin.KeyScope(scope), fromMicros(created)
 		if d := q.get(k.Workspace); d != nil {
 			k.Workspace = d.Workspace.ID
-			d.Keys = append(d.Keys, k)
+			g.add(d, k)
 		}
 	}
 	return rows.Err()
