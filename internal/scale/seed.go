@@ -273,8 +273,8 @@ func cloneTemplate(ctx context.Context, tx pgx.Tx, n int) error {
 		return errors.New("the template has API keys, whose ids cannot be copied")
 	}
 	for _, q := range []string{
-		`INSERT INTO roles (workspace_id, id, name, description, audience, predefined, is_default, revision, created_at, updated_at)
-			SELECT w.id, r.id, r.name, r.description, r.audience, r.predefined, r.is_default, r.revision, r.created_at, r.updated_at
+		`INSERT INTO roles (workspace_id, id, name, description, audience, predefined, is_default, revision, applied_revision, created_at, updated_at)
+			SELECT w.id, r.id, r.name, r.description, r.audience, r.predefined, r.is_default, r.revision, r.applied_revision, r.created_at, r.updated_at
 			FROM roles r CROSS JOIN scale_ws w WHERE r.workspace_id = $1 AND w.n > 0`,
 		`INSERT INTO role_revisions (workspace_id, role_id, revision, grants, author, reason, applied, restored, created_at)
 			SELECT w.id, r.role_id, r.revision, r.grants, r.author, r.reason, r.applied, r.restored, r.created_at
@@ -318,7 +318,7 @@ func seedMembers(ctx context.Context, tx pgx.Tx, perWS int) error {
 	now := time.Now().UnixMicro()
 	var internal, depts, existing int
 	var clientRole string
-	var clientRev int64
+	var clientRev, clientApplied int64
 	if err := tx.QueryRow(ctx, `SELECT
 			(SELECT count(*) FROM roles WHERE workspace_id = $1 AND audience = 'internal'),
 			(SELECT count(*) FROM departments WHERE workspace_id = $1),
@@ -334,7 +334,7 @@ func seedMembers(ctx context.Context, tx pgx.Tx, perWS int) error {
 		return fmt.Errorf("the database already has %d members", existing)
 	}
 	if clientRole != "" {
-		if err := tx.QueryRow(ctx, `SELECT revision FROM roles WHERE workspace_id = $1 AND id = $2`, tmpl, clientRole).Scan(&clientRev); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT revision, applied_revision FROM roles WHERE workspace_id = $1 AND id = $2`, tmpl, clientRole).Scan(&clientRev, &clientApplied); err != nil {
 			return fmt.Errorf("client role: %w", err)
 		}
 	}
@@ -370,22 +370,26 @@ func seedMembers(ctx context.Context, tx pgx.Tx, perWS int) error {
 	// An internal member holds 1–3 consecutive internal roles, in the
 	// order of their ids (distinct, as k runs over distinct roles); about
 	// one holder in OldRevisionEvery of a role whose newest revision was
-	// not applied is on the revision before.
+	// not applied is on the revision before. An assignment on its role's
+	// applied revision follows it (revision NULL), as every apply leaves
+	// them.
 	if err := exec("assignments", `INSERT INTO assignments (workspace_id, user_id, role_id, revision, assigned_at, assigned_by)
 		SELECT w.id, m.uid,
 			CASE WHEN `+isClient+` THEN $6::text ELSE r.ids[k] END,
-			CASE WHEN `+isClient+` THEN $7::bigint
+			NULLIF(CASE WHEN `+isClient+` THEN $7::bigint
 				WHEN r.olds[k] IS NOT NULL AND (m.h / 7) % `+fmt.Sprint(OldRevisionEvery)+` = 0 THEN r.olds[k]
 				ELSE r.revs[k] END,
+				CASE WHEN `+isClient+` THEN $8::bigint ELSE r.applied[k] END),
 			$4::bigint, ''
 		FROM (SELECT array_agg(id ORDER BY id) AS ids, array_agg(revision ORDER BY id) AS revs,
+				array_agg(applied_revision ORDER BY id) AS applied,
 				array_agg((SELECT max(v.revision) FROM role_revisions v
 					WHERE v.workspace_id = rl.workspace_id AND v.role_id = rl.id AND v.revision < rl.revision) ORDER BY id) AS olds
 			FROM roles rl WHERE workspace_id = $3 AND audience = 'internal') r
 		CROSS JOIN `+memberRows+`
 		CROSS JOIN LATERAL generate_series(0, CASE WHEN `+isClient+` THEN 0 ELSE least($5::int, 1 + (m.h / 65536) % 3) - 1 END) j
 		CROSS JOIN LATERAL (SELECT 1 + (m.h % $5::int + j) % $5::int AS k) x`,
-		perWS, clientRole != "", tmpl, now, internal, clientRole, clientRev); err != nil {
+		perWS, clientRole != "", tmpl, now, internal, clientRole, clientRev, clientApplied); err != nil {
 		return err
 	}
 	return step("keys", rebuild)

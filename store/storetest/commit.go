@@ -118,6 +118,13 @@ func testCommitContract(t *testing.T, h Harness) {
 			c.Ops = append(c.Ops, admin.PutRoleRevision{Revision: d.Revisions[0]})
 			return c
 		}, false},
+		{"LaterOpFails_ApplyToMissingRoleRevision", func() *admin.Commit {
+			// An apply moves the role's followers (R6): only to a
+			// revision it has, or they would hold nothing a load finds.
+			c := commitFor(d, rev, 500, "sales")
+			c.Ops = append(c.Ops, admin.ApplyRole{RoleID: d.Roles[0].ID, Revision: 99})
+			return c
+		}, false},
 		{"LaterOpFails_DuplicateAuditSeq", func() *admin.Commit {
 			c := commitFor(d, rev, 500, "sales")
 			c.Audit[len(c.Audit)-1].Seq = c.Audit[0].Seq

@@ -113,6 +113,7 @@ func Run(t *testing.T, h Harness) {
 		{"Follow_OtherNodesChanges", testFollow},
 		{"BulkLoad_RangeEqualsLoad", testBulkLoadEqualsLoad},
 		{"R6_LoadGivesRolesTheirNewestRevision", testLoadRoleGrantsOfNewestRevision},
+		{"R6_AssignmentsFollowAppliedRevision", testR6AssignmentsFollowAppliedRevision},
 		{"W1_SharedPredefinedGrants", testW1SharedPredefinedGrants},
 		{"Follow_DeltaEqualsFreshLoad", testFollowDeltaEqualsFreshLoad},
 		{"Import_AllOrNothing", testImportAllOrNothing},

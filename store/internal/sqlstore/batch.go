@@ -191,7 +191,7 @@ var (
 // flush writes the run: member rows (upserted), their department links
 // (replaced, M9), then assignments deleted and upserted. Members go first
 // because the assignments and links point to them.
-func (s *Store) flush(ctx context.Context, tx Tx, ws string, r *memberRun) error {
+func (s *Store) flush(ctx context.Context, tx Tx, ws string, r *memberRun, roles *appliedRoles) error {
 	defer func() { *r = memberRun{} }()
 	if len(r.members) > 0 {
 		rows := make([][]any, len(r.members))
@@ -230,7 +230,11 @@ func (s *Store) flush(ctx context.Context, tx Tx, ws string, r *memberRun) error
 			continue
 		}
 		a := w.a
-		puts = append(puts, []any{w.user, a.RoleID, a.Revision, micros(a.AssignedAt), a.AssignedBy, micros(a.ExpiresAt)})
+		rev, err := roles.revision(ctx, s, tx, ws, a.RoleID, a.Revision)
+		if err != nil {
+			return err
+		}
+		puts = append(puts, []any{w.user, a.RoleID, rev, micros(a.AssignedAt), a.AssignedBy, micros(a.ExpiresAt)})
 	}
 	if len(dels) > 0 {
 		if err := s.execRows(ctx, tx, `DELETE FROM assignments WHERE workspace_id = ? AND (user_id, role_id) IN

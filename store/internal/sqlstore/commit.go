@@ -18,21 +18,23 @@ func (s *Store) Commit(ctx context.Context, c *admin.Commit) error {
 			return err
 		}
 		var run memberRun
+		var roles appliedRoles
 		for _, op := range c.Ops {
 			if run.add(op) {
 				continue
 			}
 			if !run.empty() {
-				if err := s.flush(ctx, tx, c.Workspace, &run); err != nil {
+				if err := s.flush(ctx, tx, c.Workspace, &run, &roles); err != nil {
 					return err
 				}
 			}
-			if err := s.apply(ctx, tx, c, op); err != nil {
+			roles.forget(op)
+			if err := s.apply(ctx, tx, c, op, &roles); err != nil {
 				return err
 			}
 		}
 		if !run.empty() {
-			if err := s.flush(ctx, tx, c.Workspace, &run); err != nil {
+			if err := s.flush(ctx, tx, c.Workspace, &run, &roles); err != nil {
 				return err
 			}
 		}
@@ -101,7 +103,7 @@ func (s *Store) advance(ctx context.Context, tx Tx, c *admin.Commit) error {
 }
 
 // apply runs one op.
-func (s *Store) apply(ctx context.Context, tx Tx, c *admin.Commit, op admin.Op) error {
+func (s *Store) apply(ctx context.Context, tx Tx, c *admin.Commit, op admin.Op, roles *appliedRoles) error {
 	ws := c.Workspace
 	var err error
 	switch o := op.(type) {
@@ -111,11 +113,13 @@ func (s *Store) apply(ctx context.Context, tx Tx, c *admin.Commit, op admin.Op) 
 		}
 	case admin.PutRole:
 		r := o.Role
-		_, err = s.exec(ctx, tx, `INSERT INTO roles (workspace_id, id, name, description, audience, predefined, is_default, revision, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		// A new role's assignees follow its first revision; only an apply
+		// moves applied_revision (see ApplyRole below).
+		_, err = s.exec(ctx, tx, `INSERT INTO roles (workspace_id, id, name, description, audience, predefined, is_default, revision, applied_revision, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (workspace_id, id) DO UPDATE SET name = excluded.name, description = excluded.description,
 				revision = excluded.revision, is_default = excluded.is_default, updated_at = excluded.updated_at`,
-			ws, r.ID, r.Name, r.Description, string(r.Audience), r.Predefined, r.Default, r.Revision, micros(r.CreatedAt), micros(r.UpdatedAt))
+			ws, r.ID, r.Name, r.Description, string(r.Audience), r.Predefined, r.Default, r.Revision, r.Revision, micros(r.CreatedAt), micros(r.UpdatedAt))
 	case admin.DeleteRole:
 		_, err = s.exec(ctx, tx, `DELETE FROM roles WHERE workspace_id = ? AND id = ?`, ws, o.RoleID)
 	case admin.PutRoleRevision:
@@ -129,17 +133,19 @@ func (s *Store) apply(ctx context.Context, tx Tx, c *admin.Commit, op admin.Op) 
 		_, err = s.exec(ctx, tx, `DELETE FROM members WHERE workspace_id = ? AND user_id = ?`, ws, o.UserID)
 	case admin.PutAssignment:
 		a := o.Assignment
+		var rev any
+		if rev, err = roles.revision(ctx, s, tx, ws, a.RoleID, a.Revision); err != nil {
+			break
+		}
 		_, err = s.exec(ctx, tx, `INSERT INTO assignments (workspace_id, user_id, role_id, revision, assigned_at, assigned_by, expires_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (workspace_id, user_id, role_id) DO UPDATE SET revision = excluded.revision,
 				assigned_at = excluded.assigned_at, assigned_by = excluded.assigned_by, expires_at = excluded.expires_at`,
-			ws, o.UserID, a.RoleID, a.Revision, micros(a.AssignedAt), a.AssignedBy, micros(a.ExpiresAt))
+			ws, o.UserID, a.RoleID, rev, micros(a.AssignedAt), a.AssignedBy, micros(a.ExpiresAt))
 	case admin.DeleteAssignment:
 		_, err = s.exec(ctx, tx, `DELETE FROM assignments WHERE workspace_id = ? AND user_id = ? AND role_id = ?`, ws, o.UserID, o.RoleID)
 	case admin.ApplyRole:
-		if _, err = s.exec(ctx, tx, `UPDATE assignments SET revision = ? WHERE workspace_id = ? AND role_id = ?`, o.Revision, ws, o.RoleID); err == nil {
-			_, err = s.exec(ctx, tx, `UPDATE department_roles SET revision = ? WHERE workspace_id = ? AND role_id = ?`, o.Revision, ws, o.RoleID)
-		}
+		err = s.applyRole(ctx, tx, ws, o)
 	case admin.BumpEpochs:
 		_, err = s.exec(ctx, tx, `UPDATE members SET epoch = epoch + 1 WHERE workspace_id = ? AND user_id IN JSON_STRINGS(?)`,
 			ws, stringsJSON(o.UserIDs))
@@ -186,6 +192,32 @@ func (s *Store) apply(ctx context.Context, tx Tx, c *admin.Commit, op admin.Op) 
 	default:
 		err = fmt.Errorf("unknown op %T", op)
 	}
+	return err
+}
+
+// applyRole moves every holder of a role to a revision (R6): the role's
+// followers by moving its applied_revision, a row of its own, and the
+// assignments pinned to another revision by making them followers. An
+// apply of a 10,000-member role writes the role row and the few pinned
+// rows, not 10,000 assignments. Department roles are few: they keep
+// their revision in each row.
+func (s *Store) applyRole(ctx context.Context, tx Tx, ws string, o admin.ApplyRole) error {
+	// No key checks applied_revision (a role and its revisions point at
+	// each other), so the update does: it moves the role only to a
+	// revision the role has.
+	n, err := s.exec(ctx, tx, `UPDATE roles SET applied_revision = ? WHERE workspace_id = ? AND id = ?
+		AND EXISTS (SELECT 1 FROM role_revisions rv WHERE rv.workspace_id = roles.workspace_id AND rv.role_id = roles.id AND rv.revision = ?)`,
+		o.Revision, ws, o.RoleID, o.Revision)
+	if err != nil {
+		return err
+	}
+	if n != 1 {
+		return fmt.Errorf("apply role %s: no revision %d of it", o.RoleID, o.Revision)
+	}
+	if _, err := s.exec(ctx, tx, `UPDATE assignments SET revision = NULL WHERE workspace_id = ? AND role_id = ? AND revision IS NOT NULL`, ws, o.RoleID); err != nil {
+		return err
+	}
+	_, err = s.exec(ctx, tx, `UPDATE department_roles SET revision = ? WHERE workspace_id = ? AND role_id = ?`, o.Revision, ws, o.RoleID)
 	return err
 }
 

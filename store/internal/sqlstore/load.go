@@ -123,6 +123,29 @@ type sel struct {
 	// workspaces (role and department ids, assigned-by names), so a
 	// million members do not hold a million copies of "sales_rep".
 	names map[string]string
+	// lagging holds the applied revision of each role whose assignees
+	// follow another revision than its newest (a saved, unapplied edit):
+	// an assignment read without a revision follows it (see
+	// followedRevision).
+	lagging map[roleOf]int64
+}
+
+// roleOf names a role of a workspace.
+type roleOf struct{ ws, role string }
+
+// followedRevision returns the revision that the assignments of role
+// following it hold in d: the role's applied revision, its newest unless
+// lagging says otherwise.
+func (q *sel) followedRevision(d *admin.Dataset, role string) (int64, error) {
+	if rev, ok := q.lagging[roleOf{d.Workspace.ID, role}]; ok {
+		return rev, nil
+	}
+	for i := range d.Roles {
+		if d.Roles[i].ID == role {
+			return d.Roles[i].Revision, nil
+		}
+	}
+	return 0, fmt.Errorf("workspace %s: an assignment follows role %s, which it does not have", d.Workspace.ID, role)
 }
 
 func (q *sel) where(col string) string {
@@ -367,8 +390,8 @@ func (s *roleScanner) scan(rows Rows) (admin.Role, error) {
 func (s *Store) loadRoles(ctx context.Context, tx Tx, q *sel) error {
 	ws, id, name, desc, aud := s.borrow(), s.borrow(), s.borrow(), s.borrow(), s.borrow()
 	var r admin.Role
-	var created, updated int64
-	dest := []any{ws.Target(), id.Target(), name.Target(), desc.Target(), aud.Target(), &r.Predefined, &r.Default, &r.Revision, &created, &updated}
+	var created, updated, applied int64
+	dest := []any{ws.Target(), id.Target(), name.Target(), desc.Target(), aud.Target(), &r.Predefined, &r.Default, &r.Revision, &created, &updated, &applied}
 	g := grouped[admin.Role]{scratch: &roleScratch}
 	err := s.eachRow(ctx, tx, func(rows Rows) error {
 		if err := rows.Scan(dest...); err != nil {
@@ -379,9 +402,15 @@ func (s *Store) loadRoles(ctx context.Context, tx Tx, q *sel) error {
 			role.ID, role.Name, role.Description = q.internBytes(id.Bytes()), q.internBytes(name.Bytes()), q.internBytes(desc.Bytes())
 			role.Audience, role.CreatedAt, role.UpdatedAt = policy.Audience(q.internBytes(aud.Bytes())), fromMicros(created), fromMicros(updated)
 			g.add(d, role)
+			if applied != role.Revision {
+				if q.lagging == nil {
+					q.lagging = map[roleOf]int64{}
+				}
+				q.lagging[roleOf{d.Workspace.ID, role.ID}] = applied
+			}
 		}
 		return nil
-	}, `SELECT r.workspace_id, `+roleRowColumns+` FROM roles r WHERE `+q.where("r.workspace_id")+` ORDER BY r.workspace_id, r.id`, q.args()...)
+	}, `SELECT r.workspace_id, `+roleRowColumns+`, r.applied_revision FROM roles r WHERE `+q.where("r.workspace_id")+` ORDER BY r.workspace_id, r.id`, q.args()...)
 	g.finish(func(d *admin.Dataset, rs []admin.Role) { d.Roles = rs })
 	return err
 }
@@ -421,7 +450,8 @@ func (s *revisionScanner) scan(rows Rows) (admin.RoleRevision, error) {
 func (s *Store) loadRevisions(ctx context.Context, tx Tx, q *sel) error {
 	rows, err := s.query(ctx, tx, `SELECT rv.workspace_id, `+revisionColumns+` FROM role_revisions rv
 		WHERE `+q.where("rv.workspace_id")+` AND (
-			rv.revision = (SELECT r.revision FROM roles r WHERE r.workspace_id = rv.workspace_id AND r.id = rv.role_id)
+			EXISTS (SELECT 1 FROM roles r WHERE r.workspace_id = rv.workspace_id AND r.id = rv.role_id
+				AND (r.revision = rv.revision OR r.applied_revision = rv.revision))
 			OR EXISTS (SELECT 1 FROM assignments a WHERE a.workspace_id = rv.workspace_id AND a.role_id = rv.role_id AND a.revision = rv.revision)
 			OR EXISTS (SELECT 1 FROM department_roles dr WHERE dr.workspace_id = rv.workspace_id AND dr.role_id = rv.role_id AND dr.revision = rv.revision))
 		ORDER BY rv.workspace_id, role_id, revision`, q.args()...)
@@ -696,7 +726,8 @@ func (s *Store) loadMembers(ctx context.Context, tx Tx, q *sel) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	rows, err = s.query(ctx, tx, `SELECT workspace_id, user_id, role_id, revision, assigned_at, assigned_by, expires_at FROM assignments WHERE `+q.where("workspace_id")+` ORDER BY workspace_id, user_id, role_id`, q.args()...)
+	// An assignment without a revision follows its role (read as 0).
+	rows, err = s.query(ctx, tx, `SELECT workspace_id, user_id, role_id, COALESCE(revision, 0), assigned_at, assigned_by, expires_at FROM assignments WHERE `+q.where("workspace_id")+` ORDER BY workspace_id, user_id, role_id`, q.args()...)
 	if err != nil {
 		return err
 	}
@@ -706,6 +737,7 @@ func (s *Store) loadMembers(ctx context.Context, tx Tx, q *sel) error {
 	role, by := s.borrow(), s.borrow()
 	var a admin.Assignment
 	var at, exp int64
+	var d *admin.Dataset // c's, for the assignments that follow their role
 	dest = []any{ws.Target(), u.Target(), role.Target(), &a.Revision, &at, by.Target(), &exp}
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
@@ -718,6 +750,15 @@ func (s *Store) loadMembers(ctx context.Context, tx Tx, q *sel) error {
 			held := a
 			held.AssignedAt, held.ExpiresAt = fromMicros(at), fromMicros(exp)
 			held.RoleID, held.AssignedBy = q.internBytes(role.Bytes()), q.internBytes(by.Bytes())
+			if held.Revision == 0 {
+				if d == nil || d.Workspace.ID != c.ws {
+					d = q.get(c.ws)
+				}
+				var err error
+				if held.Revision, err = q.followedRevision(d, held.RoleID); err != nil {
+					return err
+				}
+			}
 			roles.add(m, held)
 		}
 	}
@@ -837,7 +878,9 @@ func (s *Store) fillMembers(ctx context.Context, tx Tx, ws string, members []adm
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	rows, err = s.query(ctx, tx, `SELECT user_id, role_id, revision, assigned_at, assigned_by, expires_at FROM assignments WHERE workspace_id = ?`+filter+` ORDER BY user_id, role_id`, args...)
+	rows, err = s.query(ctx, tx, `SELECT a.user_id, a.role_id, COALESCE(a.revision, r.applied_revision), a.assigned_at, a.assigned_by, a.expires_at
+		FROM assignments a JOIN roles r ON r.workspace_id = a.workspace_id AND r.id = a.role_id
+		WHERE a.workspace_id = ?`+filter+` ORDER BY a.user_id, a.role_id`, args...)
 	if err != nil {
 		return err
 	}

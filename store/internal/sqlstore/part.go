@@ -89,7 +89,8 @@ func (s *Store) ReadPart(ctx context.Context, ws string, after int64, limit int,
 		}, `SELECT `+revisionColumns+` FROM role_revisions rv
 			WHERE rv.workspace_id = ? AND (
 				(rv.role_id IN JSON_STRINGS(?) AND rv.revision = (SELECT r.revision FROM roles r WHERE r.workspace_id = rv.workspace_id AND r.id = rv.role_id))
-				OR EXISTS (SELECT 1 FROM assignments a WHERE a.workspace_id = rv.workspace_id AND a.role_id = rv.role_id AND a.revision = rv.revision
+				OR EXISTS (SELECT 1 FROM assignments a JOIN roles r ON r.workspace_id = a.workspace_id AND r.id = a.role_id
+					WHERE a.workspace_id = rv.workspace_id AND a.role_id = rv.role_id AND COALESCE(a.revision, r.applied_revision) = rv.revision
 					AND a.user_id IN JSON_STRINGS(?)))
 			ORDER BY role_id, revision`, ws, rolesJSON, idsJSON)
 	})
