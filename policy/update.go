@@ -79,12 +79,12 @@ func (s *Snapshot) Update(d Delta) (*Snapshot, error) {
 		seen[m.UserID] = true
 		if mi, ok := ns.byUser.lookup(&ns, m.UserID); ok {
 			// Replace in place: the id stays where it is.
-			h, cm, err := c.compile(&ns, m, ns.hot.at(int(mi)).idOff)
+			old := ns.members.at(int(mi))
+			h, cm, err := c.compile(&ns, m, ns.hot.at(int(mi)).idOff, old)
 			if err != nil {
 				return nil, err
 			}
-			old := ns.members.at(int(mi))
-			if !slices.Equal(ns.memberDepts(old), ns.memberDepts(&cm)) {
+			if cm.deptOff != old.deptOff || cm.deptLen != old.deptLen {
 				reindex = true
 			}
 			// The email index still finds a member whose email stayed.
@@ -92,7 +92,7 @@ func (s *Snapshot) Update(d Delta) (*Snapshot, error) {
 			*hot.set(int(mi)), *members.set(int(mi)) = h, cm
 			continue
 		}
-		h, cm, err := c.compile(&ns, m, ids.add(m.UserID))
+		h, cm, err := c.compile(&ns, m, ids.add(m.UserID), nil)
 		if err != nil {
 			return nil, err
 		}
