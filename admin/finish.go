@@ -156,12 +156,14 @@ func (v *view) finish() (*Commit, error) {
 			changed = !sameLevels(v.base.cat, oldEff, v.cat, newEff) || droppedExpired(old, m, v.now) || v.pendingExpiryChanged(old, m)
 		}
 		if changed || v.forced[u] || !slices.Equal(old.DepartmentIDs, m.DepartmentIDs) || old.Kind != m.Kind {
-			c := m.clone()
+			// Only the epoch changes: the rest may be shared with m, which
+			// no write changes in place (every change starts from a clone).
+			c := *m
 			c.Epoch = old.Epoch + 1
 			if _, over := v.members[u]; !over {
 				v.applied[u] = true // written by BumpEpochs alone
 			}
-			v.members[u] = c
+			v.members[u] = &c
 			bumped = append(bumped, u)
 		}
 	}
