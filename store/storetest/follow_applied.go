@@ -23,6 +23,12 @@ func testR6AssignmentsFollowAppliedRevision(t *testing.T, h Harness) {
 	e := newEnv(t, h)
 	const ws = "w"
 	e.workspace(ws, admin.PlanProfessional)
+	// More roles than a load resolves followers by scanning (sqlstore
+	// followers): the many-roles path is the one under test here, the
+	// other suites' small workspaces take the other.
+	for i := range 14 {
+		e.role(ws, fmt.Sprintf("Filler %02d", i), policy.Internal, policy.Grants{"contacts_view": own})
+	}
 	r := e.role(ws, "Rep", policy.Internal, policy.Grants{"deals_view": own})
 	for _, u := range []string{"a", "b"} {
 		e.member(ws, admin.MemberInput{UserID: u, RoleIDs: []string{r.ID}})
