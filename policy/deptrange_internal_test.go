@@ -10,7 +10,8 @@ import (
 // replacing members without moving them between departments (an applied
 // role edit moves thousands) adds nothing to the department arena, while
 // a member that does move gets its new departments, and the snapshot
-// filters by department exactly as a compile of the same state (D4).
+// places members in departments exactly as a compile of the same state
+// does, which department scopes (D2) and Filter (D5) read.
 func TestUpdate_KeepsDepartmentRangesOfMembersWhoseDepartmentsStay(t *testing.T) {
 	t.Parallel()
 	st := State{Workspace: "w", Revision: 1, Catalog: DefaultCatalog(),

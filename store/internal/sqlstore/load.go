@@ -130,53 +130,6 @@ type sel struct {
 	lagging map[roleOf]int64
 }
 
-// roleOf names a role of a workspace.
-type roleOf struct{ ws, role string }
-
-// followedRevision returns the revision that the assignments of role
-// following it hold in d: the role's applied revision, its newest unless
-// lagging says otherwise.
-func (q *sel) followedRevision(d *admin.Dataset, role string) (int64, error) {
-	if rev, ok := q.lagging[roleOf{d.Workspace.ID, role}]; ok {
-		return rev, nil
-	}
-	for i := range d.Roles {
-		if d.Roles[i].ID == role {
-			return d.Roles[i].Revision, nil
-		}
-	}
-	return 0, fmt.Errorf("workspace %s: an assignment follows role %s, which it does not have", d.Workspace.ID, role)
-}
-
-// followers resolves the assignments that follow their role, one
-// workspace after another: by followedRevision's scan of a workspace's
-// few roles, or, for a workspace with many, through a map of them made
-// on its first follower (crm-medium: 200 roles, 100,000 followers).
-type followers struct {
-	d    *admin.Dataset
-	revs map[string]int64
-}
-
-func (f *followers) revision(q *sel, d *admin.Dataset, role string) (int64, error) {
-	if len(d.Roles) <= 16 {
-		return q.followedRevision(d, role)
-	}
-	if f.d != d {
-		f.d, f.revs = d, make(map[string]int64, len(d.Roles))
-		for i := range d.Roles {
-			rev, err := q.followedRevision(d, d.Roles[i].ID)
-			if err != nil {
-				return 0, err
-			}
-			f.revs[d.Roles[i].ID] = rev
-		}
-	}
-	if rev, ok := f.revs[role]; ok {
-		return rev, nil
-	}
-	return q.followedRevision(d, role) // the error
-}
-
 func (q *sel) where(col string) string {
 	if q.one != "" {
 		return col + " = ?"
