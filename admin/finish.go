@@ -260,7 +260,7 @@ func (v *view) ops(bumped []string) []Op {
 			if old != nil {
 				put.Epoch = old.Epoch // BumpEpochs below adds the bump
 			}
-			ops = append(ops, PutMember{Member: put})
+			ops = append(ops, PutMember{Member: put, Created: old == nil})
 			ops = append(ops, assignmentOps(u, old, m)...)
 		}
 	}

@@ -186,7 +186,15 @@ type PutRoleRevision struct{ Revision RoleRevision }
 
 // PutMember inserts or updates a member with its departments and direct
 // grants; assignments are separate ops.
-type PutMember struct{ Member Member }
+type PutMember struct {
+	Member Member
+	// Created says the member did not exist at the commit's base
+	// revision, so that a store may insert it and its assignments without
+	// looking for rows to update (an import's 10,000 members). It is a
+	// promise the store may rely on: if it is false, the insert meets the
+	// existing row's key and the whole commit fails.
+	Created bool
+}
 
 // DeleteMember deletes a member with its assignments (M8).
 type DeleteMember struct{ UserID string }

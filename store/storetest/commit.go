@@ -63,7 +63,7 @@ func commitFor(d *admin.Dataset, base int64, n int, dept string) *admin.Commit {
 	for i := range n {
 		u := fmt.Sprintf("direct-%d", i)
 		c.Ops = append(c.Ops,
-			admin.PutMember{Member: admin.Member{UserID: u, Name: u, Kind: policy.Internal, Epoch: base + 1, DepartmentIDs: []string{dept}}},
+			admin.PutMember{Member: admin.Member{UserID: u, Name: u, Kind: policy.Internal, Epoch: base + 1, DepartmentIDs: []string{dept}}, Created: true},
 			admin.PutAssignment{UserID: u, Assignment: admin.Assignment{RoleID: def.ID, Revision: def.Revision}})
 		e := admin.AuditEntry{Seq: head.Seq + 1, Revision: base + 1, Actor: "test", Action: "member.upsert", Target: "member:" + u,
 			After: []byte(`{}`), Reason: "direct commit", PrevHash: head.Hash}
@@ -125,6 +125,13 @@ func testCommitContract(t *testing.T, h Harness) {
 			c.Ops = append(c.Ops, admin.ApplyRole{RoleID: d.Roles[0].ID, Revision: 99})
 			return c
 		}, false},
+		{"LaterOpFails_CreatedMemberExists", func() *admin.Commit {
+			// Created is a promise (admin.PutMember): a store may insert
+			// without looking, and a broken promise fails the Commit.
+			c := commitFor(d, rev, 500, "sales")
+			c.Ops = append(c.Ops, admin.PutMember{Member: admin.Member{UserID: "existing", Name: "Again", Kind: policy.Internal, Epoch: rev + 1}, Created: true})
+			return c
+		}, false},
 		{"LaterOpFails_DuplicateAuditSeq", func() *admin.Commit {
 			c := commitFor(d, rev, 500, "sales")
 			c.Audit[len(c.Audit)-1].Seq = c.Audit[0].Seq
@@ -167,8 +174,16 @@ func testCommitContract(t *testing.T, h Harness) {
 // testCommitOpsInOrder: a Commit's ops act as if applied one by one, in
 // order, however the store batches them: the last write of a member or an
 // assignment wins, a deletion after a put removes, a put after a deletion
-// restores, and a member's department links are replaced (M9).
+// restores, and a member's department links are replaced (M9). It holds
+// whether the new members' puts say they are new (PutMember.Created, the
+// stores' plain inserts) or not (their upserts).
 func testCommitOpsInOrder(t *testing.T, h Harness) {
+	for _, created := range []bool{false, true} {
+		t.Run(fmt.Sprintf("Created=%v", created), func(t *testing.T) { commitOpsInOrder(t, h, created) })
+	}
+}
+
+func commitOpsInOrder(t *testing.T, h Harness, created bool) {
 	e := newEnv(t, h)
 	e.workspace("w", admin.PlanProfessional)
 	for _, id := range []string{"sales", "ops"} {
@@ -189,7 +204,7 @@ func testCommitOpsInOrder(t *testing.T, h Harness) {
 	must(t, err)
 	rev := d.Workspace.Revision
 	m := func(u, name string, depts ...string) admin.Op {
-		return admin.PutMember{Member: admin.Member{UserID: u, Name: name, Kind: policy.Internal, Epoch: rev + 1, DepartmentIDs: depts}}
+		return admin.PutMember{Member: admin.Member{UserID: u, Name: name, Kind: policy.Internal, Epoch: rev + 1, DepartmentIDs: depts}, Created: created && u != "kept"}
 	}
 	put := func(u, role string, r int64) admin.Op {
 		return admin.PutAssignment{UserID: u, Assignment: admin.Assignment{RoleID: role, Revision: r, AssignedBy: "test"}}

@@ -127,6 +127,10 @@ func names(cols []Column) string {
 type memberRun struct {
 	members  []*admin.Member
 	memberAt map[string]int // user id → index in members
+	// created holds the members the run's first put of them says are
+	// new (PutMember.Created): inserted with their assignments, with no
+	// upsert and no old department links to delete.
+	created  map[string]bool
 	assigns  []assignWrite
 	assignAt map[[2]string]int // (user, role) → index in assigns
 }
@@ -150,6 +154,12 @@ func (r *memberRun) add(op admin.Op) bool {
 		} else {
 			r.memberAt[m.UserID] = len(r.members)
 			r.members = append(r.members, &m)
+			if o.Created {
+				if r.created == nil {
+					r.created = map[string]bool{}
+				}
+				r.created[m.UserID] = true
+			}
 		}
 	case admin.PutAssignment:
 		r.assign(assignWrite{user: o.UserID, a: o.Assignment})
@@ -190,32 +200,46 @@ var (
 
 // flush writes the run: member rows (upserted), their department links
 // (replaced, M9), then assignments deleted and upserted. Members go first
-// because the assignments and links point to them.
+// because the assignments and links point to them. Created members and
+// their assignments are plain inserts (a COPY on PostgreSQL): an import's
+// rows look for no existing one.
 func (s *Store) flush(ctx context.Context, tx Tx, ws string, r *memberRun, roles *appliedRoles) error {
 	defer func() { *r = memberRun{} }()
 	if len(r.members) > 0 {
-		rows := make([][]any, len(r.members))
-		users := make([]string, len(r.members))
+		var fresh, changed [][]any // rows of created members, of the others
+		var users []string         // the others, whose links are replaced
 		var links [][]any
-		for i, m := range r.members {
-			rows[i] = []any{m.UserID, m.Name, m.Email, string(m.Kind), m.Owner, grantsJSON(m.Grants, m.When), m.Epoch,
+		for _, m := range r.members {
+			row := []any{m.UserID, m.Name, m.Email, string(m.Kind), m.Owner, grantsJSON(m.Grants, m.When), m.Epoch,
 				micros(m.CreatedAt), micros(m.UpdatedAt), expiryJSON(m.GrantExpiry)}
-			users[i] = m.UserID
+			if r.created[m.UserID] {
+				fresh = append(fresh, row)
+			} else {
+				changed = append(changed, row)
+				users = append(users, m.UserID)
+			}
 			for _, d := range m.DepartmentIDs {
 				links = append(links, []any{m.UserID, d})
 			}
 		}
-		// WHERE true: SQLite needs it to parse an upsert's SELECT.
-		if err := s.execRows(ctx, tx, `INSERT INTO members (workspace_id, user_id, name, email, kind, owner, grants, epoch, created_at, updated_at, grant_expiry)
-			SELECT ?, `+names(memberCols)+` FROM ROWS WHERE true
-			ON CONFLICT (workspace_id, user_id) DO UPDATE SET name = excluded.name, email = excluded.email, kind = excluded.kind,
-				owner = excluded.owner, grants = excluded.grants, epoch = excluded.epoch, updated_at = excluded.updated_at, grant_expiry = excluded.grant_expiry`,
-			ws, memberCols, rows); err != nil {
-			return err
+		if len(changed) > 0 {
+			// WHERE true: SQLite needs it to parse an upsert's SELECT.
+			if err := s.execRows(ctx, tx, `INSERT INTO members (workspace_id, user_id, name, email, kind, owner, grants, epoch, created_at, updated_at, grant_expiry)
+				SELECT ?, `+names(memberCols)+` FROM ROWS WHERE true
+				ON CONFLICT (workspace_id, user_id) DO UPDATE SET name = excluded.name, email = excluded.email, kind = excluded.kind,
+					owner = excluded.owner, grants = excluded.grants, epoch = excluded.epoch, updated_at = excluded.updated_at, grant_expiry = excluded.grant_expiry`,
+				ws, memberCols, changed); err != nil {
+				return err
+			}
+			if _, err := s.exec(ctx, tx, `DELETE FROM member_departments WHERE workspace_id = ? AND user_id IN JSON_STRINGS(?)`,
+				ws, stringsJSON(users)); err != nil {
+				return err
+			}
 		}
-		if _, err := s.exec(ctx, tx, `DELETE FROM member_departments WHERE workspace_id = ? AND user_id IN JSON_STRINGS(?)`,
-			ws, stringsJSON(users)); err != nil {
-			return err
+		if len(fresh) > 0 {
+			if err := s.insertRows(ctx, tx, "members", ws, memberCols, fresh); err != nil {
+				return err
+			}
 		}
 		if len(links) > 0 {
 			if err := s.insertRows(ctx, tx, "member_departments", ws, linkCols, links); err != nil {
@@ -223,7 +247,7 @@ func (s *Store) flush(ctx context.Context, tx Tx, ws string, r *memberRun, roles
 			}
 		}
 	}
-	var puts, dels [][]any
+	var fresh, puts, dels [][]any // assignments of created members, other puts, deletions
 	for _, w := range r.assigns {
 		if w.del {
 			dels = append(dels, []any{w.user, w.a.RoleID})
@@ -234,11 +258,21 @@ func (s *Store) flush(ctx context.Context, tx Tx, ws string, r *memberRun, roles
 		if err != nil {
 			return err
 		}
-		puts = append(puts, []any{w.user, a.RoleID, rev, micros(a.AssignedAt), a.AssignedBy, micros(a.ExpiresAt)})
+		row := []any{w.user, a.RoleID, rev, micros(a.AssignedAt), a.AssignedBy, micros(a.ExpiresAt)}
+		if r.created[w.user] {
+			fresh = append(fresh, row)
+		} else {
+			puts = append(puts, row)
+		}
 	}
 	if len(dels) > 0 {
 		if err := s.execRows(ctx, tx, `DELETE FROM assignments WHERE workspace_id = ? AND (user_id, role_id) IN
 			(SELECT `+names(unassignCols)+` FROM ROWS)`, ws, unassignCols, dels); err != nil {
+			return err
+		}
+	}
+	if len(fresh) > 0 {
+		if err := s.insertRows(ctx, tx, "assignments", ws, assignCols, fresh); err != nil {
 			return err
 		}
 	}
