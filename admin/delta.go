@@ -37,7 +37,13 @@ func (v *view) delta(last *policy.Snapshot) (policy.Delta, bool) {
 		users = append(users, u)
 	}
 	slices.Sort(users)
-	c := memberCompiler{depts: v.depts, roles: v.roles, now: v.now, withDepts: v.deptRoleCount > 0, refs: make([]policy.RoleRef, 0, 2*len(users))}
+	c := memberCompiler{depts: v.depts, roles: v.roles, follow: v.follow, now: v.now, withDepts: v.deptRoleCount > 0, refs: make([]policy.RoleRef, 0, 2*len(users))}
+	for _, mv := range v.followMoves {
+		if mv.From != 0 {
+			d.Moves = append(d.Moves, mv)
+		}
+	}
+	d.Epochs = append(d.Epochs, v.followerEpochs...)
 	for _, u := range users {
 		m := v.members[u]
 		if m == nil {
@@ -46,7 +52,32 @@ func (v *view) delta(last *policy.Snapshot) (policy.Delta, bool) {
 			}
 			continue
 		}
+		if v.followed(last, u, m, &c) {
+			if old := v.baseMember(u); old.Epoch != m.Epoch {
+				d.Epochs = append(d.Epochs, policy.MemberEpoch{UserID: u, Epoch: m.Epoch})
+			}
+			continue
+		}
 		d.Members = append(d.Members, c.member(m, ""))
 	}
 	return d, true
+}
+
+// followed reports whether member u, whose new state is m, changed only
+// in its epoch, or in its roles' revisions by moving the model's follows
+// alone (an apply): its record in last, read with the new follows, is m
+// but for the epoch (the record holds no epoch). Such a member is left to
+// the delta's role moves and epochs instead of being compiled again; a
+// member with direct grants or the owner flag is not (the snapshot cannot
+// compute its access without them: policy.RoleMove).
+func (v *view) followed(last *policy.Snapshot, u string, m *Member, c *memberCompiler) bool {
+	if !v.applied[u] || v.dirty[u] || len(m.Grants) > 0 || m.Owner {
+		return false
+	}
+	r, ok := last.Member(u)
+	if !ok || r.Email != m.Email {
+		return false
+	}
+	c.buf = appendMember(c.buf[:0], m, v.follow)
+	return string(c.buf) == r.Data
 }

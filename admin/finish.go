@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/gatehouse-authz/gatehouse/policy"
 )
@@ -167,6 +168,7 @@ func (v *view) finish() (*Commit, error) {
 			bumped = append(bumped, u)
 		}
 	}
+	bumped, escalations = v.followersMoved(actorLevels, bumped, escalations)
 	for u, m := range v.members { // new members: X3 against nothing
 		if m != nil && v.baseMember(u) == nil && actorLevels != nil {
 			escalations = append(escalations, raisedAbove(v.cat, make(policy.Vector, v.cat.NumPermissions()), v.cat, v.effective(m), v.base.cat, actorLevels)...)
@@ -182,6 +184,7 @@ func (v *view) finish() (*Commit, error) {
 	if err := v.checkSoD(suspects); err != nil { // suspects holds the new members too
 		return nil, err
 	}
+	slices.Sort(bumped) // the followers' bumps come last
 	v.epochs = bumped
 
 	c := &Commit{Workspace: v.ws.ID, Base: v.ws.Revision, Revision: rev, Time: v.now}
@@ -360,6 +363,7 @@ func (v *view) merge() {
 	m := v.base
 	m.ws, m.roles, m.revs, m.depts, m.objects, m.keys, m.aliases, m.gateway, m.sod = v.ws, v.roles, v.revs, v.depts, v.objects, v.keys, v.aliases, v.gateway, v.sod
 	m.deptRoleCount = v.deptRoleCount
+	m.follow = v.follow // with the snapshot advance gives it next
 	if m.cat != v.cat {
 		m.cat = v.cat
 		clear(m.vecs)
@@ -412,4 +416,39 @@ func (m *model) pruneRevisions() {
 			delete(m.vecs, ref)
 		}
 	}
+}
+
+// followersMoved is finish's A1 and X3a for the followers an apply moved
+// by moving follow (view.followers): the snapshot says, once per
+// combination of roles, which of them change levels and how; they are
+// bumped (followerEpochs), and a raise above a limited actor's own level
+// is an escalation, as revisionChange finds for the other holders.
+func (v *view) followersMoved(actor policy.Vector, bumped, escalations []string) ([]string, []string) {
+	if len(v.moved) == 0 {
+		return bumped, escalations
+	}
+	mv := v.followMoves[0]
+	perms := v.revisionDiff(mv.RoleID, mv.From, mv.To)
+	to := v.vector(v.cat, v.roles[mv.RoleID], v.roleRevision(mv.RoleID, mv.To))
+	seen := map[string]bool{}
+	last := ""
+	v.base.snap.MoveChanges(policy.RoleRef{RoleID: mv.RoleID, Revision: mv.From}, to, perms, func(u string, p policy.PermID, lo, ln policy.Level) {
+		epoch, ok := v.moved[u]
+		if !ok {
+			return // not moved by follow: compared with the other holders
+		}
+		if u != last {
+			last = u
+			id := strings.Clone(u) // u is a slice of a page of the snapshot's ids
+			v.followerEpochs = append(v.followerEpochs, policy.MemberEpoch{UserID: id, Epoch: epoch + 1})
+			bumped = append(bumped, id)
+		}
+		if actor != nil && ln > lo && ln > actor[p] && v.cat.Permission(p).Module.Kind != policy.Relation {
+			if e := fmt.Sprintf("%s: %s (yours: %s)", v.cat.Permission(p).Key, ln, actor[p]); !seen[e] {
+				seen[e] = true
+				escalations = append(escalations, e)
+			}
+		}
+	})
+	return bumped, escalations
 }

@@ -192,7 +192,7 @@ func (s *Service) followDelta(ctx context.Context, sp *space, ws string) (bool, 
 				d.Roles = append(d.Roles, policyRole(roles[rv.RoleID], rv))
 			}
 		}
-		c := memberCompiler{depts: m.depts, roles: roles, now: s.now(), withDepts: m.deptRoleCount > 0, refs: make([]policy.RoleRef, 0, 2*len(changed))}
+		c := memberCompiler{depts: m.depts, roles: roles, follow: m.follow, now: s.now(), withDepts: m.deptRoleCount > 0, refs: make([]policy.RoleRef, 0, 2*len(changed))}
 		for _, u := range changed {
 			d.Members = append(d.Members, c.member(read[u], ""))
 		}
@@ -221,7 +221,7 @@ func (s *Service) followDelta(ctx context.Context, sp *space, ws string) (bool, 
 		m.noteExpiry(u, mb)
 		over[u] = mb
 	}
-	err = m.advance(d, over, s.log)
+	err = m.advance(d, over, nil, s.log)
 	sp.mu.Unlock()
 	if err != nil {
 		return false, err

@@ -68,7 +68,7 @@ func TestM7_R6_RoleHolderIndexFollowsMerges(t *testing.T) {
 					v.deleteRole(id)
 				}
 				v.merge()
-				if err := v.base.advance(nil, v.members, slog.New(slog.DiscardHandler)); err != nil {
+				if err := v.base.advance(nil, v.members, nil, slog.New(slog.DiscardHandler)); err != nil {
 					t.Fatal(err)
 				}
 				assertHolders(t, m)

@@ -42,9 +42,25 @@ var kindCodes = [...]policy.Audience{"", policy.Internal, policy.Client}
 // past it, so that the zero time takes one byte.
 const zeroSec = -62135596800
 
+// follows is, by role id, the revision a record's assignment of the role
+// holds when it stores revision 0: the revision most of the role's
+// holders are on. An apply of the role (R6) that moves them all moves the
+// model's follows, not their records (see view.delta), so that a
+// 10,000-member role is applied without re-encoding 10,000 records. A
+// record means what it says only with the follows of the model whose
+// snapshot holds it; nil follows none.
+type follows map[string]int64
+
+// followMin is the fewest members of a workspace, or holders of a role
+// moved by an apply, for which the model keeps follows: below it an
+// apply is cheap anyway, and the many small workspaces of a node pay
+// nothing for them.
+const followMin = 256
+
 // appendMember appends m's record to b: a compile of many members encodes
 // them in one scratch buffer, each record then costing one allocation.
-func appendMember(b []byte, m *Member) []byte {
+// An assignment on its role's revision in f stores revision 0.
+func appendMember(b []byte, m *Member, f follows) []byte {
 	flags := 0
 	if m.Owner {
 		flags |= recOwner
@@ -84,7 +100,11 @@ func appendMember(b []byte, m *Member) []byte {
 	b = binary.AppendUvarint(b, uint64(len(m.Roles)))
 	for _, a := range m.Roles {
 		b = appendString(b, a.RoleID)
-		b = binary.AppendVarint(b, a.Revision)
+		rev := a.Revision
+		if f != nil && f[a.RoleID] == rev {
+			rev = 0 // revisions start at 1
+		}
+		b = binary.AppendVarint(b, rev)
 		b = appendSince(b, a.AssignedAt, m.CreatedAt)
 		b = appendString(b, a.AssignedBy)
 		b = appendTime(b, a.ExpiresAt)
@@ -136,8 +156,9 @@ func appendNanos(b []byte, ns int) []byte {
 // are only ever made by appendMember.
 var errRecord = errors.New("malformed member record")
 
-// decodeMember returns the member a snapshot's record holds.
-func decodeMember(r policy.MemberRecord) (*Member, error) {
+// decodeMember returns the member a snapshot's record holds, read with
+// the follows of the model holding the snapshot.
+func decodeMember(r policy.MemberRecord, f follows) (*Member, error) {
 	d := recordReader{s: r.Data}
 	// The user id is a slice of a page of the snapshot's ids, which a
 	// kept id (a map key, a review item) would keep alive past the page's
@@ -164,7 +185,13 @@ func decodeMember(r policy.MemberRecord) (*Member, error) {
 		for i := range m.Roles {
 			a := &m.Roles[i]
 			a.RoleID = d.string()
-			a.Revision = d.varint()
+			if a.Revision = d.varint(); a.Revision == 0 {
+				rev, ok := f[a.RoleID]
+				if !ok {
+					return nil, fmt.Errorf("%w: member %s follows role %s, which the model does not", errRecord, r.UserID, a.RoleID)
+				}
+				a.Revision = rev
+			}
 			a.AssignedAt = d.since(m.CreatedAt)
 			a.AssignedBy = d.string()
 			a.ExpiresAt = d.time()

@@ -44,7 +44,7 @@ func TestM1_MemberRecordRoundTrips(t *testing.T) {
 	for name, m := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			got, err := decodeMember(policy.MemberRecord{UserID: m.UserID, Email: m.Email, Epoch: m.Epoch, Data: encodeMember(m)})
+			got, err := decodeMember(policy.MemberRecord{UserID: m.UserID, Email: m.Email, Epoch: m.Epoch, Data: encodeMember(m)}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -64,7 +64,7 @@ func TestMemberRecord_MalformedIsAnError(t *testing.T) {
 	t.Parallel()
 	good := encodeMember(&Member{UserID: "u", Name: "N", Roles: []Assignment{{RoleID: "r", Revision: 1}}})
 	for _, data := range []string{"", good[:len(good)-1], good + "x", "\x00\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"} {
-		if _, err := decodeMember(policy.MemberRecord{UserID: "u", Data: data}); err == nil {
+		if _, err := decodeMember(policy.MemberRecord{UserID: "u", Data: data}, nil); err == nil {
 			t.Errorf("decode %q: no error", data)
 		}
 	}
@@ -79,11 +79,11 @@ func FuzzMemberRecord(f *testing.F) {
 		GrantExpiry: map[string]time.Time{"a.b": time.Unix(2e9, 0).UTC()}}))
 	f.Add("")
 	f.Fuzz(func(t *testing.T, data string) {
-		m, err := decodeMember(policy.MemberRecord{UserID: "u", Data: data})
+		m, err := decodeMember(policy.MemberRecord{UserID: "u", Data: data}, nil)
 		if err != nil {
 			return
 		}
-		again, err := decodeMember(policy.MemberRecord{UserID: "u", Data: encodeMember(m)})
+		again, err := decodeMember(policy.MemberRecord{UserID: "u", Data: encodeMember(m)}, nil)
 		if err != nil {
 			t.Fatalf("re-encoded record does not decode: %v", err)
 		}
@@ -95,5 +95,5 @@ func FuzzMemberRecord(f *testing.F) {
 
 // encodeMember returns m's record, as a compile makes it (memberCompiler).
 func encodeMember(m *Member) string {
-	return string(appendMember(nil, m))
+	return string(appendMember(nil, m, nil))
 }

@@ -23,6 +23,10 @@ type model struct {
 	// one copy of its members (see member, memberdata.go): the model
 	// keeps none beside it. It is replaced (advance), never changed.
 	snap *policy.Snapshot
+	// follow gives the revision of each role that its members' records
+	// store as 0 (see follows, memberdata.go); it changes with snap, and
+	// only with it. Replaced, never changed.
+	follow follows
 	// roleCount is, by role id, how many members hold the role directly.
 	roleCount map[string]int
 	// roleMembers is, by role id, the user ids holding it directly: nil
@@ -78,12 +82,21 @@ func newModel(base *policy.Catalog, d *Dataset, now func() time.Time) (*model, e
 		rv := &d.Revisions[i]
 		m.revs[policy.RoleRef{RoleID: rv.RoleID, Revision: rv.Revision}] = rv
 	}
+	if len(d.Members) >= followMin {
+		m.follow = follows{}
+	}
 	for i := range d.Members {
 		mb := &d.Members[i]
 		m.noteExpiry(mb.UserID, mb)
 		for _, a := range mb.Roles {
 			if _, ok := m.roles[a.RoleID]; ok {
 				m.roleCount[a.RoleID]++
+			}
+			if m.follow != nil {
+				if _, ok := m.follow[a.RoleID]; !ok {
+					// The first holder's: loads have most on one revision.
+					m.follow[a.RoleID] = a.Revision
+				}
 			}
 		}
 	}
@@ -128,12 +141,13 @@ func newModel(base *policy.Catalog, d *Dataset, now func() time.Time) (*model, e
 // its new revision, which holds the change's members: the last snapshot
 // updated with d when d is given (see view.delta), which costs the pages
 // of the member arrays d changes, else a compile of the model with over's
-// members in place of the last snapshot's (nil: removed).
+// members in place of the last snapshot's (nil: removed) and the epochs
+// of members changed in nothing else.
 //
 // On an error the model's revision is set back to the last snapshot's:
 // the change is committed, but the model no longer holds it whole, and the
 // next write that commits from it is refused as stale and reloads.
-func (m *model) advance(d *policy.Delta, over map[string]*Member, log *slog.Logger) error {
+func (m *model) advance(d *policy.Delta, over map[string]*Member, epochs []policy.MemberEpoch, log *slog.Logger) error {
 	if next := m.nextExpiry(); d != nil && !next.IsZero() && !m.now().Before(next) {
 		// Access has expired that the last snapshot may still honour,
 		// for members the delta does not touch: compile it away (T1).
@@ -147,6 +161,20 @@ func (m *model) advance(d *policy.Delta, over map[string]*Member, log *slog.Logg
 		}
 	}
 	if snap == nil {
+		if len(epochs) > 0 {
+			// Members an apply moved by moving follow, whose epochs
+			// moved with no other change to their records (see
+			// view.followers): merge gave the model the follows they
+			// now read with.
+			over = maps.Clone(over)
+			for _, e := range epochs {
+				if r, ok := m.snap.Member(e.UserID); ok {
+					mb := m.decode(r)
+					mb.Epoch = e.Epoch
+					over[mb.UserID] = mb
+				}
+			}
+		}
 		if snap, err = policy.Compile(m.state(m.withMembers(over), m.snap.NumMembers()+len(over))); err != nil {
 			m.ws.Revision = m.snap.Revision()
 			return fmt.Errorf("compile workspace %s: %w", m.ws.ID, err)
@@ -164,7 +192,7 @@ func (m *model) member(u string) *Member {
 	if !ok {
 		return nil
 	}
-	return mustDecode(r)
+	return m.decode(r)
 }
 
 // allMembers yields every member, decoded from the snapshot, in no
@@ -172,7 +200,7 @@ func (m *model) member(u string) *Member {
 func (m *model) allMembers() iter.Seq2[string, *Member] {
 	return func(yield func(string, *Member) bool) {
 		for r := range m.snap.Members() {
-			mb := mustDecode(r)
+			mb := m.decode(r)
 			if !yield(mb.UserID, mb) {
 				return
 			}
@@ -202,7 +230,7 @@ func (m *model) withMembers(over map[string]*Member) iter.Seq2[*Member, string] 
 			if _, ok := over[r.UserID]; ok {
 				continue
 			}
-			if !yield(mustDecode(r), r.Data) {
+			if !yield(m.decode(r), r.Data) {
 				return
 			}
 		}
@@ -214,10 +242,10 @@ func (m *model) withMembers(over map[string]*Member) iter.Seq2[*Member, string] 
 	}
 }
 
-// mustDecode decodes a record of the model's snapshot, which only
+// decode decodes a record of the model's snapshot, which only
 // appendMember made: one that does not decode is a bug.
-func mustDecode(r policy.MemberRecord) *Member {
-	mb, err := decodeMember(r)
+func (m *model) decode(r policy.MemberRecord) *Member {
+	mb, err := decodeMember(r, m.follow)
 	if err != nil {
 		panic(fmt.Sprintf("admin: %v", err))
 	}
@@ -349,7 +377,7 @@ func (m *model) state(members iter.Seq2[*Member, string], n int) policy.State {
 	for _, d := range m.depts {
 		st.Departments = append(st.Departments, policy.Department{ID: d.ID, Name: d.Name, ParentID: d.ParentID})
 	}
-	c := memberCompiler{depts: m.depts, roles: m.roles, now: m.now(), withDepts: m.deptRoleCount > 0, refs: make([]policy.RoleRef, 0, n*2)}
+	c := memberCompiler{depts: m.depts, roles: m.roles, follow: m.follow, now: m.now(), withDepts: m.deptRoleCount > 0, refs: make([]policy.RoleRef, 0, n*2)}
 	for mb, data := range members {
 		st.Members = append(st.Members, c.member(mb, data))
 	}

@@ -257,7 +257,7 @@ func (s *Service) update(ctx context.Context, ws string, w Write, action string,
 		}
 		sp.mu.Lock()
 		v.merge()
-		err = sp.m.advance(delta, v.members, s.log)
+		err = sp.m.advance(delta, v.members, v.followerEpochs, s.log)
 		sp.mu.Unlock()
 		if len(v.keysPut) > 0 || len(v.keysDeleted) > 0 {
 			s.indexKeys(ws, sp.m.keys)

@@ -33,7 +33,7 @@ func TestW1_SharedDepartmentsStayPerWorkspace(t *testing.T) {
 	c.Name = "Europa"
 	v.putDept(&c)
 	v.merge()
-	if err := v.base.advance(nil, v.members, slog.New(slog.DiscardHandler)); err != nil {
+	if err := v.base.advance(nil, v.members, nil, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)
 	}
 	if a.depts["eu"].Name != "Europa" || b.depts["eu"].Name != "Europe" {

@@ -31,6 +31,7 @@ func roleWithGrants(r *Role, rv *RoleRevision, g policy.Grants) policy.RoleRevis
 type memberCompiler struct {
 	depts     map[string]*Department
 	roles     map[string]*Role
+	follow    follows // of the model the snapshot will be with
 	now       time.Time
 	withDepts bool
 	refs      []policy.RoleRef
@@ -42,7 +43,7 @@ type memberCompiler struct {
 // the member as stored, the rest of the member as live now.
 func (c *memberCompiler) member(m *Member, data string) policy.Member {
 	if data == "" {
-		c.buf = appendMember(c.buf[:0], m)
+		c.buf = appendMember(c.buf[:0], m, c.follow)
 		data = string(c.buf)
 	}
 	m = m.live(c.now)

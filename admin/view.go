@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strconv"
@@ -32,6 +33,20 @@ type view struct {
 	members map[string]*Member // overlay: nil marks a removed member
 	dirty   map[string]bool    // members to write in full
 	applied map[string]bool    // members moved only by ApplyRole
+	// follow is the model's follows, replaced by an apply that moves the
+	// holders of its role's common revision (see view.delta).
+	follow follows
+	// followMoves are the applies that moved follow: the role, from, to
+	// (from 0: none followed the role before).
+	followMoves []policy.RoleMove
+	// moved are the members an apply moved by moving follow alone, with
+	// their epochs: not in members, never decoded (see followers);
+	// followerEpochs are the new epochs of those whose levels changed.
+	moved          map[string]int64
+	followerEpochs []policy.MemberEpoch
+	// currents are members as this write sees them once follow moved,
+	// decoded once each (see member).
+	currents map[string]*Member
 
 	wsDirty      bool
 	rolesPut     []string
@@ -93,7 +108,7 @@ func newView(m *model, now time.Time, actor Actor) *view {
 	return &view{base: m, now: now, actor: actor, ws: m.ws, cat: m.cat,
 		roles: maps.Clone(m.roles), revs: maps.Clone(m.revs), depts: maps.Clone(m.depts), objects: maps.Clone(m.objects), keys: maps.Clone(m.keys), aliases: m.aliases, gateway: m.gateway, sod: m.sod,
 		members: map[string]*Member{}, dirty: map[string]bool{}, applied: map[string]bool{}, forced: map[string]bool{},
-		deptRoleCount: m.deptRoleCount}
+		deptRoleCount: m.deptRoleCount, follow: m.follow}
 }
 
 // member returns a member as this write sees it, or nil.
@@ -101,7 +116,28 @@ func (v *view) member(id string) *Member {
 	if m, ok := v.members[id]; ok {
 		return m
 	}
-	return v.baseMember(id)
+	if len(v.followMoves) == 0 {
+		return v.baseMember(id)
+	}
+	// An apply moved follow: the record reads as the write left it with
+	// the view's follows (the followers of the role hold the applied
+	// revision), as the model will read it after the commit.
+	if m, ok := v.currents[id]; ok {
+		return m
+	}
+	var m *Member
+	if r, ok := v.base.snap.Member(id); ok {
+		var err error
+		if m, err = decodeMember(r, v.follow); err != nil {
+			panic(fmt.Sprintf("admin: %v", err))
+		}
+		id = m.UserID
+	}
+	if v.currents == nil {
+		v.currents = map[string]*Member{}
+	}
+	v.currents[id] = m
+	return m
 }
 
 // baseMember returns a member as it was before the write, or nil. The
@@ -216,7 +252,14 @@ func (v *view) addRevision(r *Role, rv RoleRevision) {
 // used to commit with no entry at all.
 func (v *view) applyRole(roleID string, rev int64) {
 	from := map[int64]int{} // revision moved from → members
+	followers := v.followers(roleID, rev)
+	if len(followers) > 0 {
+		from[v.base.follow[roleID]] = len(followers)
+	}
 	for _, u := range v.membersOf(roleID) {
+		if _, ok := followers[u]; ok {
+			continue
+		}
 		m := v.member(u)
 		i, _ := m.assignment(roleID)
 		if m.Roles[i].Revision == rev {
@@ -259,6 +302,11 @@ func (v *view) applyRole(roleID string, rev int64) {
 	for r, k := range from {
 		before[strconv.FormatInt(r, 10)] = k
 		n += k
+	}
+	if len(followers) > 0 {
+		v.moveFollowers(roleID, rev, followers)
+	} else {
+		v.moveFollow(roleID, rev, n)
 	}
 	v.record("role.apply", "role:"+roleID, map[string]any{"members_at_revision": before},
 		map[string]any{"revision": rev, "members": n})
@@ -392,4 +440,85 @@ func effectiveAt(v *view, base *model, cat *policy.Catalog, roles map[string]*Ro
 		}
 	}
 	return cat.EffectiveLevels(m.Kind, m.Owner, vs, m.Grants)
+}
+
+// moveFollow makes rev the revision the records of roleID's holders
+// follow after an apply that moved n of them, when they are many: the
+// holders that followed the role's old revision keep their records (see
+// view.delta). An apply may be one of several in a write; each moves
+// follow from where the last left it.
+func (v *view) moveFollow(roleID string, rev int64, n int) {
+	old, had := v.follow[roleID]
+	if n < followMin || (had && old == rev) {
+		return
+	}
+	if len(v.followMoves) == 0 {
+		v.follow = maps.Clone(v.follow) // the base's is shared
+		if v.follow == nil {
+			v.follow = follows{}
+		}
+	}
+	v.follow[roleID] = rev
+	if had {
+		v.followMoves = append(v.followMoves, policy.RoleMove{RoleID: roleID, From: old, To: rev})
+	} else {
+		v.followMoves = append(v.followMoves, policy.RoleMove{RoleID: roleID, To: rev})
+	}
+}
+
+// followers are the holders of roleID an apply at rev can move by moving
+// follow alone, with their epochs, or nil when the apply takes the
+// member-by-member way for all of them. Their records stay as they are,
+// the snapshot moves the slot of the revision they follow
+// (policy.RoleMove), and finish asks the snapshot which of them change
+// levels, once per combination of roles (followersMoved). Nil:
+//   - a small role, or none of its holders follows it;
+//   - an earlier apply in the write, a catalog change, department roles
+//     (M9) or separation-of-duties rules over permissions (S2), which
+//     compare members one by one.
+//
+// Holders with direct grants, ownership or expiring access, and holders
+// the write changed otherwise, are not followers: applyRole moves them
+// one by one, before follow moves (moveFollowers).
+func (v *view) followers(roleID string, rev int64) map[string]int64 {
+	b, ok := v.follow[roleID]
+	if !ok || b == rev || len(v.followMoves) > 0 || v.cat != v.base.cat || v.anyDeptRoles() || v.allSuspect ||
+		v.base.roleCount[roleID] < followMin || v.sodOverPermissions() {
+		return nil
+	}
+	out := map[string]int64{}
+	for u, epoch := range v.base.snap.PlainHolders(policy.RoleRef{RoleID: roleID, Revision: b}) {
+		if _, over := v.members[u]; over || v.forced[u] {
+			continue
+		}
+		if _, exp := v.base.expiring[u]; exp {
+			continue
+		}
+		out[u] = epoch
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// moveFollowers moves follow of roleID to rev for the followers of its
+// revision, which applyRole left out of members.
+func (v *view) moveFollowers(roleID string, rev int64, followers map[string]int64) {
+	b := v.follow[roleID]
+	v.moved = followers
+	v.follow = maps.Clone(v.follow)
+	v.follow[roleID] = rev
+	v.followMoves = append(v.followMoves, policy.RoleMove{RoleID: roleID, From: b, To: rev})
+}
+
+// sodOverPermissions reports whether a separation-of-duties rule of the
+// write is over permissions (S2), which an apply can break.
+func (v *view) sodOverPermissions() bool {
+	for i := range v.sod {
+		if len(v.sod[i].Permissions) > 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -59,7 +59,7 @@ func (s *Service) CreateWorkspace(ctx context.Context, in WorkspaceInput) (Works
 	}
 	v.merge()
 	sp := &space{m: m}
-	if err := m.advance(nil, v.members, s.log); err != nil {
+	if err := m.advance(nil, v.members, nil, s.log); err != nil {
 		// Committed, but not compiled: a bug. The space is not served;
 		// its first use loads it from the store.
 		return Workspace{}, err

@@ -18,6 +18,11 @@ type Delta struct {
 	Members []Member
 	// Removed are the user ids of members removed.
 	Removed []string
+	// Moves move every member on a role revision to another revision of
+	// the role without naming them (an apply, R6; see RoleMove), and
+	// Epochs set the epochs of members otherwise left as they are.
+	Moves  []RoleMove
+	Epochs []MemberEpoch
 }
 
 // Update returns the snapshot of s's workspace after d, sharing with s
@@ -55,6 +60,9 @@ func (s *Snapshot) Update(d Delta) (*Snapshot, error) {
 	// The department index is rebuilt only when a member left or changed
 	// departments; members added are appended to it.
 	reindex := len(d.Removed) > 0
+	if err := ns.moveRoles(&d, &hot, &members); err != nil {
+		return nil, err
+	}
 
 	seen := make(map[string]bool, len(d.Members)+len(d.Removed))
 	for _, u := range d.Removed {

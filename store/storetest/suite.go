@@ -114,6 +114,7 @@ func Run(t *testing.T, h Harness) {
 		{"BulkLoad_RangeEqualsLoad", testBulkLoadEqualsLoad},
 		{"R6_LoadGivesRolesTheirNewestRevision", testLoadRoleGrantsOfNewestRevision},
 		{"R6_AssignmentsFollowAppliedRevision", testR6AssignmentsFollowAppliedRevision},
+		{"R6_A1_X3a_LargeApplyMovesFollowersExactly", testR6LargeApply},
 		{"W1_SharedPredefinedGrants", testW1SharedPredefinedGrants},
 		{"Follow_DeltaEqualsFreshLoad", testFollowDeltaEqualsFreshLoad},
 		{"Import_AllOrNothing", testImportAllOrNothing},
