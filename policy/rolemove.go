@@ -37,6 +37,7 @@ func (s *Snapshot) moveRoles(d *Delta, hot *pagedWriter[hotMember], members *pag
 		return nil
 	}
 	moved := map[int32]bool{} // slots now holding another revision
+	var perms []PermID        // where their levels changed
 	if len(d.Moves) > 0 {
 		s.roleIdx = maps.Clone(s.roleIdx)
 		s.roles = slices.Clone(s.roles)
@@ -59,7 +60,13 @@ func (s *Snapshot) moveRoles(d *Delta, hot *pagedWriter[hotMember], members *pag
 				}
 				keep = s.roles[j].RoleRevision
 				s.roles[j] = compiledRole{RoleRevision: s.roles[to].RoleRevision, vec: s.roles[to].vec, orphaned: s.roles[to].orphaned}
-				copy(s.roleLevels[(j+1)*s.stride:(j+2)*s.stride], s.roleLevels[int(to+1)*s.stride:int(to+2)*s.stride])
+				seg, next := s.roleLevels[(j+1)*s.stride:(j+2)*s.stride], s.roleLevels[int(to+1)*s.stride:int(to+2)*s.stride]
+				for p := range seg {
+					if seg[p] != next[p] && !slices.Contains(perms, PermID(p)) {
+						perms = append(perms, PermID(p))
+					}
+				}
+				copy(seg, next)
 				moved[int32(j)] = true
 				n++
 			}
@@ -98,49 +105,8 @@ func (s *Snapshot) moveRoles(d *Delta, hot *pagedWriter[hotMember], members *pag
 	// leaves in place is on them, are computed again (accesses that
 	// updates left behind are many, and nobody's).
 	if len(moved) > 0 {
-		const (
-			undecided = iota
-			unchanged
-			stuck // direct grants or owner: not computable here
-			remapped
-		)
-		state := make([]uint8, len(s.accesses))
-		remap := make([]int32, len(s.accesses))
-		for i := range s.members.len() {
-			m := s.members.at(i)
-			if m.gone || replaced[int32(i)] {
-				continue
-			}
-			ai := m.access
-			if state[ai] == undecided {
-				state[ai] = unchanged
-				a := &s.accesses[ai]
-				on, conds := false, a.cond != nil
-				for _, r := range a.roles {
-					on = on || moved[r]
-					conds = conds || s.roles[r].conds != nil
-				}
-				switch {
-				case !on || (a.vecIdx < 0 && !conds):
-				case a.direct != nil || a.owner:
-					state[ai] = stuck
-				default:
-					state[ai], remap[ai] = remapped, int32(len(s.accesses))
-					s.accesses = append(s.accesses, s.newAccess(a.roles, nil, nil, false, ""))
-				}
-			}
-			switch state[ai] {
-			case stuck:
-				return Errorf(CodeInvalidArgument, "update %s: member %q holds a moved role with direct grants or as owner; give it in full", s.workspace, s.userID(int32(i)))
-			case remapped:
-				to := remap[ai]
-				members.set(i).access = to
-				h := hot.set(i)
-				h.flags = 0 // setHot sets flagVector again for a vector
-				if err := s.setHot(h, &s.accesses[to]); err != nil {
-					return err
-				}
-			}
+		if err := s.recomputeMoved(moved, perms, replaced, hot, members); err != nil {
+			return err
 		}
 	}
 	for _, e := range d.Epochs {
@@ -251,4 +217,104 @@ func (s *Snapshot) MoveChanges(ref RoleRef, to Vector, perms []PermID, fn func(u
 			fn(s.userID(int32(i)), c.p, c.from, c.to)
 		}
 	}
+}
+
+// recomputeMoved gives the members a delta leaves in place, whose access
+// holds a moved slot and is not read from role vectors alone, a new
+// access computed with the slots' new levels: a materialized vector is
+// its old one with perms (where the moved slots changed) computed again,
+// an access with conditions is built afresh. Accesses with direct grants
+// or the owner flag cannot be (see RoleMove).
+func (s *Snapshot) recomputeMoved(moved map[int32]bool, perms []PermID, replaced map[int32]bool, hot *pagedWriter[hotMember], members *pagedWriter[member]) error {
+	isMoved := make([]bool, len(s.roles))
+	for r := range moved {
+		isMoved[r] = true
+	}
+	const (
+		undecided = iota
+		unchanged
+		remapped
+	)
+	state := make([]uint8, len(s.accesses))
+	var todo []int32    // accesses to compute again, in order
+	var repoint []int32 // members on them
+	for i := range s.members.len() {
+		m := s.members.at(i)
+		if m.gone || replaced[int32(i)] {
+			continue
+		}
+		ai := m.access
+		if state[ai] == undecided {
+			state[ai] = unchanged
+			a := &s.accesses[ai]
+			on, conds := false, a.cond != nil
+			for _, r := range a.roles {
+				on = on || isMoved[r]
+				conds = conds || s.roles[r].conds != nil
+			}
+			switch {
+			case !on || (a.vecIdx < 0 && !conds):
+			case a.direct != nil || a.owner:
+				return Errorf(CodeInvalidArgument, "update %s: member %q holds a moved role with direct grants or as owner; give it in full", s.workspace, s.userID(int32(i)))
+			default:
+				state[ai] = remapped
+				todo = append(todo, ai)
+			}
+		}
+		if state[ai] == remapped {
+			repoint = append(repoint, int32(i))
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	remap := make(map[int32]int32, len(todo))
+	s.accesses = slices.Grow(s.accesses, len(todo))
+	s.levels = slices.Grow(s.levels, len(todo)*s.stride) // one copy at most, not one per doubling
+	for _, ai := range todo {
+		a := &s.accesses[ai]
+		remap[ai] = int32(len(s.accesses))
+		if !patchable(s, a) {
+			s.accesses = append(s.accesses, s.newAccess(a.roles, nil, nil, false, ""))
+			continue
+		}
+		// The old vector, with the moved levels again: the highest of the
+		// no-role vector's and the roles' (Catalog.roleLevels).
+		off := len(s.levels)
+		s.levels = append(s.levels, a.vec...)
+		vec := s.levels[off : off+s.stride : off+s.stride]
+		for _, p := range perms {
+			l := s.roleLevels[p]
+			for _, r := range a.roles {
+				l = max(l, s.roles[r].vec[p])
+			}
+			vec[p] = l
+		}
+		s.accesses = append(s.accesses, access{roles: a.roles, vec: vec, vecIdx: int32(off / s.stride)})
+	}
+	for _, i := range repoint {
+		to := remap[members.a.at(int(i)).access]
+		members.set(int(i)).access = to
+		h := hot.set(int(i))
+		h.flags = 0 // setHot sets flagVector again for a vector
+		if err := s.setHot(h, &s.accesses[to]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// patchable reports whether access a is a materialized vector of role
+// levels alone, which recomputeMoved patches where moved slots changed;
+// conditions are compiled afresh.
+func patchable(s *Snapshot, a *access) bool {
+	if a.cond != nil || a.vec == nil {
+		return false
+	}
+	for _, r := range a.roles {
+		if s.roles[r].conds != nil {
+			return false
+		}
+	}
+	return true
 }
