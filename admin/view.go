@@ -191,6 +191,25 @@ func (v *view) membersOf(roleID string) []string {
 	return out
 }
 
+// unsortedMembersOf is membersOf in no order, leaving out the members an
+// apply moved by moving follow.
+func (v *view) unsortedMembersOf(roleID string) []string {
+	var out []string
+	for u := range v.base.holders()[roleID] {
+		if _, over := v.members[u]; !over {
+			if _, moved := v.moved[u]; !moved {
+				out = append(out, u)
+			}
+		}
+	}
+	for u, m := range v.members {
+		if m != nil && m.holds(roleID) {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
 // holderCount is len(v.membersOf(roleID)), without listing and sorting
 // them: an edit's answer counts the role's members, 10,000 for a large one.
 func (v *view) holderCount(roleID string) int {
@@ -256,7 +275,11 @@ func (v *view) applyRole(roleID string, rev int64) {
 	if len(followers) > 0 {
 		from[v.base.follow[roleID]] = len(followers)
 	}
-	for _, u := range v.membersOf(roleID) {
+	holders := v.membersOf
+	if followers != nil {
+		holders = v.unsortedMembersOf // the order moves nothing
+	}
+	for _, u := range holders(roleID) {
 		if _, ok := followers[u]; ok {
 			continue
 		}

@@ -119,13 +119,16 @@ func (s *Snapshot) moveRoles(d *Delta, hot *pagedWriter[hotMember], members *pag
 	return nil
 }
 
-// slotsOf returns the slots holding role revision ref: the one the index
-// names and any a RoleMove left on it.
-func (s *Snapshot) slotsOf(ref RoleRef) map[int32]bool {
-	out := map[int32]bool{}
+// slotsOf marks, by slot, the slots holding role revision ref: the one
+// the index names and any a RoleMove left on it. It returns nil for none.
+func (s *Snapshot) slotsOf(ref RoleRef) []bool {
+	var out []bool
 	for j := range s.roles {
 		if s.roles[j].RoleID == ref.RoleID && s.roles[j].Revision == ref.Revision {
-			out[int32(j)] = true
+			if out == nil {
+				out = make([]bool, len(s.roles))
+			}
+			out[j] = true
 		}
 	}
 	return out
@@ -134,7 +137,7 @@ func (s *Snapshot) slotsOf(ref RoleRef) map[int32]bool {
 // plainOn marks the accesses that hold one of slots and have neither
 // direct grants nor the owner flag: their levels come from role vectors
 // alone.
-func (s *Snapshot) plainOn(slots map[int32]bool) []bool {
+func (s *Snapshot) plainOn(slots []bool) []bool {
 	out := make([]bool, len(s.accesses))
 	for i := range s.accesses {
 		a := &s.accesses[i]
@@ -158,7 +161,7 @@ func (s *Snapshot) plainOn(slots map[int32]bool) []bool {
 func (s *Snapshot) PlainHolders(ref RoleRef) iter.Seq2[string, int64] {
 	return func(yield func(string, int64) bool) {
 		slots := s.slotsOf(ref)
-		if len(slots) == 0 {
+		if slots == nil {
 			return
 		}
 		plain := s.plainOn(slots)
@@ -180,7 +183,7 @@ func (s *Snapshot) PlainHolders(ref RoleRef) iter.Seq2[string, int64] {
 // change, computed once per combination of roles, not per member.
 func (s *Snapshot) MoveChanges(ref RoleRef, to Vector, perms []PermID, fn func(user string, p PermID, from, to Level)) {
 	slots := s.slotsOf(ref)
-	if len(slots) == 0 || len(perms) == 0 {
+	if slots == nil || len(perms) == 0 {
 		return
 	}
 	plain := s.plainOn(slots)
