@@ -219,7 +219,7 @@ func TestMigration12_DownRestoresForeignKeys(t *testing.T) {
 	if fks, triggers := keys(); fks != 0 || triggers != 16 {
 		t.Fatalf("at 00012: %d foreign keys and %d triggers, want 0 and 16", fks, triggers)
 	}
-	if _, err := p.DownTo(ctx, 11); err != nil {
+	if _, err := p.DownTo(ctx, 11); err != nil { // through 00013 and 00012
 		t.Fatal(err)
 	}
 	if fks, triggers := keys(); fks != 7 || triggers != 0 {
@@ -230,5 +230,41 @@ func TestMigration12_DownRestoresForeignKeys(t *testing.T) {
 	}
 	if fks, triggers := keys(); fks != 0 || triggers != 16 {
 		t.Fatalf("up again: %d foreign keys and %d triggers, want 0 and 16", fks, triggers)
+	}
+}
+
+// TestMigration13_MembersKeepRoomForEpochBumps: members' pages keep a
+// fifth free (migration 00013), so that an applied edit's epoch bumps
+// update rows in place of their page; down removes the setting.
+func TestMigration13_MembersKeepRoomForEpochBumps(t *testing.T) {
+	f := newKeysFixture(t)
+	ctx := context.Background()
+	opts := func() string {
+		t.Helper()
+		var o string
+		if err := f.conn.QueryRow(ctx, `SELECT coalesce(array_to_string(reloptions, ','), '') FROM pg_class
+			WHERE oid = 'members'::regclass`).Scan(&o); err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	if got := opts(); got != "fillfactor=80" {
+		t.Fatalf("members options %q, want fillfactor=80", got)
+	}
+	cfg, err := pgx.ParseConfig(f.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := stdlib.OpenDB(*cfg)
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, os.DirFS("migrations"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(ctx, 12); err != nil {
+		t.Fatal(err)
+	}
+	if got := opts(); got != "" {
+		t.Fatalf("at 00012 members options %q, want none", got)
 	}
 }
