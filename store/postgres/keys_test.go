@@ -268,3 +268,19 @@ func TestMigration13_MembersKeepRoomForEpochBumps(t *testing.T) {
 		t.Fatalf("at 00012 members options %q, want none", got)
 	}
 }
+
+// TestStatementKeys_PlannedWithIndexes: the key checks plan with
+// sequential scans off. Right after a bulk insert a table has no
+// statistics, and a plan that scans it once per checked row made a
+// seed of a million department links run for minutes: the checks must
+// probe the parents' keys, as a foreign key does.
+func TestStatementKeys_PlannedWithIndexes(t *testing.T) {
+	f := newKeysFixture(t)
+	n := f.count(t, `SELECT count(*) FROM pg_proc WHERE pronamespace = current_schema()::regnamespace
+		AND proname LIKE 'gatehouse\_%' AND proname <> 'gatehouse_key_unchanged'`)
+	off := f.count(t, `SELECT count(*) FROM pg_proc WHERE pronamespace = current_schema()::regnamespace
+		AND proname LIKE 'gatehouse\_%' AND 'enable_seqscan=off' = ANY (proconfig)`)
+	if n != 8 || off != n {
+		t.Fatalf("%d of %d key functions plan with sequential scans off, want all of 8", off, n)
+	}
+}
