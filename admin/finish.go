@@ -65,6 +65,7 @@ func marshal(x any) json.RawMessage {
 //   - a raised delete or export level carries a reason (X4).
 func (v *view) finish() (*Commit, error) {
 	rev := v.ws.Revision + 1
+	v.unfollowIfNeeded()
 	// M9 with M2/M4: members whose roles through departments changed are
 	// suspects; any touched member left with no role at all gets the
 	// default one.
@@ -434,8 +435,8 @@ func (v *view) followersMoved(actor policy.Vector, bumped, escalations []string)
 	last := ""
 	v.base.snap.MoveChanges(policy.RoleRef{RoleID: mv.RoleID, Revision: mv.From}, to, perms, func(u string, p policy.PermID, lo, ln policy.Level) {
 		epoch, ok := v.moved[u]
-		if !ok {
-			return // not moved by follow: compared with the other holders
+		if _, over := v.members[u]; !ok || over {
+			return // not moved by follow, or changed since: compared with the others
 		}
 		if u != last {
 			last = u
@@ -451,4 +452,27 @@ func (v *view) followersMoved(actor policy.Vector, bumped, escalations []string)
 		}
 	})
 	return bumped, escalations
+}
+
+// unfollowIfNeeded puts the followers an apply moved by moving follow
+// back among the members compared one by one, when the write went on to
+// do what that way does not cover (view.followers): a catalog change (a
+// smart object's grants removed from the role), department roles, a
+// separation-of-duties rule over permissions. Their records read with the
+// write's follows, so each is the member as the write left it.
+func (v *view) unfollowIfNeeded() {
+	if len(v.moved) == 0 || (v.cat == v.base.cat && !v.anyDeptRoles() && !v.allSuspect && !v.sodOverPermissions()) {
+		return
+	}
+	for u := range v.moved {
+		if _, over := v.members[u]; over {
+			continue
+		}
+		if m := v.member(u); m != nil {
+			c := *m
+			v.members[c.UserID] = &c
+			v.applied[c.UserID] = true
+		}
+	}
+	v.moved = nil
 }

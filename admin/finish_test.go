@@ -13,7 +13,7 @@ import (
 // Commit, so that no operation, present or future, commits a revision
 // the audit log does not show.
 func TestX4_FinishRefusesAnUnauditedCommit(t *testing.T) {
-	m, err := newModel(policy.DefaultCatalog(), &Dataset{Workspace: Workspace{ID: "w", Name: "W", Plan: PlanFree, Revision: 3}}, time.Now)
+	m, err := newModel(policy.DefaultCatalog(), &Dataset{Workspace: Workspace{ID: "w", Name: "W", Plan: PlanFree, Revision: 3}}, time.Now, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func TestM7_R6_RoleHolderIndexFollowsMerges(t *testing.T) {
 			for i := range 30 {
 				d.Members = append(d.Members, Member{UserID: fmt.Sprintf("u%02d", i), Kind: policy.Internal, Roles: randomRoles(rng, roles)})
 			}
-			m, err := newModel(policy.DefaultCatalog(), d, time.Now)
+			m, err := newModel(policy.DefaultCatalog(), d, time.Now, 0)
 			if err != nil {
 				t.Fatal(err)
 			}

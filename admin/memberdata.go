@@ -51,11 +51,11 @@ const zeroSec = -62135596800
 // snapshot holds it; nil follows none.
 type follows map[string]int64
 
-// followMin is the fewest members of a workspace, or holders of a role
-// moved by an apply, for which the model keeps follows: below it an
-// apply is cheap anyway, and the many small workspaces of a node pay
-// nothing for them.
-const followMin = 256
+// FollowMin is the default of Options.FollowMin: the fewest members of a
+// workspace, or holders of a role moved by an apply, for which the model
+// keeps follows. Below it an apply is cheap anyway, and the many small
+// workspaces of a node pay nothing for them.
+const FollowMin = 256
 
 // appendMember appends m's record to b: a compile of many members encodes
 // them in one scratch buffer, each record then costing one allocation.

@@ -27,6 +27,8 @@ type model struct {
 	// store as 0 (see follows, memberdata.go); it changes with snap, and
 	// only with it. Replaced, never changed.
 	follow follows
+	// followMin is Options.FollowMin.
+	followMin int
 	// roleCount is, by role id, how many members hold the role directly.
 	roleCount map[string]int
 	// roleMembers is, by role id, the user ids holding it directly: nil
@@ -64,9 +66,12 @@ type cachedVector struct {
 }
 
 // newModel builds a model from a stored dataset, compiling its snapshot at
-// now's time.
-func newModel(base *policy.Catalog, d *Dataset, now func() time.Time) (*model, error) {
-	m := &model{ws: d.Workspace, audit: d.AuditHead,
+// now's time; followMin is Options.FollowMin (0: the default).
+func newModel(base *policy.Catalog, d *Dataset, now func() time.Time, followMin int) (*model, error) {
+	if followMin <= 0 {
+		followMin = FollowMin
+	}
+	m := &model{ws: d.Workspace, audit: d.AuditHead, followMin: followMin,
 		roles: map[string]*Role{}, revs: map[policy.RoleRef]*RoleRevision{},
 		roleCount: make(map[string]int, len(d.Roles)),
 		objects:   map[string]SmartObject{}, keys: map[string]*APIKey{},

@@ -24,7 +24,7 @@ func TestA1_OneInstantPerWrite(t *testing.T) {
 		},
 		Members: []Member{{UserID: "u", Kind: policy.Internal, Epoch: 1,
 			Roles: []Assignment{{RoleID: "manager", Revision: 8, ExpiresAt: expiry}}}}}
-	m, err := newModel(policy.DefaultCatalog(), d, time.Now)
+	m, err := newModel(policy.DefaultCatalog(), d, time.Now, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

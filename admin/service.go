@@ -40,17 +40,23 @@ type Options struct {
 	// Without it, expired access is still never honoured by what the
 	// service compiles after the instant, and ExpireDue commits it.
 	ExpiryTimers bool
+	// FollowMin is the fewest members of a workspace, and holders of an
+	// applied role, for which an apply moves the role's followers without
+	// reading them (see follows); 0 is FollowMin. Tests lower it so that
+	// small workspaces take that way.
+	FollowMin int
 }
 
 // Service performs admin operations on the workspaces of one Store.
 type Service struct {
-	store   Store
-	catalog *policy.Catalog
-	now     func() time.Time
-	log     *slog.Logger
-	pub     Publisher
-	audit   auditKeyring
-	timers  bool
+	store     Store
+	catalog   *policy.Catalog
+	now       func() time.Time
+	log       *slog.Logger
+	pub       Publisher
+	audit     auditKeyring
+	timers    bool
+	followMin int // Options.FollowMin
 	// reviewWake receives (at most one pending value) after each
 	// committed write that changed a campaign; see ReviewWake.
 	reviewWake chan struct{}
@@ -87,7 +93,7 @@ type space struct {
 // New returns a Service over store.
 func New(store Store, o Options) *Service {
 	s := &Service{store: store, catalog: o.Catalog, now: o.Now, log: o.Logger, pub: o.Publisher, spaces: map[string]*space{}, reviewWake: make(chan struct{}, 1),
-		audit: newAuditKeyring(o.AuditKeys), timers: o.ExpiryTimers}
+		audit: newAuditKeyring(o.AuditKeys), timers: o.ExpiryTimers, followMin: o.FollowMin}
 	if s.catalog == nil {
 		s.catalog = policy.DefaultCatalog()
 	}
@@ -149,7 +155,7 @@ func (s *Service) reload(ctx context.Context, sp *space, id string) error {
 // install builds a space's model from a loaded dataset and publishes it.
 // The caller holds sp.write.
 func (s *Service) install(sp *space, id string, d *Dataset) error {
-	m, err := newModel(s.catalog, d, s.now)
+	m, err := newModel(s.catalog, d, s.now, s.followMin)
 	if err != nil {
 		return fmt.Errorf("load workspace %s: %w", id, err)
 	}

@@ -18,7 +18,7 @@ func TestW1_SharedDepartmentsStayPerWorkspace(t *testing.T) {
 		t.Helper()
 		d := &Dataset{Workspace: Workspace{ID: ws, Name: ws, Plan: PlanFree, Revision: 1},
 			Departments: []Department{{ID: "eu", Name: "Europe"}, {ID: "fr", Name: "France", ParentID: "eu", Roles: roles}}}
-		m, err := newModel(policy.DefaultCatalog(), d, time.Now)
+		m, err := newModel(policy.DefaultCatalog(), d, time.Now, 0)
 		if err != nil {
 			t.Fatal(err)
 		}

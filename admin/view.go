@@ -472,7 +472,7 @@ func effectiveAt(v *view, base *model, cat *policy.Catalog, roles map[string]*Ro
 // follow from where the last left it.
 func (v *view) moveFollow(roleID string, rev int64, n int) {
 	old, had := v.follow[roleID]
-	if n < followMin || (had && old == rev) {
+	if n < v.base.followMin || (had && old == rev) {
 		return
 	}
 	if len(v.followMoves) == 0 {
@@ -506,7 +506,7 @@ func (v *view) moveFollow(roleID string, rev int64, n int) {
 func (v *view) followers(roleID string, rev int64) map[string]int64 {
 	b, ok := v.follow[roleID]
 	if !ok || b == rev || len(v.followMoves) > 0 || v.cat != v.base.cat || v.anyDeptRoles() || v.allSuspect ||
-		v.base.roleCount[roleID] < followMin || v.sodOverPermissions() {
+		v.base.roleCount[roleID] < v.base.followMin || v.sodOverPermissions() {
 		return nil
 	}
 	out := map[string]int64{}

@@ -33,7 +33,7 @@ func (s *Service) CreateWorkspace(ctx context.Context, in WorkspaceInput) (Works
 		return Workspace{}, err
 	}
 	now := s.now().UTC()
-	m, err := newModel(s.catalog, &Dataset{Workspace: Workspace{ID: in.ID, Name: name, Plan: in.Plan, CreatedAt: now, UpdatedAt: now}}, s.now)
+	m, err := newModel(s.catalog, &Dataset{Workspace: Workspace{ID: in.ID, Name: name, Plan: in.Plan, CreatedAt: now, UpdatedAt: now}}, s.now, s.followMin)
 	if err != nil {
 		return Workspace{}, err
 	}

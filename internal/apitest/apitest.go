@@ -47,6 +47,8 @@ type Options struct {
 	MaxStreams int
 	// MetricsPerWorkspace adds per-workspace metrics series.
 	MetricsPerWorkspace bool
+	// FollowMin is node.Config.FollowMin.
+	FollowMin int
 }
 
 // Start starts a node and stops it when the test ends.
@@ -59,7 +61,7 @@ func Start(t testing.TB, o Options) *Env {
 		o.FlushEvery = time.Hour
 	}
 	n, err := node.Open(context.Background(), node.Config{Database: o.Database, AdminKey: AdminKey, FlushEvery: o.FlushEvery,
-		RateLimit: o.RateLimit, RateBurst: o.RateBurst, MaxStreams: o.MaxStreams, MetricsPerWorkspace: o.MetricsPerWorkspace, AuditKeys: []admin.AuditKey{AuditKey}, Version: "test"})
+		RateLimit: o.RateLimit, RateBurst: o.RateBurst, MaxStreams: o.MaxStreams, MetricsPerWorkspace: o.MetricsPerWorkspace, AuditKeys: []admin.AuditKey{AuditKey}, Version: "test", FollowMin: o.FollowMin})
 	if err != nil {
 		t.Fatalf("start node: %v", err)
 	}

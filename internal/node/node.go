@@ -65,6 +65,8 @@ type Config struct {
 	// AuditKeys key the audit chain (X4; admin.Options.AuditKeys): the
 	// last signs, all verify. Nil writes unkeyed entries.
 	AuditKeys []admin.AuditKey
+	// FollowMin is admin.Options.FollowMin: 0 is admin.FollowMin.
+	FollowMin int
 	Logger    *slog.Logger
 	Version   string
 }
@@ -144,7 +146,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		return svc.RecordUsage(ctx, ws, u)
 	}), FlushEvery: cfg.FlushEvery, Logger: cfg.Logger})
 	svc = admin.New(st, admin.Options{Catalog: cfg.Catalog, Logger: cfg.Logger, Publisher: n.Engine, AuditKeys: cfg.AuditKeys,
-		ExpiryTimers: true})
+		ExpiryTimers: true, FollowMin: cfg.FollowMin})
 	n.Admin = svc
 	n.sessionKeys, err = openSessionKeys(ctx, st, cfg.KeyGrace, cfg.Logger)
 	if err != nil {

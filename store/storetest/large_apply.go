@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -79,14 +80,23 @@ func testR6LargeApply(t *testing.T, h Harness) {
 	_, err = e.svc.AddRoleMembersUntil(e.ctx, ws, admin.Write{}, others[2], expiring, e.clock.now().Add(24*time.Hour))
 	must(t, err)
 
+	// Levels by permission key, those above none: a catalog change (a
+	// smart object) changes the vectors' length, not the levels (A1).
 	type state struct {
-		eff   map[string]policy.Vector
+		eff   map[string]map[string]policy.Level
 		epoch map[string]int64
 	}
 	read := func(s *policy.Snapshot) state {
-		st := state{eff: map[string]policy.Vector{}, epoch: map[string]int64{}}
+		st := state{eff: map[string]map[string]policy.Level{}, epoch: map[string]int64{}}
+		perms := s.Catalog().Permissions()
 		for _, u := range users {
-			st.eff[u], _ = s.Effective(u)
+			v, _ := s.Effective(u)
+			st.eff[u] = map[string]policy.Level{}
+			for i, l := range v {
+				if l > none {
+					st.eff[u][perms[i].Key] = l
+				}
+			}
 			st.epoch[u], _ = s.Epoch(u)
 		}
 		return st
@@ -101,11 +111,11 @@ func testR6LargeApply(t *testing.T, h Harness) {
 		want := read(freshSnaps.get(ws))
 		changed := 0
 		for _, u := range users {
-			if !slices.Equal(got.eff[u], want.eff[u]) || got.epoch[u] != want.epoch[u] {
+			if !maps.Equal(got.eff[u], want.eff[u]) || got.epoch[u] != want.epoch[u] {
 				t.Fatalf("%s: member %s: epoch %d and levels %v on the writer, epoch %d and levels %v on a fresh load",
 					step, u, got.epoch[u], got.eff[u], want.epoch[u], want.eff[u])
 			}
-			moved := !slices.Equal(before.eff[u], got.eff[u])
+			moved := !maps.Equal(before.eff[u], got.eff[u])
 			if moved {
 				changed++
 			}
@@ -169,6 +179,22 @@ func testR6LargeApply(t *testing.T, h Harness) {
 	must(t, e.svc.Open(e.ctx))
 	must(t, edit("", policy.Grants{"deals_view": own, "contacts_view": all}, true))
 	st = check("apply after a restart", st)
+
+	// A write that applies the role and then changes the catalog: a
+	// smart object granted by the role, deleted with force, applies the
+	// role without its grants (C9), and the followers it moved are then
+	// compared one by one.
+	_, _, err = e.svc.PutObject(e.ctx, ws, admin.Write{}, admin.SmartObject{ID: "vehicles", Name: "Vehicles", Description: "Fleet"})
+	must(t, err)
+	st = check("object put", st)
+	must(t, edit("", policy.Grants{"deals_view": own, "contacts_view": all, "vehicles_view": all}, true))
+	st = check("object granted", st)
+	_, err = e.svc.DeleteObject(e.ctx, ws, admin.Write{}, "vehicles", true)
+	must(t, err)
+	r, err := e.svc.Role(e.ctx, ws, team.ID)
+	must(t, err)
+	applied = r.Revision
+	st = check("object deleted", st)
 
 	// X3a: the owner saves a raise; the limited admin (deals_view own)
 	// may not apply it to others, followers included.
