@@ -191,15 +191,12 @@ func (v *view) membersOf(roleID string) []string {
 	return out
 }
 
-// unsortedMembersOf is membersOf in no order, leaving out the members an
-// apply moved by moving follow.
+// unsortedMembersOf is membersOf in no order.
 func (v *view) unsortedMembersOf(roleID string) []string {
 	var out []string
 	for u := range v.base.holders()[roleID] {
 		if _, over := v.members[u]; !over {
-			if _, moved := v.moved[u]; !moved {
-				out = append(out, u)
-			}
+			out = append(out, u)
 		}
 	}
 	for u, m := range v.members {
@@ -326,11 +323,7 @@ func (v *view) applyRole(roleID string, rev int64) {
 		before[strconv.FormatInt(r, 10)] = k
 		n += k
 	}
-	if len(followers) > 0 {
-		v.moveFollowers(roleID, rev, followers)
-	} else {
-		v.moveFollow(roleID, rev, n)
-	}
+	v.moveFollow(roleID, rev, n, followers)
 	v.record("role.apply", "role:"+roleID, map[string]any{"members_at_revision": before},
 		map[string]any{"revision": rev, "members": n})
 }
@@ -466,13 +459,14 @@ func effectiveAt(v *view, base *model, cat *policy.Catalog, roles map[string]*Ro
 }
 
 // moveFollow makes rev the revision the records of roleID's holders
-// follow after an apply that moved n of them, when they are many: the
-// holders that followed the role's old revision keep their records (see
-// view.delta). An apply may be one of several in a write; each moves
-// follow from where the last left it.
-func (v *view) moveFollow(roleID string, rev int64, n int) {
+// follow after an apply that moved n of them, when they are many or when
+// it moved followers (see followers), left out of members, by this
+// alone: the holders that followed the role's old revision keep their
+// records (see view.delta). An apply may be one of several in a write;
+// each moves follow from where the last left it.
+func (v *view) moveFollow(roleID string, rev int64, n int, followers map[string]int64) {
 	old, had := v.follow[roleID]
-	if n < v.base.followMin || (had && old == rev) {
+	if len(followers) == 0 && (n < v.base.followMin || (had && old == rev)) {
 		return
 	}
 	if len(v.followMoves) == 0 {
@@ -482,11 +476,14 @@ func (v *view) moveFollow(roleID string, rev int64, n int) {
 		}
 	}
 	v.follow[roleID] = rev
-	if had {
-		v.followMoves = append(v.followMoves, policy.RoleMove{RoleID: roleID, From: old, To: rev})
-	} else {
-		v.followMoves = append(v.followMoves, policy.RoleMove{RoleID: roleID, To: rev})
+	if len(followers) > 0 {
+		v.moved = followers // the write's first move: see followers
 	}
+	move := policy.RoleMove{RoleID: roleID, To: rev}
+	if had {
+		move.From = old // else none followed the role: nothing to move
+	}
+	v.followMoves = append(v.followMoves, move)
 }
 
 // followers are the holders of roleID an apply at rev can move by moving
@@ -502,7 +499,7 @@ func (v *view) moveFollow(roleID string, rev int64, n int) {
 //
 // Holders with direct grants, ownership or expiring access, and holders
 // the write changed otherwise, are not followers: applyRole moves them
-// one by one, before follow moves (moveFollowers).
+// one by one, before follow moves (moveFollow).
 func (v *view) followers(roleID string, rev int64) map[string]int64 {
 	b, ok := v.follow[roleID]
 	if !ok || b == rev || len(v.followMoves) > 0 || v.cat != v.base.cat || v.anyDeptRoles() || v.allSuspect ||
@@ -525,15 +522,6 @@ func (v *view) followers(roleID string, rev int64) map[string]int64 {
 	return out
 }
 
-// moveFollowers moves follow of roleID to rev for the followers of its
-// revision, which applyRole left out of members.
-func (v *view) moveFollowers(roleID string, rev int64, followers map[string]int64) {
-	b := v.follow[roleID]
-	v.moved = followers
-	v.follow = maps.Clone(v.follow)
-	v.follow[roleID] = rev
-	v.followMoves = append(v.followMoves, policy.RoleMove{RoleID: roleID, From: b, To: rev})
-}
 
 // sodOverPermissions reports whether a separation-of-duties rule of the
 // write is over permissions (S2), which an apply can break.
