@@ -185,7 +185,7 @@ func (v *view) finish() (*Commit, error) {
 	if err := v.checkSoD(suspects); err != nil { // suspects holds the new members too
 		return nil, err
 	}
-	slices.Sort(bumped) // the followers' bumps come last
+	slices.Sort(bumped) // followersMoved appended its bumps after the others
 	v.epochs = bumped
 
 	c := &Commit{Workspace: v.ws.ID, Base: v.ws.Revision, Revision: rev, Time: v.now}
