@@ -522,7 +522,6 @@ func (v *view) followers(roleID string, rev int64) map[string]int64 {
 	return out
 }
 
-
 // sodOverPermissions reports whether a separation-of-duties rule of the
 // write is over permissions (S2), which an apply can break.
 func (v *view) sodOverPermissions() bool {
