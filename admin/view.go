@@ -176,17 +176,7 @@ func (v *view) removeMember(id string) {
 
 // membersOf returns the user ids holding role id, sorted.
 func (v *view) membersOf(roleID string) []string {
-	var out []string
-	for u := range v.base.holders()[roleID] {
-		if _, over := v.members[u]; !over {
-			out = append(out, u)
-		}
-	}
-	for u, m := range v.members {
-		if m != nil && m.holds(roleID) {
-			out = append(out, u)
-		}
-	}
+	out := v.unsortedMembersOf(roleID)
 	slices.Sort(out)
 	return out
 }

@@ -1,7 +1,9 @@
 package policy_test
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -21,19 +23,12 @@ func moveDelta(rng *rand.Rand, w *world, st policy.State, rev int64) (policy.Del
 			held[r]++
 		}
 	}
+	refs := slices.Collect(maps.Keys(held))
+	slices.SortFunc(refs, func(a, b policy.RoleRef) int { // the first most held, reproducibly
+		return cmp.Or(cmp.Compare(a.RoleID, b.RoleID), cmp.Compare(a.Revision, b.Revision))
+	})
 	var from policy.RoleRef
-	for _, ref := range slices.SortedFunc(func(yield func(policy.RoleRef) bool) {
-		for r := range held {
-			if !yield(r) {
-				return
-			}
-		}
-	}, func(a, b policy.RoleRef) int {
-		if a.RoleID != b.RoleID {
-			return map[bool]int{true: -1, false: 1}[a.RoleID < b.RoleID]
-		}
-		return int(a.Revision - b.Revision)
-	}) {
+	for _, ref := range refs {
 		if held[ref] > held[from] {
 			from = ref
 		}
