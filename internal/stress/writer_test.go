@@ -82,15 +82,6 @@ func (w *writer) run(stop <-chan struct{}) {
 		default:
 		}
 		ws := active[w.rng.IntN(len(active))]
-		if w.ops%8 == 0 || len(w.roles[ws]) == 0 {
-			rs, err := w.api.Roles(w.h.ctx, ws, client.RoleQuery{})
-			if err != nil {
-				w.h.rep.fail("unexpected error", "list roles of %s: %v", ws, err)
-				continue
-			}
-			w.roles[ws] = rs
-		}
-		w.ops++
 		n := w.rng.IntN(totalWeight)
 		o := ops[0]
 		for _, o = range ops {
@@ -102,6 +93,17 @@ func (w *writer) run(stop <-chan struct{}) {
 		if o.name == "department.roles" && ws == plain {
 			ws = active[0] // plain keeps no department roles
 		}
+		// Roles are listed after the workspace is settled: the redirect
+		// above may pick one whose roles were never listed.
+		if w.ops%8 == 0 || len(w.roles[ws]) == 0 {
+			rs, err := w.api.Roles(w.h.ctx, ws, client.RoleQuery{})
+			if err != nil {
+				w.h.rep.fail("unexpected error", "list roles of %s: %v", ws, err)
+				continue
+			}
+			w.roles[ws] = rs
+		}
+		w.ops++
 		w.h.gate.RLock()
 		res := o.do(w, ws)
 		w.h.gate.RUnlock()
