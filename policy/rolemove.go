@@ -272,8 +272,8 @@ func (s *Snapshot) recomputeMoved(moved map[int32]bool, perms []PermID, replaced
 		return nil
 	}
 	remap := make(map[int32]int32, len(todo))
-	s.accesses = slices.Grow(s.accesses, len(todo))
-	s.levels = slices.Grow(s.levels, len(todo)*s.stride) // one copy at most, not one per doubling
+	s.accesses = room(s.accesses, len(todo))
+	s.levels = room(s.levels, len(todo)*s.stride)
 	for _, ai := range todo {
 		a := &s.accesses[ai]
 		remap[ai] = int32(len(s.accesses))
@@ -320,4 +320,17 @@ func patchable(s *Snapshot, a *access) bool {
 		}
 	}
 	return true
+}
+
+// room returns a with room for n more elements, copying it at most once.
+// A copy doubles a: every apply of a large role appends a few thousand
+// accesses and vectors to arrays of tens of thousands, and growing them
+// by n (or by a quarter, as append grows large slices) copied megabytes
+// on nearly every apply. Doubled, the next applies append in place (see
+// Snapshot.tail) until the next compaction.
+func room[E any](a []E, n int) []E {
+	if cap(a)-len(a) >= n {
+		return a
+	}
+	return slices.Grow(a, max(n, len(a)))
 }
