@@ -153,17 +153,30 @@ func newModel(base *policy.Catalog, d *Dataset, now func() time.Time, followMin 
 // the change is committed, but the model no longer holds it whole, and the
 // next write that commits from it is refused as stale and reloads.
 func (m *model) advance(d *policy.Delta, over map[string]*Member, epochs []policy.MemberEpoch, log *slog.Logger) error {
-	if next := m.nextExpiry(); d != nil && !next.IsZero() && !m.now().Before(next) {
-		// Access has expired that the last snapshot may still honour,
-		// for members the delta does not touch: compile it away (T1).
-		d = nil
-	}
 	var snap *policy.Snapshot
-	var err error
-	if d != nil {
+	if d != nil && !m.expiryDue() {
+		var err error
 		if snap, err = m.snap.Update(*d); err != nil {
 			log.Warn("incremental snapshot update failed; compiling", "workspace", m.ws.ID, "err", err)
 		}
+	}
+	return m.advanceTo(snap, over, epochs)
+}
+
+// expiryDue reports whether access has expired that the last snapshot may
+// still honour, for members a delta would not touch: the next snapshot is
+// compiled then, which leaves it out (T1).
+func (m *model) expiryDue() bool {
+	next := m.nextExpiry()
+	return !next.IsZero() && !m.now().Before(next)
+}
+
+// advanceTo is advance with the delta's snapshot already computed: nil
+// when there is no delta or its update failed (nextSnapshot computes it
+// while the store commits).
+func (m *model) advanceTo(snap *policy.Snapshot, over map[string]*Member, epochs []policy.MemberEpoch) error {
+	if snap != nil && m.expiryDue() {
+		snap = nil // an expiry fell due since it was computed
 	}
 	if snap == nil {
 		if len(epochs) > 0 {
@@ -180,6 +193,7 @@ func (m *model) advance(d *policy.Delta, over map[string]*Member, epochs []polic
 				}
 			}
 		}
+		var err error
 		if snap, err = policy.Compile(m.state(m.withMembers(over), m.snap.NumMembers()+len(over))); err != nil {
 			m.ws.Revision = m.snap.Revision()
 			return fmt.Errorf("compile workspace %s: %w", m.ws.ID, err)
@@ -405,4 +419,34 @@ func (m *model) roleVector(cat *policy.Catalog, r *Role, rv *RoleRevision) polic
 		m.vecs[ref] = cachedVector{rv: rv, vec: v}
 	}
 	return v
+}
+
+// nextSnapshot starts computing the snapshot that follows v's write, from
+// the model's snapshot and the view's delta, and returns a function that
+// waits for it: nil when the write needs a compile (no delta) or the
+// update failed. An update of a large role's holders takes the node as
+// long as the store's commit, so the two run side by side. The caller
+// holds the space's write lock, which keeps m.snap, and must not touch v
+// before the returned function has returned: delta caches base members
+// in v. Neither m nor the store's commit is changed by it; a commit that
+// fails leaves the snapshot unused.
+func (m *model) nextSnapshot(v *view, log *slog.Logger) func() *policy.Snapshot {
+	last := m.snap
+	if m.expiryDue() {
+		return func() *policy.Snapshot { return nil }
+	}
+	done := make(chan *policy.Snapshot, 1)
+	go func() {
+		d, ok := v.delta(last)
+		if !ok {
+			done <- nil
+			return
+		}
+		snap, err := last.Update(d)
+		if err != nil {
+			log.Warn("incremental snapshot update failed; compiling", "workspace", m.ws.ID, "err", err)
+		}
+		done <- snap
+	}()
+	return func() *policy.Snapshot { return <-done }
 }

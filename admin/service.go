@@ -242,7 +242,9 @@ func (s *Service) update(ctx context.Context, ws string, w Write, action string,
 		if err != nil {
 			return nil, err
 		}
+		next := sp.m.nextSnapshot(v, s.log)
 		err = s.store.Commit(ctx, c)
+		snap := next()
 		if errors.Is(err, ErrStale) && attempt < maxAttempts {
 			s.log.Info("workspace changed by another writer; reloading", "workspace", ws, "attempt", attempt)
 			if err := s.reload(ctx, sp, ws); err != nil {
@@ -257,13 +259,9 @@ func (s *Service) update(ctx context.Context, ws string, w Write, action string,
 			return nil, fmt.Errorf("commit %s to workspace %s: %w", action, ws, err)
 		}
 		sp.pubMu.Lock()
-		var delta *policy.Delta
-		if d, ok := v.delta(sp.m.snap); ok {
-			delta = &d
-		}
 		sp.mu.Lock()
 		v.merge()
-		err = sp.m.advance(delta, v.members, v.followerEpochs, s.log)
+		err = sp.m.advanceTo(snap, v.members, v.followerEpochs)
 		sp.mu.Unlock()
 		if len(v.keysPut) > 0 || len(v.keysDeleted) > 0 {
 			s.indexKeys(ws, sp.m.keys)
