@@ -109,6 +109,13 @@ func TestStatementKeys_KeysHoldAsForeignKeys(t *testing.T) {
 		{"AssignmentPinnedToMissingRevision", assignment("a", f.other, "99"), "assignments: role revision"},
 		{"AssignmentMovedToMissingRevision", `UPDATE assignments SET revision = 99 WHERE user_id = 'b'`, "assignments: role revision"},
 		{"OneBadRowAfterAGoodOne", `INSERT INTO member_departments VALUES ('w', 'a', 'ops'), ('w', 'b', 'nowhere')`, "member_departments: department"},
+		// 00014 checks each distinct parent once: a missing one among
+		// repeated good ones is still found.
+		{"MissingMemberAmongRepeatedRoles", `INSERT INTO assignments (workspace_id, user_id, role_id, revision, assigned_at, assigned_by)
+			VALUES ('w', 'a', '` + f.other + `', NULL, 0, ''), ('w', 'ghost', '` + f.other + `', NULL, 0, '')`, "assignments: member"},
+		{"MissingRoleAmongRepeatedMembers", `INSERT INTO assignments (workspace_id, user_id, role_id, revision, assigned_at, assigned_by)
+			VALUES ('w', 'a', '` + f.other + `', NULL, 0, ''), ('w', 'a', 'no_role', NULL, 0, '')`, "assignments: role does"},
+		{"MissingDepartmentAmongRepeatedOnes", `INSERT INTO member_departments VALUES ('w', 'a', 'ops'), ('w', 'b', 'ops'), ('w', 'b', 'nowhere')`, "member_departments: department"},
 		{"DeleteHeldRole", `DELETE FROM roles WHERE id = '` + f.role + `'`, "assignments hold the r"}, // its revisions cascade first
 		{"DeleteHeldRevision", `DELETE FROM role_revisions WHERE role_id = '` + f.role + `' AND revision = 1`, "assignments hold the revision"},
 		{"MemberKeyChanges", `UPDATE members SET user_id = 'a2' WHERE user_id = 'a'`, "update members: keys"},
@@ -219,7 +226,7 @@ func TestMigration12_DownRestoresForeignKeys(t *testing.T) {
 	if fks, triggers := keys(); fks != 0 || triggers != 16 {
 		t.Fatalf("at 00012: %d foreign keys and %d triggers, want 0 and 16", fks, triggers)
 	}
-	if _, err := p.DownTo(ctx, 11); err != nil { // through 00013 and 00012
+	if _, err := p.DownTo(ctx, 11); err != nil { // through 00014, 00013 and 00012
 		t.Fatal(err)
 	}
 	if fks, triggers := keys(); fks != 7 || triggers != 0 {
