@@ -435,8 +435,9 @@ func (s *Store) loadRevisions(ctx context.Context, tx Tx, q *sel) error {
 			EXISTS (SELECT 1 FROM roles r WHERE r.workspace_id = rv.workspace_id AND r.id = rv.role_id
 				AND (r.revision = rv.revision OR r.applied_revision = rv.revision))
 			OR EXISTS (SELECT 1 FROM assignments a WHERE a.workspace_id = rv.workspace_id AND a.role_id = rv.role_id AND a.revision = rv.revision)
-			OR EXISTS (SELECT 1 FROM department_roles dr WHERE dr.workspace_id = rv.workspace_id AND dr.role_id = rv.role_id AND dr.revision = rv.revision))
-		ORDER BY rv.workspace_id, role_id, revision`, q.args()...)
+			OR EXISTS (SELECT 1 FROM department_roles dr WHERE dr.workspace_id = rv.workspace_id AND dr.role_id = rv.role_id AND dr.revision = rv.revision
+				AND `+q.where("dr.workspace_id")+`))
+		ORDER BY rv.workspace_id, role_id, revision`, append(q.args(), q.args()...)...)
 	if err != nil {
 		return err
 	}
