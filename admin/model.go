@@ -155,12 +155,20 @@ func newModel(base *policy.Catalog, d *Dataset, now func() time.Time, followMin 
 func (m *model) advance(d *policy.Delta, over map[string]*Member, epochs []policy.MemberEpoch, log *slog.Logger) error {
 	var snap *policy.Snapshot
 	if d != nil && !m.expiryDue() {
-		var err error
-		if snap, err = m.snap.Update(*d); err != nil {
-			log.Warn("incremental snapshot update failed; compiling", "workspace", m.ws.ID, "err", err)
-		}
+		snap = updated(m.ws.ID, m.snap, *d, log)
 	}
 	return m.advanceTo(snap, over, epochs)
+}
+
+// updated returns last moved forward by d, or nil, logged, when the
+// update fails: the caller compiles then.
+func updated(ws string, last *policy.Snapshot, d policy.Delta, log *slog.Logger) *policy.Snapshot {
+	snap, err := last.Update(d)
+	if err != nil {
+		log.Warn("incremental snapshot update failed; compiling", "workspace", ws, "err", err)
+		return nil
+	}
+	return snap
 }
 
 // expiryDue reports whether access has expired that the last snapshot may
@@ -431,7 +439,7 @@ func (m *model) roleVector(cat *policy.Catalog, r *Role, rv *RoleRevision) polic
 // in v. Neither m nor the store's commit is changed by it; a commit that
 // fails leaves the snapshot unused.
 func (m *model) nextSnapshot(v *view, log *slog.Logger) func() *policy.Snapshot {
-	last := m.snap
+	ws, last := m.ws.ID, m.snap
 	if m.expiryDue() {
 		return func() *policy.Snapshot { return nil }
 	}
@@ -442,11 +450,7 @@ func (m *model) nextSnapshot(v *view, log *slog.Logger) func() *policy.Snapshot 
 			done <- nil
 			return
 		}
-		snap, err := last.Update(d)
-		if err != nil {
-			log.Warn("incremental snapshot update failed; compiling", "workspace", m.ws.ID, "err", err)
-		}
-		done <- snap
+		done <- updated(ws, last, d, log)
 	}()
 	return func() *policy.Snapshot { return <-done }
 }
