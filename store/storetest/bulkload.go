@@ -44,8 +44,17 @@ func testBulkLoadEqualsLoad(t *testing.T, h Harness) {
 				DepartmentIDs: []string{"east"}})
 		}
 		e.member(ws, admin.MemberInput{UserID: "plain"})
-		_, _, err = e.svc.UpdateRole(e.ctx, ws, admin.Write{}, r.ID, admin.RoleUpdate{Grants: policy.Grants{"deals_view": all}})
+		_, _, err = e.svc.UpdateRole(e.ctx, ws, admin.Write{}, r.ID, admin.RoleUpdate{Grants: policy.Grants{"deals_view": all}, Apply: ptr(false)})
 		must(t, err) // saved, not applied: members hold revision 1, the role is at 2
+		// A department given the role now holds revision 2, which the
+		// next save leaves neither newest nor applied: loads must still
+		// read it (department_roles' branch of the revision query).
+		_, _, err = e.svc.PutDepartment(e.ctx, ws, admin.Write{}, admin.Department{ID: "west", Name: "West"})
+		must(t, err)
+		must(t, e.deptRoles(ws, "west", admin.DepartmentRolesInput{RoleIDs: []string{r.ID}}))
+		e.member(ws, admin.MemberInput{UserID: "w", DepartmentIDs: []string{"west"}})
+		_, _, err = e.svc.UpdateRole(e.ctx, ws, admin.Write{}, r.ID, admin.RoleUpdate{Grants: policy.Grants{"deals_view": dept}, Apply: ptr(false)})
+		must(t, err)
 		_, _, err = e.svc.PutObject(e.ctx, ws, admin.Write{}, admin.SmartObject{ID: "invoice", Name: "Invoice", Description: "Invoices"})
 		must(t, err)
 		_, _, _, err = e.svc.CreateKey(e.ctx, ws, admin.Write{}, admin.ScopeCheck, "ci")
@@ -85,7 +94,7 @@ func testBulkLoadEqualsLoad(t *testing.T, h Harness) {
 		mine := e.snaps.get(ws)
 		users := []string{}
 		if i%3 == 0 {
-			users = []string{"u0", "u3", "plain"}
+			users = []string{"u0", "u3", "plain", "w"}
 		}
 		sameSnapshots(t, mine, snaps.get(ws), users...)
 	}
