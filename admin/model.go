@@ -445,12 +445,20 @@ func (m *model) nextSnapshot(v *view, log *slog.Logger) func() *policy.Snapshot 
 	}
 	done := make(chan *policy.Snapshot, 1)
 	go func() {
-		d, ok := v.delta(last)
-		if !ok {
-			done <- nil
-			return
+		var snap *policy.Snapshot
+		// On the request's goroutine a panic here was one failed request;
+		// on this one it would end the process. The change is committed
+		// by now: a compile gives the model its snapshot.
+		defer func() {
+			if p := recover(); p != nil {
+				log.Error("snapshot update panicked; compiling", "workspace", ws, "panic", p)
+				snap = nil
+			}
+			done <- snap
+		}()
+		if d, ok := v.delta(last); ok {
+			snap = updated(ws, last, d, log)
 		}
-		done <- updated(ws, last, d, log)
 	}()
 	return func() *policy.Snapshot { return <-done }
 }

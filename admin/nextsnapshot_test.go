@@ -1,6 +1,8 @@
 package admin
 
 import (
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,4 +70,32 @@ func level(t *testing.T, s *policy.Snapshot, user, perm string) policy.Level {
 		t.Fatal(err)
 	}
 	return dec.Level
+}
+
+// TestNextSnapshot_APanicComputingItCompilesInstead: the next snapshot is
+// computed on a goroutine of its own, where a panic (a bug in the delta
+// or the update) would end the process instead of failing one request.
+// It is recovered: no snapshot, so that advanceTo compiles.
+func TestNextSnapshot_APanicComputingItCompilesInstead(t *testing.T) {
+	t.Parallel()
+	d := &Dataset{Workspace: Workspace{ID: "w", Name: "W", Plan: PlanFree, Revision: 1}}
+	m, err := newModel(policy.DefaultCatalog(), d, time.Now, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged strings.Builder
+	log := slog.New(slog.NewTextHandler(&logged, nil))
+	if snap := m.nextSnapshot(&view{}, log)(); snap != nil { // a view without a base: delta panics
+		t.Fatalf("got a snapshot from a panicking update")
+	}
+	if !strings.Contains(logged.String(), "snapshot update panicked") {
+		t.Errorf("the panic was not logged: %q", logged.String())
+	}
+	before := m.snap
+	if err := m.advanceTo(nil, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if m.snap == before || m.snap.Revision() != 1 {
+		t.Errorf("advanceTo did not compile a fresh snapshot at revision 1")
+	}
 }
