@@ -148,7 +148,8 @@ func testW1SharedPredefinedGrants(t *testing.T, h Harness) {
 // testLoadRoleGrantsOfNewestRevision: a load gives each role the grants
 // of its newest revision, which it reads with the revisions members hold
 // (R6: a saved edit leaves holders on the revision they have), by Load
-// and by LoadRange alike; a role whose newest revision is missing from
+// and by LoadRange alike, each revision once however many hold it; a
+// role whose newest revision is missing from
 // the database fails the load rather than loading without it.
 func testLoadRoleGrantsOfNewestRevision(t *testing.T, h Harness) {
 	e := newEnv(t, h)
@@ -157,6 +158,12 @@ func testLoadRoleGrantsOfNewestRevision(t *testing.T, h Harness) {
 	e.member("w", admin.MemberInput{UserID: "u", RoleIDs: []string{r.ID}})
 	saved, _, err := e.svc.UpdateRole(e.ctx, "w", admin.Write{}, r.ID, admin.RoleUpdate{Grants: policy.Grants{"deals_view": all}, Apply: ptr(false)})
 	must(t, err)
+	// Assigned after the save, a member and a department hold the newest
+	// revision too: read from three sources, it is loaded once.
+	e.member("w", admin.MemberInput{UserID: "late", RoleIDs: []string{r.ID}})
+	_, _, err = e.svc.PutDepartment(e.ctx, "w", admin.Write{}, admin.Department{ID: "d", Name: "D"})
+	must(t, err)
+	must(t, e.deptRoles("w", "d", admin.DepartmentRolesInput{RoleIDs: []string{r.ID}}))
 	loads := map[string]func() (*admin.Dataset, error){
 		"Load": func() (*admin.Dataset, error) { return e.store.Load(e.ctx, "w") },
 		"LoadRange": func() (*admin.Dataset, error) {
@@ -187,6 +194,8 @@ func testLoadRoleGrantsOfNewestRevision(t *testing.T, h Harness) {
 			t.Errorf("%s: revisions of %s loaded %v, want the held %d and the newest %d", name, r.ID, revs, r.Revision, saved.Revision)
 		}
 	}
+	h.Exec(t, e.store, "DELETE FROM department_roles WHERE workspace_id = 'w'")
+	h.Exec(t, e.store, "DELETE FROM assignments WHERE workspace_id = 'w' AND user_id = 'late'")
 	h.Exec(t, e.store, fmt.Sprintf("DELETE FROM role_revisions WHERE workspace_id = 'w' AND role_id = '%s' AND revision = %d", r.ID, saved.Revision))
 	for name, load := range loads {
 		if _, err := load(); err == nil || !strings.Contains(err.Error(), r.ID) {

@@ -1,10 +1,12 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/gatehouse-authz/gatehouse/admin"
@@ -270,6 +272,14 @@ var (
 	keyScratch      = sync.Pool{New: func() any { return new(groupRows[admin.APIKey]) }}
 )
 
+// rows returns the rows added so far.
+func (g *grouped[T]) rows() []T {
+	if g.g == nil {
+		return nil
+	}
+	return g.g.rows
+}
+
 func (g *grouped[T]) add(d *admin.Dataset, v T) {
 	if g.g == nil {
 		g.g = g.scratch.Get().(*groupRows[T])
@@ -427,17 +437,74 @@ func (s *revisionScanner) scan(rows Rows) (admin.RoleRevision, error) {
 	return rv, err
 }
 
-// loadRevisions loads each role's newest revision and every revision a
-// member holds; older ones stay in the database for R6a.
+// loadRevisions loads each role's newest and applied revisions and every
+// revision an assignment or a department role is pinned to; older ones
+// stay in the database for R6a. The roles' revisions are one merge join
+// of two ordered index scans; the pinned ones, few, a second query, each
+// workspace's added after its roles' revisions. Filtering every revision
+// with EXISTS subqueries instead probed the roles once per revision, and
+// at 100,000 workspaces those probes were the largest part of a start-up's
+// database time (see BENCHMARKS.md).
 func (s *Store) loadRevisions(ctx context.Context, tx Tx, q *sel) error {
-	rows, err := s.query(ctx, tx, `SELECT rv.workspace_id, `+revisionColumns+` FROM role_revisions rv
-		WHERE `+q.where("rv.workspace_id")+` AND (
-			EXISTS (SELECT 1 FROM roles r WHERE r.workspace_id = rv.workspace_id AND r.id = rv.role_id
-				AND (r.revision = rv.revision OR r.applied_revision = rv.revision))
-			OR EXISTS (SELECT 1 FROM assignments a WHERE a.workspace_id = rv.workspace_id AND a.role_id = rv.role_id AND a.revision = rv.revision)
-			OR EXISTS (SELECT 1 FROM department_roles dr WHERE dr.workspace_id = rv.workspace_id AND dr.role_id = rv.role_id AND dr.revision = rv.revision
-				AND `+q.where("dr.workspace_id")+`))
-		ORDER BY rv.workspace_id, role_id, revision`, append(q.args(), q.args()...)...)
+	pinned := map[*admin.Dataset][]admin.RoleRevision{}
+	err := s.scanRevisions(ctx, tx, q, `SELECT `+rvColumns+` FROM (
+			SELECT workspace_id, role_id, revision FROM assignments WHERE `+q.where("workspace_id")+` AND revision IS NOT NULL
+			UNION SELECT workspace_id, role_id, revision FROM department_roles WHERE `+q.where("workspace_id")+`) p
+		JOIN role_revisions rv ON rv.workspace_id = p.workspace_id AND rv.role_id = p.role_id AND rv.revision = p.revision
+		ORDER BY rv.workspace_id`, slices.Concat(q.args(), q.args()), func(d *admin.Dataset, r admin.RoleRevision) {
+		pinned[d] = append(pinned[d], r)
+	})
+	if err != nil {
+		return err
+	}
+	g := grouped[admin.RoleRevision]{scratch: &revisionScratch}
+	defer g.finish(func(d *admin.Dataset, rs []admin.RoleRevision) { d.Revisions = rs })
+	// addPinned adds d's pinned revisions that its roles' revisions, the
+	// rows from first on, do not hold already.
+	addPinned := func(d *admin.Dataset, first int) {
+		added := false
+		for _, r := range pinned[d] {
+			if !slices.ContainsFunc(g.rows()[first:], func(o admin.RoleRevision) bool { return o.RoleID == r.RoleID && o.Revision == r.Revision }) {
+				g.add(d, r)
+				added = true
+			}
+		}
+		if added { // in order, as the roles' revisions come
+			slices.SortFunc(g.rows()[first:], func(a, b admin.RoleRevision) int {
+				return cmp.Or(strings.Compare(a.RoleID, b.RoleID), cmp.Compare(a.Revision, b.Revision))
+			})
+		}
+		delete(pinned, d)
+	}
+	var cur *admin.Dataset
+	first := 0
+	err = s.scanRevisions(ctx, tx, q, `SELECT `+rvColumns+` FROM roles r JOIN role_revisions rv
+			ON rv.workspace_id = r.workspace_id AND rv.role_id = r.id AND (rv.revision = r.revision OR rv.revision = r.applied_revision)
+		WHERE `+q.where("r.workspace_id")+` AND `+q.where("rv.workspace_id")+`
+		ORDER BY rv.workspace_id, rv.role_id, rv.revision`, slices.Concat(q.args(), q.args()), func(d *admin.Dataset, r admin.RoleRevision) {
+		if d != cur {
+			addPinned(cur, first)
+			cur, first = d, len(g.rows())
+		}
+		g.add(d, r)
+	})
+	if err != nil {
+		return err
+	}
+	addPinned(cur, first)
+	for d := range pinned { // a workspace whose every revision is pinned: none, as every role has its newest
+		addPinned(d, len(g.rows()))
+	}
+	return nil
+}
+
+// rvColumns are the columns of a role revision read by scanRevisions.
+var rvColumns = "rv.workspace_id, rv." + strings.ReplaceAll(revisionColumns, ", ", ", rv.")
+
+// scanRevisions runs query, which selects rvColumns, and calls add with
+// each revision and the dataset it belongs to.
+func (s *Store) scanRevisions(ctx context.Context, tx Tx, q *sel, query string, args []any, add func(*admin.Dataset, admin.RoleRevision)) error {
+	rows, err := s.query(ctx, tx, query, args...)
 	if err != nil {
 		return err
 	}
@@ -446,8 +513,6 @@ func (s *Store) loadRevisions(ctx context.Context, tx Tx, q *sel) error {
 	var rv admin.RoleRevision
 	var created int64
 	dest := []any{ws.Target(), role.Target(), &rv.Revision, grants.Target(), author.Target(), reason.Target(), &rv.Applied, &rv.Restored, &created}
-	g := grouped[admin.RoleRevision]{scratch: &revisionScratch}
-	defer g.finish(func(d *admin.Dataset, rs []admin.RoleRevision) { d.Revisions = rs })
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			return err
@@ -463,7 +528,7 @@ func (s *Store) loadRevisions(ctx context.Context, tx Tx, q *sel) error {
 		if r.Grants, r.When, err = parseRoleGrantsBytes(grants.Bytes()); err != nil {
 			return err
 		}
-		g.add(d, r)
+		add(d, r)
 	}
 	return rows.Err()
 }
