@@ -55,7 +55,12 @@ func deptsKey(ds []Department) (string, bool) {
 	if len(ds) > maxSharedTreeSize {
 		return "", false
 	}
+	n := 0
+	for i := range ds {
+		n += len(ds[i].ID) + len(ds[i].Name) + len(ds[i].ParentID) + 4
+	}
 	var b strings.Builder
+	b.Grow(n)
 	for i := range ds {
 		d := &ds[i]
 		if len(d.Roles) > 0 {

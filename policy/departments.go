@@ -47,7 +47,12 @@ func sharedDeptTree(ds []Department) (deptTree, error) {
 	if len(ds) == 0 || len(ds) > maxSharedDepts {
 		return buildDeptTree(ds)
 	}
+	n := 0
+	for _, d := range ds {
+		n += len(d.ID) + len(d.ParentID) + 2
+	}
 	var b strings.Builder
+	b.Grow(n)
 	for _, d := range ds {
 		b.WriteString(d.ID)
 		b.WriteByte(0)
