@@ -292,7 +292,18 @@ func (b *browser) settle() {
 
 func (b *browser) fill(sel, value string) {
 	b.t.Helper()
-	b.do(chromedp.SetValue(chromedp.CSS(sel), value))
+	// A node found by the query can be replaced before its value is set
+	// (a swap the page's event feed started): chromedp then fails with
+	// "could not set value on node N". Once CI hit it right after a
+	// page load; the element is found again, after the swap.
+	var err error
+	for range 3 {
+		b.idle()
+		if err = chromedp.Do(b.ctx, chromedp.SetValue(chromedp.CSS(sel), value)); err == nil {
+			return
+		}
+	}
+	b.fail("browser: fill %s: %v", sel, err)
 }
 
 // shot saves a full-page screenshot.
