@@ -492,7 +492,10 @@ func (s *Store) loadRevisions(ctx context.Context, tx Tx, q *sel) error {
 		return err
 	}
 	addPinned(cur, first)
-	for d := range pinned { // a workspace whose every revision is pinned: none, as every role has its newest
+	// Pinned revisions of a workspace the join gave no row: none can be
+	// (a pinned revision's role has its newest revision), but a read
+	// keeps what it read.
+	for d := range pinned {
 		addPinned(d, len(g.rows()))
 	}
 	return nil
