@@ -1,7 +1,6 @@
 package engine_test
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -40,7 +39,7 @@ func BenchmarkCheckManyWorkspaces(b *testing.B) {
 // cache, so this measures how many dependent loads a check makes.
 func BenchmarkCheckSpread(b *testing.B) {
 	const workspaces, members = 100_000, 10
-	e := engine.New(engine.Options{Usage: discard{}})
+	e := engine.New(engine.Options{Usage: &sink{got: map[string]int64{}}})
 	for w := range workspaces {
 		st := policy.State{Workspace: fmt.Sprintf("ws-%d", w), Revision: 1, Catalog: policy.DefaultCatalog(),
 			Roles: []policy.RoleRevision{{RoleID: "rep", Revision: 1, Audience: policy.Internal, Grants: policy.Grants{"deals_view": policy.LevelAll}}}}
@@ -84,8 +83,3 @@ func BenchmarkCheckSpread(b *testing.B) {
 		i++
 	}
 }
-
-// discard is a UsageSink that keeps nothing.
-type discard struct{}
-
-func (discard) RecordUsage(context.Context, string, []policy.Usage) error { return nil }
