@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -109,12 +110,57 @@ func (v *view) checkRoleRaises(actor policy.Vector) error {
 		}
 		if actor != nil {
 			esc = append(esc, raisedAbove(v.base.cat, old, v.cat, nw, v.base.cat, actor)...)
+			if br := v.base.roles[r.ID]; br != nil {
+				if brv := v.base.revs[policy.RoleRef{RoleID: br.ID, Revision: br.Revision}]; brv != nil {
+					esc = append(esc, condLifted(brv.When, v.cat, nw, rv.When, v.base.cat, actor)...)
+				}
+			}
+		}
+	}
+	if actor != nil {
+		for _, mv := range v.revMoves {
+			r, from, to := v.roles[mv.roleID], v.roleRevision(mv.roleID, mv.from), v.roleRevision(mv.roleID, mv.to)
+			if r == nil || from == nil || to == nil || mv.from == mv.to {
+				continue
+			}
+			esc = append(esc, condLifted(from.When, v.cat, v.vector(v.cat, r, to), to.When, v.base.cat, actor)...)
 		}
 	}
 	if err := escalationError(esc); err != nil {
 		return err
 	}
 	return v.reasonFor(powerful)
+}
+
+// revMove is an apply moving a role's holders from one revision to another.
+type revMove struct {
+	roleID   string
+	from, to int64
+}
+
+// condLifted lists, as "key: level, its condition lifted or changed (yours:
+// level)", each permission whose grant was conditional under oldWhen and,
+// at a level above the actor's own, is held under another condition or none
+// under newWhen (X3a.1 with G1). A conditional grant counts at its level, so
+// the level checks see nothing when a condition is lifted; what the grant
+// reaches widens all the same, and only an actor who could grant that level
+// outright may widen it. Adding a condition narrows a grant and passes.
+func condLifted(oldWhen policy.Conditions, cn *policy.Catalog, nw policy.Vector, newWhen policy.Conditions, cActor *policy.Catalog, actor policy.Vector) []string {
+	var out []string
+	for _, key := range slices.Sorted(maps.Keys(oldWhen)) {
+		was := oldWhen[key]
+		if was == "" || newWhen[key] == was {
+			continue
+		}
+		id, ok := cn.Lookup(key)
+		if !ok {
+			continue
+		}
+		if l, mine := nw[id], levelOf(cActor, actor, key); l > mine {
+			out = append(out, fmt.Sprintf("%s: %s, its condition lifted or changed (yours: %s)", key, l, mine))
+		}
+	}
+	return out
 }
 
 // checkDirectRaises requires a reason when a member's direct grants raise

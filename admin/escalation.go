@@ -68,18 +68,80 @@ func (v *view) checkEscalation() error {
 	if err := v.checkSpan(); err != nil {
 		return err
 	}
+	if err := v.checkMappings(); err != nil {
+		return err
+	}
 	return v.checkOwnReach()
 }
 
-// checkOwnership refuses a change of any member's ownership, or a client
-// owner, unless owners make it (X3 "ownership: owners only", M6).
-func (v *view) checkOwnership() error {
-	for u, m := range v.members {
-		if m == nil {
+// checkMappings is X3a.1 for what decides which permission a host's action
+// stands for (Z2): action aliases and gateway routes. Re-pointing one
+// changes no member's levels, so the level checks cannot see it, yet it
+// hands the action to every holder of the new permission: pointing "delete
+// invoice" at invoices_view would let every viewer delete. A limited actor
+// may add, remove or change an alias or a route only when it holds, at all,
+// every permission the mapping stood for and stands for: then the change
+// lets no one do what the actor could not grant.
+func (v *view) checkMappings() error {
+	var need []string
+	if v.aliasesPut {
+		for _, a := range unique(append(slices.Collect(maps.Keys(v.base.aliases)), slices.Collect(maps.Keys(v.aliases))...)) {
+			if was, is := v.base.aliases[a], v.aliases[a]; was != is {
+				need = append(need, was, is)
+			}
+		}
+	}
+	if v.gatewayPut {
+		resolve := func(aliases map[string]string, r policy.GatewayRoute) string {
+			if p, ok := aliases[r.Permission]; ok {
+				return p
+			}
+			return r.Permission
+		}
+		for _, r := range v.base.gateway {
+			if !slices.Contains(v.gateway, r) {
+				need = append(need, resolve(v.base.aliases, r))
+			}
+		}
+		for _, r := range v.gateway {
+			if !slices.Contains(v.base.gateway, r) {
+				need = append(need, resolve(v.aliases, r))
+			}
+		}
+	}
+	var short []string
+	for _, key := range unique(need) {
+		if key == "" {
 			continue
 		}
+		if mine := v.auth.Level(key); mine != policy.LevelAll {
+			short = append(short, fmt.Sprintf("%s: all (yours: %s)", key, mine))
+		}
+	}
+	if len(short) == 0 {
+		return nil
+	}
+	return &policy.Error{Code: policy.CodePrivilegeEscalation,
+		Message: "you can change an action alias or a gateway route only between permissions you hold at all: " + strings.Join(short, ", "),
+		Details: map[string]any{"reason": "action_mapping", "permissions": short}}
+}
+
+// checkOwnership refuses a change of any member's ownership, or a client
+// owner, unless owners make it (X3 "ownership: owners only", M6). Removing
+// an owner is such a change: an administrator who may remove the members
+// of its span must not remove the workspace's owners with them.
+func (v *view) checkOwnership() error {
+	for u, m := range v.members {
 		old := v.baseMember(u)
 		was := old != nil && old.Owner
+		if m == nil {
+			if was {
+				if err := v.auth.Can(AreaOwner); err != nil {
+					return err
+				}
+			}
+			continue
+		}
 		if m.Owner && m.Kind == policy.Client {
 			return &policy.Error{Code: policy.CodeAudienceMismatch,
 				Message: fmt.Sprintf("%s is a client member and cannot own the workspace: owners are internal members (M6)", m.UserID),
@@ -128,11 +190,26 @@ func (v *view) checkSpan() error {
 	actor := v.baseMember(v.auth.actor.UserID)
 	after := deptSpan(v.depts, actor.DepartmentIDs, v.auth.edit)
 	for _, id := range unique(touched) {
-		if _, existed := v.base.depts[id]; existed && !v.auth.ManagesDepartment(id) {
+		was, existed := v.base.depts[id]
+		if existed && !v.auth.ManagesDepartment(id) {
 			return v.outsideSpan("department "+id, "", []string{id})
 		}
-		if _, exists := v.depts[id]; exists && v.auth.edit != policy.LevelAll && !after[id] {
+		now, exists := v.depts[id]
+		if exists && v.auth.edit != policy.LevelAll && !after[id] {
 			return v.outsideSpan("department "+id+" where it would be", "", []string{id})
+		}
+		// A move changes the tree at both of its ends. The span is measured
+		// from the actor's own departments, so they stay in it wherever
+		// they go: without this, an administrator could move its own
+		// department out from under its supervisor's span, or into
+		// another branch. The top of the tree is no one's span but all's.
+		if existed && exists && now.ParentID != was.ParentID {
+			for _, parent := range []string{was.ParentID, now.ParentID} {
+				_, old := v.base.depts[parent]
+				if parent != "" && !v.auth.ManagesDepartment(parent) && (old || !after[parent]) {
+					return v.outsideSpan("moving department "+id+" changes department "+parent+", which", "", []string{parent})
+				}
+			}
 		}
 	}
 	return nil

@@ -152,6 +152,9 @@ func (v *view) finish() (*Commit, error) {
 			}
 			if actorLevels != nil {
 				escalations = append(escalations, raisedAbove(v.base.cat, oldEff, v.cat, newEff, v.base.cat, actorLevels)...)
+				if len(old.When) > 0 {
+					escalations = append(escalations, condLifted(old.When, v.cat, v.cat.Resolve(m.Grants, m.Kind), m.When, v.base.cat, actorLevels)...)
+				}
 				escalations = append(escalations, v.extendedAbove(old, m, actorLevels)...)
 				escalations = append(escalations, v.raisedLater(old, m, actorLevels)...)
 			}

@@ -53,6 +53,9 @@ type view struct {
 	rolesDeleted []string
 	newRevs      []RoleRevision
 	applies      []ApplyRole
+	// revMoves are the revisions of a role its holders (members and
+	// departments) were moved from and to by an apply (see condLifted).
+	revMoves     []revMove
 	deptsPut     []string
 	deptsDeleted []string
 	objsPut      []string
@@ -294,11 +297,15 @@ func (v *view) applyRole(roleID string, rev int64) {
 		if i < 0 || d.Roles[i].Revision == rev {
 			continue
 		}
+		v.revMoves = append(v.revMoves, revMove{roleID, d.Roles[i].Revision, rev})
 		c := *d
 		c.Roles = slices.Clone(d.Roles)
 		c.Roles[i].Revision = rev
 		v.putDept(&c)
 		movedDepts++
+	}
+	for r := range from {
+		v.revMoves = append(v.revMoves, revMove{roleID, r, rev})
 	}
 	if len(from) == 0 {
 		if movedDepts > 0 {

@@ -22,6 +22,7 @@ const focused = `((document.activeElement || {}).id || (document.activeElement |
 // member then finds the same routes without a control.
 func TestGateway_Browser_AddReorderSaveReload(t *testing.T) {
 	w := newMemberWorld(t)
+	w.leadsAtAll()
 	b := newBrowser(t, w.URL)
 	b.goTo(w.mint("eddie", "/w/acme/gateway"))
 	b.waitText("main h1", "Gateway routes")

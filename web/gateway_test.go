@@ -65,6 +65,22 @@ func (w *memberWorld) revision() int64 {
 	return ws.Revision
 }
 
+// leadsAtAll gives eddie every leads permission at all: an editor maps a
+// route only onto permissions it holds at all (X3a.1, see admin's
+// checkMappings), and eddie's own leads_view is department-wide.
+func (w *memberWorld) leadsAtAll() {
+	w.t.Helper()
+	ctx := context.Background()
+	r, _, err := w.Admin.CreateRole(ctx, "acme", admin.Write{Reason: "the gateway tests"}, admin.RoleInput{Name: "Leads at all", Grants: policy.Grants{
+		"leads_view": policy.LevelAll, "leads_edit": policy.LevelAll, "leads_delete": policy.LevelAll}})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if _, err := w.Admin.AddRoleMembers(ctx, "acme", admin.Write{}, r.ID, []string{"eddie"}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
 // TestGateway_EditorSavesAsTheMember: an editor of roles opens the page
 // (the nav names it, the explanation and the snippets carry the
 // workspace's forward-auth URL), builds a draft with add, move and delete
@@ -72,6 +88,7 @@ func (w *memberWorld) revision() int64 {
 // name, with the reason; the page shows the routes back.
 func TestGateway_EditorSavesAsTheMember(t *testing.T) {
 	w := newMemberWorld(t)
+	w.leadsAtAll()
 	ctx := context.Background()
 	if _, _, err := w.Admin.SetActionAliases(ctx, "acme", admin.Write{}, map[string]string{"read_lead": "leads_view"}); err != nil {
 		t.Fatal(err)

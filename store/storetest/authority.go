@@ -364,6 +364,11 @@ func testZ2ActionAliases(t *testing.T, h Harness) {
 	}
 	_, _, err = e.svc.SetActionAliases(e.ctx, "w", as("hana"), map[string]string{"can_read": "contacts_view"})
 	wantCode(t, err, policy.CodeForbidden) // role definitions need settings_roles_edit at all (X3)
+	// ra maps actions only onto permissions it holds at all (X3a.1, see
+	// testX3aActionMappings).
+	contacts := e.role("w", "Contacts", policy.Internal, policy.Grants{"contacts_view": all, "contacts_edit": all})
+	_, err = e.svc.AddRoleMembers(e.ctx, "w", admin.Write{}, contacts.ID, []string{"ra"})
+	must(t, err)
 	rev := e.revision("w")
 	got, _, err := e.svc.SetActionAliases(e.ctx, "w", as("ra"), map[string]string{"can_read": "contacts_view", "can_update": "contacts_edit"})
 	must(t, err)

@@ -896,6 +896,14 @@ func decide(cat *policy.Catalog, before, after *world, rb, ra *policyref.Model, 
 		if _, ok := after.depts[d]; ok && spanAfter != nil && !spanAfter[d] {
 			return false, "department " + d + " would be outside the span"
 		}
+		// A move changes the parent it leaves and the one it joins.
+		was, existed := before.depts[d]
+		now, exists := after.depts[d]
+		for _, p := range []string{was, now} {
+			if existed && exists && was != now && p != "" && spanBefore != nil && !spanBefore[p] {
+				return false, "moving department " + d + " changes department " + p + ", outside the span"
+			}
+		}
 	}
 	// 3. The actor's own reach does not widen, now or later.
 	for _, at := range times {
