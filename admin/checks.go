@@ -96,9 +96,10 @@ func (v *view) checkRoleRaises(actor policy.Vector) error {
 			continue
 		}
 		old := make(policy.Vector, v.base.cat.NumPermissions())
+		var oldWhen policy.Conditions
 		if br := v.base.roles[r.ID]; br != nil {
 			if brv := v.base.revs[policy.RoleRef{RoleID: br.ID, Revision: br.Revision}]; brv != nil {
-				old = v.vector(v.base.cat, br, brv)
+				old, oldWhen = v.vector(v.base.cat, br, brv), brv.When
 			}
 		}
 		rvc := rv
@@ -110,11 +111,7 @@ func (v *view) checkRoleRaises(actor policy.Vector) error {
 		}
 		if actor != nil {
 			esc = append(esc, raisedAbove(v.base.cat, old, v.cat, nw, v.base.cat, actor)...)
-			if br := v.base.roles[r.ID]; br != nil {
-				if brv := v.base.revs[policy.RoleRef{RoleID: br.ID, Revision: br.Revision}]; brv != nil {
-					esc = append(esc, condLifted(brv.When, v.cat, nw, rv.When, v.base.cat, actor)...)
-				}
-			}
+			esc = append(esc, condLifted(oldWhen, v.cat, nw, rv.When, v.base.cat, actor)...)
 		}
 	}
 	if actor != nil {
