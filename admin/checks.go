@@ -86,8 +86,11 @@ func escalationError(items []string) error {
 }
 
 // checkRoleRaises checks every new role revision against the revision it
-// replaces: raised levels within the actor's own (X3), and a reason for a
-// raised delete or export level (X4).
+// replaces: raised levels and lifted conditions within the actor's own
+// (X3a.1), and a reason for a raised delete or export level (X4). It checks
+// every apply's move of a role's holders from one revision to another for
+// lifted conditions too: the levels of a move are the members' business
+// (finish), the conditions are not in them.
 func (v *view) checkRoleRaises(actor policy.Vector) error {
 	var esc, powerful []string
 	for _, rv := range v.newRevs {

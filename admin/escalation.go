@@ -190,11 +190,11 @@ func (v *view) checkSpan() error {
 	actor := v.baseMember(v.auth.actor.UserID)
 	after := deptSpan(v.depts, actor.DepartmentIDs, v.auth.edit)
 	for _, id := range unique(touched) {
-		was, existed := v.base.depts[id]
+		prev, existed := v.base.depts[id]
 		if existed && !v.auth.ManagesDepartment(id) {
 			return v.outsideSpan("department "+id, "", []string{id})
 		}
-		now, exists := v.depts[id]
+		next, exists := v.depts[id]
 		if exists && v.auth.edit != policy.LevelAll && !after[id] {
 			return v.outsideSpan("department "+id+" where it would be", "", []string{id})
 		}
@@ -203,8 +203,8 @@ func (v *view) checkSpan() error {
 		// they go: without this, an administrator could move its own
 		// department out from under its supervisor's span, or into
 		// another branch. The top of the tree is no one's span but all's.
-		if existed && exists && now.ParentID != was.ParentID {
-			for _, parent := range []string{was.ParentID, now.ParentID} {
+		if existed && exists && next.ParentID != prev.ParentID {
+			for _, parent := range []string{prev.ParentID, next.ParentID} {
 				_, old := v.base.depts[parent]
 				if parent != "" && !v.auth.ManagesDepartment(parent) && (old || !after[parent]) {
 					return v.outsideSpan("moving department "+id+" changes department "+parent+", which", "", []string{parent})

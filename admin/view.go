@@ -291,13 +291,14 @@ func (v *view) applyRole(roleID string, rev int64) {
 	}
 	// Departments holding the role move to the revision too (M9).
 	movedDepts := 0
+	deptFrom := map[int64]bool{} // every revision moved from, members' and departments'
 	for _, id := range slices.Sorted(maps.Keys(v.depts)) {
 		d := v.depts[id]
 		i := slices.IndexFunc(d.Roles, func(a Assignment) bool { return a.RoleID == roleID })
 		if i < 0 || d.Roles[i].Revision == rev {
 			continue
 		}
-		v.revMoves = append(v.revMoves, revMove{roleID, d.Roles[i].Revision, rev})
+		deptFrom[d.Roles[i].Revision] = true
 		c := *d
 		c.Roles = slices.Clone(d.Roles)
 		c.Roles[i].Revision = rev
@@ -305,6 +306,9 @@ func (v *view) applyRole(roleID string, rev int64) {
 		movedDepts++
 	}
 	for r := range from {
+		deptFrom[r] = true
+	}
+	for r := range deptFrom {
 		v.revMoves = append(v.revMoves, revMove{roleID, r, rev})
 	}
 	if len(from) == 0 {
